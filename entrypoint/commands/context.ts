@@ -1,0 +1,15 @@
+// What cli.ts hands every command: the parsed options and the one way to print (cli owns stdout).
+
+import type { Until } from '../core/graph.js';
+import type { LogFormat } from '../log/index.js';
+
+export interface CommandContext {
+  readonly configPath: string;
+  readonly logFormat: LogFormat;
+  readonly positionals: readonly string[];
+  readonly until: Until | undefined;
+  readonly json: boolean;
+  readonly argv: readonly string[];
+  readonly version: string;
+  print(text: string): void;
+}

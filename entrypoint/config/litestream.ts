@@ -1,0 +1,122 @@
+// Reads litestream.yml the way Litestream v0.3.13 does (Go os.ExpandEnv over the whole file, then
+// YAML) to learn which SQLite databases exist and where their replicas are. Refuses what Litestream
+// would accept silently but wrongly: an unset ${VAR} (it becomes "" and a restore then reports
+// "no backups" for a replica that does exist), durations without a unit (nanoseconds).
+
+import path from 'node:path';
+import { parse } from 'yaml';
+import type { ConfigIssue } from '../core/errors.js';
+import type { LitestreamDb, LitestreamReplica } from './schema.js';
+
+const DB_KEYS = new Set([
+  'path', 'meta-path', 'monitor-interval', 'checkpoint-interval', 'min-checkpoint-page-count',
+  'max-checkpoint-page-count', 'replicas', 'replica',
+]);
+const REPLICA_KEYS = new Set([
+  'type', 'name', 'path', 'url', 'retention', 'retention-check-interval', 'snapshot-interval',
+  'sync-interval', 'validation-interval', 'access-key-id', 'secret-access-key', 'region', 'bucket',
+  'endpoint', 'force-path-style', 'skip-verify', 'account-name', 'account-key', 'host', 'user',
+  'password', 'key-path', 'concurrent-writes', 'age',
+]);
+const DURATION_KEYS = ['monitor-interval', 'checkpoint-interval', 'retention', 'retention-check-interval',
+  'snapshot-interval', 'sync-interval', 'validation-interval'];
+
+export interface LitestreamConfigResult {
+  readonly dbs: readonly LitestreamDb[];
+  readonly issues: readonly ConfigIssue[];
+  readonly warnings: readonly string[];
+}
+
+/** Go's os.ExpandEnv: `${NAME}` and `$NAME`; an unset name becomes "" (reported here as an issue). */
+export function expandLikeGo(text: string, env: Readonly<Record<string, string | undefined>>) {
+  const unset = new Set<string>();
+  const value = text.replace(/\$(?:\{([^}]*)\}|([A-Za-z0-9_]+))/g, (_m, braced: string | undefined, bare: string | undefined) => {
+    const name = braced ?? bare ?? '';
+    const found = env[name];
+    if (found === undefined || found === '') unset.add(name);
+    return found ?? '';
+  });
+  return { value, unset: [...unset] };
+}
+
+/** `dir` is where relative paths resolve: bootseq runs Litestream with that working directory. */
+export function parseLitestreamConfig(
+  text: string,
+  file: string,
+  dir: string,
+  env: Readonly<Record<string, string | undefined>>,
+): LitestreamConfigResult {
+  const issues: ConfigIssue[] = [];
+  const warnings: string[] = [];
+  const { value, unset } = expandLikeGo(text, env);
+  for (const name of unset) {
+    issues.push({ file, path: '', message: `\${${name}} is not set or empty; Litestream would silently use "" and treat an existing replica as missing (set ${name}${name.includes(':') ? '; Litestream does not support ${VAR:-default}' : ''})` });
+  }
+  let doc: unknown;
+  try {
+    doc = parse(value);
+  } catch (error) {
+    issues.push({ file, path: '', message: `is not valid YAML: ${(error as Error).message.split('\n')[0]}` });
+    return { dbs: [], issues, warnings };
+  }
+  const dbsRaw = isRecord(doc) ? doc['dbs'] : undefined;
+  if (!Array.isArray(dbsRaw) || dbsRaw.length === 0) {
+    issues.push({ file, path: 'dbs', message: 'expected a list of databases (dbs: - path: … replicas: …)' });
+    return { dbs: [], issues, warnings };
+  }
+  const dbs: LitestreamDb[] = [];
+  dbsRaw.forEach((entry: unknown, i) => {
+    const at = `dbs[${i}]`;
+    if (!isRecord(entry) || typeof entry['path'] !== 'string' || entry['path'] === '') {
+      issues.push({ file, path: `${at}.path`, message: 'expected the path of the SQLite database' });
+      return;
+    }
+    for (const key of Object.keys(entry)) {
+      if (!DB_KEYS.has(key)) warnings.push(`${file}: ${at}.${key}: unknown key; Litestream ignores it silently`);
+    }
+    checkDurations(entry, at, file, issues);
+    const dbPath = path.resolve(dir, entry['path']);
+    const metaPath = typeof entry['meta-path'] === 'string'
+      ? path.resolve(dir, entry['meta-path'])
+      : path.join(path.dirname(dbPath), `.${path.basename(dbPath)}-litestream`);
+    const list: unknown[] = Array.isArray(entry['replicas']) ? entry['replicas'] : entry['replica'] ? [entry['replica']] : [];
+    if (list.length === 0) issues.push({ file, path: `${at}.replicas`, message: 'expected at least one replica' });
+    const replicas: LitestreamReplica[] = [];
+    list.forEach((r, j) => {
+      const rAt = `${at}.replicas[${j}]`;
+      if (!isRecord(r)) {
+        issues.push({ file, path: rAt, message: 'expected a replica (type/path or url)' });
+        return;
+      }
+      for (const key of Object.keys(r)) {
+        if (!REPLICA_KEYS.has(key)) warnings.push(`${file}: ${rAt}.${key}: unknown key; Litestream ignores it silently`);
+      }
+      checkDurations(r, rAt, file, issues);
+      const url = typeof r['url'] === 'string' ? r['url'] : undefined;
+      const type = typeof r['type'] === 'string' ? r['type'] : url ? (url.split('://')[0] ?? 'file') : 'file';
+      let replicaPath: string | undefined;
+      if (type === 'file') {
+        const raw = url?.startsWith('file://') ? url.slice('file://'.length) : typeof r['path'] === 'string' ? r['path'] : undefined;
+        if (!raw) issues.push({ file, path: `${rAt}.path`, message: 'expected the directory of the file replica' });
+        else replicaPath = path.resolve(dir, raw);
+      }
+      replicas.push({ type, path: replicaPath, url });
+    });
+    dbs.push({ path: dbPath, metaPath, replicas });
+  });
+  return { dbs, issues, warnings };
+}
+
+function checkDurations(entry: Record<string, unknown>, at: string, file: string, issues: ConfigIssue[]): void {
+  for (const key of DURATION_KEYS) {
+    const v = entry[key];
+    if (v === undefined) continue;
+    if (typeof v !== 'string' || !/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(v)) {
+      issues.push({ file, path: `${at}.${key}`, message: `expected a Go duration with a unit like 1s or 500ms, found ${JSON.stringify(v)} (without a unit Litestream reads nanoseconds)` });
+    }
+  }
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

@@ -1,0 +1,176 @@
+// The shape of bootseq.yml (zod, strict objects) and its conversion from snake_case YAML to the
+// camelCase Config the rest of bootseq uses. Never touches the disk; load.ts does.
+
+import { z } from 'zod';
+
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
+const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+export function toMs(text: string): number {
+  const match = DURATION.exec(text);
+  if (!match) throw new Error(`not a duration: ${text}`);
+  return Math.round(Number(match[1]) * (UNIT_MS[match[2] ?? 's'] ?? 1000));
+}
+
+const duration = z
+  .string({ error: 'expected a duration like 500ms, 20s or 2m' })
+  .regex(DURATION, 'expected a duration like 500ms, 20s or 2m')
+  .transform(toMs);
+
+/** A strict object whose unknown-key error lists the keys it accepts. */
+function strict<T extends z.core.$ZodLooseShape>(shape: T) {
+  const known = Object.keys(shape).join(', ');
+  return z.strictObject(shape, {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys'
+        ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')} (expected one of: ${known})`
+        : undefined,
+  });
+}
+
+const NAME = /^[a-z][a-z0-9_-]*$/;
+const names = z.array(z.string()).optional();
+const nonEmpty = z.string().min(1, 'expected a non-empty string');
+
+export const HISTORY_FORMATS = ['bootseq', 'sqlx', 'flyway', 'rails'] as const;
+
+const migrate = strict({
+  command: nonEmpty.optional(),
+  dir: nonEmpty.optional(),
+  history: z.enum(HISTORY_FORMATS).optional(),
+  table: nonEmpty.optional(),
+  baseline: z.union([z.string(), z.number()]).transform(String).optional(),
+  out_of_order: z.boolean().optional(),
+}).superRefine((m, ctx) => {
+  if ((m.command === undefined) === (m.dir === undefined)) {
+    ctx.addIssue({ code: 'custom', message: 'expected exactly one of "command" (any migration command) or "dir" (built-in migrator)' });
+  }
+  if (m.dir !== undefined && m.history === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['history'], message: `expected one of ${HISTORY_FORMATS.join(', ')} with "dir"` });
+  }
+  if (m.command !== undefined) {
+    for (const key of ['history', 'table', 'baseline', 'out_of_order'] as const) {
+      if (m[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `only applies with "dir", not with "command"` });
+    }
+  }
+});
+
+const requireSpec = strict({
+  tables: z.array(nonEmpty).default([]),
+  columns: z.record(z.string(), z.array(nonEmpty)).default({}),
+  sequences: z.array(nonEmpty).default([]),
+  extensions: z.array(nonEmpty).default([]),
+});
+
+const store = strict({
+  sqlite: nonEmpty.optional(),
+  postgres: nonEmpty.optional(),
+  after: names,
+  restore: strict({ dump: nonEmpty }).optional(),
+  migrate: migrate.optional(),
+  seed: z.union([nonEmpty.transform((s) => [s]), z.array(nonEmpty)]).optional(),
+  require: requireSpec.optional(),
+}).superRefine((s, ctx) => {
+  if ((s.sqlite === undefined) === (s.postgres === undefined)) {
+    ctx.addIssue({ code: 'custom', message: 'expected exactly one of "sqlite: PATH" or "postgres: URL"' });
+  }
+});
+
+const ready = strict({
+  log: nonEmpty.optional(),
+  tcp: z.union([z.number().int().min(1).max(65535), nonEmpty]).optional(),
+  http: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).optional(),
+  file: nonEmpty.optional(),
+  delay: duration.optional(),
+  timeout: duration.prefault('60s'),
+}).superRefine((r, ctx) => {
+  const given = (['log', 'tcp', 'http', 'file', 'delay'] as const).filter((k) => r[k] !== undefined);
+  if (given.length !== 1) {
+    ctx.addIssue({ code: 'custom', message: `expected exactly one of log, tcp, http, file, delay${given.length ? `, found ${given.join(' and ')}` : ''}` });
+  }
+  if (r.log !== undefined) {
+    try {
+      new RegExp(r.log);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', path: ['log'], message: `expected a regular expression: ${(error as Error).message}` });
+    }
+  }
+});
+
+const processSpec = strict({
+  command: nonEmpty,
+  after: names,
+  env: z.record(z.string(), z.union([z.string(), z.number()]).transform(String)).optional(),
+  ready: ready.optional(),
+});
+
+export const configSchema = strict({
+  version: z.literal(1, { error: 'expected 1 (the only config version)' }),
+  litestream: strict({
+    config: nonEmpty,
+    bin: nonEmpty.optional(),
+    takeover_timeout: duration.prefault('60s'),
+  }).optional(),
+  stores: z.record(z.string().regex(NAME, 'expected a name of lowercase letters, digits, _ and -'), store).default({}),
+  processes: z.record(z.string().regex(NAME, 'expected a name of lowercase letters, digits, _ and -'), processSpec).default({}),
+  shutdown: strict({ grace: duration.prefault('20s'), replication_grace: duration.prefault('10s') }).prefault({}),
+  report: strict({ dir: nonEmpty.default('.bootseq/runs'), keep: z.number().int().min(1).default(20) }).prefault({}),
+});
+
+export type RawConfig = z.output<typeof configSchema>;
+type RawStore = RawConfig['stores'][string];
+type RawProcess = RawConfig['processes'][string];
+
+/** Where a sqlite store's Litestream replica lives, as learned from litestream.yml. */
+export interface LitestreamReplica {
+  readonly type: string;
+  /** Absolute directory for file replicas. */
+  readonly path: string | undefined;
+  readonly url: string | undefined;
+}
+
+export interface LitestreamDb {
+  readonly path: string;
+  readonly metaPath: string;
+  readonly replicas: readonly LitestreamReplica[];
+}
+
+/** The validated config: paths absolute, durations in ms, names in camelCase. */
+export interface Config {
+  readonly file: string;
+  readonly dir: string;
+  readonly hash: string;
+  readonly litestream:
+    | { readonly configPath: string; readonly bin: string; readonly takeoverTimeoutMs: number; readonly dbs: readonly LitestreamDb[] }
+    | undefined;
+  readonly stores: readonly StoreConfig[];
+  readonly processes: readonly ProcessConfig[];
+  readonly shutdown: { readonly graceMs: number; readonly replicationGraceMs: number };
+  readonly report: { readonly dir: string; readonly keep: number };
+  /** Variables resolved from `VAR_FILE`, passed on to every child. */
+  readonly env: Readonly<Record<string, string>>;
+  /** Replaces every secret in `text` with *** (and URL passwords). */
+  redact(text: string): string;
+}
+
+export interface StoreConfig {
+  readonly name: string;
+  readonly kind: 'sqlite' | 'postgres';
+  /** Absolute file path (sqlite) or the URL (postgres; print it only through redact). */
+  readonly location: string;
+  readonly after: readonly string[];
+  readonly migrate: RawStore['migrate'];
+  readonly seed: readonly string[];
+  readonly require: NonNullable<RawStore['require']> | undefined;
+  readonly restoreDump: string | undefined;
+  readonly litestream: LitestreamDb | undefined;
+}
+
+export interface ProcessConfig {
+  readonly name: string;
+  readonly command: string;
+  /** undefined: after the process written before it. */
+  readonly after: readonly string[] | undefined;
+  readonly env: Readonly<Record<string, string>>;
+  readonly ready: RawProcess['ready'];
+}

@@ -1,0 +1,140 @@
+// Every error bootseq reports on purpose. Owns the exit code each failure maps to and the hint that
+// tells the operator what to do next; never prints anything itself (cli.ts does).
+
+export type ErrorCode =
+  | 'CONFIG_INVALID'
+  | 'USAGE'
+  | 'TASK_FAILED'
+  | 'GATE_FAILED'
+  | 'NOT_READY'
+  | 'REPLICATION_FAILED'
+  | 'PROCESS_EXITED'
+  | 'INTERRUPTED';
+
+export abstract class BootseqError extends Error {
+  abstract readonly code: ErrorCode;
+  /** 2: config or usage, nothing touched; 1: a phase failed; 128+n: interrupted by signal n. */
+  abstract readonly exitCode: number;
+  /** The next step: a command line, or one imperative sentence. */
+  readonly hint: string | undefined;
+  constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.name = new.target.name;
+    this.hint = options.hint;
+  }
+}
+
+/** One problem found in a config file: `file: key.path: message`. */
+export interface ConfigIssue {
+  readonly file: string;
+  readonly path: string;
+  readonly message: string;
+}
+
+export function formatIssue(issue: ConfigIssue): string {
+  return issue.path ? `${issue.file}: ${issue.path}: ${issue.message}` : `${issue.file}: ${issue.message}`;
+}
+
+export class ConfigError extends BootseqError {
+  readonly code = 'CONFIG_INVALID';
+  readonly exitCode = 2;
+  readonly issues: readonly ConfigIssue[];
+  constructor(file: string, issues: readonly ConfigIssue[]) {
+    super(`${file} is invalid; nothing was started:\n${issues.map((i) => `  ${formatIssue(i)}`).join('\n')}`, {
+      hint: 'fix these keys, then run `bootseq plan` to check the file without touching anything',
+    });
+    this.issues = issues;
+  }
+}
+
+export class UsageError extends BootseqError {
+  readonly code = 'USAGE';
+  readonly exitCode = 2;
+  constructor(message: string, hint = 'run `bootseq --help` for the commands and options') {
+    super(message, { hint });
+  }
+}
+
+/** A task's command failed, or the task itself failed (restore, verify, readiness…). */
+export class TaskFailedError extends BootseqError {
+  readonly code: ErrorCode = 'TASK_FAILED';
+  readonly exitCode = 1;
+  readonly taskId: string;
+  readonly command: string | undefined;
+  readonly childExitCode: number | undefined;
+  readonly outputTail: readonly string[];
+  constructor(
+    taskId: string,
+    message: string,
+    options: {
+      hint?: string;
+      cause?: unknown;
+      command?: string;
+      childExitCode?: number;
+      outputTail?: readonly string[];
+    } = {},
+  ) {
+    const tail = options.outputTail ?? [];
+    const shown = tail.length > 0 ? `\n  last output:\n${tail.map((l) => `    ${l}`).join('\n')}` : '';
+    super(`${taskId} failed: ${message}${shown}`, options);
+    this.taskId = taskId;
+    this.command = options.command;
+    this.childExitCode = options.childExitCode;
+    this.outputTail = tail;
+  }
+}
+
+export interface GateResult {
+  readonly store: string;
+  readonly gate: string;
+  readonly ok: boolean;
+  readonly detail: string;
+}
+
+export class GateFailedError extends TaskFailedError {
+  override readonly code = 'GATE_FAILED';
+  readonly gates: readonly GateResult[];
+  constructor(taskId: string, gates: readonly GateResult[], hint: string) {
+    const failed = gates.filter((g) => !g.ok);
+    super(taskId, failed.map((g) => `gate ${g.gate}: ${g.detail}`).join('; '), { hint });
+    this.gates = gates;
+  }
+}
+
+export class NotReadyError extends TaskFailedError {
+  override readonly code = 'NOT_READY';
+}
+
+export class ReplicationError extends TaskFailedError {
+  override readonly code = 'REPLICATION_FAILED';
+}
+
+/** A supervised child ended on its own: bootseq stops the rest and exits with the child's code. */
+export class ProcessExitedError extends BootseqError {
+  readonly code = 'PROCESS_EXITED';
+  readonly exitCode: number;
+  readonly taskId: string;
+  constructor(taskId: string, exitCode: number, message: string, hint?: string) {
+    super(message, hint === undefined ? {} : { hint });
+    this.taskId = taskId;
+    this.exitCode = exitCode;
+  }
+}
+
+const SIGNAL_NUMBERS: Readonly<Record<string, number>> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15 };
+
+export function signalNumber(signal: string): number {
+  return SIGNAL_NUMBERS[signal] ?? 0;
+}
+
+/** Boot was interrupted by a signal: whatever ran got the signal, nothing later started. */
+export class InterruptedError extends BootseqError {
+  readonly code = 'INTERRUPTED';
+  readonly exitCode: number;
+  readonly signal: string;
+  constructor(signal: string) {
+    super(`interrupted by ${signal}; the running tasks were stopped and nothing later was started`);
+    this.signal = signal;
+    this.exitCode = 128 + signalNumber(signal);
+  }
+}

@@ -1,0 +1,32 @@
+// The one event stream: runner, phases and supervisor only emit; reporters (log/) render.
+// Events carry no secrets: everything is redacted before it is emitted.
+
+import type { TaskId } from './task.js';
+
+export type TaskStatus = 'ok' | 'failed' | 'skipped' | 'cancelled';
+
+export interface PlannedTask {
+  readonly id: TaskId;
+  readonly after: readonly TaskId[];
+  readonly describe: string;
+}
+
+export type BootEvent =
+  | { event: 'plan'; tasks: readonly PlannedTask[] }
+  | { event: 'task-start'; task: TaskId }
+  | { event: 'task-output'; task: TaskId; stream: 'stdout' | 'stderr'; line: string }
+  | { event: 'task-end'; task: TaskId; status: TaskStatus; duration_ms: number; error?: string }
+  | { event: 'ready'; processes: readonly string[] }
+  | { event: 'note'; level: 'info' | 'warn' | 'error'; text: string; hint?: string; task?: TaskId };
+
+export interface Reporter {
+  emit(event: BootEvent): void;
+  close(): Promise<void>;
+}
+
+/** The label an operator reads in front of a child's output: `web`, `litestream`, `migrate:queue`. */
+export function outputLabel(task: TaskId): string {
+  if (task === 'replicate') return 'litestream';
+  if (task.startsWith('start:')) return task.slice('start:'.length);
+  return task;
+}

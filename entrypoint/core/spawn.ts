@@ -1,0 +1,145 @@
+// The only door to execa. Every child leads its own process group (detached), so a signal reaches
+// `sh -c` wrappers and forked workers alike; stopping is SIGTERM to the group → grace → SIGKILL to
+// the group. Groups stay in a registry until they are empty, so cli.ts can kill what is left on any
+// exit. Never decides when to stop anything: the runner and the supervisor do.
+
+import { createInterface } from 'node:readline';
+import { execa } from 'execa';
+import { addGroup, isGroupAlive, removeGroup, signalGroup } from './groups.js';
+import type { Child, ChildExit, CommandSpec } from './task.js';
+
+const ERRORISH = /error|fail|fatal|panic|exception|denied|refused|cannot|no such|invalid/i;
+const TAIL_LINES = 20;
+const KEEP_LINES = 200;
+
+export interface StartOptions {
+  readonly baseEnv?: Readonly<Record<string, string>>;
+  readonly redact?: (text: string) => string;
+}
+
+export function startChild(spec: CommandSpec, options: StartOptions = {}): Child {
+  const display = spec.display ?? (typeof spec.command === 'string' ? spec.command : [spec.command.file, ...spec.command.args].join(' '));
+  const env = { ...options.baseEnv, ...spec.env };
+  const common = {
+    cwd: spec.cwd,
+    env,
+    extendEnv: true,
+    detached: true,
+    stdin: 'ignore',
+    stdout: 'pipe',
+    stderr: 'pipe',
+    buffer: false,
+    reject: false,
+    cleanup: false,
+    windowsHide: true,
+  } as const;
+  const subprocess =
+    typeof spec.command === 'string'
+      ? execa(shellLine(spec.command), { ...common, shell: '/bin/sh' })
+      : execa(spec.command.file, [...spec.command.args], common);
+
+  const listeners = new Set<(line: string, stream: 'stdout' | 'stderr') => void>();
+  const lines: string[] = [];
+  const pushLine = (line: string, stream: 'stdout' | 'stderr') => {
+    lines.push(line);
+    if (lines.length > KEEP_LINES) lines.shift();
+    for (const listener of listeners) listener(line, stream);
+  };
+  const readers: Promise<void>[] = [];
+  for (const stream of ['stdout', 'stderr'] as const) {
+    const source = subprocess[stream];
+    if (!source) continue;
+    const rl = createInterface({ input: source, crlfDelay: Infinity });
+    rl.on('line', (line) => pushLine(line, stream));
+    readers.push(new Promise((resolve) => rl.once('close', () => resolve())));
+  }
+
+  const pid = subprocess.pid;
+  let hasExited = false;
+  const exited: Promise<ChildExit> = subprocess.then(
+    async (result) => {
+      await Promise.all(readers);
+      hasExited = true;
+      if (result.failed && result.exitCode === undefined && result.signal === undefined) {
+        // The program could not be started at all (ENOENT, EACCES).
+        pushLine(`cannot start \`${display}\`: ${result.originalMessage ?? result.shortMessage}`, 'stderr');
+        return { exitCode: 127, signal: undefined };
+      }
+      return { exitCode: result.exitCode, signal: result.signal };
+    },
+    (error: unknown) => {
+      hasExited = true;
+      pushLine(`cannot start \`${display}\`: ${String(error)}`, 'stderr');
+      return { exitCode: 127, signal: undefined };
+    },
+  );
+  if (pid !== undefined) {
+    addGroup(pid);
+    void exited.then(() => {
+      if (!isGroupAlive(pid)) removeGroup(pid);
+    });
+  }
+
+  const redact = options.redact ?? ((t: string) => t);
+  let stopping: Promise<ChildExit> | undefined;
+
+  return {
+    pid: pid ?? -1,
+    display,
+    exited,
+    get hasExited() {
+      return hasExited;
+    },
+    outputTail() {
+      const recent = lines.slice(-TAIL_LINES);
+      if (lines.length <= TAIL_LINES) return recent.map(redact);
+      const errorish = new Set(lines.filter((l) => ERRORISH.test(l)).slice(-TAIL_LINES / 2));
+      const picked = lines.filter((l, i) => errorish.has(l) || i >= lines.length - (TAIL_LINES - errorish.size));
+      return picked.slice(-TAIL_LINES).map(redact);
+    },
+    onLine(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    stop(graceMs, signal = 'SIGTERM') {
+      stopping ??= stopGroup(pid, exited, () => hasExited, graceMs, signal);
+      return stopping;
+    },
+  };
+}
+
+/**
+ * A simple command runs as `exec COMMAND`, so the program replaces the shell: it receives signals
+ * itself and its own exit code or signal is what bootseq sees. Anything with shell syntax
+ * (pipes, lists, subshells, keywords) runs as written.
+ */
+export function shellLine(command: string): string {
+  const trimmed = command.trim();
+  if (/[;&|\n()`{}<>]/.test(trimmed) || /^(exec|if|for|while|until|case|!|\[\[?)\s/.test(trimmed)) return command;
+  return `exec ${trimmed}`;
+}
+
+async function stopGroup(
+  pid: number | undefined,
+  exited: Promise<ChildExit>,
+  isExited: () => boolean,
+  graceMs: number,
+  signal: NodeJS.Signals,
+): Promise<ChildExit> {
+  if (pid === undefined) return exited;
+  const deadline = Date.now() + graceMs;
+  if (!isExited() || isGroupAlive(pid)) signalGroup(pid, signal);
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), graceMs);
+  });
+  const first = await Promise.race([exited, timedOut]);
+  clearTimeout(timer);
+  if (first === 'timeout') signalGroup(pid, 'SIGKILL');
+  const result = await exited;
+  // The leader is gone; members of its group (forked workers) get what is left of the grace.
+  while (isGroupAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  if (isGroupAlive(pid) && signalGroup(pid, 'SIGKILL')) await new Promise((r) => setTimeout(r, 20));
+  removeGroup(pid);
+  return result;
+}

@@ -1,0 +1,148 @@
+// Owns signals and shutdown order. Installs the SIGTERM/SIGINT/SIGHUP/SIGQUIT handlers for the whole
+// run: during boot a signal aborts the run (the running task's child gets it), during supervise it
+// starts the ordered shutdown, during shutdown a second SIGTERM/SIGINT SIGKILLs what is left.
+// Shutdown stops processes in reverse start order, then Litestream last with replication_grace so it
+// ships the final WAL (litestream-facts rule 4). Never starts anything.
+
+import { InterruptedError, ProcessExitedError, ReplicationError, signalNumber, type BootseqError } from './errors.js';
+import type { BootEvent } from './events.js';
+import { killAllGroups } from './groups.js';
+import type { Child, ChildExit, TaskId } from './task.js';
+
+const DUPLICATE_MS = 1000;
+const HANDLED_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT'] as const;
+
+export type Outcome =
+  | { readonly kind: 'signal'; readonly signal: string }
+  | { readonly kind: 'exit'; readonly taskId: TaskId; readonly role: 'replication' | 'process'; readonly exit: ChildExit; readonly child: Child };
+
+export interface StopRecord {
+  readonly task: TaskId;
+  readonly role: 'replication' | 'process';
+  readonly pid: number;
+  readonly stoppedAtMs: number;
+  readonly exitCode: number | undefined;
+  readonly signal: string | undefined;
+}
+
+interface Kept {
+  readonly child: Child;
+  readonly role: 'replication' | 'process';
+  readonly taskId: TaskId;
+}
+
+export interface SupervisorOptions {
+  readonly graceMs: number;
+  readonly replicationGraceMs: number;
+  emit(event: BootEvent): void;
+}
+
+export function exitCodeOf(exit: ChildExit): number {
+  if (exit.signal) return 128 + signalNumber(exit.signal);
+  return exit.exitCode ?? 1;
+}
+
+function describeExit(exit: ChildExit): string {
+  return exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.exitCode}`;
+}
+
+export function createSupervisor(options: SupervisorOptions) {
+  const controller = new AbortController();
+  const kept: Kept[] = [];
+  let phase: 'boot' | 'supervise' | 'shutdown' = 'boot';
+  let outcome: Outcome | undefined;
+  let settle: ((o: Outcome) => void) | undefined;
+  const outcomePromise = new Promise<Outcome>((resolve) => {
+    settle = resolve;
+  });
+  const decide = (o: Outcome) => {
+    if (outcome) return;
+    outcome = o;
+    settle?.(o);
+  };
+
+  let firstSignalAtMs: number | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    const now = Date.now();
+    if (phase === 'shutdown' && firstSignalAtMs === undefined) {
+      firstSignalAtMs = now;
+      options.emit({ event: 'note', level: 'info', text: `received ${signal} while shutting down; a second one kills what is left` });
+      return;
+    }
+    if (firstSignalAtMs !== undefined) {
+      // `npm run` and `timeout` forward the signal the terminal already sent to the whole group, so
+      // a repeat within DUPLICATE_MS is the same request, not an operator insisting.
+      if ((signal === 'SIGTERM' || signal === 'SIGINT') && firstSignalAtMs !== undefined && now - firstSignalAtMs >= DUPLICATE_MS) {
+        options.emit({ event: 'note', level: 'warn', text: `second ${signal} during shutdown: killing every remaining process now (SIGKILL)` });
+        for (const k of kept) void k.child.stop(0, 'SIGKILL');
+        killAllGroups();
+      }
+      return;
+    }
+    firstSignalAtMs = now;
+    options.emit({ event: 'note', level: 'info', text: `received ${signal}` });
+    decide({ kind: 'signal', signal });
+    if (phase === 'boot') controller.abort(new InterruptedError(signal));
+  };
+  for (const s of HANDLED_SIGNALS) process.on(s, onSignal);
+
+  return {
+    /** The run signal: aborted by a signal to bootseq or a kept child that dies during boot. */
+    signal: controller.signal as AbortSignal,
+
+    keep(child: Child, role: 'replication' | 'process', taskId: TaskId): void {
+      kept.push({ child, role, taskId });
+      void child.exited.then((exit) => {
+        if (phase === 'shutdown') return;
+        decide({ kind: 'exit', taskId, role, exit, child });
+        if (phase === 'boot') controller.abort(unexpectedExitError(taskId, role, exit, child));
+      });
+    },
+
+    /** After boot: resolves with what ended supervision (a signal, or a child that exited). */
+    supervise(): Promise<Outcome> {
+      phase = 'supervise';
+      return outcomePromise;
+    },
+
+    /** Stops every kept child, processes in reverse start order, then Litestream. */
+    async shutdown(reason: string): Promise<StopRecord[]> {
+      phase = 'shutdown';
+      const stops: StopRecord[] = [];
+      const ordered = [...kept.filter((k) => k.role === 'process').reverse(), ...kept.filter((k) => k.role === 'replication')];
+      if (ordered.length > 0) options.emit({ event: 'note', level: 'info', text: `shutting down (${reason}): ${ordered.map((k) => k.taskId).join(' → ')}` });
+      for (const k of ordered) {
+        const graceMs = k.role === 'replication' ? options.replicationGraceMs : options.graceMs;
+        const wasRunning = !k.child.hasExited;
+        const exit = await k.child.stop(graceMs);
+        stops.push({ task: k.taskId, role: k.role, pid: k.child.pid, stoppedAtMs: Date.now(), exitCode: exit.exitCode, signal: exit.signal });
+        if (wasRunning) {
+          const benign = k.role === 'replication' && exit.exitCode === 1;
+          options.emit({ event: 'note', level: 'info', task: k.taskId, text: `stopped: ${describeExit(exit)}${benign ? ' (litestream exits 1 when its final sync checkpoints; its data was shipped)' : ''}` });
+        }
+      }
+      return stops;
+    },
+
+    dispose(): void {
+      for (const s of HANDLED_SIGNALS) process.off(s, onSignal);
+    },
+  };
+}
+
+export type Supervisor = ReturnType<typeof createSupervisor>;
+
+/** The error a kept child's own exit turns into (during boot, or what supervise reports). */
+export function unexpectedExitError(taskId: TaskId, role: 'replication' | 'process', exit: ChildExit, child: Child): BootseqError {
+  const tail = child.outputTail();
+  if (role === 'replication') {
+    return new ReplicationError(taskId, `litestream ${describeExit(exit)} on its own; the app was stopped so it never runs without replication`, {
+      outputTail: tail,
+      hint: 'read the [litestream] lines above, fix the cause (replica path, credentials, litestream.yml), then start again',
+    });
+  }
+  const name = taskId.replace(/^start:/, '');
+  const code = exitCodeOf(exit);
+  const shown = tail.length ? `\n  last output:\n${tail.map((l) => `    ${l}`).join('\n')}` : '';
+  return new ProcessExitedError(taskId, code, `process ${name} ${describeExit(exit)}; the other processes and litestream were stopped in order${shown}`, `run \`${child.display}\` by hand to see why it stopped`);
+}

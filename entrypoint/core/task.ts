@@ -1,0 +1,74 @@
+// The contract between the runner and the phases: what a task is and what it may use while it runs.
+// Types only; phases import this and nothing else of entrypoint/ besides errors.ts and events.ts.
+
+import type { Config } from '../config/schema.js';
+import type { BootEvent } from './events.js';
+
+export type { Config } from '../config/schema.js';
+
+export const PHASES = ['restore', 'migrate', 'seed', 'verify', 'replicate', 'start'] as const;
+export type PhaseName = (typeof PHASES)[number];
+
+/** `phase:target` (`restore:primary`, `start:web`) or `replicate`. */
+export type TaskId = string;
+
+export interface CommandSpec {
+  /** A shell command line (run by /bin/sh -c) or a file with arguments (no shell). */
+  readonly command: string | { readonly file: string; readonly args: readonly string[] };
+  readonly cwd?: string;
+  /** Added to the environment bootseq was started with. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** How the command appears in messages (secrets redacted); defaults to the command. */
+  readonly display?: string;
+  /** What to do when it fails; default: run it by hand. */
+  readonly hint?: string;
+}
+
+export interface ChildExit {
+  readonly exitCode: number | undefined;
+  readonly signal: string | undefined;
+}
+
+/** A child process leading its own process group. */
+export interface Child {
+  readonly pid: number;
+  readonly display: string;
+  /** Settles when the child has exited; never rejects. */
+  readonly exited: Promise<ChildExit>;
+  readonly hasExited: boolean;
+  /** The last lines of its output, error-looking lines preferred. */
+  outputTail(): string[];
+  /** Calls `listener` with every output line from now on; returns the unsubscribe function. */
+  onLine(listener: (line: string, stream: 'stdout' | 'stderr') => void): () => void;
+  /** SIGTERM to the group, SIGKILL to the group after `graceMs`, resolves once it has exited. */
+  stop(graceMs: number, signal?: NodeJS.Signals): Promise<ChildExit>;
+}
+
+export interface TaskContext {
+  readonly signal: AbortSignal;
+  readonly config: Config;
+  emit(event: BootEvent): void;
+  /** Runs a command to completion; throws TaskFailedError on a non-zero exit or abort. */
+  run(command: CommandSpec): Promise<void>;
+  /** Starts a long-running child whose output becomes this task's output. */
+  start(command: CommandSpec): Child;
+  /** Hands a started child to the supervisor, which stops it in order at shutdown. */
+  keep(child: Child, role: 'replication' | 'process'): void;
+  /** Records a fact for the run report under this task (gates, checks). */
+  record(key: string, value: unknown): void;
+}
+
+export interface TaskSpec {
+  readonly id: TaskId;
+  readonly phase: PhaseName;
+  readonly target: string;
+  readonly after: readonly TaskId[];
+  /** One line for `bootseq plan`, secrets redacted. */
+  readonly describe: string;
+  run(ctx: TaskContext): Promise<void>;
+}
+
+export interface Phase {
+  readonly name: PhaseName;
+  tasks(config: Config): readonly TaskSpec[];
+}

@@ -1,0 +1,42 @@
+// Plain renderer: one timestamped line per event, for Docker logs and anything that is not a TTY.
+// `2026-11-22T10:00:00.123Z [migrate:queue] …`. No colours.
+
+import { outputLabel, type BootEvent, type Reporter } from '../core/events.js';
+
+type Formatters = { [K in BootEvent['event']]: (e: Extract<BootEvent, { event: K }>) => string | undefined };
+
+export const formatters: Formatters = {
+  plan: (e) => `boot plan: ${e.tasks.length} tasks (${e.tasks.map((t) => t.id).join(', ')})`,
+  'task-start': (e) => `[${e.task}] started`,
+  'task-output': (e) => `[${outputLabel(e.task)}] ${e.line}`,
+  'task-end': (e) =>
+    e.status === 'skipped'
+      ? `[${e.task}] skipped`
+      : `[${e.task}] ${e.status === 'ok' ? 'ok' : e.status.toUpperCase()} in ${e.duration_ms} ms${e.error ? `: ${e.error}` : ''}`,
+  ready: (e) =>
+    e.processes.length > 0
+      ? `ready: ${e.processes.join(', ')} running; supervising (SIGTERM or Ctrl+C stops everything in order)`
+      : 'ready: supervising litestream (SIGTERM or Ctrl+C stops it)',
+  note: (e) => `${e.task ? `[${e.task}] ` : ''}${e.level === 'info' ? '' : `${e.level}: `}${e.text}${e.hint ? `\n  Try: ${e.hint}` : ''}`,
+};
+
+export function formatPlain(event: BootEvent, now: Date = new Date()): string | undefined {
+  const format = formatters[event.event] as (e: BootEvent) => string | undefined;
+  const text = format(event);
+  if (text === undefined) return undefined;
+  const stamp = now.toISOString();
+  return text
+    .split('\n')
+    .map((line) => `${stamp} ${line}`)
+    .join('\n');
+}
+
+export function createPlainReporter(out: NodeJS.WritableStream = process.stdout): Reporter {
+  return {
+    emit(event) {
+      const line = formatPlain(event);
+      if (line !== undefined) out.write(`${line}\n`);
+    },
+    close: async () => {},
+  };
+}

@@ -1,0 +1,105 @@
+// Pretty renderer for a TTY: during boot, a listr2 list mirroring the plan (each row waits for its
+// task's events); once the app is ready, plain lines. The only listr2 import. listr2 must not own
+// signals (registerSignalListeners: false), or Ctrl+C would exit 127 instead of shutting down in order.
+
+import { Listr, type ListrTaskWrapper } from 'listr2';
+import type { BootEvent, Reporter, TaskStatus } from '../core/events.js';
+import { formatPlain } from './plain.js';
+
+interface Row {
+  readonly started: Deferred<void>;
+  readonly ended: Deferred<{ status: TaskStatus; error?: string | undefined; durationMs: number }>;
+  wrapper: { output: string; title: string; skip(message?: string): void } | undefined;
+}
+
+interface Deferred<T> {
+  readonly promise: Promise<T>;
+  resolve(value: T): void;
+}
+
+function deferred<T>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => {
+    resolve = r;
+  });
+  promise.catch(() => {});
+  return { promise, resolve };
+}
+
+export function createPrettyReporter(out: NodeJS.WriteStream = process.stdout): Reporter {
+  const rows = new Map<string, Row>();
+  let listing: Promise<void> | undefined;
+  let live = false;
+  const queued: string[] = [];
+
+  const writePlain = (event: BootEvent) => {
+    const line = formatPlain(event);
+    if (line === undefined) return;
+    if (live) queued.push(line);
+    else out.write(`${line}\n`);
+  };
+
+  const finishList = () => {
+    for (const row of rows.values()) {
+      row.started.resolve();
+      row.ended.resolve({ status: 'skipped', durationMs: 0 });
+    }
+  };
+
+  return {
+    emit(event) {
+      if (event.event === 'plan' && !listing && event.tasks.length > 0) {
+        for (const t of event.tasks) rows.set(t.id, { started: deferred(), ended: deferred(), wrapper: undefined });
+        const list = new Listr(
+          event.tasks.map((t) => ({
+            title: `${t.id}  (waiting)`,
+            task: async (_ctx: unknown, task: ListrTaskWrapper<unknown, never, never>) => {
+              const row = rows.get(t.id);
+              if (!row) return;
+              row.wrapper = task as unknown as Row['wrapper'];
+              await row.started.promise;
+              task.title = t.id;
+              const end = await row.ended.promise;
+              if (end.status === 'skipped') task.skip(`${t.id} (skipped)`);
+              else if (end.status !== 'ok') throw new Error(`${t.id}: ${end.error ?? end.status}`);
+              else task.title = `${t.id}  ${end.durationMs} ms`;
+            },
+          })),
+          { concurrent: true, exitOnError: false, registerSignalListeners: false, collectErrors: false },
+        );
+        live = true;
+        listing = list
+          .run()
+          .then(() => undefined, () => undefined)
+          .finally(() => {
+            live = false;
+            for (const line of queued.splice(0)) out.write(`${line}\n`);
+          });
+        return;
+      }
+      const row = 'task' in event && event.task ? rows.get(event.task) : undefined;
+      if (live && row) {
+        switch (event.event) {
+          case 'task-start':
+            row.started.resolve();
+            return;
+          case 'task-output':
+            if (row.wrapper) row.wrapper.output = event.line;
+            return;
+          case 'task-end':
+            row.started.resolve();
+            row.ended.resolve({ status: event.status, error: event.error, durationMs: event.duration_ms });
+            return;
+          default:
+            break;
+        }
+      }
+      if (event.event === 'ready') finishList();
+      writePlain(event);
+    },
+    async close() {
+      finishList();
+      await listing;
+    },
+  };
+}

@@ -1,0 +1,117 @@
+// The replicate phase: one `litestream replicate -config …` for every sqlite store, started only
+// after every store passed verify (graph.ts makes it wait), and handed to the supervisor only once
+// Litestream has provably taken over each database. This ordering is what makes seeds/002
+// (`no such table: _litestream_seq`) impossible. Never replaces a database file.
+
+import path from 'node:path';
+import { ReplicationError } from '../../entrypoint/core/errors.js';
+import type { Child, Config, Phase, TaskContext } from '../../entrypoint/core/task.js';
+import { describeMissing, FAULT_LINE, pollTakeover, watchSnapshotLines, type TakeoverState, type TakeoverTarget } from './takeover.js';
+
+const TASK_ID = 'replicate';
+const POLL_MS = 50;
+
+export const replicate: Phase = {
+  name: 'replicate',
+  tasks: (config) => {
+    const stores = config.stores.filter((s) => s.kind === 'sqlite');
+    if (stores.length === 0 || !config.litestream) return [];
+    const litestream = config.litestream;
+    return [
+      {
+        id: TASK_ID,
+        phase: 'replicate',
+        target: 'litestream',
+        after: [],
+        describe: `litestream replicate -config ${path.relative(config.dir, litestream.configPath)} (waits until it has taken over ${stores.map((s) => s.name).join(', ')})`,
+        run: (ctx) => startReplication(ctx, config),
+      },
+    ];
+  },
+};
+
+async function startReplication(ctx: TaskContext, config: Config): Promise<void> {
+  const litestream = config.litestream;
+  if (!litestream) return;
+  const targets: TakeoverTarget[] = config.stores
+    .filter((s) => s.kind === 'sqlite')
+    .map((s) => ({
+      store: s.name,
+      dbPath: s.location,
+      metaPath: s.litestream?.metaPath ?? path.join(path.dirname(s.location), `.${path.basename(s.location)}-litestream`),
+      fileReplicas: (s.litestream?.replicas ?? []).flatMap((r) => (r.path ? [r.path] : [])),
+    }));
+  const startedAt = Date.now();
+  const child = ctx.start({
+    command: { file: litestream.bin, args: ['replicate', '-config', litestream.configPath] },
+    display: `litestream replicate -config ${path.relative(config.dir, litestream.configPath)}`,
+  });
+  let fault: string | undefined;
+  const stopFaults = child.onLine((line) => {
+    if (!FAULT_LINE.test(line)) return;
+    if (fault === undefined) fault = line;
+    // After boot a fault means a database file was replaced under Litestream: the replica goes stale.
+    ctx.emit({
+      event: 'note',
+      level: 'error',
+      task: TASK_ID,
+      text: `litestream reports a replaced or broken database file: ${line}`,
+      hint: 'something replaced a database file while Litestream replicates it; the replica may be stale or corrupt. Restart the container so bootseq restores, verifies and replicates again',
+    });
+  });
+  const snapshotLogged = new Set<string>();
+  const stopSnapshots = watchSnapshotLines(child, snapshotLogged);
+  const states = new Map<string, TakeoverState>(targets.map((t) => [t.store, { generation: undefined, hasSeqTable: false, snapshot: undefined, doneAtMs: undefined }]));
+  try {
+    const deadline = startedAt + litestream.takeoverTimeoutMs;
+    for (;;) {
+      ctx.signal.throwIfAborted();
+      if (fault !== undefined) {
+        throw new ReplicationError(TASK_ID, `litestream reported a fault while taking over: ${fault}`, {
+          outputTail: child.outputTail(),
+          hint: 'a database file changed under Litestream during takeover; make sure nothing else writes or replaces the files, then start again',
+        });
+      }
+      if (child.hasExited) throw exitedError(child, await child.exited);
+      if (await pollTakeover(targets, states, snapshotLogged)) break;
+      if (Date.now() > deadline) {
+        const missing = targets.filter((t) => states.get(t.store)?.doneAtMs === undefined).map((t) => `${t.store} (${describeMissing(states.get(t.store) as TakeoverState)})`);
+        throw new ReplicationError(TASK_ID, `litestream did not take over ${missing.join(', ')} within ${litestream.takeoverTimeoutMs / 1000}s`, {
+          outputTail: child.outputTail(),
+          hint: 'read the [litestream] lines above; raise litestream.takeover_timeout for large databases or slow replicas',
+        });
+      }
+      await sleep(POLL_MS, ctx.signal);
+    }
+  } catch (error) {
+    stopFaults();
+    stopSnapshots();
+    await child.stop(config.shutdown.replicationGraceMs);
+    throw error;
+  }
+  stopSnapshots();
+  ctx.record('takeover_ms', Object.fromEntries(targets.map((t) => [t.store, (states.get(t.store)?.doneAtMs ?? startedAt) - startedAt])));
+  ctx.record('generations', Object.fromEntries(targets.map((t) => [t.store, states.get(t.store)?.generation ?? null])));
+  ctx.record('pid', child.pid);
+  ctx.emit({ event: 'note', level: 'info', task: TASK_ID, text: `litestream has taken over ${targets.map((t) => t.store).join(', ')} (first snapshot in the replica after ${Date.now() - startedAt} ms)` });
+  ctx.keep(child, 'replication');
+}
+
+function exitedError(child: Child, exit: { exitCode: number | undefined; signal: string | undefined }): ReplicationError {
+  return new ReplicationError(TASK_ID, `litestream ${exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.exitCode}`} before it took over every database`, {
+    outputTail: child.outputTail(),
+    hint: 'read the [litestream] lines above (replica path, permissions, litestream.yml); nothing was started',
+  });
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

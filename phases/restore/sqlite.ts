@@ -1,0 +1,66 @@
+// Restores one SQLite store from its Litestream replica before anything else touches it. A file that
+// exists is left alone. "No replica yet" (exit 0, no file) is a fresh start; every other failure
+// (exit ≠ 0) aborts the boot: starting empty over an unreadable backup would later retire it.
+// Never runs while `litestream replicate` runs: replicate/ starts only after every store is verified.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { TaskFailedError } from '../../entrypoint/core/errors.js';
+import type { Config, TaskContext } from '../../entrypoint/core/task.js';
+
+type Store = Config['stores'][number];
+
+export async function restoreSqlite(ctx: TaskContext, store: Store): Promise<void> {
+  const { config } = ctx;
+  const dbPath = store.location;
+  const taskId = `restore:${store.name}`;
+  const shown = path.relative(config.dir, dbPath) || dbPath;
+  if (fs.existsSync(dbPath)) {
+    ctx.emit({ event: 'note', level: 'info', task: taskId, text: `${shown} exists; left as it is (not restored)` });
+    ctx.record('restored', false);
+    return;
+  }
+  fs.mkdirSync(path.dirname(dbPath), { recursive: true });
+  const litestream = config.litestream;
+  if (!litestream) throw new TaskFailedError(taskId, 'no litestream config to restore from');
+  const replicas = store.litestream?.replicas.map((r) => r.path ?? r.url ?? r.type).join(', ') ?? 'its replica';
+  const args = ['restore', '-config', litestream.configPath, '-if-replica-exists', '-if-db-not-exists', '-o', dbPath, dbPath];
+  await ctx.run({
+    command: { file: litestream.bin, args },
+    display: `litestream restore -config ${path.relative(config.dir, litestream.configPath)} -if-replica-exists -if-db-not-exists -o ${shown} ${shown}`,
+    hint: `the replica (${replicas}) could not be restored; nothing was started and the replica was not modified. Fix what the litestream lines above say (permissions, a damaged snapshot, the replica path), then run \`bootseq restore ${store.name}\``,
+  });
+  if (!fs.existsSync(dbPath)) {
+    ctx.emit({ event: 'note', level: 'info', task: taskId, text: `no replica of ${shown} exists yet (${replicas}): fresh start` });
+    ctx.record('restored', false);
+    return;
+  }
+  // The restore leaves <out>.tmp-shm / .tmp-wal behind and writes the file 0600 (litestream-facts Q2).
+  for (const suffix of ['.tmp-shm', '.tmp-wal', '.tmp']) fs.rmSync(`${dbPath}${suffix}`, { force: true });
+  fs.chmodSync(dbPath, 0o666 & ~process.umask());
+  const problem = await integrityProblem(dbPath);
+  if (problem) {
+    const quarantine = `${dbPath}.restore-failed-${Date.now()}`;
+    fs.renameSync(dbPath, quarantine);
+    throw new TaskFailedError(taskId, `the database restored from ${replicas} fails PRAGMA integrity_check: ${problem}`, {
+      hint: `nothing was started and the replica was not modified; the restored copy was moved to ${path.relative(config.dir, quarantine)}. Restore an earlier point with \`litestream restore -timestamp …\` or investigate the replica`,
+    });
+  }
+  const size = fs.statSync(dbPath).size;
+  ctx.record('restored', true);
+  ctx.emit({ event: 'note', level: 'info', task: taskId, text: `restored ${shown} (${size} bytes) from ${replicas}; integrity_check ok` });
+}
+
+async function integrityProblem(dbPath: string): Promise<string | undefined> {
+  const { default: Database } = await import('better-sqlite3');
+  let db: InstanceType<typeof Database> | undefined;
+  try {
+    db = new Database(dbPath, { fileMustExist: true });
+    const rows = db.prepare('PRAGMA integrity_check').pluck().all() as string[];
+    return rows.length === 1 && rows[0] === 'ok' ? undefined : rows.slice(0, 5).join('; ');
+  } catch (error) {
+    return (error as Error).message;
+  } finally {
+    db?.close();
+  }
+}

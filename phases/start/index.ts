@@ -1,0 +1,67 @@
+// The start phase: the app's processes, in the order written (or as `after:` says), each waited on
+// until ready before the next starts. A process is handed to the supervisor only once ready; one
+// that exits first or never becomes ready is stopped here and fails the boot (exit 1).
+
+import { NotReadyError } from '../../entrypoint/core/errors.js';
+import type { Config, Phase, TaskContext } from '../../entrypoint/core/task.js';
+import { describeReady, waitReady } from './readiness.js';
+
+type Process = Config['processes'][number];
+
+export const start: Phase = {
+  name: 'start',
+  tasks: (config) =>
+    config.processes.map((p, index) => {
+      const previous = config.processes[index - 1];
+      return {
+        id: `start:${p.name}`,
+        phase: 'start' as const,
+        target: p.name,
+        after: (p.after ?? (previous ? [previous.name] : [])).map((n) => `start:${n}`),
+        describe: `${config.redact(p.command)} (ready: ${describeReady(p.ready)})`,
+        run: (ctx) => startProcess(ctx, p),
+      };
+    }),
+};
+
+async function startProcess(ctx: TaskContext, p: Process): Promise<void> {
+  const taskId = `start:${p.name}`;
+  const { config } = ctx;
+  const startedAtMs = Date.now();
+  const child = ctx.start({ command: p.command, env: p.env });
+  ctx.record('pid', child.pid);
+  const ready = p.ready;
+  if (ready) {
+    const timeoutMs = ready.timeout;
+    const check = describeReady(ready);
+    const lastProblem = { text: '' };
+    const waitSignal = AbortSignal.any([ctx.signal, AbortSignal.timeout(timeoutMs)]);
+    const outcome = await Promise.race([
+      waitReady(child, ready, { signal: waitSignal, dir: config.dir, startedAtMs, lastProblem }).then(
+        () => 'ready' as const,
+        () => 'aborted' as const,
+      ),
+      child.exited.then((exit) => exit),
+    ]);
+    if (outcome !== 'ready') {
+      const exited = typeof outcome === 'object' ? outcome : undefined;
+      await child.stop(config.shutdown.graceMs);
+      ctx.signal.throwIfAborted();
+      const display = config.redact(p.command);
+      if (exited) {
+        throw new NotReadyError(taskId, `${p.name} ${exited.signal ? `was killed by ${exited.signal}` : `exited with code ${exited.exitCode}`} before it was ready (ready: ${check})`, {
+          command: display,
+          outputTail: child.outputTail(),
+          hint: `run \`${display}\` in ${config.dir} to see why it stops`,
+        });
+      }
+      throw new NotReadyError(taskId, `${p.name} was not ready within ${timeoutMs / 1000}s (ready: ${check}${lastProblem.text ? `; last check: ${lastProblem.text}` : ''})`, {
+        command: display,
+        outputTail: child.outputTail(),
+        hint: `make \`${display}\` satisfy its ready check, or raise processes.${p.name}.ready.timeout`,
+      });
+    }
+  }
+  ctx.record('ready_ms', Date.now() - startedAtMs);
+  ctx.keep(child, 'process');
+}

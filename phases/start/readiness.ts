@@ -1,0 +1,127 @@
+// Readiness checks for a started process: a `log` regex on its output, a `tcp` port that accepts,
+// an `http` URL that answers 2xx, a `file` written after the process started, or a fixed `delay`.
+// Each check polls until it passes or the signal aborts; the caller owns the timeout.
+
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import type { Child } from '../../entrypoint/core/task.js';
+
+export interface ReadySpec {
+  readonly log?: string | undefined;
+  readonly tcp?: number | string | undefined;
+  readonly http?: string | undefined;
+  readonly file?: string | undefined;
+  readonly delay?: number | undefined;
+}
+
+export function describeReady(ready: ReadySpec | undefined): string {
+  if (!ready) return 'started (no ready check)';
+  if (ready.log !== undefined) return `log /${ready.log}/`;
+  if (ready.tcp !== undefined) return `tcp ${ready.tcp}`;
+  if (ready.http !== undefined) return `http ${ready.http}`;
+  if (ready.file !== undefined) return `file ${ready.file}`;
+  return `delay ${ready.delay ?? 0} ms`;
+}
+
+/** Resolves when the check passes; `lastProblem` says why it has not yet. Rejects only on abort. */
+export async function waitReady(
+  child: Child,
+  ready: ReadySpec,
+  options: { signal: AbortSignal; dir: string; startedAtMs: number; lastProblem: { text: string } },
+): Promise<void> {
+  const { signal, lastProblem } = options;
+  if (ready.log !== undefined) {
+    const pattern = new RegExp(ready.log);
+    lastProblem.text = 'no matching output line yet';
+    await new Promise<void>((resolve, reject) => {
+      const stop = child.onLine((line) => {
+        if (!pattern.test(line)) return;
+        cleanup();
+        resolve();
+      });
+      const onAbort = () => {
+        cleanup();
+        reject(signal.reason as Error);
+      };
+      const cleanup = () => {
+        stop();
+        signal.removeEventListener('abort', onAbort);
+      };
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+    });
+    return;
+  }
+  if (ready.delay !== undefined) {
+    await sleep(ready.delay, signal);
+    signal.throwIfAborted();
+    return;
+  }
+  for (;;) {
+    signal.throwIfAborted();
+    const problem = await checkOnce(ready, options.dir, options.startedAtMs, signal);
+    if (problem === undefined) return;
+    lastProblem.text = problem;
+    await sleep(100, signal);
+  }
+}
+
+async function checkOnce(ready: ReadySpec, dir: string, startedAtMs: number, signal: AbortSignal): Promise<string | undefined> {
+  if (ready.tcp !== undefined) {
+    const [host, port] = typeof ready.tcp === 'number' ? ['127.0.0.1', ready.tcp] : splitHostPort(ready.tcp);
+    return tcpProblem(host, port);
+  }
+  if (ready.http !== undefined) {
+    try {
+      const response = await fetch(ready.http, { signal: AbortSignal.any([signal, AbortSignal.timeout(2000)]), redirect: 'manual' });
+      await response.body?.cancel();
+      return response.status >= 200 && response.status < 300 ? undefined : `HTTP ${response.status}`;
+    } catch (error) {
+      const cause = (error as { cause?: { code?: string } }).cause;
+      return cause?.code ?? (error as Error).message;
+    }
+  }
+  if (ready.file !== undefined) {
+    try {
+      // A file left over from an earlier run does not count.
+      const stat = fs.statSync(path.resolve(dir, ready.file));
+      return stat.mtimeMs >= startedAtMs - 1000 ? undefined : 'the file is older than the process';
+    } catch {
+      return 'the file does not exist yet';
+    }
+  }
+  return undefined;
+}
+
+function splitHostPort(text: string): [string, number] {
+  const index = text.lastIndexOf(':');
+  if (index < 0) return ['127.0.0.1', Number(text)];
+  return [text.slice(0, index) || '127.0.0.1', Number(text.slice(index + 1))];
+}
+
+function tcpProblem(host: string, port: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    const done = (problem: string | undefined) => {
+      socket.destroy();
+      resolve(problem);
+    };
+    socket.setTimeout(1000, () => done('connect timed out'));
+    socket.once('connect', () => done(undefined));
+    socket.once('error', (error: NodeJS.ErrnoException) => done(error.code ?? error.message));
+  });
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    if (signal.aborted) done();
+    else signal.addEventListener('abort', done, { once: true });
+  });
+}
