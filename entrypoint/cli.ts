@@ -12,7 +12,9 @@ type CommandName = (typeof COMMANDS)[number];
 const LATER = ['rehearse', 'checksum', 'report'];
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
   return pkg.version;
 }
 
@@ -69,7 +71,8 @@ async function main(argv: readonly string[]): Promise<number> {
   let logFormat = parsed.values['log-format'] ?? 'auto';
   try {
     if (!COMMANDS.includes(name as CommandName)) {
-      if (LATER.includes(name ?? '')) throw new UsageError(`\`bootseq ${name}\` is not available in this version yet`);
+      if (LATER.includes(name ?? ''))
+        throw new UsageError(`\`bootseq ${name}\` is not available in this version yet`);
       throw new UsageError(`unknown command "${name}" (commands: ${COMMANDS.join(', ')})`);
     }
     const { LOG_FORMATS } = await import('./log/index.js');
@@ -83,9 +86,13 @@ async function main(argv: readonly string[]): Promise<number> {
     if (until !== undefined && !(UNTIL as readonly string[]).includes(until)) {
       throw new UsageError(`--until: expected one of ${UNTIL.join(', ')}, found "${until}"`);
     }
-    if (until !== undefined && name !== 'up' && name !== 'plan') throw new UsageError(`--until applies to \`bootseq up\` and \`bootseq plan\` only`);
-    if (positionals.length > 0 && (name === 'up' || name === 'plan')) throw new UsageError(`\`bootseq ${name}\` takes no arguments, found "${positionals.join(' ')}"`);
-    const command = (await import(`./commands/${name}.js`)) as { run(ctx: import('./commands/context.js').CommandContext): Promise<number> };
+    if (until !== undefined && name !== 'up' && name !== 'plan')
+      throw new UsageError(`--until applies to \`bootseq up\` and \`bootseq plan\` only`);
+    if (positionals.length > 0 && (name === 'up' || name === 'plan'))
+      throw new UsageError(`\`bootseq ${name}\` takes no arguments, found "${positionals.join(' ')}"`);
+    const command = (await import(`./commands/${name}.js`)) as {
+      run(ctx: import('./commands/context.js').CommandContext): Promise<number>;
+    };
     return await command.run({
       configPath: parsed.values.config ?? process.env['BOOTSEQ_CONFIG'] ?? 'bootseq.yml',
       logFormat: logFormat as 'auto',
@@ -103,7 +110,9 @@ async function main(argv: readonly string[]): Promise<number> {
 
   function fail(error: InstanceType<typeof BootseqError>, format = 'auto'): number {
     if (format === 'json') {
-      process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), event: 'error', code: error.code, message: error.message, hint: error.hint, exit_code: error.exitCode })}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ time: new Date().toISOString(), event: 'error', code: error.code, message: error.message, hint: error.hint, exit_code: error.exitCode })}\n`,
+      );
     } else {
       process.stderr.write(`Error: ${error.message}\n${error.hint ? `Try: ${error.hint}\n` : ''}`);
     }
@@ -121,7 +130,9 @@ main(process.argv.slice(2))
     process.exit(code);
   })
   .catch((error: unknown) => {
-    process.stderr.write(`bootseq: internal error (a bug; please report it):\n${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `bootseq: internal error (a bug; please report it):\n${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     killAllGroups();
     process.exitCode = 1;
     process.exit(1);

@@ -23,7 +23,11 @@ export async function runBoot(cmd: CommandContext, options: BootOptions): Promis
   const tasks = buildGraph(PHASE_LIST, config, options);
   const reporter = await createReporter(cmd.logFormat);
   const emit = reporter.emit.bind(reporter);
-  const supervisor = createSupervisor({ graceMs: config.shutdown.graceMs, replicationGraceMs: config.shutdown.replicationGraceMs, emit });
+  const supervisor = createSupervisor({
+    graceMs: config.shutdown.graceMs,
+    replicationGraceMs: config.shutdown.replicationGraceMs,
+    emit,
+  });
   const startedAtMs = Date.now();
   const report: RunReport = {
     version: 1,
@@ -48,23 +52,38 @@ export async function runBoot(cmd: CommandContext, options: BootOptions): Promis
   try {
     for (const warning of config.warnings) emit({ event: 'note', level: 'warn', text: warning });
     emit({ event: 'plan', tasks: tasks.map((t) => ({ id: t.id, after: t.after, describe: t.describe })) });
-    const result = await runTasks(tasks, { config, reporter, signal: supervisor.signal, keep: supervisor.keep });
+    const result = await runTasks(tasks, {
+      config,
+      reporter,
+      signal: supervisor.signal,
+      keep: (child, role, taskId) => supervisor.keep(child, role, taskId),
+    });
     report.tasks = toReportTasks(result.records);
     if (result.error) {
       failure = result.error;
-      stops = await supervisor.shutdown(`${failure instanceof InterruptedError ? failure.signal : 'boot failed'}`);
+      stops = await supervisor.shutdown(
+        `${failure instanceof InterruptedError ? failure.signal : 'boot failed'}`,
+      );
     } else if (options.supervise) {
       const names = config.processes.map((p) => p.name);
       emit({ event: 'ready', processes: names });
       await writeReport(config.report.dir, report, config.report.keep);
       const outcome = await supervisor.supervise();
       if (outcome.kind === 'signal') {
-        exitCode = outcome.signal === 'SIGTERM' || outcome.signal === 'SIGINT' ? 0 : 128 + signalNumber(outcome.signal);
+        exitCode =
+          outcome.signal === 'SIGTERM' || outcome.signal === 'SIGINT'
+            ? 0
+            : 128 + signalNumber(outcome.signal);
         stops = await supervisor.shutdown(`received ${outcome.signal}`);
       } else {
         const code = exitCodeOf(outcome.exit);
         if (outcome.role === 'process' && code === 0) {
-          emit({ event: 'note', level: 'info', task: outcome.taskId, text: 'exited with code 0; stopping the rest in order' });
+          emit({
+            event: 'note',
+            level: 'info',
+            task: outcome.taskId,
+            text: 'exited with code 0; stopping the rest in order',
+          });
         } else {
           failure = unexpectedExitError(outcome.taskId, outcome.role, outcome.exit, outcome.child);
           exitCode = outcome.role === 'process' ? code : 1;
@@ -72,7 +91,9 @@ export async function runBoot(cmd: CommandContext, options: BootOptions): Promis
         stops = await supervisor.shutdown(`${outcome.taskId} ended`);
       }
     } else {
-      stops = await supervisor.shutdown(options.until ? `--until ${options.until} reached` : `${options.command} done`);
+      stops = await supervisor.shutdown(
+        options.until ? `--until ${options.until} reached` : `${options.command} done`,
+      );
     }
   } finally {
     supervisor.dispose();
@@ -87,6 +108,7 @@ export async function runBoot(cmd: CommandContext, options: BootOptions): Promis
     const written = await writeReport(config.report.dir, report, config.report.keep);
     if (written.problem) emit({ event: 'note', level: 'warn', text: written.problem });
     else if (written.path) emit({ event: 'note', level: 'info', text: `run report: ${written.path}` });
+    emit({ event: 'note', level: exitCode === 0 ? 'info' : 'error', text: `bootseq exits with code ${exitCode}` });
     await reporter.close();
   }
   if (failure) throw failure;

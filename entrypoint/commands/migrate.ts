@@ -9,5 +9,10 @@ export const usage = `bootseq migrate [STORE…]
   (default: all). Starts neither Litestream nor the processes.`;
 
 export function run(cmd: CommandContext): Promise<number> {
-  return runBoot(cmd, { command: 'migrate', phases: ['restore', 'migrate', 'seed'], stores: cmd.positionals, supervise: false });
+  return runBoot(cmd, {
+    command: 'migrate',
+    phases: ['restore', 'migrate', 'seed'],
+    stores: cmd.positionals,
+    supervise: false,
+  });
 }

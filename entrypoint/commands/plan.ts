@@ -13,7 +13,18 @@ export function run(cmd: CommandContext): Promise<number> {
   const config = loadConfig(cmd.configPath);
   const tasks = topologicalOrder(buildGraph(PHASE_LIST, config, { until: cmd.until }));
   if (cmd.logFormat === 'json') {
-    cmd.print(JSON.stringify({ event: 'plan', tasks: tasks.map((t) => ({ id: t.id, phase: t.phase, target: t.target, after: t.after, describe: t.describe })) }));
+    cmd.print(
+      JSON.stringify({
+        event: 'plan',
+        tasks: tasks.map((t) => ({
+          id: t.id,
+          phase: t.phase,
+          target: t.target,
+          after: t.after,
+          describe: t.describe,
+        })),
+      }),
+    );
     return Promise.resolve(0);
   }
   const width = Math.max(...tasks.map((t) => t.id.length), 4);

@@ -9,17 +9,50 @@ import type { ConfigIssue } from '../core/errors.js';
 import type { LitestreamDb, LitestreamReplica } from './schema.js';
 
 const DB_KEYS = new Set([
-  'path', 'meta-path', 'monitor-interval', 'checkpoint-interval', 'min-checkpoint-page-count',
-  'max-checkpoint-page-count', 'replicas', 'replica',
+  'path',
+  'meta-path',
+  'monitor-interval',
+  'checkpoint-interval',
+  'min-checkpoint-page-count',
+  'max-checkpoint-page-count',
+  'replicas',
+  'replica',
 ]);
 const REPLICA_KEYS = new Set([
-  'type', 'name', 'path', 'url', 'retention', 'retention-check-interval', 'snapshot-interval',
-  'sync-interval', 'validation-interval', 'access-key-id', 'secret-access-key', 'region', 'bucket',
-  'endpoint', 'force-path-style', 'skip-verify', 'account-name', 'account-key', 'host', 'user',
-  'password', 'key-path', 'concurrent-writes', 'age',
+  'type',
+  'name',
+  'path',
+  'url',
+  'retention',
+  'retention-check-interval',
+  'snapshot-interval',
+  'sync-interval',
+  'validation-interval',
+  'access-key-id',
+  'secret-access-key',
+  'region',
+  'bucket',
+  'endpoint',
+  'force-path-style',
+  'skip-verify',
+  'account-name',
+  'account-key',
+  'host',
+  'user',
+  'password',
+  'key-path',
+  'concurrent-writes',
+  'age',
 ]);
-const DURATION_KEYS = ['monitor-interval', 'checkpoint-interval', 'retention', 'retention-check-interval',
-  'snapshot-interval', 'sync-interval', 'validation-interval'];
+const DURATION_KEYS = [
+  'monitor-interval',
+  'checkpoint-interval',
+  'retention',
+  'retention-check-interval',
+  'snapshot-interval',
+  'sync-interval',
+  'validation-interval',
+];
 
 export interface LitestreamConfigResult {
   readonly dbs: readonly LitestreamDb[];
@@ -30,12 +63,15 @@ export interface LitestreamConfigResult {
 /** Go's os.ExpandEnv: `${NAME}` and `$NAME`; an unset name becomes "" (reported here as an issue). */
 export function expandLikeGo(text: string, env: Readonly<Record<string, string | undefined>>) {
   const unset = new Set<string>();
-  const value = text.replace(/\$(?:\{([^}]*)\}|([A-Za-z0-9_]+))/g, (_m, braced: string | undefined, bare: string | undefined) => {
-    const name = braced ?? bare ?? '';
-    const found = env[name];
-    if (found === undefined || found === '') unset.add(name);
-    return found ?? '';
-  });
+  const value = text.replace(
+    /\$(?:\{([^}]*)\}|([A-Za-z0-9_]+))/g,
+    (_m, braced: string | undefined, bare: string | undefined) => {
+      const name = braced ?? bare ?? '';
+      const found = env[name];
+      if (found === undefined || found === '') unset.add(name);
+      return found ?? '';
+    },
+  );
   return { value, unset: [...unset] };
 }
 
@@ -50,7 +86,11 @@ export function parseLitestreamConfig(
   const warnings: string[] = [];
   const { value, unset } = expandLikeGo(text, env);
   for (const name of unset) {
-    issues.push({ file, path: '', message: `\${${name}} is not set or empty; Litestream would silently use "" and treat an existing replica as missing (set ${name}${name.includes(':') ? '; Litestream does not support ${VAR:-default}' : ''})` });
+    issues.push({
+      file,
+      path: '',
+      message: `\${${name}} is not set or empty; Litestream would silently use "" and treat an existing replica as missing (set ${name}${name.includes(':') ? '; Litestream does not support ${VAR:-default}' : ''})`,
+    });
   }
   let doc: unknown;
   try {
@@ -72,15 +112,22 @@ export function parseLitestreamConfig(
       return;
     }
     for (const key of Object.keys(entry)) {
-      if (!DB_KEYS.has(key)) warnings.push(`${file}: ${at}.${key}: unknown key; Litestream ignores it silently`);
+      if (!DB_KEYS.has(key))
+        warnings.push(`${file}: ${at}.${key}: unknown key; Litestream ignores it silently`);
     }
     checkDurations(entry, at, file, issues);
     const dbPath = path.resolve(dir, entry['path']);
-    const metaPath = typeof entry['meta-path'] === 'string'
-      ? path.resolve(dir, entry['meta-path'])
-      : path.join(path.dirname(dbPath), `.${path.basename(dbPath)}-litestream`);
-    const list: unknown[] = Array.isArray(entry['replicas']) ? entry['replicas'] : entry['replica'] ? [entry['replica']] : [];
-    if (list.length === 0) issues.push({ file, path: `${at}.replicas`, message: 'expected at least one replica' });
+    const metaPath =
+      typeof entry['meta-path'] === 'string'
+        ? path.resolve(dir, entry['meta-path'])
+        : path.join(path.dirname(dbPath), `.${path.basename(dbPath)}-litestream`);
+    const list: unknown[] = Array.isArray(entry['replicas'])
+      ? entry['replicas']
+      : entry['replica']
+        ? [entry['replica']]
+        : [];
+    if (list.length === 0)
+      issues.push({ file, path: `${at}.replicas`, message: 'expected at least one replica' });
     const replicas: LitestreamReplica[] = [];
     list.forEach((r, j) => {
       const rAt = `${at}.replicas[${j}]`;
@@ -89,15 +136,21 @@ export function parseLitestreamConfig(
         return;
       }
       for (const key of Object.keys(r)) {
-        if (!REPLICA_KEYS.has(key)) warnings.push(`${file}: ${rAt}.${key}: unknown key; Litestream ignores it silently`);
+        if (!REPLICA_KEYS.has(key))
+          warnings.push(`${file}: ${rAt}.${key}: unknown key; Litestream ignores it silently`);
       }
       checkDurations(r, rAt, file, issues);
       const url = typeof r['url'] === 'string' ? r['url'] : undefined;
       const type = typeof r['type'] === 'string' ? r['type'] : url ? (url.split('://')[0] ?? 'file') : 'file';
       let replicaPath: string | undefined;
       if (type === 'file') {
-        const raw = url?.startsWith('file://') ? url.slice('file://'.length) : typeof r['path'] === 'string' ? r['path'] : undefined;
-        if (!raw) issues.push({ file, path: `${rAt}.path`, message: 'expected the directory of the file replica' });
+        const raw = url?.startsWith('file://')
+          ? url.slice('file://'.length)
+          : typeof r['path'] === 'string'
+            ? r['path']
+            : undefined;
+        if (!raw)
+          issues.push({ file, path: `${rAt}.path`, message: 'expected the directory of the file replica' });
         else replicaPath = path.resolve(dir, raw);
       }
       replicas.push({ type, path: replicaPath, url });
@@ -107,12 +160,21 @@ export function parseLitestreamConfig(
   return { dbs, issues, warnings };
 }
 
-function checkDurations(entry: Record<string, unknown>, at: string, file: string, issues: ConfigIssue[]): void {
+function checkDurations(
+  entry: Record<string, unknown>,
+  at: string,
+  file: string,
+  issues: ConfigIssue[],
+): void {
   for (const key of DURATION_KEYS) {
     const v = entry[key];
     if (v === undefined) continue;
     if (typeof v !== 'string' || !/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(v)) {
-      issues.push({ file, path: `${at}.${key}`, message: `expected a Go duration with a unit like 1s or 500ms, found ${JSON.stringify(v)} (without a unit Litestream reads nanoseconds)` });
+      issues.push({
+        file,
+        path: `${at}.${key}`,
+        message: `expected a Go duration with a unit like 1s or 500ms, found ${JSON.stringify(v)} (without a unit Litestream reads nanoseconds)`,
+      });
     }
   }
 }

@@ -11,7 +11,13 @@ import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, type ConfigIssue } from '../core/errors.js';
 import { parseLitestreamConfig } from './litestream.js';
-import { configSchema, type Config, type LitestreamDb, type ProcessConfig, type StoreConfig } from './schema.js';
+import {
+  configSchema,
+  type Config,
+  type LitestreamDb,
+  type ProcessConfig,
+  type StoreConfig,
+} from './schema.js';
 import { createExpander } from './secrets.js';
 
 /** The disk as config loading sees it; unit tests pass a fake. */
@@ -78,16 +84,32 @@ export function packagedLitestreamBin(): string | undefined {
 }
 
 /** Reads and validates a config file; throws ConfigError (exit 2) listing every problem. */
-export function loadConfig(file: string, env: Readonly<Record<string, string | undefined>> = process.env): Config & { warnings: readonly string[] } {
+export function loadConfig(
+  file: string,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Config & { warnings: readonly string[] } {
   const absolute = path.resolve(file);
   const shown = path.relative(process.cwd(), absolute) || absolute;
   const text = realFs.readFile(absolute);
   if (text === undefined) {
-    throw new ConfigError(shown, [
-      { file: shown, path: '', message: `cannot be read (expected a bootseq.yml here; pass --config PATH or set BOOTSEQ_CONFIG)` },
-    ]);
+    throw new ConfigError(
+      shown,
+      [
+        {
+          file: shown,
+          path: '',
+          message: `cannot be read (expected the bootseq.yml that lists the stores and processes)`,
+        },
+      ],
+      `run bootseq where bootseq.yml is, or pass --config PATH (or set BOOTSEQ_CONFIG)`,
+    );
   }
-  const result = parseConfig(text, { file: shown, dir: path.dirname(absolute), env, defaultLitestreamBin: packagedLitestreamBin() });
+  const result = parseConfig(text, {
+    file: shown,
+    dir: path.dirname(absolute),
+    env,
+    defaultLitestreamBin: packagedLitestreamBin(),
+  });
   if (!result.config || result.issues.length > 0) throw new ConfigError(shown, result.issues);
   return Object.assign(result.config, { warnings: result.warnings });
 }
@@ -100,11 +122,23 @@ export function parseConfig(text: string, options: ParseOptions): ParseResult {
 
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
   if (doc.errors.length > 0) {
-    return { config: undefined, warnings, issues: doc.errors.map((e) => ({ file, path: '', message: `is not valid YAML: ${e.message.split('\n')[0]}` })) };
+    return {
+      config: undefined,
+      warnings,
+      issues: doc.errors.map((e) => ({
+        file,
+        path: '',
+        message: `is not valid YAML: ${(e.message.split('\n')[0] ?? '').replace(/:$/, '')}`,
+      })),
+    };
   }
   const raw: unknown = doc.toJS();
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    return { config: undefined, warnings, issues: [{ file, path: '', message: 'expected a mapping with version: 1, stores: and processes:' }] };
+    return {
+      config: undefined,
+      warnings,
+      issues: [{ file, path: '', message: 'expected a mapping with version: 1, stores: and processes:' }],
+    };
   }
 
   const expander = createExpander({ env, readFile: (f) => disk.readFile(path.resolve(dir, f)) });
@@ -116,7 +150,10 @@ export function parseConfig(text: string, options: ParseOptions): ParseResult {
 
   const parsed = configSchema.safeParse(expanded);
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) issues.push(...fromZod(issue, expanded, file));
+    // A value that failed to expand is already reported; its schema error would only repeat it.
+    const reported = new Set(issues.map((i) => i.path));
+    for (const issue of parsed.error.issues)
+      issues.push(...fromZod(issue, expanded, file).filter((i) => !reported.has(i.path)));
     return { config: undefined, issues, warnings };
   }
   const c = parsed.data;
@@ -124,14 +161,20 @@ export function parseConfig(text: string, options: ParseOptions): ParseResult {
 
   // litestream.yml: which sqlite databases exist and where their replicas are.
   let litestream: Config['litestream'];
-  const sqliteNames = Object.entries(c.stores).filter(([, s]) => s.sqlite !== undefined).map(([n]) => n);
+  const sqliteNames = Object.entries(c.stores)
+    .filter(([, s]) => s.sqlite !== undefined)
+    .map(([n]) => n);
   if (c.litestream) {
     const lsFile = path.resolve(dir, c.litestream.config);
     const lsShown = c.litestream.config;
     const lsText = disk.readFile(lsFile);
     let dbs: readonly LitestreamDb[] = [];
     if (lsText === undefined) {
-      issues.push({ file, path: 'litestream.config', message: `cannot read ${lsShown} (expected the litestream.yml that lists the sqlite stores)` });
+      issues.push({
+        file,
+        path: 'litestream.config',
+        message: `cannot read ${lsShown} (expected the litestream.yml that lists the sqlite stores)`,
+      });
     } else {
       const ls = parseLitestreamConfig(lsText, lsShown, dir, env);
       issues.push(...ls.issues);
@@ -141,22 +184,48 @@ export function parseConfig(text: string, options: ParseOptions): ParseResult {
     let bin = c.litestream.bin ?? options.defaultLitestreamBin;
     if (c.litestream.bin !== undefined) {
       bin = resolveExecutable(c.litestream.bin, dir, env, disk);
-      if (!bin) issues.push({ file, path: 'litestream.bin', message: `${c.litestream.bin} is not an executable file (expected the litestream binary, v0.3.13)` });
+      if (!bin)
+        issues.push({
+          file,
+          path: 'litestream.bin',
+          message: `${c.litestream.bin} is not an executable file (expected the litestream binary, v0.3.13)`,
+        });
     } else if (!bin) {
       bin = resolveExecutable('litestream', dir, env, disk);
-      if (!bin) issues.push({ file, path: 'litestream', message: 'no litestream binary found (install the npm package @flydotio/litestream-linux-x64, put litestream on PATH, or set litestream.bin)' });
+      if (!bin)
+        issues.push({
+          file,
+          path: 'litestream',
+          message:
+            'no litestream binary found (install the npm package @flydotio/litestream-linux-x64, put litestream on PATH, or set litestream.bin)',
+        });
     }
-    litestream = { configPath: lsFile, bin: bin ?? 'litestream', takeoverTimeoutMs: c.litestream.takeover_timeout, dbs };
+    litestream = {
+      configPath: lsFile,
+      bin: bin ?? 'litestream',
+      takeoverTimeoutMs: c.litestream.takeover_timeout,
+      dbs,
+    };
   } else if (sqliteNames.length > 0) {
-    issues.push({ file, path: 'litestream', message: `missing (expected litestream.config naming the litestream.yml that lists the sqlite stores: ${sqliteNames.join(', ')})` });
+    issues.push({
+      file,
+      path: 'litestream',
+      message: `missing (expected litestream.config naming the litestream.yml that lists the sqlite stores: ${sqliteNames.join(', ')})`,
+    });
   }
 
   const storeNames = Object.keys(c.stores);
   const stores: StoreConfig[] = Object.entries(c.stores).map(([name, s]) => {
     const at = `stores.${name}`;
     for (const [i, target] of (s.after ?? []).entries()) {
-      if (!(target in c.stores)) issues.push({ file, path: `${at}.after[${i}]`, message: `unknown store "${target}" (stores: ${storeNames.join(', ')})` });
-      if (target === name) issues.push({ file, path: `${at}.after[${i}]`, message: `a store cannot run after itself` });
+      if (!(target in c.stores))
+        issues.push({
+          file,
+          path: `${at}.after[${i}]`,
+          message: `unknown store "${target}" (stores: ${storeNames.join(', ')})`,
+        });
+      if (target === name)
+        issues.push({ file, path: `${at}.after[${i}]`, message: `a store cannot run after itself` });
     }
     let lsDb: LitestreamDb | undefined;
     const kind = s.sqlite !== undefined ? 'sqlite' : 'postgres';
@@ -164,19 +233,43 @@ export function parseConfig(text: string, options: ParseOptions): ParseResult {
     if (kind === 'sqlite' && litestream && litestream.dbs.length > 0) {
       lsDb = litestream.dbs.find((d) => d.path === location);
       if (!lsDb) {
-        issues.push({ file, path: `${at}.sqlite`, message: `${s.sqlite} is not in ${c.litestream?.config} (its dbs: ${litestream.dbs.map((d) => path.relative(dir, d.path) || d.path).join(', ')}); add it there so it is restored and replicated` });
+        issues.push({
+          file,
+          path: `${at}.sqlite`,
+          message: `${s.sqlite} is not in ${c.litestream?.config} (its dbs: ${litestream.dbs.map((d) => path.relative(dir, d.path) || d.path).join(', ')}); add it there so it is restored and replicated`,
+        });
       }
     }
     if (kind === 'postgres') {
-      issues.push({ file, path: `${at}.postgres`, message: 'postgres stores are not supported by this version of bootseq yet (expected sqlite: PATH)' });
+      issues.push({
+        file,
+        path: `${at}.postgres`,
+        message: 'postgres stores are not supported by this version of bootseq yet (expected sqlite: PATH)',
+      });
     }
     if (s.restore && kind === 'sqlite') {
-      issues.push({ file, path: `${at}.restore`, message: 'applies to postgres stores only; sqlite stores are restored by Litestream from litestream.yml' });
+      issues.push({
+        file,
+        path: `${at}.restore`,
+        message:
+          'applies to postgres stores only; sqlite stores are restored by Litestream from litestream.yml',
+      });
     }
     if (s.migrate?.dir !== undefined) {
       const migrateDir = path.resolve(dir, s.migrate.dir);
-      if (!disk.isDirectory(migrateDir)) issues.push({ file, path: `${at}.migrate.dir`, message: `${s.migrate.dir} is not a directory (expected the folder of migration files)` });
-      else issues.push({ file, path: `${at}.migrate.dir`, message: 'the built-in migrator is not available in this version of bootseq yet (expected migrate.command)' });
+      if (!disk.isDirectory(migrateDir))
+        issues.push({
+          file,
+          path: `${at}.migrate.dir`,
+          message: `${s.migrate.dir} is not a directory (expected the folder of migration files)`,
+        });
+      else
+        issues.push({
+          file,
+          path: `${at}.migrate.dir`,
+          message:
+            'the built-in migrator is not available in this version of bootseq yet (expected migrate.command)',
+        });
     }
     if (s.migrate?.command !== undefined) {
       const problem = checkCommand(s.migrate.command, dir, env, disk);
@@ -184,7 +277,12 @@ export function parseConfig(text: string, options: ParseOptions): ParseResult {
     }
     const seed = (s.seed ?? []).map((f, i) => {
       const absolute = path.resolve(dir, f);
-      if (!disk.exists(absolute)) issues.push({ file, path: `${at}.seed${s.seed && s.seed.length > 1 ? `[${i}]` : ''}`, message: `${f} does not exist (expected an SQL file)` });
+      if (!disk.exists(absolute))
+        issues.push({
+          file,
+          path: `${at}.seed${s.seed && s.seed.length > 1 ? `[${i}]` : ''}`,
+          message: `${f} does not exist (expected an SQL file)`,
+        });
       return absolute;
     });
     return {
@@ -199,21 +297,47 @@ export function parseConfig(text: string, options: ParseOptions): ParseResult {
       litestream: lsDb,
     };
   });
+  const byLocation = new Map<string, string>();
+  for (const s of stores) {
+    const other = byLocation.get(s.location);
+    if (other)
+      issues.push({
+        file,
+        path: `stores.${s.name}.${s.kind}`,
+        message: `names the same database as stores.${other} (expected one store per database)`,
+      });
+    else byLocation.set(s.location, s.name);
+  }
   const storeCycle = findCycle(stores.map((s) => ({ name: s.name, after: s.after })));
-  if (storeCycle) issues.push({ file, path: `stores.${storeCycle[0]}.after`, message: `stores wait on each other in a cycle: ${storeCycle.join(' → ')}` });
+  if (storeCycle)
+    issues.push({
+      file,
+      path: `stores.${storeCycle[0]}.after`,
+      message: `stores wait on each other in a cycle: ${storeCycle.join(' → ')}`,
+    });
 
   const processNames = Object.keys(c.processes);
   const processes: ProcessConfig[] = Object.entries(c.processes).map(([name, p]) => {
     const at = `processes.${name}`;
     for (const [i, target] of (p.after ?? []).entries()) {
-      if (!(target in c.processes)) issues.push({ file, path: `${at}.after[${i}]`, message: `unknown process "${target}" (processes: ${processNames.join(', ')})` });
+      if (!(target in c.processes))
+        issues.push({
+          file,
+          path: `${at}.after[${i}]`,
+          message: `unknown process "${target}" (processes: ${processNames.join(', ')})`,
+        });
     }
     const problem = checkCommand(p.command, dir, env, disk);
     if (problem) issues.push({ file, path: `${at}.command`, message: problem });
     return { name, command: p.command, after: p.after, env: p.env ?? {}, ready: p.ready };
   });
   const processCycle = findCycle(processes.map((p) => ({ name: p.name, after: p.after ?? [] })));
-  if (processCycle) issues.push({ file, path: `processes.${processCycle[0]}.after`, message: `processes wait on each other in a cycle: ${processCycle.join(' → ')}` });
+  if (processCycle)
+    issues.push({
+      file,
+      path: `processes.${processCycle[0]}.after`,
+      message: `processes wait on each other in a cycle: ${processCycle.join(' → ')}`,
+    });
 
   const hash = createHash('sha256').update(text);
   if (litestream) hash.update(disk.readFile(litestream.configPath) ?? '');
@@ -233,10 +357,45 @@ export function parseConfig(text: string, options: ParseOptions): ParseResult {
   return { config: issues.length ? undefined : config, issues, warnings };
 }
 
-const SHELL_WORDS = new Set(['cd', 'exec', '.', 'set', 'export', 'true', 'false', 'test', '[', 'echo', 'printf', 'env', 'if', 'for', 'while', 'until', 'case', '{', '(', '!', 'sleep', 'exit', 'trap', 'source', 'eval', 'command', 'nohup', 'umask', 'ulimit']);
+const SHELL_WORDS = new Set([
+  'cd',
+  'exec',
+  '.',
+  'set',
+  'export',
+  'true',
+  'false',
+  'test',
+  '[',
+  'echo',
+  'printf',
+  'env',
+  'if',
+  'for',
+  'while',
+  'until',
+  'case',
+  '{',
+  '(',
+  '!',
+  'sleep',
+  'exit',
+  'trap',
+  'source',
+  'eval',
+  'command',
+  'nohup',
+  'umask',
+  'ulimit',
+]);
 
 /** Whether the program a command line starts with exists: `bin/rails …` relative to the config dir, `node …` on PATH. */
-function checkCommand(command: string, dir: string, env: ParseOptions['env'], disk: ConfigFs): string | undefined {
+function checkCommand(
+  command: string,
+  dir: string,
+  env: ParseOptions['env'],
+  disk: ConfigFs,
+): string | undefined {
   const words = command.trim().split(/\s+/);
   let first = words.find((w) => !/^[A-Za-z_][A-Za-z0-9_]*=/.test(w));
   if (!first) return undefined;
@@ -248,7 +407,12 @@ function checkCommand(command: string, dir: string, env: ParseOptions['env'], di
     : `${first} is not on PATH (command: \`${command}\`)`;
 }
 
-function resolveExecutable(program: string, dir: string, env: ParseOptions['env'], disk: ConfigFs): string | undefined {
+function resolveExecutable(
+  program: string,
+  dir: string,
+  env: ParseOptions['env'],
+  disk: ConfigFs,
+): string | undefined {
   if (program.includes('/')) {
     const absolute = path.resolve(dir, program);
     return disk.isExecutable(absolute) ? absolute : undefined;
@@ -285,7 +449,11 @@ function findCycle(nodes: readonly { name: string; after: readonly string[] }[])
   return undefined;
 }
 
-function mapStrings(value: unknown, at: (string | number)[], fn: (s: string, at: (string | number)[]) => string): unknown {
+function mapStrings(
+  value: unknown,
+  at: (string | number)[],
+  fn: (s: string, at: (string | number)[]) => string,
+): unknown {
   if (typeof value === 'string') return fn(value, at);
   if (Array.isArray(value)) return value.map((v, i) => mapStrings(v, [...at, i], fn));
   if (value !== null && typeof value === 'object') {
@@ -325,13 +493,41 @@ function fromZod(issue: z.core.$ZodIssue, root: unknown, file: string): ConfigIs
   const at = formatPath(issue.path);
   switch (issue.code) {
     case 'unrecognized_keys':
-      return issue.keys.map((key) => ({ file, path: formatPath([...issue.path, key]), message: `unknown key "${key}" (${issue.message})` }));
-    case 'invalid_type':
-      return [{ file, path: at, message: found === undefined ? `is required (expected ${describeType(issue.expected)})` : `expected ${describeType(issue.expected)}, found ${show(found)}` }];
+      return issue.keys.map((key) => ({
+        file,
+        path: formatPath([...issue.path, key]),
+        message: `unknown key "${key}" (${issue.message})`,
+      }));
+    case 'invalid_type': {
+      const expected = issue.message.startsWith('Invalid input')
+        ? `expected ${describeType(issue.expected)}`
+        : issue.message;
+      return [
+        {
+          file,
+          path: at,
+          message: found === undefined ? `is required (${expected})` : `${expected}, found ${show(found)}`,
+        },
+      ];
+    }
     case 'invalid_value':
-      return [{ file, path: at, message: issue.message.startsWith('Invalid') ? `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, found ${show(found)}` : `${issue.message}, found ${show(found)}` }];
+      return [
+        {
+          file,
+          path: at,
+          message: issue.message.startsWith('Invalid')
+            ? `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, found ${show(found)}`
+            : `${issue.message}, found ${show(found)}`,
+        },
+      ];
     case 'invalid_union':
-      return [{ file, path: at, message: `${issue.message.startsWith('Invalid') ? 'expected a value of another type' : issue.message}, found ${show(found)}` }];
+      return [
+        {
+          file,
+          path: at,
+          message: `${issue.message.startsWith('Invalid') ? 'expected a value of another type' : issue.message}, found ${show(found)}`,
+        },
+      ];
     case 'invalid_format':
     case 'too_small':
     case 'too_big':

@@ -33,7 +33,8 @@ export function createExpander(source: SecretSource) {
     const file = source.env[`${name}_FILE`];
     if (file !== undefined) {
       const text = source.readFile(file);
-      if (text === undefined) return { value: undefined, problem: `${name}_FILE names ${file}, which cannot be read` };
+      if (text === undefined)
+        return { value: undefined, problem: `${name}_FILE names ${file}, which cannot be read` };
       const value = text.replace(/[\s\r\n]+$/u, '');
       if (value === '') return { value: undefined, problem: `${name}_FILE names ${file}, which is empty` };
       secrets.add(value);

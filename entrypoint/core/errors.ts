@@ -39,10 +39,13 @@ export class ConfigError extends BootseqError {
   readonly code = 'CONFIG_INVALID';
   readonly exitCode = 2;
   readonly issues: readonly ConfigIssue[];
-  constructor(file: string, issues: readonly ConfigIssue[]) {
-    super(`${file} is invalid; nothing was started:\n${issues.map((i) => `  ${formatIssue(i)}`).join('\n')}`, {
-      hint: 'fix these keys, then run `bootseq plan` to check the file without touching anything',
-    });
+  constructor(file: string, issues: readonly ConfigIssue[], hint?: string) {
+    super(
+      `${file} is invalid; nothing was started:\n${issues.map((i) => `  ${formatIssue(i)}`).join('\n')}`,
+      {
+        hint: hint ?? 'fix these keys, then run `bootseq plan` to check the file without touching anything',
+      },
+    );
     this.issues = issues;
   }
 }
@@ -121,7 +124,13 @@ export class ProcessExitedError extends BootseqError {
   }
 }
 
-const SIGNAL_NUMBERS: Readonly<Record<string, number>> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15 };
+const SIGNAL_NUMBERS: Readonly<Record<string, number>> = {
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGQUIT: 3,
+  SIGKILL: 9,
+  SIGTERM: 15,
+};
 
 export function signalNumber(signal: string): number {
   return SIGNAL_NUMBERS[signal] ?? 0;

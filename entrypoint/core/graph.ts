@@ -23,12 +23,25 @@ const STORE_PHASES: readonly PhaseName[] = ['restore', 'migrate', 'seed', 'verif
 export function buildGraph(phases: readonly Phase[], config: Config, options: GraphOptions = {}): TaskSpec[] {
   const storeNames = config.stores.map((s) => s.name);
   for (const name of options.stores ?? []) {
-    if (!storeNames.includes(name)) throw new UsageError(`unknown store "${name}" (stores: ${storeNames.join(', ') || 'none'})`, 'name one of the stores in bootseq.yml, or none for all');
+    if (!storeNames.includes(name))
+      throw new UsageError(
+        `unknown store "${name}" (stores: ${storeNames.join(', ') || 'none'})`,
+        'name one of the stores in bootseq.yml, or none for all',
+      );
   }
-  const lastPhase = options.until === undefined ? 'start' : options.until === 'ready' ? 'start' : options.until === 'migrate' ? 'seed' : options.until;
+  const lastPhase =
+    options.until === undefined
+      ? 'start'
+      : options.until === 'ready'
+        ? 'start'
+        : options.until === 'migrate'
+          ? 'seed'
+          : options.until;
   const lastIndex = PHASES.indexOf(lastPhase);
-  const wanted = (phase: PhaseName) => PHASES.indexOf(phase) <= lastIndex && (options.phases?.includes(phase) ?? true);
-  const wantedStore = (name: string) => options.stores === undefined || options.stores.length === 0 || options.stores.includes(name);
+  const wanted = (phase: PhaseName) =>
+    PHASES.indexOf(phase) <= lastIndex && (options.phases?.includes(phase) ?? true);
+  const wantedStore = (name: string) =>
+    options.stores === undefined || options.stores.length === 0 || options.stores.includes(name);
 
   const tasks: TaskSpec[] = [];
   for (const phase of phases) {

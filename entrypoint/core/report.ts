@@ -37,7 +37,8 @@ export function toReportTasks(records: readonly TaskRecord[]): unknown[] {
     status: r.status,
     started_at_ms: r.startedAtMs ?? null,
     ended_at_ms: r.endedAtMs ?? null,
-    duration_ms: r.startedAtMs !== undefined && r.endedAtMs !== undefined ? r.endedAtMs - r.startedAtMs : null,
+    duration_ms:
+      r.startedAtMs !== undefined && r.endedAtMs !== undefined ? r.endedAtMs - r.startedAtMs : null,
     exit_code: r.exitCode ?? null,
     ...(r.error ? { error: r.error } : {}),
     ...(r.outputTail ? { output_tail: r.outputTail } : {}),
@@ -46,15 +47,28 @@ export function toReportTasks(records: readonly TaskRecord[]): unknown[] {
 }
 
 export function toReportStops(stops: readonly StopRecord[]): unknown[] {
-  return stops.map((s) => ({ task: s.task, role: s.role, pid: s.pid, stopped_at_ms: s.stoppedAtMs, exit_code: s.exitCode ?? null, signal: s.signal ?? null }));
+  return stops.map((s) => ({
+    task: s.task,
+    role: s.role,
+    pid: s.pid,
+    stopped_at_ms: s.stoppedAtMs,
+    exit_code: s.exitCode ?? null,
+    signal: s.signal ?? null,
+  }));
 }
 
 function snakeKeys(facts: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(facts).map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), v]));
+  return Object.fromEntries(
+    Object.entries(facts).map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), v]),
+  );
 }
 
 /** Writes the report; returns its path, or an error message. */
-export async function writeReport(dir: string, report: RunReport, keep: number): Promise<{ path?: string; problem?: string }> {
+export async function writeReport(
+  dir: string,
+  report: RunReport,
+  keep: number,
+): Promise<{ path?: string; problem?: string }> {
   const file = path.join(dir, reportFileName(report.started_at_ms));
   try {
     await fs.mkdir(dir, { recursive: true });
@@ -70,5 +84,6 @@ export async function writeReport(dir: string, report: RunReport, keep: number):
 
 async function prune(dir: string, keep: number): Promise<void> {
   const names = (await fs.readdir(dir)).filter((n) => /^\d{4}-.*Z\.json$/.test(n)).sort();
-  for (const name of names.slice(0, Math.max(0, names.length - keep))) await fs.rm(path.join(dir, name), { force: true });
+  for (const name of names.slice(0, Math.max(0, names.length - keep)))
+    await fs.rm(path.join(dir, name), { force: true });
 }

@@ -44,7 +44,21 @@ export async function runTasks(tasks: readonly TaskSpec[], options: RunOptions):
 
   const emit = (event: BootEvent) => reporter.emit(redactEvent(event, config.redact));
   const records = new Map<TaskId, TaskRecord>(
-    tasks.map((t) => [t.id, { id: t.id, phase: t.phase, target: t.target, startedAtMs: undefined, endedAtMs: undefined, status: 'pending', exitCode: undefined, error: undefined, outputTail: undefined, facts: {} }]),
+    tasks.map((t) => [
+      t.id,
+      {
+        id: t.id,
+        phase: t.phase,
+        target: t.target,
+        startedAtMs: undefined,
+        endedAtMs: undefined,
+        status: 'pending',
+        exitCode: undefined,
+        error: undefined,
+        outputTail: undefined,
+        facts: {},
+      },
+    ]),
   );
   let firstError: BootseqError | undefined;
   const running = new Map<TaskId, Promise<void>>();
@@ -65,14 +79,21 @@ export async function runTasks(tasks: readonly TaskSpec[], options: RunOptions):
       } else {
         record.status = 'failed';
         record.error = failure.message;
-        if (failure instanceof TaskFailedError && failure.outputTail.length > 0) record.outputTail = [...failure.outputTail];
+        if (failure instanceof TaskFailedError && failure.outputTail.length > 0)
+          record.outputTail = [...failure.outputTail];
         firstError ??= failure;
         controller.abort(failure);
       }
     } finally {
       record.endedAtMs = Date.now();
       const status = record.status as TaskStatus;
-      emit({ event: 'task-end', task: task.id, status, duration_ms: record.endedAtMs - (record.startedAtMs ?? record.endedAtMs), ...(status === 'failed' && record.error ? { error: firstLine(record.error) } : {}) });
+      emit({
+        event: 'task-end',
+        task: task.id,
+        status,
+        duration_ms: record.endedAtMs - (record.startedAtMs ?? record.endedAtMs),
+        ...(status === 'failed' && record.error ? { error: firstLine(record.error) } : {}),
+      });
     }
   };
 
@@ -81,7 +102,10 @@ export async function runTasks(tasks: readonly TaskSpec[], options: RunOptions):
       const record = records.get(task.id);
       if (!record || record.status !== 'pending') continue;
       const deps = task.after.map((id) => records.get(id)?.status);
-      if (controller.signal.aborted || deps.some((s) => s === 'failed' || s === 'cancelled' || s === 'skipped')) {
+      if (
+        controller.signal.aborted ||
+        deps.some((s) => s === 'failed' || s === 'cancelled' || s === 'skipped')
+      ) {
         record.status = 'skipped';
         emit({ event: 'task-end', task: task.id, status: 'skipped', duration_ms: 0 });
         continue;
@@ -108,7 +132,13 @@ export async function runTasks(tasks: readonly TaskSpec[], options: RunOptions):
   return { records: [...records.values()], error };
 }
 
-function createContext(task: TaskSpec, record: TaskRecord, signal: AbortSignal, options: RunOptions, emit: (e: BootEvent) => void): TaskContext {
+function createContext(
+  task: TaskSpec,
+  record: TaskRecord,
+  signal: AbortSignal,
+  options: RunOptions,
+  emit: (e: BootEvent) => void,
+): TaskContext {
   const { config } = options;
   const start = (command: CommandSpec): Child => {
     signal.throwIfAborted();
@@ -125,7 +155,10 @@ function createContext(task: TaskSpec, record: TaskRecord, signal: AbortSignal, 
       const child = start(command);
       const onAbort = () => {
         const reason: unknown = signal.reason;
-        void child.stop(config.shutdown.graceMs, reason instanceof InterruptedError ? (reason.signal as NodeJS.Signals) : 'SIGTERM');
+        void child.stop(
+          config.shutdown.graceMs,
+          reason instanceof InterruptedError ? (reason.signal as NodeJS.Signals) : 'SIGTERM',
+        );
       };
       signal.addEventListener('abort', onAbort, { once: true });
       const exit = await child.exited;
@@ -134,7 +167,11 @@ function createContext(task: TaskSpec, record: TaskRecord, signal: AbortSignal, 
       const display = config.redact(child.display);
       if (signal.aborted) {
         await child.stop(config.shutdown.graceMs);
-        throw new TaskFailedError(task.id, `\`${display}\` was stopped (${firstLine(errorMessage(signal.reason))})`, { command: display });
+        throw new TaskFailedError(
+          task.id,
+          `\`${display}\` was stopped (${firstLine(errorMessage(signal.reason))})`,
+          { command: display },
+        );
       }
       if (exit.exitCode !== 0) {
         const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.exitCode}`;
@@ -177,7 +214,11 @@ function redactEvent(event: BootEvent, redact: (t: string) => string): BootEvent
     case 'task-output':
       return { ...event, line: redact(event.line) };
     case 'note':
-      return { ...event, text: redact(event.text), ...(event.hint === undefined ? {} : { hint: redact(event.hint) }) };
+      return {
+        ...event,
+        text: redact(event.text),
+        ...(event.hint === undefined ? {} : { hint: redact(event.hint) }),
+      };
     case 'task-end':
       return event.error === undefined ? event : { ...event, error: redact(event.error) };
     default:

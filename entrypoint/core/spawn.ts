@@ -18,7 +18,9 @@ export interface StartOptions {
 }
 
 export function startChild(spec: CommandSpec, options: StartOptions = {}): Child {
-  const display = spec.display ?? (typeof spec.command === 'string' ? spec.command : [spec.command.file, ...spec.command.args].join(' '));
+  const display =
+    spec.display ??
+    (typeof spec.command === 'string' ? spec.command : [spec.command.file, ...spec.command.args].join(' '));
   const env = { ...options.baseEnv, ...spec.env };
   const common = {
     cwd: spec.cwd,
@@ -94,7 +96,9 @@ export function startChild(spec: CommandSpec, options: StartOptions = {}): Child
       const recent = lines.slice(-TAIL_LINES);
       if (lines.length <= TAIL_LINES) return recent.map(redact);
       const errorish = new Set(lines.filter((l) => ERRORISH.test(l)).slice(-TAIL_LINES / 2));
-      const picked = lines.filter((l, i) => errorish.has(l) || i >= lines.length - (TAIL_LINES - errorish.size));
+      const picked = lines.filter(
+        (l, i) => errorish.has(l) || i >= lines.length - (TAIL_LINES - errorish.size),
+      );
       return picked.slice(-TAIL_LINES).map(redact);
     },
     onLine(listener) {
@@ -115,8 +119,13 @@ export function startChild(spec: CommandSpec, options: StartOptions = {}): Child
  */
 export function shellLine(command: string): string {
   const trimmed = command.trim();
-  if (/[;&|\n()`{}<>]/.test(trimmed) || /^(exec|if|for|while|until|case|!|\[\[?)\s/.test(trimmed)) return command;
-  return `exec ${trimmed}`;
+  if (/[;&|\n()`{}<>]/.test(trimmed) || /^(exec|if|for|while|until|case|!|\[\[?)(\s|$)/.test(trimmed))
+    return command;
+  // Leading assignments stay in front: `PORT=3 exec node web.js`.
+  const assignments = /^(?:[A-Za-z_][A-Za-z0-9_]*=[^\s'"]*\s+)*/.exec(trimmed)?.[0] ?? '';
+  const rest = trimmed.slice(assignments.length);
+  if (/^[A-Za-z_][A-Za-z0-9_]*=/.test(rest) || rest.startsWith('exec ')) return command;
+  return `${assignments}exec ${rest}`;
 }
 
 async function stopGroup(

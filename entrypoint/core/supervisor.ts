@@ -4,7 +4,13 @@
 // Shutdown stops processes in reverse start order, then Litestream last with replication_grace so it
 // ships the final WAL (litestream-facts rule 4). Never starts anything.
 
-import { InterruptedError, ProcessExitedError, ReplicationError, signalNumber, type BootseqError } from './errors.js';
+import {
+  InterruptedError,
+  ProcessExitedError,
+  ReplicationError,
+  signalNumber,
+  type BootseqError,
+} from './errors.js';
 import type { BootEvent } from './events.js';
 import { killAllGroups } from './groups.js';
 import type { Child, ChildExit, TaskId } from './task.js';
@@ -14,7 +20,13 @@ const HANDLED_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT'] as const;
 
 export type Outcome =
   | { readonly kind: 'signal'; readonly signal: string }
-  | { readonly kind: 'exit'; readonly taskId: TaskId; readonly role: 'replication' | 'process'; readonly exit: ChildExit; readonly child: Child };
+  | {
+      readonly kind: 'exit';
+      readonly taskId: TaskId;
+      readonly role: 'replication' | 'process';
+      readonly exit: ChildExit;
+      readonly child: Child;
+    };
 
 export interface StopRecord {
   readonly task: TaskId;
@@ -66,14 +78,26 @@ export function createSupervisor(options: SupervisorOptions) {
     const now = Date.now();
     if (phase === 'shutdown' && firstSignalAtMs === undefined) {
       firstSignalAtMs = now;
-      options.emit({ event: 'note', level: 'info', text: `received ${signal} while shutting down; a second one kills what is left` });
+      options.emit({
+        event: 'note',
+        level: 'info',
+        text: `received ${signal} while shutting down; a second one kills what is left`,
+      });
       return;
     }
     if (firstSignalAtMs !== undefined) {
       // `npm run` and `timeout` forward the signal the terminal already sent to the whole group, so
       // a repeat within DUPLICATE_MS is the same request, not an operator insisting.
-      if ((signal === 'SIGTERM' || signal === 'SIGINT') && firstSignalAtMs !== undefined && now - firstSignalAtMs >= DUPLICATE_MS) {
-        options.emit({ event: 'note', level: 'warn', text: `second ${signal} during shutdown: killing every remaining process now (SIGKILL)` });
+      if (
+        (signal === 'SIGTERM' || signal === 'SIGINT') &&
+        firstSignalAtMs !== undefined &&
+        now - firstSignalAtMs >= DUPLICATE_MS
+      ) {
+        options.emit({
+          event: 'note',
+          level: 'warn',
+          text: `second ${signal} during shutdown: killing every remaining process now (SIGKILL)`,
+        });
         for (const k of kept) void k.child.stop(0, 'SIGKILL');
         killAllGroups();
       }
@@ -109,16 +133,36 @@ export function createSupervisor(options: SupervisorOptions) {
     async shutdown(reason: string): Promise<StopRecord[]> {
       phase = 'shutdown';
       const stops: StopRecord[] = [];
-      const ordered = [...kept.filter((k) => k.role === 'process').reverse(), ...kept.filter((k) => k.role === 'replication')];
-      if (ordered.length > 0) options.emit({ event: 'note', level: 'info', text: `shutting down (${reason}): ${ordered.map((k) => k.taskId).join(' → ')}` });
+      const ordered = [
+        ...kept.filter((k) => k.role === 'process').reverse(),
+        ...kept.filter((k) => k.role === 'replication'),
+      ];
+      if (ordered.length > 0)
+        options.emit({
+          event: 'note',
+          level: 'info',
+          text: `shutting down (${reason}): ${ordered.map((k) => k.taskId).join(' → ')}`,
+        });
       for (const k of ordered) {
         const graceMs = k.role === 'replication' ? options.replicationGraceMs : options.graceMs;
         const wasRunning = !k.child.hasExited;
         const exit = await k.child.stop(graceMs);
-        stops.push({ task: k.taskId, role: k.role, pid: k.child.pid, stoppedAtMs: Date.now(), exitCode: exit.exitCode, signal: exit.signal });
+        stops.push({
+          task: k.taskId,
+          role: k.role,
+          pid: k.child.pid,
+          stoppedAtMs: Date.now(),
+          exitCode: exit.exitCode,
+          signal: exit.signal,
+        });
         if (wasRunning) {
           const benign = k.role === 'replication' && exit.exitCode === 1;
-          options.emit({ event: 'note', level: 'info', task: k.taskId, text: `stopped: ${describeExit(exit)}${benign ? ' (litestream exits 1 when its final sync checkpoints; its data was shipped)' : ''}` });
+          options.emit({
+            event: 'note',
+            level: 'info',
+            task: k.taskId,
+            text: `stopped: ${describeExit(exit)}${benign ? ' (litestream exits 1 when its final sync checkpoints; its data was shipped)' : ''}`,
+          });
         }
       }
       return stops;
@@ -133,16 +177,30 @@ export function createSupervisor(options: SupervisorOptions) {
 export type Supervisor = ReturnType<typeof createSupervisor>;
 
 /** The error a kept child's own exit turns into (during boot, or what supervise reports). */
-export function unexpectedExitError(taskId: TaskId, role: 'replication' | 'process', exit: ChildExit, child: Child): BootseqError {
+export function unexpectedExitError(
+  taskId: TaskId,
+  role: 'replication' | 'process',
+  exit: ChildExit,
+  child: Child,
+): BootseqError {
   const tail = child.outputTail();
   if (role === 'replication') {
-    return new ReplicationError(taskId, `litestream ${describeExit(exit)} on its own; the app was stopped so it never runs without replication`, {
-      outputTail: tail,
-      hint: 'read the [litestream] lines above, fix the cause (replica path, credentials, litestream.yml), then start again',
-    });
+    return new ReplicationError(
+      taskId,
+      `litestream ${describeExit(exit)} on its own; the app was stopped so it never runs without replication`,
+      {
+        outputTail: tail,
+        hint: 'read the [litestream] lines above, fix the cause (replica path, credentials, litestream.yml), then start again',
+      },
+    );
   }
   const name = taskId.replace(/^start:/, '');
   const code = exitCodeOf(exit);
   const shown = tail.length ? `\n  last output:\n${tail.map((l) => `    ${l}`).join('\n')}` : '';
-  return new ProcessExitedError(taskId, code, `process ${name} ${describeExit(exit)}; the other processes and litestream were stopped in order${shown}`, `run \`${child.display}\` by hand to see why it stopped`);
+  return new ProcessExitedError(
+    taskId,
+    code,
+    `process ${name} ${describeExit(exit)}; the other processes and litestream were stopped in order${shown}`,
+    `run \`${child.display}\` by hand to see why it stopped`,
+  );
 }

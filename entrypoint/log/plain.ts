@@ -17,7 +17,8 @@ export const formatters: Formatters = {
     e.processes.length > 0
       ? `ready: ${e.processes.join(', ')} running; supervising (SIGTERM or Ctrl+C stops everything in order)`
       : 'ready: supervising litestream (SIGTERM or Ctrl+C stops it)',
-  note: (e) => `${e.task ? `[${e.task}] ` : ''}${e.level === 'info' ? '' : `${e.level}: `}${e.text}${e.hint ? `\n  Try: ${e.hint}` : ''}`,
+  note: (e) =>
+    `${e.task ? `[${e.task}] ` : ''}${e.level === 'info' ? '' : `${e.level}: `}${e.text}${e.hint ? `\n  Try: ${e.hint}` : ''}`,
 };
 
 export function formatPlain(event: BootEvent, now: Date = new Date()): string | undefined {

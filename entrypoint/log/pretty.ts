@@ -49,7 +49,8 @@ export function createPrettyReporter(out: NodeJS.WriteStream = process.stdout): 
   return {
     emit(event) {
       if (event.event === 'plan' && !listing && event.tasks.length > 0) {
-        for (const t of event.tasks) rows.set(t.id, { started: deferred(), ended: deferred(), wrapper: undefined });
+        for (const t of event.tasks)
+          rows.set(t.id, { started: deferred(), ended: deferred(), wrapper: undefined });
         const list = new Listr(
           event.tasks.map((t) => ({
             title: `${t.id}  (waiting)`,
@@ -70,7 +71,10 @@ export function createPrettyReporter(out: NodeJS.WriteStream = process.stdout): 
         live = true;
         listing = list
           .run()
-          .then(() => undefined, () => undefined)
+          .then(
+            () => undefined,
+            () => undefined,
+          )
           .finally(() => {
             live = false;
             for (const line of queued.splice(0)) out.write(`${line}\n`);

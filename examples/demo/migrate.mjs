@@ -14,7 +14,10 @@ if (!store || !file) {
   process.exit(2);
 }
 const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'db', store);
-const migrations = fs.readdirSync(dir).filter((n) => /^\d+_.*\.sql$/.test(n)).sort();
+const migrations = fs
+  .readdirSync(dir)
+  .filter((n) => /^\d+_.*\.sql$/.test(n))
+  .sort();
 
 const db = new Database(file);
 db.pragma('journal_mode = WAL');

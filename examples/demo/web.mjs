@@ -31,12 +31,16 @@ const server = http.createServer((req, res) => {
       const text = body.trim() || 'empty note';
       const { lastInsertRowid } = insertNote.run(text);
       enqueue.run('note-created', JSON.stringify({ id: Number(lastInsertRowid), body: text }));
-      res.writeHead(201, { 'content-type': 'application/json' }).end(`${JSON.stringify({ id: Number(lastInsertRowid) })}\n`);
+      res
+        .writeHead(201, { 'content-type': 'application/json' })
+        .end(`${JSON.stringify({ id: Number(lastInsertRowid) })}\n`);
     });
     return;
   }
   if (req.url === '/notes' && req.method === 'GET') {
-    res.writeHead(200, { 'content-type': 'application/json' }).end(`${JSON.stringify({ notes: countNotes.get() })}\n`);
+    res
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(`${JSON.stringify({ notes: countNotes.get() })}\n`);
     return;
   }
   res.writeHead(404).end('not found\n');

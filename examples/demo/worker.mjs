@@ -12,8 +12,12 @@ const open = (name) => {
 const queue = open('queue');
 const cache = open('cache');
 const cable = open('cable');
-const nextJobs = queue.prepare('SELECT id, kind, payload FROM jobs WHERE finished_at IS NULL ORDER BY id LIMIT 50');
-const finish = queue.prepare("UPDATE jobs SET finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?");
+const nextJobs = queue.prepare(
+  'SELECT id, kind, payload FROM jobs WHERE finished_at IS NULL ORDER BY id LIMIT 50',
+);
+const finish = queue.prepare(
+  "UPDATE jobs SET finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
+);
 const putCache = cache.prepare(
   "INSERT INTO cache_entries (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
 );

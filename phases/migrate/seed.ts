@@ -21,9 +21,13 @@ export async function seedSqlite(ctx: TaskContext, store: Store): Promise<void> 
       try {
         db.transaction(() => db.exec(sql))();
       } catch (error) {
-        throw new TaskFailedError(taskId, `${shown}: ${(error as Error).message} (the file was rolled back)`, {
-          hint: `fix ${shown} and keep it idempotent (INSERT … ON CONFLICT DO NOTHING): it runs on every boot`,
-        });
+        throw new TaskFailedError(
+          taskId,
+          `${shown}: ${(error as Error).message} (the file was rolled back)`,
+          {
+            hint: `fix ${shown} and keep it idempotent (INSERT … ON CONFLICT DO NOTHING): it runs on every boot`,
+          },
+        );
       }
       ctx.emit({ event: 'note', level: 'info', task: taskId, text: `applied ${shown}` });
     }

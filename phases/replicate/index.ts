@@ -6,7 +6,14 @@
 import path from 'node:path';
 import { ReplicationError } from '../../entrypoint/core/errors.js';
 import type { Child, Config, Phase, TaskContext } from '../../entrypoint/core/task.js';
-import { describeMissing, FAULT_LINE, pollTakeover, watchSnapshotLines, type TakeoverState, type TakeoverTarget } from './takeover.js';
+import {
+  describeMissing,
+  FAULT_LINE,
+  pollTakeover,
+  watchSnapshotLines,
+  type TakeoverState,
+  type TakeoverTarget,
+} from './takeover.js';
 
 const TASK_ID = 'replicate';
 const POLL_MS = 50;
@@ -38,7 +45,9 @@ async function startReplication(ctx: TaskContext, config: Config): Promise<void>
     .map((s) => ({
       store: s.name,
       dbPath: s.location,
-      metaPath: s.litestream?.metaPath ?? path.join(path.dirname(s.location), `.${path.basename(s.location)}-litestream`),
+      metaPath:
+        s.litestream?.metaPath ??
+        path.join(path.dirname(s.location), `.${path.basename(s.location)}-litestream`),
       fileReplicas: (s.litestream?.replicas ?? []).flatMap((r) => (r.path ? [r.path] : [])),
     }));
   const startedAt = Date.now();
@@ -61,7 +70,12 @@ async function startReplication(ctx: TaskContext, config: Config): Promise<void>
   });
   const snapshotLogged = new Set<string>();
   const stopSnapshots = watchSnapshotLines(child, snapshotLogged);
-  const states = new Map<string, TakeoverState>(targets.map((t) => [t.store, { generation: undefined, hasSeqTable: false, snapshot: undefined, doneAtMs: undefined }]));
+  const states = new Map<string, TakeoverState>(
+    targets.map((t) => [
+      t.store,
+      { generation: undefined, hasSeqTable: false, snapshot: undefined, doneAtMs: undefined },
+    ]),
+  );
   try {
     const deadline = startedAt + litestream.takeoverTimeoutMs;
     for (;;) {
@@ -75,11 +89,17 @@ async function startReplication(ctx: TaskContext, config: Config): Promise<void>
       if (child.hasExited) throw exitedError(child, await child.exited);
       if (await pollTakeover(targets, states, snapshotLogged)) break;
       if (Date.now() > deadline) {
-        const missing = targets.filter((t) => states.get(t.store)?.doneAtMs === undefined).map((t) => `${t.store} (${describeMissing(states.get(t.store) as TakeoverState)})`);
-        throw new ReplicationError(TASK_ID, `litestream did not take over ${missing.join(', ')} within ${litestream.takeoverTimeoutMs / 1000}s`, {
-          outputTail: child.outputTail(),
-          hint: 'read the [litestream] lines above; raise litestream.takeover_timeout for large databases or slow replicas',
-        });
+        const missing = targets
+          .filter((t) => states.get(t.store)?.doneAtMs === undefined)
+          .map((t) => `${t.store} (${describeMissing(states.get(t.store) as TakeoverState)})`);
+        throw new ReplicationError(
+          TASK_ID,
+          `litestream did not take over ${missing.join(', ')} within ${litestream.takeoverTimeoutMs / 1000}s`,
+          {
+            outputTail: child.outputTail(),
+            hint: 'read the [litestream] lines above; raise litestream.takeover_timeout for large databases or slow replicas',
+          },
+        );
       }
       await sleep(POLL_MS, ctx.signal);
     }
@@ -90,18 +110,38 @@ async function startReplication(ctx: TaskContext, config: Config): Promise<void>
     throw error;
   }
   stopSnapshots();
-  ctx.record('takeover_ms', Object.fromEntries(targets.map((t) => [t.store, (states.get(t.store)?.doneAtMs ?? startedAt) - startedAt])));
-  ctx.record('generations', Object.fromEntries(targets.map((t) => [t.store, states.get(t.store)?.generation ?? null])));
+  ctx.record(
+    'takeover_ms',
+    Object.fromEntries(
+      targets.map((t) => [t.store, (states.get(t.store)?.doneAtMs ?? startedAt) - startedAt]),
+    ),
+  );
+  ctx.record(
+    'generations',
+    Object.fromEntries(targets.map((t) => [t.store, states.get(t.store)?.generation ?? null])),
+  );
   ctx.record('pid', child.pid);
-  ctx.emit({ event: 'note', level: 'info', task: TASK_ID, text: `litestream has taken over ${targets.map((t) => t.store).join(', ')} (first snapshot in the replica after ${Date.now() - startedAt} ms)` });
+  ctx.emit({
+    event: 'note',
+    level: 'info',
+    task: TASK_ID,
+    text: `litestream has taken over ${targets.map((t) => t.store).join(', ')} (first snapshot in the replica after ${Date.now() - startedAt} ms)`,
+  });
   ctx.keep(child, 'replication');
 }
 
-function exitedError(child: Child, exit: { exitCode: number | undefined; signal: string | undefined }): ReplicationError {
-  return new ReplicationError(TASK_ID, `litestream ${exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.exitCode}`} before it took over every database`, {
-    outputTail: child.outputTail(),
-    hint: 'read the [litestream] lines above (replica path, permissions, litestream.yml); nothing was started',
-  });
+function exitedError(
+  child: Child,
+  exit: { exitCode: number | undefined; signal: string | undefined },
+): ReplicationError {
+  return new ReplicationError(
+    TASK_ID,
+    `litestream ${exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.exitCode}`} before it took over every database`,
+    {
+      outputTail: child.outputTail(),
+      hint: 'read the [litestream] lines above (replica path, permissions, litestream.yml); nothing was started',
+    },
+  );
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -24,7 +24,8 @@ export interface TakeoverState {
 }
 
 /** Lines that mean a database file was replaced under Litestream or its WAL is broken (facts rule 3). */
-export const FAULT_LINE = /no such table: _litestream_seq|cannot verify wal state|wal (overwritten|truncated) by another process/;
+export const FAULT_LINE =
+  /no such table: _litestream_seq|cannot verify wal state|wal (overwritten|truncated) by another process/;
 
 export function describeMissing(state: TakeoverState): string {
   if (!state.generation) return 'no .<db>-litestream/generation yet';
@@ -42,7 +43,8 @@ export async function pollTakeover(
     if (!state || state.doneAtMs !== undefined) continue;
     if (!state.generation) {
       try {
-        state.generation = fs.readFileSync(path.join(target.metaPath, 'generation'), 'utf8').trim() || undefined;
+        state.generation =
+          fs.readFileSync(path.join(target.metaPath, 'generation'), 'utf8').trim() || undefined;
       } catch {
         continue;
       }
@@ -53,7 +55,12 @@ export async function pollTakeover(
       if (!state.hasSeqTable) continue;
     }
     if (!state.snapshot) {
-      state.snapshot = target.fileReplicas.length > 0 ? findSnapshot(target.fileReplicas, state.generation) : snapshotLogged.has(target.dbPath) ? 'logged' : undefined;
+      state.snapshot =
+        target.fileReplicas.length > 0
+          ? findSnapshot(target.fileReplicas, state.generation)
+          : snapshotLogged.has(target.dbPath)
+            ? 'logged'
+            : undefined;
       if (!state.snapshot) continue;
     }
     state.doneAtMs = Date.now();
@@ -79,7 +86,10 @@ async function hasSeqTable(dbPath: string): Promise<boolean> {
   let db: InstanceType<typeof Database> | undefined;
   try {
     db = new Database(dbPath, { fileMustExist: true, readonly: true });
-    return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_litestream_seq'").get() !== undefined;
+    return (
+      db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_litestream_seq'").get() !==
+      undefined
+    );
   } catch {
     return false;
   } finally {

@@ -16,22 +16,42 @@ export async function restoreSqlite(ctx: TaskContext, store: Store): Promise<voi
   const taskId = `restore:${store.name}`;
   const shown = path.relative(config.dir, dbPath) || dbPath;
   if (fs.existsSync(dbPath)) {
-    ctx.emit({ event: 'note', level: 'info', task: taskId, text: `${shown} exists; left as it is (not restored)` });
+    ctx.emit({
+      event: 'note',
+      level: 'info',
+      task: taskId,
+      text: `${shown} exists; left as it is (not restored)`,
+    });
     ctx.record('restored', false);
     return;
   }
   fs.mkdirSync(path.dirname(dbPath), { recursive: true });
   const litestream = config.litestream;
   if (!litestream) throw new TaskFailedError(taskId, 'no litestream config to restore from');
-  const replicas = store.litestream?.replicas.map((r) => r.path ?? r.url ?? r.type).join(', ') ?? 'its replica';
-  const args = ['restore', '-config', litestream.configPath, '-if-replica-exists', '-if-db-not-exists', '-o', dbPath, dbPath];
+  const replicas =
+    store.litestream?.replicas.map((r) => r.path ?? r.url ?? r.type).join(', ') ?? 'its replica';
+  const args = [
+    'restore',
+    '-config',
+    litestream.configPath,
+    '-if-replica-exists',
+    '-if-db-not-exists',
+    '-o',
+    dbPath,
+    dbPath,
+  ];
   await ctx.run({
     command: { file: litestream.bin, args },
     display: `litestream restore -config ${path.relative(config.dir, litestream.configPath)} -if-replica-exists -if-db-not-exists -o ${shown} ${shown}`,
     hint: `the replica (${replicas}) could not be restored; nothing was started and the replica was not modified. Fix what the litestream lines above say (permissions, a damaged snapshot, the replica path), then run \`bootseq restore ${store.name}\``,
   });
   if (!fs.existsSync(dbPath)) {
-    ctx.emit({ event: 'note', level: 'info', task: taskId, text: `no replica of ${shown} exists yet (${replicas}): fresh start` });
+    ctx.emit({
+      event: 'note',
+      level: 'info',
+      task: taskId,
+      text: `no replica of ${shown} exists yet (${replicas}): fresh start`,
+    });
     ctx.record('restored', false);
     return;
   }
@@ -42,13 +62,22 @@ export async function restoreSqlite(ctx: TaskContext, store: Store): Promise<voi
   if (problem) {
     const quarantine = `${dbPath}.restore-failed-${Date.now()}`;
     fs.renameSync(dbPath, quarantine);
-    throw new TaskFailedError(taskId, `the database restored from ${replicas} fails PRAGMA integrity_check: ${problem}`, {
-      hint: `nothing was started and the replica was not modified; the restored copy was moved to ${path.relative(config.dir, quarantine)}. Restore an earlier point with \`litestream restore -timestamp …\` or investigate the replica`,
-    });
+    throw new TaskFailedError(
+      taskId,
+      `the database restored from ${replicas} fails PRAGMA integrity_check: ${problem}`,
+      {
+        hint: `nothing was started and the replica was not modified; the restored copy was moved to ${path.relative(config.dir, quarantine)}. Restore an earlier point with \`litestream restore -timestamp …\` or investigate the replica`,
+      },
+    );
   }
   const size = fs.statSync(dbPath).size;
   ctx.record('restored', true);
-  ctx.emit({ event: 'note', level: 'info', task: taskId, text: `restored ${shown} (${size} bytes) from ${replicas}; integrity_check ok` });
+  ctx.emit({
+    event: 'note',
+    level: 'info',
+    task: taskId,
+    text: `restored ${shown} (${size} bytes) from ${replicas}; integrity_check ok`,
+  });
 }
 
 async function integrityProblem(dbPath: string): Promise<string | undefined> {

@@ -49,17 +49,25 @@ async function startProcess(ctx: TaskContext, p: Process): Promise<void> {
       ctx.signal.throwIfAborted();
       const display = config.redact(p.command);
       if (exited) {
-        throw new NotReadyError(taskId, `${p.name} ${exited.signal ? `was killed by ${exited.signal}` : `exited with code ${exited.exitCode}`} before it was ready (ready: ${check})`, {
+        throw new NotReadyError(
+          taskId,
+          `${p.name} ${exited.signal ? `was killed by ${exited.signal}` : `exited with code ${exited.exitCode}`} before it was ready (ready: ${check})`,
+          {
+            command: display,
+            outputTail: child.outputTail(),
+            hint: `run \`${display}\` in ${config.dir} to see why it stops`,
+          },
+        );
+      }
+      throw new NotReadyError(
+        taskId,
+        `${p.name} was not ready within ${timeoutMs / 1000}s (ready: ${check}${lastProblem.text ? `; last check: ${lastProblem.text}` : ''})`,
+        {
           command: display,
           outputTail: child.outputTail(),
-          hint: `run \`${display}\` in ${config.dir} to see why it stops`,
-        });
-      }
-      throw new NotReadyError(taskId, `${p.name} was not ready within ${timeoutMs / 1000}s (ready: ${check}${lastProblem.text ? `; last check: ${lastProblem.text}` : ''})`, {
-        command: display,
-        outputTail: child.outputTail(),
-        hint: `make \`${display}\` satisfy its ready check, or raise processes.${p.name}.ready.timeout`,
-      });
+          hint: `make \`${display}\` satisfy its ready check, or raise processes.${p.name}.ready.timeout`,
+        },
+      );
     }
   }
   ctx.record('ready_ms', Date.now() - startedAtMs);

@@ -67,14 +67,22 @@ export async function waitReady(
   }
 }
 
-async function checkOnce(ready: ReadySpec, dir: string, startedAtMs: number, signal: AbortSignal): Promise<string | undefined> {
+async function checkOnce(
+  ready: ReadySpec,
+  dir: string,
+  startedAtMs: number,
+  signal: AbortSignal,
+): Promise<string | undefined> {
   if (ready.tcp !== undefined) {
     const [host, port] = typeof ready.tcp === 'number' ? ['127.0.0.1', ready.tcp] : splitHostPort(ready.tcp);
     return tcpProblem(host, port);
   }
   if (ready.http !== undefined) {
     try {
-      const response = await fetch(ready.http, { signal: AbortSignal.any([signal, AbortSignal.timeout(2000)]), redirect: 'manual' });
+      const response = await fetch(ready.http, {
+        signal: AbortSignal.any([signal, AbortSignal.timeout(2000)]),
+        redirect: 'manual',
+      });
       await response.body?.cancel();
       return response.status >= 200 && response.status < 300 ? undefined : `HTTP ${response.status}`;
     } catch (error) {

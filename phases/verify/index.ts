@@ -25,7 +25,12 @@ export const verify: Phase = {
             const gates = await sqliteGates(store.name, store.location, required);
             ctx.record('gates', gates);
             for (const g of gates) {
-              ctx.emit({ event: 'note', level: g.ok ? 'info' : 'error', task: taskId, text: `${g.ok ? 'ok  ' : 'FAIL'} ${g.gate}: ${g.detail}` });
+              ctx.emit({
+                event: 'note',
+                level: g.ok ? 'info' : 'error',
+                task: taskId,
+                text: `${g.ok ? 'ok  ' : 'FAIL'} ${g.gate}: ${g.detail}`,
+              });
             }
             if (gates.some((g) => !g.ok)) {
               const missingFile = gates.some((g) => g.gate === 'exists' && !g.ok);

@@ -1,0 +1,233 @@
+// A temp copy of the demo project for integration tests: write files, run the built CLI in it, learn
+// PIDs, read the run report. destroy() SIGKILLs every process that ran in it and removes the dir.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const CLI = path.join(REPO, 'dist/entrypoint/cli.js');
+export const LITESTREAM = path.join(REPO, 'node_modules/@flydotio/litestream-linux-x64/litestream');
+export const STORES = ['primary', 'queue', 'cache', 'cable'] as const;
+
+export interface Run {
+  readonly pid: number;
+  readonly child: ChildProcess;
+  /** stdout and stderr lines so far, in arrival order. */
+  readonly lines: string[];
+  readonly stderr: string[];
+  readonly done: Promise<{
+    exitCode: number | null;
+    signal: NodeJS.Signals | null;
+    output: string;
+    stderr: string;
+  }>;
+  waitForLine(pattern: RegExp, timeoutMs?: number): Promise<string>;
+}
+
+export interface TmpProject {
+  readonly dir: string;
+  readonly port: number;
+  write(files: Record<string, string>): void;
+  path(...parts: string[]): string;
+  start(args: string[], env?: Record<string, string>): Run;
+  run(
+    args: string[],
+    env?: Record<string, string>,
+  ): Promise<{ exitCode: number | null; output: string; stderr: string }>;
+  report(): Record<string, unknown> & {
+    tasks: ReportTask[];
+    shutdown: { task: string; stopped_at_ms: number }[];
+  };
+  destroy(): Promise<void>;
+}
+
+export interface ReportTask {
+  id: string;
+  phase: string;
+  status: string;
+  started_at_ms: number | null;
+  ended_at_ms: number | null;
+  exit_code: number | null;
+  [key: string]: unknown;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+/** PIDs of live processes whose working directory or command line is inside `dir`. */
+export function processesIn(dir: string): number[] {
+  const found: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue;
+      const cwd = fs.readlinkSync(`/proc/${entry}/cwd`);
+      const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (cwd === dir || cwd.startsWith(`${dir}/`) || cmdline.includes(dir)) found.push(Number(entry));
+    } catch {
+      // gone
+    }
+  }
+  return found;
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return false;
+  }
+}
+
+/** Copies the demo (bootseq.yml, litestream.yml, examples/) into a fresh temp dir. */
+export async function createTmpProject(options: { demo?: boolean } = {}): Promise<TmpProject> {
+  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'bootseq-test-')));
+  fs.symlinkSync(path.join(REPO, 'node_modules'), path.join(dir, 'node_modules'));
+  if (options.demo ?? true) {
+    for (const file of ['bootseq.yml', 'litestream.yml'])
+      fs.copyFileSync(path.join(REPO, file), path.join(dir, file));
+    fs.cpSync(path.join(REPO, 'examples'), path.join(dir, 'examples'), { recursive: true });
+  }
+  const port = await freePort();
+  const runs: Run[] = [];
+
+  const start = (args: string[], env: Record<string, string> = {}): Run => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: dir,
+      env: { ...process.env, DEMO_PORT: String(port), NO_COLOR: '1', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const lines: string[] = [];
+    const stderr: string[] = [];
+    const waiters = new Set<{ pattern: RegExp; resolve: (l: string) => void }>();
+    const onText = (into: string[][]) => {
+      let buffer = '';
+      return (chunk: Buffer) => {
+        buffer += chunk.toString('utf8');
+        const parts = buffer.split('\n');
+        buffer = parts.pop() ?? '';
+        for (const line of parts) {
+          for (const list of into) list.push(line);
+          for (const w of waiters) {
+            if (w.pattern.test(line)) {
+              waiters.delete(w);
+              w.resolve(line);
+            }
+          }
+        }
+      };
+    };
+    child.stdout?.on('data', onText([lines]));
+    child.stderr?.on('data', onText([lines, stderr]));
+    const done = new Promise<{
+      exitCode: number | null;
+      signal: NodeJS.Signals | null;
+      output: string;
+      stderr: string;
+    }>((resolve) => {
+      child.once('close', (exitCode, signal) =>
+        resolve({ exitCode, signal, output: lines.join('\n'), stderr: stderr.join('\n') }),
+      );
+    });
+    const run: Run = {
+      pid: child.pid ?? -1,
+      child,
+      lines,
+      stderr,
+      done,
+      waitForLine(pattern, timeoutMs = 60_000) {
+        const seen = lines.find((l) => pattern.test(l));
+        if (seen) return Promise.resolve(seen);
+        return new Promise((resolve, reject) => {
+          const waiter = { pattern, resolve };
+          waiters.add(waiter);
+          const timer = setTimeout(() => {
+            waiters.delete(waiter);
+            reject(
+              new Error(
+                `no line matching ${pattern} within ${timeoutMs} ms; output:\n${lines.slice(-40).join('\n')}`,
+              ),
+            );
+          }, timeoutMs);
+          void done.then(() => {
+            if (!waiters.has(waiter)) return;
+            clearTimeout(timer);
+            waiters.delete(waiter);
+            reject(
+              new Error(
+                `bootseq exited before a line matching ${pattern}; output:\n${lines.slice(-40).join('\n')}`,
+              ),
+            );
+          });
+          waiter.resolve = (l) => {
+            clearTimeout(timer);
+            resolve(l);
+          };
+        });
+      },
+    };
+    runs.push(run);
+    return run;
+  };
+
+  return {
+    dir,
+    port,
+    write(files) {
+      for (const [name, text] of Object.entries(files)) {
+        const file = path.join(dir, name);
+        fs.mkdirSync(path.dirname(file), { recursive: true });
+        fs.writeFileSync(file, text);
+      }
+    },
+    path: (...parts) => path.join(dir, ...parts),
+    start,
+    async run(args, env) {
+      const r = start(args, env);
+      const result = await r.done;
+      return { exitCode: result.exitCode, output: result.output, stderr: result.stderr };
+    },
+    report() {
+      const runsDir = fs.existsSync(path.join(dir, '.demo/runs'))
+        ? path.join(dir, '.demo/runs')
+        : path.join(dir, '.bootseq/runs');
+      const names = fs
+        .readdirSync(runsDir)
+        .filter((n) => n.endsWith('Z.json'))
+        .sort();
+      const last = names.at(-1);
+      if (!last) throw new Error(`no run report in ${runsDir}`);
+      return JSON.parse(fs.readFileSync(path.join(runsDir, last), 'utf8')) as ReturnType<
+        TmpProject['report']
+      >;
+    },
+    async destroy() {
+      for (const run of runs) if (run.pid > 0 && isAlive(run.pid)) process.kill(run.pid, 'SIGKILL');
+      for (const pid of processesIn(dir)) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      await Promise.all(
+        runs.map((r) => Promise.race([r.done, new Promise((resolve) => setTimeout(resolve, 2000))])),
+      );
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

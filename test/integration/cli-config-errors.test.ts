@@ -1,0 +1,116 @@
+// Bad config through the real CLI: exit 2, the key path in the message, nothing touched. And the
+// light commands (--version, --help, plan) never load listr2, pg, better-sqlite3 or execa.
+
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect } from 'vitest';
+import { test } from '../helpers/fixtures.js';
+import { CLI, REPO } from '../helpers/project.js';
+
+type Edit = readonly [from: string, to: string];
+const QUEUE_MIGRATE = 'migrate: { command: node examples/demo/migrate.mjs }\n    require: { tables: [jobs] }';
+
+describe('bad config is refused with exit 2 and nothing is touched', () => {
+  test.for<[string, Edit, string]>([
+    [
+      'an unknown key',
+      ['  queue:\n', '  queue:\n    aftr: [primary]\n'],
+      'bootseq.yml: stores.queue.aftr: unknown key "aftr"',
+    ],
+    [
+      'a wrong type',
+      ['shutdown: { grace: 10s', 'shutdown: { grace: 10'],
+      'bootseq.yml: shutdown.grace: expected a duration like 500ms, 20s or 2m, found 10',
+    ],
+    [
+      'an unknown after: target',
+      ['  queue:\n', '  queue:\n    after: [primry]\n'],
+      'bootseq.yml: stores.queue.after[0]: unknown store "primry" (stores: primary, queue, cache, cable)',
+    ],
+    [
+      'a store missing from litestream.yml',
+      ['.demo/storage/cable.sqlite3', '.demo/storage/cables.sqlite3'],
+      'bootseq.yml: stores.cable.sqlite: .demo/storage/cables.sqlite3 is not in litestream.yml',
+    ],
+    [
+      'a missing migrations dir',
+      [
+        QUEUE_MIGRATE,
+        QUEUE_MIGRATE.replace('command: node examples/demo/migrate.mjs', 'dir: db/missing, history: sqlx'),
+      ],
+      'bootseq.yml: stores.queue.migrate.dir: db/missing is not a directory',
+    ],
+    [
+      'a missing migrate command',
+      [QUEUE_MIGRATE, QUEUE_MIGRATE.replace('node examples/demo/migrate.mjs', 'bin/migrate-queue')],
+      'bootseq.yml: stores.queue.migrate.command: bin/migrate-queue is not an executable file',
+    ],
+  ])('%s', async ([, [from, to], expected], { project }) => {
+    const text = fs.readFileSync(project.path('bootseq.yml'), 'utf8');
+    expect(text).toContain(from);
+    project.write({ 'bootseq.yml': text.replace(from, to) });
+    for (const args of [['up'], ['plan']]) {
+      const result = await project.run(args);
+      expect(result.exitCode).toBe(2);
+      expect(result.stderr).toContain('Error: bootseq.yml is invalid; nothing was started:');
+      expect(result.stderr).toContain(expected);
+      expect(result.stderr).toContain('Try: ');
+    }
+    expect(fs.existsSync(project.path('.demo'))).toBe(false);
+  });
+
+  test('an unset ${VAR} in litestream.yml is refused before any restore', async ({ project }) => {
+    project.write({
+      'litestream.yml': fs
+        .readFileSync(project.path('litestream.yml'), 'utf8')
+        .replace('.demo/replica/queue', '${REPLICA_ROOT}/queue'),
+    });
+    const result = await project.run(['up'], { REPLICA_ROOT: '' });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain('litestream.yml: ${REPLICA_ROOT} is not set or empty');
+    expect(fs.existsSync(project.path('.demo'))).toBe(false);
+  });
+
+  test('bad usage exits 2', async ({ project }) => {
+    const unknown = await project.run(['upp']);
+    expect(unknown.exitCode).toBe(2);
+    expect(unknown.stderr).toContain('Error: unknown command "upp"');
+    const until = await project.run(['up', '--until', 'later']);
+    expect(until.exitCode).toBe(2);
+    expect(until.stderr).toContain(
+      '--until: expected one of restore, migrate, seed, verify, replicate, ready, found "later"',
+    );
+    const flag = await project.run(['up', '--frobnicate']);
+    expect(flag.exitCode).toBe(2);
+    expect(flag.stderr).toContain("Unknown option '--frobnicate'");
+  });
+});
+
+describe('start-up stays light', () => {
+  test.for([['--version'], ['--help'], ['plan']])(
+    '%s loads no listr2, pg, better-sqlite3 or execa',
+    ([arg]) => {
+      const record = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bootseq-imports-')), 'imports.txt');
+      try {
+        const result = spawnSync(
+          process.execPath,
+          ['--import', path.join(REPO, 'test/fixtures/record-imports.mjs'), CLI, arg ?? ''],
+          {
+            cwd: REPO,
+            env: { ...process.env, RECORD_IMPORTS: record },
+            encoding: 'utf8',
+          },
+        );
+        expect(result.status, result.stderr).toBe(0);
+        const imports = fs.readFileSync(record, 'utf8');
+        expect(imports).toContain('entrypoint/cli.js');
+        for (const heavy of ['/listr2/', '/pg/', '/better-sqlite3/', '/execa/'])
+          expect(imports).not.toContain(`node_modules${heavy}`);
+      } finally {
+        fs.rmSync(path.dirname(record), { recursive: true, force: true });
+      }
+    },
+  );
+});
