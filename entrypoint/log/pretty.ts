@@ -90,6 +90,10 @@ export function createPrettyReporter(out: NodeJS.WriteStream = process.stdout): 
           case 'task-output':
             if (row.wrapper) row.wrapper.output = event.line;
             return;
+          case 'note':
+            if (row.wrapper) row.wrapper.output = event.level === 'info' ? event.text : `${event.level}: ${event.text}`;
+            if (event.level === 'info') return;
+            break;
           case 'task-end':
             row.started.resolve();
             row.ended.resolve({ status: event.status, error: event.error, durationMs: event.duration_ms });

@@ -1,0 +1,52 @@
+// The three renderers on a real boot: json (one object per line), plain (timestamped, prefixed), and
+// pretty (a listr2 list on a TTY; `script` gives the CLI a pseudo-terminal).
+
+import { spawnSync } from 'node:child_process';
+import { describe, expect } from 'vitest';
+import { test } from '../helpers/fixtures.js';
+import { CLI } from '../helpers/project.js';
+
+describe('log formats', () => {
+  test('--log-format json: every line is one JSON event', async ({ project }) => {
+    const result = await project.run(['up', '--until', 'verify', '--log-format', 'json']);
+    expect(result.exitCode).toBe(0);
+    const events = result.output
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { time: string; event: string; task?: string });
+    expect(events[0]?.event).toBe('plan');
+    expect(events.every((e) => typeof e.time === 'string')).toBe(true);
+    expect(events.filter((e) => e.event === 'task-end').map((e) => e.task)).toContain('verify:cable');
+    expect(events.some((e) => e.event === 'task-output' && e.task === 'migrate:primary')).toBe(true);
+  });
+
+  test('plain: timestamped lines prefixed with the task or process', async ({ project }) => {
+    const result = await project.run(['up', '--until', 'ready', '--log-format', 'plain']);
+    expect(result.exitCode).toBe(0);
+    expect(result.output).toMatch(
+      /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \[migrate:primary\] applied 001_create_notes\.sql$/m,
+    );
+    expect(result.output).toMatch(/Z \[litestream\] time=.* msg="sync: new generation"/);
+    expect(result.output).toMatch(/Z \[worker\] worker started$/m);
+    expect(result.output).toMatch(/Z \[web\] web listening on http:\/\/127\.0\.0\.1:\d+/);
+  });
+
+  test('auto on a TTY: a listr2 task list, then plain lines', ({ project }) => {
+    const result = spawnSync(
+      'script',
+      ['-qec', `stty cols 120 rows 40; ${process.execPath} ${CLI} up --until ready`, '/dev/null'],
+      {
+        cwd: project.dir,
+        env: { ...process.env, DEMO_PORT: String(project.port), NO_COLOR: '1' },
+        encoding: 'utf8',
+        timeout: 60_000,
+      },
+    );
+    expect(result.status, result.stderr).toBe(0);
+    // eslint-disable-next-line no-control-regex -- strip the terminal escape sequences listr2 draws with
+    const screen = result.stdout.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+    expect(screen).toMatch(/✔ replicate {2}\d+ ms/);
+    expect(screen).toMatch(/✔ start:web {2}\d+ ms/);
+    expect(screen).toContain('bootseq exits with code 0');
+  });
+});
