@@ -51,12 +51,20 @@ export async function runBoot(cmd: CommandContext, options: BootOptions): Promis
   let exitCode = 0;
   try {
     for (const warning of config.warnings) emit({ event: 'note', level: 'warn', text: warning });
+    if (process.pid === 1 && options.supervise) {
+      emit({
+        event: 'note',
+        level: 'warn',
+        text: 'bootseq is PID 1 without an init: orphaned grandchildren will stay zombies',
+        hint: 'run it under an init that reaps them: ENTRYPOINT ["tini", "--", "bootseq", "up"] (or docker run --init)',
+      });
+    }
     emit({ event: 'plan', tasks: tasks.map((t) => ({ id: t.id, after: t.after, describe: t.describe })) });
     const result = await runTasks(tasks, {
       config,
       reporter,
       signal: supervisor.signal,
-      keep: (child, role, taskId) => supervisor.keep(child, role, taskId),
+      keep: (child, role, taskId, restart) => supervisor.keep(child, role, taskId, restart),
     });
     report.tasks = toReportTasks(result.records);
     if (result.error) {
@@ -66,8 +74,9 @@ export async function runBoot(cmd: CommandContext, options: BootOptions): Promis
       );
     } else if (options.supervise) {
       const names = config.processes.map((p) => p.name);
-      emit({ event: 'ready', processes: names });
+      // The report is on disk before "ready" is announced: what has booted is evidence already.
       await writeReport(config.report.dir, report, config.report.keep);
+      emit({ event: 'ready', processes: names });
       const outcome = await supervisor.supervise();
       if (outcome.kind === 'signal') {
         exitCode =
@@ -108,7 +117,11 @@ export async function runBoot(cmd: CommandContext, options: BootOptions): Promis
     const written = await writeReport(config.report.dir, report, config.report.keep);
     if (written.problem) emit({ event: 'note', level: 'warn', text: written.problem });
     else if (written.path) emit({ event: 'note', level: 'info', text: `run report: ${written.path}` });
-    emit({ event: 'note', level: exitCode === 0 ? 'info' : 'error', text: `bootseq exits with code ${exitCode}` });
+    emit({
+      event: 'note',
+      level: exitCode === 0 ? 'info' : 'error',
+      text: `bootseq exits with code ${exitCode}`,
+    });
     await reporter.close();
   }
   if (failure) throw failure;

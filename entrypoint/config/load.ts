@@ -205,6 +205,7 @@ export function parseConfig(text: string, options: ParseOptions): ParseResult {
       bin: bin ?? 'litestream',
       takeoverTimeoutMs: c.litestream.takeover_timeout,
       dbs,
+      restart: { maxRestarts: c.litestream.max_restarts, backoffMs: c.litestream.backoff },
     };
   } else if (sqliteNames.length > 0) {
     issues.push({
@@ -329,7 +330,14 @@ export function parseConfig(text: string, options: ParseOptions): ParseResult {
     }
     const problem = checkCommand(p.command, dir, env, disk);
     if (problem) issues.push({ file, path: `${at}.command`, message: problem });
-    return { name, command: p.command, after: p.after, env: p.env ?? {}, ready: p.ready };
+    return {
+      name,
+      command: p.command,
+      after: p.after,
+      env: p.env ?? {},
+      ready: p.ready,
+      restart: { onFailure: p.restart === 'on-failure', maxRestarts: p.max_restarts, backoffMs: p.backoff },
+    };
   });
   const processCycle = findCycle(processes.map((p) => ({ name: p.name, after: p.after ?? [] })));
   if (processCycle)

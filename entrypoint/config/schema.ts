@@ -114,6 +114,9 @@ const processSpec = strict({
   after: names,
   env: z.record(z.string(), z.union([z.string(), z.number()]).transform(String)).optional(),
   ready: ready.optional(),
+  restart: z.enum(['no', 'on-failure'], { error: 'expected "no" or "on-failure"' }).default('no'),
+  max_restarts: z.number().int().min(0).default(3),
+  backoff: duration.prefault('1s'),
 });
 
 export const configSchema = strict({
@@ -122,6 +125,8 @@ export const configSchema = strict({
     config: nonEmpty,
     bin: nonEmpty.optional(),
     takeover_timeout: duration.prefault('60s'),
+    max_restarts: z.number().int().min(0).default(3),
+    backoff: duration.prefault('1s'),
   }).optional(),
   stores: z
     .record(z.string().regex(NAME, 'expected a name of lowercase letters, digits, _ and -'), store)
@@ -167,6 +172,8 @@ export interface Config {
         readonly bin: string;
         readonly takeoverTimeoutMs: number;
         readonly dbs: readonly LitestreamDb[];
+        /** Restarts of Litestream when it exits while the app runs, before bootseq gives up (exit 1). */
+        readonly restart: { readonly maxRestarts: number; readonly backoffMs: number };
       }
     | undefined;
   readonly stores: readonly StoreConfig[];
@@ -199,4 +206,5 @@ export interface ProcessConfig {
   readonly after: readonly string[] | undefined;
   readonly env: Readonly<Record<string, string>>;
   readonly ready: RawProcess['ready'];
+  readonly restart: { readonly onFailure: boolean; readonly maxRestarts: number; readonly backoffMs: number };
 }

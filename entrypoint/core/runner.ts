@@ -7,7 +7,7 @@
 import { BootseqError, InterruptedError, TaskFailedError } from './errors.js';
 import type { BootEvent, Reporter, TaskStatus } from './events.js';
 import { startChild } from './spawn.js';
-import type { Child, CommandSpec, Config, TaskContext, TaskId, TaskSpec } from './task.js';
+import type { Child, CommandSpec, Config, RestartPolicy, TaskContext, TaskId, TaskSpec } from './task.js';
 
 export interface TaskRecord {
   readonly id: TaskId;
@@ -27,7 +27,7 @@ export interface RunOptions {
   readonly reporter: Reporter;
   /** Aborted from outside: a signal to bootseq, or a kept child that died during boot. */
   readonly signal: AbortSignal;
-  keep(child: Child, role: 'replication' | 'process', taskId: TaskId): void;
+  keep(child: Child, role: 'replication' | 'process', taskId: TaskId, restart?: RestartPolicy): void;
 }
 
 export interface RunResult {
@@ -183,8 +183,8 @@ function createContext(
         });
       }
     },
-    keep(child, role) {
-      options.keep(child, role, task.id);
+    keep(child, role, restart) {
+      options.keep(child, role, task.id, restart);
     },
     record(key, value) {
       record.facts[key] = value;

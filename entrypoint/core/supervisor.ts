@@ -13,7 +13,7 @@ import {
 } from './errors.js';
 import type { BootEvent } from './events.js';
 import { killAllGroups } from './groups.js';
-import type { Child, ChildExit, TaskId } from './task.js';
+import type { Child, ChildExit, RestartPolicy, TaskId } from './task.js';
 
 const DUPLICATE_MS = 1000;
 const HANDLED_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT'] as const;
@@ -38,10 +38,18 @@ export interface StopRecord {
 }
 
 interface Kept {
-  readonly child: Child;
+  child: Child;
   readonly role: 'replication' | 'process';
   readonly taskId: TaskId;
+  readonly restart: RestartPolicy | undefined;
+  restarts: number;
+  /** Set while a restarted child has not proved it works again. */
+  pendingReady: Promise<unknown> | undefined;
+  /** Set while a restart waits out its backoff. */
+  restarting: Promise<void> | undefined;
 }
+
+const MAX_BACKOFF_MS = 30_000;
 
 export interface SupervisorOptions {
   readonly graceMs: number;
@@ -110,17 +118,117 @@ export function createSupervisor(options: SupervisorOptions) {
   };
   for (const s of HANDLED_SIGNALS) process.on(s, onSignal);
 
+  const shutdownStarted = new AbortController();
+  const disposed = new AbortController();
+  const awaitRecovery = (entry: Kept, awaitReady: NonNullable<RestartPolicy['awaitReady']>, what: string) => {
+    const restarted = entry.child;
+    const startedAt = Date.now();
+    entry.pendingReady = awaitReady(restarted, disposed.signal)
+      .then(
+        (message) => {
+          options.emit({
+            event: 'note',
+            level: 'info',
+            task: entry.taskId,
+            text: `${message} ${Date.now() - startedAt} ms after the restart`,
+          });
+        },
+        (error: unknown) => {
+          if (shutdownStarted.signal.aborted || entry.child !== restarted) return;
+          options.emit({
+            event: 'note',
+            level: 'error',
+            task: entry.taskId,
+            text: `${what} did not recover after the restart: ${(error as Error).message}`,
+          });
+          decide({
+            kind: 'exit',
+            taskId: entry.taskId,
+            role: entry.role,
+            exit: { exitCode: 1, signal: undefined },
+            child: restarted,
+          });
+        },
+      )
+      .finally(() => {
+        if (entry.child === restarted) entry.pendingReady = undefined;
+      });
+  };
+
+  const watch = (entry: Kept) => {
+    const child = entry.child;
+    void child.exited.then(async (exit) => {
+      if (phase === 'shutdown' || entry.child !== child) return;
+      const failed = exit.signal !== undefined || exit.exitCode !== 0;
+      const policy = entry.restart;
+      if (policy && (failed || !policy.onFailureOnly) && entry.restarts < policy.maxRestarts) {
+        entry.restarts += 1;
+        const waitMs = Math.min(policy.backoffMs * 2 ** (entry.restarts - 1), MAX_BACKOFF_MS);
+        const what = entry.role === 'replication' ? 'litestream' : entry.taskId.replace(/^start:/, '');
+        options.emit({
+          event: 'note',
+          level: entry.role === 'replication' ? 'error' : 'warn',
+          task: entry.taskId,
+          text: `${what} ${describeExit(exit)}; restarting in ${waitMs} ms (restart ${entry.restarts} of ${policy.maxRestarts})${entry.role === 'replication' ? '; the app keeps running, writes wait in the WAL until litestream is back' : ''}`,
+        });
+        let restarted!: () => void;
+        entry.restarting = new Promise<void>((resolve) => {
+          restarted = resolve;
+        });
+        try {
+          await delay(waitMs, shutdownStarted.signal);
+          // A Litestream that is down when shutdown begins is started once more anyway: its final
+          // sync is what ships the writes made while it was down. Processes are not brought back.
+          if (shutdownStarted.signal.aborted && entry.role !== 'replication') return;
+          try {
+            entry.child = policy.start();
+          } catch (error) {
+            options.emit({
+              event: 'note',
+              level: 'error',
+              task: entry.taskId,
+              text: `cannot restart ${what}: ${(error as Error).message}`,
+            });
+            decide({ kind: 'exit', taskId: entry.taskId, role: entry.role, exit, child });
+            return;
+          }
+          watch(entry);
+          if (policy.awaitReady) awaitRecovery(entry, policy.awaitReady, what);
+        } finally {
+          entry.restarting = undefined;
+          restarted();
+        }
+        return;
+      }
+      if (policy && entry.restarts >= policy.maxRestarts && failed) {
+        options.emit({
+          event: 'note',
+          level: 'error',
+          task: entry.taskId,
+          text: `gave up after ${entry.restarts} restarts`,
+        });
+      }
+      decide({ kind: 'exit', taskId: entry.taskId, role: entry.role, exit, child });
+      if (phase === 'boot') controller.abort(unexpectedExitError(entry.taskId, entry.role, exit, child));
+    });
+  };
+
   return {
     /** The run signal: aborted by a signal to bootseq or a kept child that dies during boot. */
     signal: controller.signal as AbortSignal,
 
-    keep(child: Child, role: 'replication' | 'process', taskId: TaskId): void {
-      kept.push({ child, role, taskId });
-      void child.exited.then((exit) => {
-        if (phase === 'shutdown') return;
-        decide({ kind: 'exit', taskId, role, exit, child });
-        if (phase === 'boot') controller.abort(unexpectedExitError(taskId, role, exit, child));
-      });
+    keep(child: Child, role: 'replication' | 'process', taskId: TaskId, restart?: RestartPolicy): void {
+      const entry: Kept = {
+        child,
+        role,
+        taskId,
+        restart,
+        restarts: 0,
+        pendingReady: undefined,
+        restarting: undefined,
+      };
+      kept.push(entry);
+      watch(entry);
     },
 
     /** After boot: resolves with what ended supervision (a signal, or a child that exited). */
@@ -132,6 +240,7 @@ export function createSupervisor(options: SupervisorOptions) {
     /** Stops every kept child, processes in reverse start order, then Litestream. */
     async shutdown(reason: string): Promise<StopRecord[]> {
       phase = 'shutdown';
+      shutdownStarted.abort();
       const stops: StopRecord[] = [];
       const ordered = [
         ...kept.filter((k) => k.role === 'process').reverse(),
@@ -145,6 +254,17 @@ export function createSupervisor(options: SupervisorOptions) {
         });
       for (const k of ordered) {
         const graceMs = k.role === 'replication' ? options.replicationGraceMs : options.graceMs;
+        if (k.restarting) await k.restarting;
+        if (k.pendingReady && !k.child.hasExited) {
+          // A restarted Litestream that has not opened the databases yet would ship nothing on SIGTERM.
+          options.emit({
+            event: 'note',
+            level: 'info',
+            task: k.taskId,
+            text: `waiting up to ${graceMs} ms for the restarted process to take over before stopping it`,
+          });
+          await Promise.race([k.pendingReady, delay(graceMs, new AbortController().signal)]);
+        }
         const wasRunning = !k.child.hasExited;
         const exit = await k.child.stop(graceMs);
         stops.push({
@@ -169,6 +289,7 @@ export function createSupervisor(options: SupervisorOptions) {
     },
 
     dispose(): void {
+      disposed.abort();
       for (const s of HANDLED_SIGNALS) process.off(s, onSignal);
     },
   };
@@ -187,7 +308,7 @@ export function unexpectedExitError(
   if (role === 'replication') {
     return new ReplicationError(
       taskId,
-      `litestream ${describeExit(exit)} on its own; the app was stopped so it never runs without replication`,
+      `litestream ${describeExit(exit)} while the app was running; the app was stopped so it never runs without replication`,
       {
         outputTail: tail,
         hint: 'read the [litestream] lines above, fix the cause (replica path, credentials, litestream.yml), then start again',
@@ -203,4 +324,17 @@ export function unexpectedExitError(
     `process ${name} ${describeExit(exit)}; the other processes and litestream were stopped in order${shown}`,
     `run \`${child.display}\` by hand to see why it stopped`,
   );
+}
+
+function delay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    if (signal.aborted) done();
+    else signal.addEventListener('abort', done, { once: true });
+  });
 }

@@ -44,6 +44,22 @@ export interface Child {
   stop(graceMs: number, signal?: NodeJS.Signals): Promise<ChildExit>;
 }
 
+/** How the supervisor brings a kept child back when it exits on its own. */
+export interface RestartPolicy {
+  /** Starts a replacement (its output continues under the same task). */
+  start(): Child;
+  /** Restart only after a non-zero exit or a signal; an exit 0 ends supervision. */
+  readonly onFailureOnly: boolean;
+  readonly maxRestarts: number;
+  /** Wait before the first restart; doubles each time, at most 30 s. */
+  readonly backoffMs: number;
+  /**
+   * Resolves once the replacement does its job again (Litestream: it has opened every database);
+   * rejects when it cannot. Shutdown waits for it, so writes made meanwhile are shipped.
+   */
+  readonly awaitReady?: (child: Child, signal: AbortSignal) => Promise<string>;
+}
+
 export interface TaskContext {
   readonly signal: AbortSignal;
   readonly config: Config;
@@ -52,8 +68,8 @@ export interface TaskContext {
   run(command: CommandSpec): Promise<void>;
   /** Starts a long-running child whose output becomes this task's output. */
   start(command: CommandSpec): Child;
-  /** Hands a started child to the supervisor, which stops it in order at shutdown. */
-  keep(child: Child, role: 'replication' | 'process'): void;
+  /** Hands a started child to the supervisor, which stops it in order at shutdown (and restarts it by `restart`). */
+  keep(child: Child, role: 'replication' | 'process', restart?: RestartPolicy): void;
   /** Records a fact for the run report under this task (gates, checks). */
   record(key: string, value: unknown): void;
 }

@@ -10,6 +10,8 @@ interface Row {
   readonly started: Deferred<void>;
   readonly ended: Deferred<{ status: TaskStatus; error?: string | undefined; durationMs: number }>;
   wrapper: { output: string; title: string; skip(message?: string): void } | undefined;
+  /** The task has ended: later lines of a still-running process print as plain lines. */
+  done: boolean;
 }
 
 interface Deferred<T> {
@@ -24,6 +26,17 @@ function deferred<T>(): Deferred<T> {
   });
   promise.catch(() => {});
   return { promise, resolve };
+}
+
+/** Shows a line under the task's row; false when listr2 cannot take it (then it prints plain). */
+function setOutput(row: Row, text: string): boolean {
+  if (!row.wrapper) return false;
+  try {
+    row.wrapper.output = text;
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export function createPrettyReporter(out: NodeJS.WriteStream = process.stdout): Reporter {
@@ -50,7 +63,7 @@ export function createPrettyReporter(out: NodeJS.WriteStream = process.stdout): 
     emit(event) {
       if (event.event === 'plan' && !listing && event.tasks.length > 0) {
         for (const t of event.tasks)
-          rows.set(t.id, { started: deferred(), ended: deferred(), wrapper: undefined });
+          rows.set(t.id, { started: deferred(), ended: deferred(), wrapper: undefined, done: false });
         const list = new Listr(
           event.tasks.map((t) => ({
             title: `${t.id}  (waiting)`,
@@ -82,19 +95,23 @@ export function createPrettyReporter(out: NodeJS.WriteStream = process.stdout): 
         return;
       }
       const row = 'task' in event && event.task ? rows.get(event.task) : undefined;
-      if (live && row) {
+      if (live && row && !row.done) {
         switch (event.event) {
           case 'task-start':
             row.started.resolve();
             return;
           case 'task-output':
-            if (row.wrapper) row.wrapper.output = event.line;
-            return;
+            if (setOutput(row, event.line)) return;
+            break;
           case 'note':
-            if (row.wrapper) row.wrapper.output = event.level === 'info' ? event.text : `${event.level}: ${event.text}`;
-            if (event.level === 'info') return;
+            if (
+              setOutput(row, event.level === 'info' ? event.text : `${event.level}: ${event.text}`) &&
+              event.level === 'info'
+            )
+              return;
             break;
           case 'task-end':
+            row.done = true;
             row.started.resolve();
             row.ended.resolve({ status: event.status, error: event.error, durationMs: event.duration_ms });
             return;

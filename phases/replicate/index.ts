@@ -8,9 +8,12 @@ import { ReplicationError } from '../../entrypoint/core/errors.js';
 import type { Child, Config, Phase, TaskContext } from '../../entrypoint/core/task.js';
 import {
   describeMissing,
+  hasOpened,
   FAULT_LINE,
   pollTakeover,
-  watchSnapshotLines,
+  watchTakeoverLines,
+  createTakeoverState,
+  type TakeoverLog,
   type TakeoverState,
   type TakeoverTarget,
 } from './takeover.js';
@@ -51,31 +54,13 @@ async function startReplication(ctx: TaskContext, config: Config): Promise<void>
       fileReplicas: (s.litestream?.replicas ?? []).flatMap((r) => (r.path ? [r.path] : [])),
     }));
   const startedAt = Date.now();
-  const child = ctx.start({
-    command: { file: litestream.bin, args: ['replicate', '-config', litestream.configPath] },
-    display: `litestream replicate -config ${path.relative(config.dir, litestream.configPath)}`,
-  });
   let fault: string | undefined;
-  const stopFaults = child.onLine((line) => {
-    if (!FAULT_LINE.test(line)) return;
-    if (fault === undefined) fault = line;
-    // After boot a fault means a database file was replaced under Litestream: the replica goes stale.
-    ctx.emit({
-      event: 'note',
-      level: 'error',
-      task: TASK_ID,
-      text: `litestream reports a replaced or broken database file: ${line}`,
-      hint: 'something replaced a database file while Litestream replicates it; the replica may be stale or corrupt. Restart the container so bootseq restores, verifies and replicates again',
-    });
+  const child = spawnLitestream(ctx, config, (line) => {
+    fault ??= line;
   });
-  const snapshotLogged = new Set<string>();
-  const stopSnapshots = watchSnapshotLines(child, snapshotLogged);
-  const states = new Map<string, TakeoverState>(
-    targets.map((t) => [
-      t.store,
-      { generation: undefined, hasSeqTable: false, snapshot: undefined, doneAtMs: undefined },
-    ]),
-  );
+  const log: TakeoverLog = { newGeneration: new Map(), snapshotWritten: new Map() };
+  const stopSnapshots = watchTakeoverLines(child, log);
+  const states = new Map<string, TakeoverState>(targets.map((t) => [t.store, createTakeoverState()]));
   try {
     const deadline = startedAt + litestream.takeoverTimeoutMs;
     for (;;) {
@@ -87,7 +72,7 @@ async function startReplication(ctx: TaskContext, config: Config): Promise<void>
         });
       }
       if (child.hasExited) throw exitedError(child, await child.exited);
-      if (await pollTakeover(targets, states, snapshotLogged)) break;
+      if (await pollTakeover(child.pid, targets, states, log)) break;
       if (Date.now() > deadline) {
         const missing = targets
           .filter((t) => states.get(t.store)?.doneAtMs === undefined)
@@ -104,7 +89,6 @@ async function startReplication(ctx: TaskContext, config: Config): Promise<void>
       await sleep(POLL_MS, ctx.signal);
     }
   } catch (error) {
-    stopFaults();
     stopSnapshots();
     await child.stop(config.shutdown.replicationGraceMs);
     throw error;
@@ -127,7 +111,63 @@ async function startReplication(ctx: TaskContext, config: Config): Promise<void>
     task: TASK_ID,
     text: `litestream has taken over ${targets.map((t) => t.store).join(', ')} (first snapshot in the replica after ${Date.now() - startedAt} ms)`,
   });
-  ctx.keep(child, 'replication');
+  // Litestream exiting while the app runs is restarted (bounded): the files were not replaced, so a
+  // new process picks up the same databases (litestream-facts q1c). Past the bound the app stops.
+  ctx.keep(child, 'replication', {
+    start: () => spawnLitestream(ctx, config, () => undefined),
+    onFailureOnly: false,
+    maxRestarts: litestream.restart.maxRestarts,
+    backoffMs: litestream.restart.backoffMs,
+    awaitReady: (restarted, signal) =>
+      awaitReopened(restarted, targets, litestream.takeoverTimeoutMs, signal),
+  });
+}
+
+/**
+ * A restarted Litestream works again once it has opened every database (its first monitor tick;
+ * from then on its final sync on SIGTERM ships what was written meanwhile). The databases were never
+ * replaced, so `/proc/<pid>/fd` pointing at each file is the proof (litestream-facts Q3).
+ */
+async function awaitReopened(
+  child: Child,
+  targets: readonly TakeoverTarget[],
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.hasExited) throw new Error('it exited again');
+    const missing = targets.filter((t) => !hasOpened(child.pid, t.dbPath));
+    if (missing.length === 0) return `litestream has reopened ${targets.map((t) => t.store).join(', ')}`;
+    if (Date.now() > deadline)
+      throw new Error(
+        `it has not opened ${missing.map((t) => t.store).join(', ')} within ${timeoutMs / 1000}s`,
+      );
+    if (signal.aborted) throw new Error('bootseq is exiting');
+    await sleep(POLL_MS, signal);
+  }
+}
+
+/** `litestream replicate`, its fault lines reported loudly for as long as it runs. */
+function spawnLitestream(ctx: TaskContext, config: Config, onFault: (line: string) => void): Child {
+  const litestream = config.litestream!;
+  const child = ctx.start({
+    command: { file: litestream.bin, args: ['replicate', '-config', litestream.configPath] },
+    display: `litestream replicate -config ${path.relative(config.dir, litestream.configPath)}`,
+  });
+  child.onLine((line) => {
+    if (!FAULT_LINE.test(line)) return;
+    onFault(line);
+    // After boot a fault means a database file was replaced under Litestream: the replica goes stale.
+    ctx.emit({
+      event: 'note',
+      level: 'error',
+      task: TASK_ID,
+      text: `litestream reports a replaced or broken database file: ${line}`,
+      hint: 'something replaced a database file while Litestream replicates it; the replica may be stale or corrupt. Restart the container so bootseq restores, verifies and replicates again',
+    });
+  });
+  return child;
 }
 
 function exitedError(

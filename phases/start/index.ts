@@ -2,7 +2,7 @@
 // until ready before the next starts. A process is handed to the supervisor only once ready; one
 // that exits first or never becomes ready is stopped here and fails the boot (exit 1).
 
-import { NotReadyError } from '../../entrypoint/core/errors.js';
+import { InterruptedError, NotReadyError } from '../../entrypoint/core/errors.js';
 import type { Config, Phase, TaskContext } from '../../entrypoint/core/task.js';
 import { describeReady, waitReady } from './readiness.js';
 
@@ -45,7 +45,12 @@ async function startProcess(ctx: TaskContext, p: Process): Promise<void> {
     ]);
     if (outcome !== 'ready') {
       const exited = typeof outcome === 'object' ? outcome : undefined;
-      await child.stop(config.shutdown.graceMs);
+      // Interrupted by a signal to bootseq: the process gets that same signal.
+      const reason: unknown = ctx.signal.reason;
+      await child.stop(
+        config.shutdown.graceMs,
+        reason instanceof InterruptedError ? (reason.signal as NodeJS.Signals) : 'SIGTERM',
+      );
       ctx.signal.throwIfAborted();
       const display = config.redact(p.command);
       if (exited) {
@@ -71,5 +76,16 @@ async function startProcess(ctx: TaskContext, p: Process): Promise<void> {
     }
   }
   ctx.record('ready_ms', Date.now() - startedAtMs);
-  ctx.keep(child, 'process');
+  ctx.keep(
+    child,
+    'process',
+    p.restart.onFailure
+      ? {
+          start: () => ctx.start({ command: p.command, env: p.env }),
+          onFailureOnly: true,
+          maxRestarts: p.restart.maxRestarts,
+          backoffMs: p.restart.backoffMs,
+        }
+      : undefined,
+  );
 }

@@ -1,0 +1,46 @@
+// Ordered shutdown loses no acknowledged write: N notes written through the demo's web process (each
+// acknowledged after its commit), SIGTERM to bootseq at once, then a restore of the replica into a new
+// path holds every note. 20 rounds in a row on one project, 0 losses allowed.
+
+import fs from 'node:fs';
+import { describe, expect } from 'vitest';
+import { test } from '../helpers/fixtures.js';
+import { processesIn } from '../helpers/project.js';
+import { countRows, restoreCopy } from '../helpers/sqlite.js';
+
+const ROUNDS = 20;
+const NOTES_PER_ROUND = 25;
+
+describe('zero loss on SIGTERM', () => {
+  test(
+    `${ROUNDS} rounds of write-then-SIGTERM lose no acknowledged note`,
+    { timeout: 600_000 },
+    async ({ project }) => {
+      const losses: string[] = [];
+      let written = 0;
+      for (let round = 1; round <= ROUNDS; round += 1) {
+        const boot = project.start(['up']);
+        await boot.waitForLine(/ready: worker, web running/);
+        for (let i = 0; i < NOTES_PER_ROUND; i += 1) {
+          const response = await fetch(`http://127.0.0.1:${project.port}/notes`, {
+            method: 'POST',
+            body: `round ${round} note ${i}`,
+          });
+          expect(response.status).toBe(201);
+          written += 1;
+        }
+        process.kill(boot.pid, 'SIGTERM');
+        const result = await boot.done;
+        expect(result.exitCode, result.output.slice(-2000)).toBe(0);
+        const out = project.path(`restored/round-${round}.sqlite3`);
+        const restored = countRows(restoreCopy(project.dir, '.demo/storage/primary.sqlite3', out), 'notes');
+        if (restored !== written)
+          losses.push(`round ${round}: ${written - restored} of ${written} notes missing`);
+        fs.rmSync(project.path('restored'), { recursive: true, force: true });
+      }
+      expect(losses).toEqual([]);
+      expect(written).toBe(ROUNDS * NOTES_PER_ROUND);
+      expect(processesIn(project.dir)).toEqual([]);
+    },
+  );
+});
