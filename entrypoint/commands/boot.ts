@@ -107,6 +107,9 @@ export async function runBoot(cmd: CommandContext, options: BootOptions): Promis
   } finally {
     supervisor.dispose();
     report.shutdown = toReportStops(stops);
+    const forced = supervisor.forcedBy();
+    // Killed rather than stopped: not a clean shutdown, whatever ended supervision.
+    if (forced && exitCode === 0 && !failure) exitCode = 128 + signalNumber(forced);
     report.ended_at_ms = Date.now();
     if (failure) {
       exitCode = failure.exitCode;

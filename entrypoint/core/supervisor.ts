@@ -82,6 +82,7 @@ export function createSupervisor(options: SupervisorOptions) {
   };
 
   let firstSignalAtMs: number | undefined;
+  let forcedBy: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
     const now = Date.now();
     if (phase === 'shutdown' && firstSignalAtMs === undefined) {
@@ -106,6 +107,7 @@ export function createSupervisor(options: SupervisorOptions) {
           level: 'warn',
           text: `second ${signal} during shutdown: killing every remaining process now (SIGKILL)`,
         });
+        forcedBy = signal;
         for (const k of kept) void k.child.stop(0, 'SIGKILL');
         killAllGroups();
       }
@@ -286,6 +288,11 @@ export function createSupervisor(options: SupervisorOptions) {
         }
       }
       return stops;
+    },
+
+    /** The signal that forced a SIGKILL of everything, if an operator insisted. */
+    forcedBy(): NodeJS.Signals | undefined {
+      return forcedBy;
     },
 
     dispose(): void {

@@ -33,7 +33,8 @@ export interface TmpProject {
   readonly port: number;
   write(files: Record<string, string>): void;
   path(...parts: string[]): string;
-  start(args: string[], env?: Record<string, string>): Run;
+  /** Runs the CLI; `prefix` wraps it (`['unshare', '--pid', '--fork', '--mount-proc', 'tini', '--']`). */
+  start(args: string[], env?: Record<string, string>, prefix?: string[]): Run;
   run(
     args: string[],
     env?: Record<string, string>,
@@ -84,6 +85,36 @@ export function processesIn(dir: string): number[] {
   return found;
 }
 
+/** Direct children of a process (Linux /proc). */
+export function childrenOf(pid: number): number[] {
+  try {
+    return fs
+      .readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** Zombie processes whose parent is `pid`. */
+export function zombiesOf(pid: number): number[] {
+  const found: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (fields[0] === 'Z' && Number(fields[1]) === pid) found.push(Number(entry));
+    } catch {
+      // gone
+    }
+  }
+  return found;
+}
+
 export function isAlive(pid: number): boolean {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -105,8 +136,9 @@ export async function createTmpProject(options: { demo?: boolean } = {}): Promis
   const port = await freePort();
   const runs: Run[] = [];
 
-  const start = (args: string[], env: Record<string, string> = {}): Run => {
-    const child = spawn(process.execPath, [CLI, ...args], {
+  const start = (args: string[], env: Record<string, string> = {}, prefix: string[] = []): Run => {
+    const [file, ...rest] = [...prefix, process.execPath, CLI, ...args] as [string, ...string[]];
+    const child = spawn(file, rest, {
       cwd: dir,
       env: { ...process.env, DEMO_PORT: String(port), NO_COLOR: '1', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -61,6 +61,28 @@ describe('supervision', () => {
     expect(processesIn(project.dir)).toEqual([]);
   });
 
+  test('a second SIGTERM during shutdown kills what is left at once', async ({ project }) => {
+    useProcesses(
+      project,
+      `  stubborn:\n    command: ${fixture('ignore-sigterm.mjs')}\n    ready: { log: "^ready$" }\n`,
+      '{ grace: 60s, replication_grace: 5s }',
+    );
+    const boot = project.start(['up']);
+    await boot.waitForLine(/ready: stubborn running/);
+    const stubborn = pidOf(project.report(), 'start:stubborn');
+    process.kill(boot.pid, 'SIGTERM');
+    await boot.waitForLine(/\[stubborn\] ignoring SIGTERM/);
+    await new Promise((resolve) => setTimeout(resolve, 1100)); // a repeat within 1 s counts as the same request
+    process.kill(boot.pid, 'SIGTERM');
+    const result = await boot.done;
+    expect(result.output).toContain(
+      'second SIGTERM during shutdown: killing every remaining process now (SIGKILL)',
+    );
+    expect(result.exitCode).toBe(143); // killed, not a clean shutdown
+    expect(isAlive(stubborn)).toBe(false);
+    expect(processesIn(project.dir)).toEqual([]);
+  });
+
   test('forked workers that ignore SIGTERM are killed with their group', async ({ project }) => {
     useProcesses(
       project,

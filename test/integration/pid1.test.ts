@@ -1,0 +1,67 @@
+// bootseq as a container's main process, in a PID namespace of its own (no Docker needed):
+// `unshare --pid --fork --mount-proc tini -- bootseq up`. SIGTERM to the namespace's PID 1 gives the
+// ordered shutdown, and tini reaps orphaned grandchildren. Without tini bootseq is PID 1 itself: it
+// warns once, and an orphan that exits stays a zombie (what the warning is about).
+
+import { spawnSync } from 'node:child_process';
+import { describe, expect } from 'vitest';
+import { useProcesses } from '../helpers/config.js';
+import { test } from '../helpers/fixtures.js';
+import { childrenOf, processesIn, zombiesOf } from '../helpers/project.js';
+
+const NAMESPACE = ['unshare', '--pid', '--fork', '--mount-proc'];
+
+function requireTool(name: string, install: string): void {
+  const found = spawnSync('sh', ['-c', `command -v ${name}`]).status === 0;
+  if (!found) throw new Error(`${name} is missing: ${install}`);
+}
+
+/** A process that leaves an orphan behind: a subshell starts `sleep`, exits, and the sleep is reparented to PID 1. */
+const ORPHANING = `  web:\n    command: "(sleep 0.3 &); exec node examples/demo/web.mjs"\n    env: { PORT: "PORT_HERE" }\n    ready: { http: "http://127.0.0.1:PORT_HERE/up" }\n`;
+
+async function settle(ms: number): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+describe('as PID 1 in a PID namespace', () => {
+  test('under tini: SIGTERM to PID 1 shuts down in order and orphans are reaped', async ({ project }) => {
+    requireTool('tini', 'apt-get install -y tini');
+    requireTool('unshare', 'apt-get install -y util-linux');
+    useProcesses(project, ORPHANING.replaceAll('PORT_HERE', String(project.port)));
+    const boot = project.start(['up'], {}, [...NAMESPACE, 'tini', '--']);
+    await boot.waitForLine(/ready: web running/);
+    const [tini] = childrenOf(boot.pid);
+    expect(tini).toBeGreaterThan(0);
+    expect(boot.lines.join('\n')).not.toContain('bootseq is PID 1');
+    await settle(800); // the orphaned sleep has exited by now
+    expect(zombiesOf(tini!)).toEqual([]);
+
+    process.kill(tini!, 'SIGTERM');
+    const result = await boot.done;
+    expect(result.exitCode).toBe(0);
+    expect(result.output).toContain('received SIGTERM');
+    expect(project.report().shutdown.map((s) => s.task)).toEqual(['start:web', 'replicate']);
+    expect(processesIn(project.dir)).toEqual([]);
+  });
+
+  test('bootseq as PID 1 without a reaper warns once, and the orphan stays a zombie', async ({ project }) => {
+    requireTool('unshare', 'apt-get install -y util-linux');
+    useProcesses(project, ORPHANING.replaceAll('PORT_HERE', String(project.port)));
+    const boot = project.start(['up'], {}, NAMESPACE);
+    await boot.waitForLine(/ready: web running/);
+    const [bootseq] = childrenOf(boot.pid);
+    expect(bootseq).toBeGreaterThan(0);
+    const warnings = boot.lines.filter((l) => l.includes('bootseq is PID 1 without an init'));
+    expect(warnings).toHaveLength(1);
+    expect(boot.lines.join('\n')).toContain(
+      'Try: run it under an init that reaps them: ENTRYPOINT ["tini", "--", "bootseq", "up"]',
+    );
+    await settle(800);
+    expect(zombiesOf(bootseq!).length).toBeGreaterThan(0);
+
+    process.kill(bootseq!, 'SIGTERM');
+    const result = await boot.done;
+    expect(result.exitCode).toBe(0);
+    expect(processesIn(project.dir)).toEqual([]);
+  });
+});
