@@ -9,6 +9,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
+          globalSetup: ['test/helpers/postgres-setup.ts'],
           pool: 'forks',
           fileParallelism: false,
           testTimeout: 120_000,

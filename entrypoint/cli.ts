@@ -7,9 +7,9 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { killAllGroups } from './core/groups.js';
 
-const COMMANDS = ['up', 'plan', 'restore', 'migrate', 'verify'] as const;
+const COMMANDS = ['up', 'plan', 'restore', 'migrate', 'verify', 'checksum'] as const;
 type CommandName = (typeof COMMANDS)[number];
-const LATER = ['rehearse', 'checksum', 'report'];
+const LATER = ['rehearse', 'report'];
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -30,6 +30,8 @@ Commands:
   restore [STORE…]        restore missing sqlite databases from their replicas
   migrate [STORE…]        restore missing databases, then migrate and seed
   verify [STORE…]         check every gate; exit 0 only if all pass
+  checksum FILE --history sqlx|flyway|bootseq
+                          print the checksum that tool records for FILE
 
 Options:
   --config PATH           bootseq.yml to use (default ./bootseq.yml, env BOOTSEQ_CONFIG)
@@ -60,6 +62,7 @@ async function main(argv: readonly string[]): Promise<number> {
         'log-format': { type: 'string' },
         until: { type: 'string' },
         json: { type: 'boolean' },
+        history: { type: 'string' },
       },
     });
   } catch (error) {
@@ -88,6 +91,8 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     if (until !== undefined && name !== 'up' && name !== 'plan')
       throw new UsageError(`--until applies to \`bootseq up\` and \`bootseq plan\` only`);
+    if (parsed.values.history !== undefined && name !== 'checksum')
+      throw new UsageError('--history applies to `bootseq checksum` only');
     if (positionals.length > 0 && (name === 'up' || name === 'plan'))
       throw new UsageError(`\`bootseq ${name}\` takes no arguments, found "${positionals.join(' ')}"`);
     const command = (await import(`./commands/${name}.js`)) as {
@@ -99,6 +104,7 @@ async function main(argv: readonly string[]): Promise<number> {
       positionals,
       until: until as never,
       json: parsed.values.json ?? false,
+      history: parsed.values.history,
       argv,
       version: version(),
       print: (text) => process.stdout.write(`${text}\n`),

@@ -9,6 +9,8 @@ export interface CommandContext {
   readonly positionals: readonly string[];
   readonly until: Until | undefined;
   readonly json: boolean;
+  /** `--history` (checksum). */
+  readonly history: string | undefined;
   readonly argv: readonly string[];
   readonly version: string;
   print(text: string): void;

@@ -241,11 +241,18 @@ export function parseConfig(text: string, options: ParseOptions): ParseResult {
         });
       }
     }
-    if (kind === 'postgres') {
+    if (kind === 'postgres' && !/^postgres(ql)?:\/\/[^/]/.test(location)) {
       issues.push({
         file,
         path: `${at}.postgres`,
-        message: 'postgres stores are not supported by this version of bootseq yet (expected sqlite: PATH)',
+        message: `expected a postgres:// or postgresql:// URL, found ${JSON.stringify(redact(location))}`,
+      });
+    }
+    if (s.restore && kind === 'postgres') {
+      issues.push({
+        file,
+        path: `${at}.restore`,
+        message: 'restoring a postgres store from a dump is not available in this version of bootseq yet',
       });
     }
     if (s.restore && kind === 'sqlite') {
@@ -263,13 +270,6 @@ export function parseConfig(text: string, options: ParseOptions): ParseResult {
           file,
           path: `${at}.migrate.dir`,
           message: `${s.migrate.dir} is not a directory (expected the folder of migration files)`,
-        });
-      else
-        issues.push({
-          file,
-          path: `${at}.migrate.dir`,
-          message:
-            'the built-in migrator is not available in this version of bootseq yet (expected migrate.command)',
         });
     }
     if (s.migrate?.command !== undefined) {
@@ -291,10 +291,17 @@ export function parseConfig(text: string, options: ParseOptions): ParseResult {
       kind,
       location,
       after: s.after ?? [],
-      migrate: s.migrate,
+      migrate:
+        s.migrate?.history === 'rails'
+          ? {
+              ...s.migrate,
+              environment: s.migrate.environment ?? env['RAILS_ENV'] ?? env['RACK_ENV'] ?? 'development',
+            }
+          : s.migrate,
       seed,
       require: s.require,
       restoreDump: s.restore?.dump === undefined ? undefined : path.resolve(dir, s.restore.dump),
+      waitMs: s.wait,
       litestream: lsDb,
     };
   });

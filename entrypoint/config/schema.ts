@@ -38,6 +38,8 @@ const migrate = strict({
   table: nonEmpty.optional(),
   baseline: z.union([z.string(), z.number()]).transform(String).optional(),
   out_of_order: z.boolean().optional(),
+  /** Rails history: ar_internal_metadata's environment. @default RAILS_ENV, else RACK_ENV, else development */
+  environment: nonEmpty.optional(),
 }).superRefine((m, ctx) => {
   if ((m.command === undefined) === (m.dir === undefined)) {
     ctx.addIssue({
@@ -53,7 +55,7 @@ const migrate = strict({
     });
   }
   if (m.command !== undefined) {
-    for (const key of ['history', 'table', 'baseline', 'out_of_order'] as const) {
+    for (const key of ['history', 'table', 'baseline', 'out_of_order', 'environment'] as const) {
       if (m[key] !== undefined)
         ctx.addIssue({ code: 'custom', path: [key], message: `only applies with "dir", not with "command"` });
     }
@@ -75,6 +77,8 @@ const store = strict({
   migrate: migrate.optional(),
   seed: z.union([nonEmpty.transform((s) => [s]), z.array(nonEmpty)]).optional(),
   require: requireSpec.optional(),
+  /** postgres: how long to retry connecting while the server starts. */
+  wait: duration.prefault('30s'),
 }).superRefine((s, ctx) => {
   if ((s.sqlite === undefined) === (s.postgres === undefined)) {
     ctx.addIssue({ code: 'custom', message: 'expected exactly one of "sqlite: PATH" or "postgres: URL"' });
@@ -196,6 +200,7 @@ export interface StoreConfig {
   readonly seed: readonly string[];
   readonly require: NonNullable<RawStore['require']> | undefined;
   readonly restoreDump: string | undefined;
+  readonly waitMs: number;
   readonly litestream: LitestreamDb | undefined;
 }
 

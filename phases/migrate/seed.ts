@@ -5,33 +5,33 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { TaskFailedError } from '../../entrypoint/core/errors.js';
 import type { Config, TaskContext } from '../../entrypoint/core/task.js';
+import { openStore, StatementError } from '../db/index.js';
 
 type Store = Config['stores'][number];
 
-export async function seedSqlite(ctx: TaskContext, store: Store): Promise<void> {
+export async function seedStore(ctx: TaskContext, store: Store): Promise<void> {
   const taskId = `seed:${store.name}`;
-  const { default: Database } = await import('better-sqlite3');
-  const db = new Database(store.location);
+  const db = await openStore(ctx, store, taskId);
   try {
-    db.pragma('busy_timeout = 5000');
     for (const file of store.seed) {
       ctx.signal.throwIfAborted();
       const shown = path.relative(ctx.config.dir, file);
-      const sql = fs.readFileSync(file, 'utf8');
+      const sql = fs.readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
       try {
-        db.transaction(() => db.exec(sql))();
+        await db.transaction(() => db.execScript(sql));
       } catch (error) {
+        const where = error instanceof StatementError && error.line ? `${shown}:${error.line}` : shown;
         throw new TaskFailedError(
           taskId,
-          `${shown}: ${(error as Error).message} (the file was rolled back)`,
+          `${where}: ${(error as Error).message} (the file was rolled back)`,
           {
-            hint: `fix ${shown} and keep it idempotent (INSERT … ON CONFLICT DO NOTHING): it runs on every boot`,
+            hint: `fix ${where} and keep it idempotent (INSERT … ON CONFLICT DO NOTHING): it runs on every boot`,
           },
         );
       }
       ctx.emit({ event: 'note', level: 'info', task: taskId, text: `applied ${shown}` });
     }
   } finally {
-    db.close();
+    await db.close();
   }
 }

@@ -104,3 +104,80 @@ export async function sqliteGates(
 function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
+
+export interface PostgresRequirements extends SqliteRequirements {
+  readonly sequences: readonly string[];
+  readonly extensions: readonly string[];
+}
+
+interface PgQuery {
+  query<T>(sql: string, params?: readonly unknown[]): Promise<T[]>;
+}
+
+/**
+ * The gates of a postgres store, read-only: required tables and columns (in the search path),
+ * sequences (present, and `nextval` allowed, checked without consuming a value), extensions.
+ */
+export async function postgresGates(
+  store: string,
+  db: PgQuery,
+  required: PostgresRequirements,
+): Promise<GateResult[]> {
+  const gates: GateResult[] = [];
+  const gate = (name: string, ok: boolean, detail: string) => gates.push({ store, gate: name, ok, detail });
+  const version = await db.query<{ v: string }>('SHOW server_version');
+  gate('connect', true, `PostgreSQL ${version[0]?.v ?? '?'}`);
+  for (const table of required.tables) {
+    const rows = await db.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [table]);
+    const ok = rows[0]?.t !== null && rows[0]?.t !== undefined;
+    gate(`table ${table}`, ok, ok ? 'present' : 'missing');
+  }
+  for (const [table, columns] of Object.entries(required.columns)) {
+    const rows = await db.query<{ attname: string }>(
+      'SELECT attname FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped',
+      [table],
+    );
+    const present = new Set(rows.map((r) => r.attname));
+    const missing = columns.filter((c) => !present.has(c));
+    gate(
+      `columns ${table}`,
+      rows.length > 0 && missing.length === 0,
+      rows.length === 0
+        ? `table ${table} is missing`
+        : missing.length === 0
+          ? columns.join(', ')
+          : `missing ${missing.join(', ')}`,
+    );
+  }
+  for (const sequence of required.sequences) {
+    const rows = await db.query<{ kind: string | null; usable: boolean | null }>(
+      "SELECT c.relkind::text AS kind, has_sequence_privilege(c.oid, 'USAGE') AS usable FROM pg_class c WHERE c.oid = to_regclass($1)",
+      [sequence],
+    );
+    const row = rows[0];
+    const ok = row?.kind === 'S' && row.usable === true;
+    gate(
+      `sequence ${sequence}`,
+      ok,
+      !row
+        ? 'missing'
+        : row.kind !== 'S'
+          ? 'exists but is not a sequence'
+          : row.usable
+            ? 'present, nextval allowed'
+            : 'present, but nextval is not allowed for this user',
+    );
+  }
+  for (const extension of required.extensions) {
+    const rows = await db.query<{ v: string }>(
+      'SELECT extversion AS v FROM pg_extension WHERE extname = $1',
+      [extension],
+    );
+    gate(
+      `extension ${extension}`,
+      rows.length > 0,
+      rows.length > 0 ? `version ${rows[0]?.v}` : 'not installed',
+    );
+  }
+  return gates;
+}

@@ -10,7 +10,7 @@ import { test } from '../helpers/fixtures.js';
 import { CLI, REPO } from '../helpers/project.js';
 
 type Edit = readonly [from: string, to: string];
-const QUEUE_MIGRATE = 'migrate: { command: node examples/demo/migrate.mjs }\n    require: { tables: [jobs] }';
+const QUEUE_MIGRATE = 'migrate: { dir: examples/demo/db/queue, history: flyway }';
 
 describe('bad config is refused with exit 2 and nothing is touched', () => {
   test.for<[string, Edit, string]>([
@@ -36,15 +36,12 @@ describe('bad config is refused with exit 2 and nothing is touched', () => {
     ],
     [
       'a missing migrations dir',
-      [
-        QUEUE_MIGRATE,
-        QUEUE_MIGRATE.replace('command: node examples/demo/migrate.mjs', 'dir: db/missing, history: sqlx'),
-      ],
+      [QUEUE_MIGRATE, QUEUE_MIGRATE.replace('examples/demo/db/queue', 'db/missing')],
       'bootseq.yml: stores.queue.migrate.dir: db/missing is not a directory',
     ],
     [
       'a missing migrate command',
-      [QUEUE_MIGRATE, QUEUE_MIGRATE.replace('node examples/demo/migrate.mjs', 'bin/migrate-queue')],
+      [QUEUE_MIGRATE, 'migrate: { command: bin/migrate-queue }'],
       'bootseq.yml: stores.queue.migrate.command: bin/migrate-queue is not an executable file',
     ],
   ])('%s', async ([, [from, to], expected], { project }) => {

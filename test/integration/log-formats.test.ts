@@ -17,14 +17,14 @@ describe('log formats', () => {
     expect(events[0]?.event).toBe('plan');
     expect(events.every((e) => typeof e.time === 'string')).toBe(true);
     expect(events.filter((e) => e.event === 'task-end').map((e) => e.task)).toContain('verify:cable');
-    expect(events.some((e) => e.event === 'task-output' && e.task === 'migrate:primary')).toBe(true);
+    expect(events.some((e) => e.event === 'note' && e.task === 'migrate:primary')).toBe(true);
   });
 
   test('plain: timestamped lines prefixed with the task or process', async ({ project }) => {
     const result = await project.run(['up', '--until', 'ready', '--log-format', 'plain']);
     expect(result.exitCode).toBe(0);
     expect(result.output).toMatch(
-      /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \[migrate:primary\] applied 001_create_notes\.sql$/m,
+      /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \[migrate:primary\] applied 20260101000001_create_notes\.sql \(\d+ ms\)$/m,
     );
     expect(result.output).toMatch(/Z \[litestream\] time=.* msg="sync: new generation"/);
     expect(result.output).toMatch(/Z \[worker\] worker started$/m);

@@ -42,7 +42,7 @@ describe('parseConfig refuses bad config with the key path, what was expected an
     [
       'an unknown key',
       base('    aftr: [primary]\n'),
-      'bootseq.yml: stores.queue.aftr: unknown key "aftr" (expected one of: sqlite, postgres, after, restore, migrate, seed, require)',
+      'bootseq.yml: stores.queue.aftr: unknown key "aftr" (expected one of: sqlite, postgres, after, restore, migrate, seed, require, wait)',
     ],
     [
       'an unknown top-level key',

@@ -1,0 +1,50 @@
+// Opening a store's database for the phases that talk to it (migrate, seed, verify): the sqlite
+// file, or PostgreSQL with retries while the server starts. Messages name host, port and database,
+// never the password.
+
+import { TaskFailedError } from '../../entrypoint/core/errors.js';
+import type { Config, TaskContext } from '../../entrypoint/core/task.js';
+import { openPostgres, openSqlite, type MigrationDb } from './index.js';
+
+type Store = Config['stores'][number];
+
+/** "host:port/database" of a PostgreSQL URL: what messages show (never the password). */
+export function describePostgres(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname || 'localhost'}:${u.port || '5432'}/${decodeURIComponent(u.pathname.slice(1)) || '(default database)'}`;
+  } catch {
+    return '(unparsable URL)';
+  }
+}
+
+/** Opens the store's database: the sqlite file, or PostgreSQL with retries while it starts. */
+export async function openStore(ctx: TaskContext, store: Store, taskId: string): Promise<MigrationDb> {
+  if (store.kind === 'sqlite') return openSqlite(store.location);
+  const target = describePostgres(store.location);
+  let retries = 0;
+  try {
+    return await openPostgres(store.location, {
+      signal: ctx.signal,
+      waitMs: store.waitMs,
+      onRetry: (problem) => {
+        retries += 1;
+        if (retries === 1 || retries % 5 === 0)
+          ctx.emit({
+            event: 'note',
+            level: 'info',
+            task: taskId,
+            text: `waiting for PostgreSQL at ${target}: ${ctx.config.redact(problem)}`,
+          });
+      },
+    });
+  } catch (error) {
+    throw new TaskFailedError(
+      taskId,
+      `cannot connect to PostgreSQL at ${target} within ${store.waitMs / 1000}s: ${ctx.config.redact((error as Error).message)}`,
+      {
+        hint: `check that the server is up and stores.${store.name}.postgres is right (user, password, database); raise stores.${store.name}.wait if it starts slowly`,
+      },
+    );
+  }
+}

