@@ -7,6 +7,7 @@ import { BootseqError, InterruptedError, signalNumber } from '../core/errors.js'
 import { buildGraph, type GraphOptions } from '../core/graph.js';
 import { toReportStops, toReportTasks, writeReport, type RunReport } from '../core/report.js';
 import { runTasks } from '../core/runner.js';
+import { loadSpawner } from '../core/spawn.js';
 import { createSupervisor, exitCodeOf, unexpectedExitError, type StopRecord } from '../core/supervisor.js';
 import { createReporter } from '../log/index.js';
 import { PHASE_LIST } from '../../phases/index.js';
@@ -19,6 +20,8 @@ export interface BootOptions extends GraphOptions {
 }
 
 export async function runBoot(cmd: CommandContext, options: BootOptions): Promise<number> {
+  const spawner = loadSpawner();
+  spawner.catch(() => undefined);
   const config = loadConfig(cmd.configPath);
   const tasks = buildGraph(PHASE_LIST, config, options);
   const reporter = await createReporter(cmd.logFormat);
@@ -60,6 +63,7 @@ export async function runBoot(cmd: CommandContext, options: BootOptions): Promis
       });
     }
     emit({ event: 'plan', tasks: tasks.map((t) => ({ id: t.id, after: t.after, describe: t.describe })) });
+    await spawner;
     const result = await runTasks(tasks, {
       config,
       reporter,

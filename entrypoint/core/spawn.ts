@@ -4,9 +4,22 @@
 // exit. Never decides when to stop anything: the runner and the supervisor do.
 
 import { createInterface } from 'node:readline';
-import { execa } from 'execa';
 import { addGroup, isGroupAlive, removeGroup, signalGroup } from './groups.js';
 import type { Child, ChildExit, CommandSpec } from './task.js';
+
+type Execa = typeof import('execa');
+let execaModule: Execa | undefined;
+let loading: Promise<Execa> | undefined;
+
+/**
+ * Loads execa (≈100 ms of start-up on a small machine) once. Commands that may start children call
+ * it early and await it before the first child, so the load overlaps with config parsing; commands
+ * that never start one (plan, checksum, --version) never pay for it.
+ */
+export function loadSpawner(): Promise<void> {
+  loading ??= import('execa').then((m) => (execaModule = m));
+  return loading.then(() => undefined);
+}
 
 const ERRORISH = /error|fail|fatal|panic|exception|denied|refused|cannot|no such|invalid/i;
 const TAIL_LINES = 20;
@@ -35,6 +48,8 @@ export function startChild(spec: CommandSpec, options: StartOptions = {}): Child
     cleanup: false,
     windowsHide: true,
   } as const;
+  if (!execaModule) throw new Error('startChild before loadSpawner() resolved');
+  const { execa } = execaModule;
   const subprocess =
     typeof spec.command === 'string'
       ? execa(shellLine(spec.command), { ...common, shell: '/bin/sh' })

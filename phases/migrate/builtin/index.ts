@@ -1,7 +1,7 @@
 // The built-in migrator: applies a folder of SQL files and writes the history table of the named tool
 // (sqlx, Flyway, Rails, or bootseq's own) exactly as that tool does, so the app's own migrator accepts
 // the result. Under the tool's lock: PostgreSQL advisory lock with the tool's key for the whole run;
-// on SQLite each migration runs inside BEGIN IMMEDIATE together with the history read, so concurrent
+// on SQLite the write lock (BEGIN IMMEDIATE) from the history read to the last row, so concurrent
 // boots apply each migration exactly once. Drift (edited, missing, failed, out-of-order migrations)
 // stops the boot before any migration runs.
 
@@ -125,20 +125,29 @@ export async function migrateBuiltin(ctx: TaskContext, store: Store): Promise<vo
         await release();
       }
     } else {
-      for (;;) {
-        const done = await db.transaction(async () => {
-          const plan = await format.plan(db, migrations, options);
-          checkPlan(plan);
-          const next = plan.pending[0];
-          if (!next) {
-            await format.finish?.(db, options);
-            return true;
+      // SQLite: one write transaction holds the lock from reading the history to the last row, so
+      // concurrent boots wait and then find everything applied; each migration sits in a savepoint,
+      // so a failing one is rolled back alone and the ones before it are kept, as separate
+      // transactions would leave them (without a commit and an fsync per file).
+      let failure: unknown;
+      await db.transaction(async () => {
+        const plan = await format.plan(db, migrations, options);
+        checkPlan(plan);
+        for (const m of plan.pending) {
+          await db.exec('SAVEPOINT bootseq_migration');
+          try {
+            await applyOne(db, m, true);
+            await db.exec('RELEASE bootseq_migration');
+          } catch (error) {
+            await db.exec('ROLLBACK TO bootseq_migration');
+            await db.exec('RELEASE bootseq_migration');
+            failure = error;
+            return;
           }
-          await applyOne(db, next, true);
-          return false;
-        });
-        if (done) break;
-      }
+        }
+        await format.finish?.(db, options);
+      });
+      if (failure) throw failure;
     }
   } finally {
     await db.close();
