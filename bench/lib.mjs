@@ -22,7 +22,8 @@ export function timed(file, args, options = {}) {
   const started = process.hrtime.bigint();
   const result = spawnSync(file, args, { encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], ...options });
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
-  if (result.status !== 0) throw new Error(`${file} ${args.join(' ')} exited ${result.status}: ${result.stderr?.slice(-2000)}`);
+  if (result.status !== 0)
+    throw new Error(`${file} ${args.join(' ')} exited ${result.status}: ${result.stderr?.slice(-2000)}`);
   return ms;
 }
 

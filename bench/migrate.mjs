@@ -32,7 +32,10 @@ export async function benchMigrate() {
     const dir = tempDir('migrate-sqlite');
     try {
       writeMigrations(dir);
-      fs.writeFileSync(path.join(dir, 'litestream.yml'), 'dbs:\n  - path: data/app.sqlite3\n    replicas:\n      - type: file\n        path: replica/app\n');
+      fs.writeFileSync(
+        path.join(dir, 'litestream.yml'),
+        'dbs:\n  - path: data/app.sqlite3\n    replicas:\n      - type: file\n        path: replica/app\n',
+      );
       fs.writeFileSync(
         path.join(dir, 'bootseq.yml'),
         'version: 1\nlitestream: { config: litestream.yml }\nstores:\n  app:\n    sqlite: data/app.sqlite3\n    migrate: { dir: db/migrations, history: sqlx }\n',
@@ -44,7 +47,16 @@ export async function benchMigrate() {
         fs.mkdirSync(path.join(dir, 'data'));
         ours.push(timed('node', [CLI, 'migrate', '--log-format', 'json'], { cwd: dir }));
         fs.rmSync(path.join(dir, 'plain.sqlite3'), { force: true });
-        theirs.push(timed('sh', ['-c', 'sqlite3 plain.sqlite3 "PRAGMA journal_mode=WAL;" >/dev/null && sqlite3 plain.sqlite3 < all.sql'], { cwd: dir }));
+        theirs.push(
+          timed(
+            'sh',
+            [
+              '-c',
+              'sqlite3 plain.sqlite3 "PRAGMA journal_mode=WAL;" >/dev/null && sqlite3 plain.sqlite3 < all.sql',
+            ],
+            { cwd: dir },
+          ),
+        );
       }
       const a = median(ours);
       const b = median(theirs);
@@ -66,7 +78,10 @@ export async function benchMigrate() {
   await admin.connect();
   try {
     writeMigrations(dir);
-    fs.writeFileSync(path.join(dir, 'bootseq.yml'), 'version: 1\nstores:\n  app:\n    postgres: ${BENCH_DATABASE_URL}\n    migrate: { dir: db/migrations, history: sqlx }\n');
+    fs.writeFileSync(
+      path.join(dir, 'bootseq.yml'),
+      'version: 1\nstores:\n  app:\n    postgres: ${BENCH_DATABASE_URL}\n    migrate: { dir: db/migrations, history: sqlx }\n',
+    );
     const ours = [];
     const theirs = [];
     for (let round = 0; round < ROUNDS; round += 1) {
@@ -79,7 +94,12 @@ export async function benchMigrate() {
         u.pathname = `/${db}`;
         return u.toString();
       };
-      ours.push(timed('node', [CLI, 'migrate', '--log-format', 'json'], { cwd: dir, env: { ...process.env, BENCH_DATABASE_URL: url('bench_ours') } }));
+      ours.push(
+        timed('node', [CLI, 'migrate', '--log-format', 'json'], {
+          cwd: dir,
+          env: { ...process.env, BENCH_DATABASE_URL: url('bench_ours') },
+        }),
+      );
       const loop = `for f in db/migrations/*.sql; do psql -q -X -v ON_ERROR_STOP=1 -1 -f "$f" "$URL" >/dev/null || exit 1; done`;
       theirs.push(timed('sh', ['-c', loop], { cwd: dir, env: { ...process.env, URL: url('bench_theirs') } }));
     }
@@ -93,7 +113,8 @@ export async function benchMigrate() {
       met: b / a >= 5,
     });
   } finally {
-    for (const db of ['bench_ours', 'bench_theirs']) await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`).catch(() => {});
+    for (const db of ['bench_ours', 'bench_theirs'])
+      await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`).catch(() => {});
     await admin.end();
     fs.rmSync(dir, { recursive: true, force: true });
     await server.stop();

@@ -9,6 +9,8 @@ console.log(`bootseq benchmarks — ${new Date().toISOString()} — ${machine()}
 for (const [name, run] of Object.entries(suites)) {
   if (only && only !== name) continue;
   for (const r of await run()) {
-    console.log(`${r.name}\n  ${r.figures}\n  ratio ${r.ratio.toFixed(2)} (target ${r.target}): ${r.met ? 'met' : 'NOT met'}\n`);
+    console.log(
+      `${r.name}\n  ${r.figures}\n  ratio ${r.ratio.toFixed(2)} (target ${r.target}): ${r.met ? 'met' : 'NOT met'}\n`,
+    );
   }
 }

@@ -7,9 +7,9 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { killAllGroups } from './core/groups.js';
 
-const COMMANDS = ['up', 'plan', 'restore', 'migrate', 'verify', 'checksum'] as const;
+const COMMANDS = ['up', 'plan', 'restore', 'migrate', 'verify', 'checksum', 'report'] as const;
 type CommandName = (typeof COMMANDS)[number];
-const LATER = ['rehearse', 'report'];
+const LATER = ['rehearse'];
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -28,10 +28,13 @@ Commands:
                           PHASE: restore | migrate | verify | replicate | ready
   plan                    print the task graph the config yields; touches nothing
   restore [STORE…]        restore missing sqlite databases from their replicas
+  restore --from-backup PATH STORE
+                          put a pre-migration backup back (the app stopped)
   migrate [STORE…]        restore missing databases, then migrate and seed
   verify [STORE…]         check every gate; exit 0 only if all pass
   checksum FILE --history sqlx|flyway|bootseq
                           print the checksum that tool records for FILE
+  report [--json]         print the last run report
 
 Options:
   --config PATH           bootseq.yml to use (default ./bootseq.yml, env BOOTSEQ_CONFIG)
@@ -63,6 +66,7 @@ async function main(argv: readonly string[]): Promise<number> {
         until: { type: 'string' },
         json: { type: 'boolean' },
         history: { type: 'string' },
+        'from-backup': { type: 'string' },
       },
     });
   } catch (error) {
@@ -91,6 +95,8 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     if (until !== undefined && name !== 'up' && name !== 'plan')
       throw new UsageError(`--until applies to \`bootseq up\` and \`bootseq plan\` only`);
+    if (parsed.values['from-backup'] !== undefined && name !== 'restore')
+      throw new UsageError('--from-backup applies to `bootseq restore` only');
     if (parsed.values.history !== undefined && name !== 'checksum')
       throw new UsageError('--history applies to `bootseq checksum` only');
     if (positionals.length > 0 && (name === 'up' || name === 'plan'))
@@ -105,6 +111,7 @@ async function main(argv: readonly string[]): Promise<number> {
       until: until as never,
       json: parsed.values.json ?? false,
       history: parsed.values.history,
+      fromBackup: parsed.values['from-backup'],
       argv,
       version: version(),
       print: (text) => process.stdout.write(`${text}\n`),

@@ -11,6 +11,8 @@ export interface CommandContext {
   readonly json: boolean;
   /** `--history` (checksum). */
   readonly history: string | undefined;
+  /** `--from-backup PATH` (restore). */
+  readonly fromBackup: string | undefined;
   readonly argv: readonly string[];
   readonly version: string;
   print(text: string): void;

@@ -366,6 +366,7 @@ export function parseConfig(text: string, options: ParseOptions): ParseResult {
     processes,
     shutdown: { graceMs: c.shutdown.grace, replicationGraceMs: c.shutdown.replication_grace },
     report: { dir: path.resolve(dir, c.report.dir), keep: c.report.keep },
+    backup: { dir: path.join(path.resolve(dir, c.report.dir), 'backups'), keep: c.backup.keep },
     env: expander.resolvedFromFiles(),
     redact,
   };

@@ -145,6 +145,8 @@ export const configSchema = strict({
     dir: nonEmpty.default('.bootseq/runs'),
     keep: z.number().int().min(1).default(20),
   }).prefault({}),
+  /** Backups taken before the built-in migrator applies anything: `<report.dir>/backups/<store>/`. */
+  backup: strict({ keep: z.number().int().min(1).default(3) }).prefault({}),
 });
 
 export type RawConfig = z.output<typeof configSchema>;
@@ -184,6 +186,7 @@ export interface Config {
   readonly processes: readonly ProcessConfig[];
   readonly shutdown: { readonly graceMs: number; readonly replicationGraceMs: number };
   readonly report: { readonly dir: string; readonly keep: number };
+  readonly backup: { readonly dir: string; readonly keep: number };
   /** Variables resolved from `VAR_FILE`, passed on to every child. */
   readonly env: Readonly<Record<string, string>>;
   /** Replaces every secret in `text` with *** (and URL passwords). */

@@ -14,6 +14,7 @@ import { flyway } from './flyway.js';
 import type { HistoryFormat, LocalMigration, MigrateOptions } from './model.js';
 import { rails } from './rails.js';
 import { sqlx } from './sqlx.js';
+import { backupSqlite } from '../backup.js';
 
 type Store = Config['stores'][number];
 
@@ -129,7 +130,32 @@ export async function migrateBuiltin(ctx: TaskContext, store: Store): Promise<vo
       // concurrent boots wait and then find everything applied; each migration sits in a savepoint,
       // so a failing one is rolled back alone and the ones before it are kept, as separate
       // transactions would leave them (without a commit and an fsync per file).
-      let failure: unknown;
+      // Before anything changes: a copy to roll back to. The plan is previewed in a transaction that is
+      // rolled back (it may create the history table), as VACUUM INTO cannot run inside one.
+      await db.exec('BEGIN');
+      let preview;
+      try {
+        preview = await format.plan(db, migrations, options);
+      } finally {
+        await db.exec('ROLLBACK');
+      }
+      if (preview.problems.length === 0 && preview.pending.length > 0) {
+        const backup = await backupSqlite(
+          store.location,
+          path.join(ctx.config.backup.dir, store.name),
+          ctx.config.backup.keep,
+        );
+        if (backup) {
+          ctx.record('backup', backup);
+          ctx.emit({
+            event: 'note',
+            level: 'info',
+            task: taskId,
+            text: `backup before migrating: ${path.relative(ctx.config.dir, backup.path)} (${backup.bytes} bytes, ${backup.duration_ms} ms); roll back with \`bootseq restore --from-backup ${path.relative(ctx.config.dir, backup.path)} ${store.name}\``,
+          });
+        }
+      }
+      let failure: Error | undefined;
       await db.transaction(async () => {
         const plan = await format.plan(db, migrations, options);
         checkPlan(plan);
@@ -141,7 +167,7 @@ export async function migrateBuiltin(ctx: TaskContext, store: Store): Promise<vo
           } catch (error) {
             await db.exec('ROLLBACK TO bootseq_migration');
             await db.exec('RELEASE bootseq_migration');
-            failure = error;
+            failure = error instanceof Error ? error : new Error(String(error));
             return;
           }
         }

@@ -1,0 +1,90 @@
+// `bootseq report [--json]`: the last run report as a table (tasks with durations, gates, migrations
+// applied with their checksums, shutdown order), or the report itself for machines. Reads only.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { loadConfig } from '../config/load.js';
+import { UsageError } from '../core/errors.js';
+import type { CommandContext } from './context.js';
+
+export const usage = `bootseq report [--json]
+  Print the last run report from report.dir: every task with its status and duration, the gates, the
+  migrations applied with their checksums, and the shutdown order. --json prints the report file.`;
+
+interface Report {
+  command: string;
+  started_at: string;
+  status: string;
+  exit_code: number | null;
+  config_hash: string;
+  error?: { message: string; hint?: string };
+  tasks: {
+    id: string;
+    status: string;
+    duration_ms: number | null;
+    exit_code: number | null;
+    gates?: { gate: string; ok: boolean; detail: string }[];
+    migrations?: { version: string | null; script: string; checksum: string | null; duration_ms: number }[];
+  }[];
+  shutdown: { task: string; exit_code: number | null; signal: string | null }[];
+}
+
+export function run(cmd: CommandContext): Promise<number> {
+  const config = loadConfig(cmd.configPath);
+  let names: string[] = [];
+  try {
+    names = fs
+      .readdirSync(config.report.dir)
+      .filter((n) => /^\d{4}-.*Z\.json$/.test(n))
+      .sort();
+  } catch {
+    // no report dir yet
+  }
+  const last = names.at(-1);
+  if (!last)
+    throw new UsageError(
+      `no run report in ${config.report.dir} yet`,
+      'run `bootseq up` (or migrate/verify) first: every run writes one',
+    );
+  const file = path.join(config.report.dir, last);
+  const text = fs.readFileSync(file, 'utf8');
+  if (cmd.json || cmd.logFormat === 'json') {
+    cmd.print(text.trimEnd());
+    return Promise.resolve(0);
+  }
+  const report = JSON.parse(text) as Report;
+  const lines = [
+    `${file}`,
+    `bootseq ${report.command}, started ${report.started_at}: ${report.status}, exit ${report.exit_code ?? '(still running)'} (config ${report.config_hash})`,
+  ];
+  if (report.error) lines.push(`error: ${report.error.message.split('\n')[0]}`);
+  const width = Math.max(...report.tasks.map((t) => t.id.length), 4);
+  lines.push('', `${'task'.padEnd(width)}  status     duration  exit`);
+  for (const t of report.tasks) {
+    lines.push(
+      `${t.id.padEnd(width)}  ${t.status.padEnd(9)}  ${t.duration_ms === null ? '-'.padStart(8) : `${t.duration_ms} ms`.padStart(8)}  ${t.exit_code ?? '-'}`,
+    );
+  }
+  const gates = report.tasks.flatMap((t) => (t.gates ?? []).map((g) => ({ task: t.id, ...g })));
+  if (gates.length > 0) {
+    lines.push('', 'gates:');
+    for (const g of gates)
+      lines.push(
+        `  ${g.task.replace(/^verify:/, '').padEnd(width)}  ${g.ok ? 'ok  ' : 'FAIL'}  ${g.gate}: ${g.detail}`,
+      );
+  }
+  const migrations = report.tasks.flatMap((t) => (t.migrations ?? []).map((m) => ({ task: t.id, ...m })));
+  lines.push('', migrations.length > 0 ? 'migrations applied:' : 'migrations applied: none');
+  for (const m of migrations)
+    lines.push(
+      `  ${m.task.replace(/^migrate:/, '')}  ${m.script}  ${m.checksum ?? '(no checksum)'}  ${m.duration_ms} ms`,
+    );
+  if (report.shutdown.length > 0) {
+    lines.push(
+      '',
+      `shutdown: ${report.shutdown.map((s) => `${s.task} (${s.signal ?? `exit ${s.exit_code}`})`).join(' → ')}`,
+    );
+  }
+  cmd.print(lines.join('\n'));
+  return Promise.resolve(0);
+}
