@@ -7,9 +7,9 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { killAllGroups } from './core/groups.js';
 
-const COMMANDS = ['up', 'plan', 'restore', 'migrate', 'verify', 'checksum', 'report'] as const;
+const COMMANDS = ['up', 'plan', 'restore', 'migrate', 'verify', 'rehearse', 'checksum', 'report'] as const;
 type CommandName = (typeof COMMANDS)[number];
-const LATER = ['rehearse'];
+const LATER: string[] = [];
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -32,6 +32,9 @@ Commands:
                           put a pre-migration backup back (the app stopped)
   migrate [STORE…]        restore missing databases, then migrate and seed
   verify [STORE…]         check every gate; exit 0 only if all pass
+  rehearse --into DIR [--timestamp T]
+                          restore every sqlite store into DIR, migrate and verify the copies;
+                          the live files and the replica are not touched
   checksum FILE --history sqlx|flyway|bootseq
                           print the checksum that tool records for FILE
   report [--json]         print the last run report
@@ -67,6 +70,8 @@ async function main(argv: readonly string[]): Promise<number> {
         json: { type: 'boolean' },
         history: { type: 'string' },
         'from-backup': { type: 'string' },
+        into: { type: 'string' },
+        timestamp: { type: 'string' },
       },
     });
   } catch (error) {
@@ -95,6 +100,8 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     if (until !== undefined && name !== 'up' && name !== 'plan')
       throw new UsageError(`--until applies to \`bootseq up\` and \`bootseq plan\` only`);
+    if ((parsed.values.into !== undefined || parsed.values.timestamp !== undefined) && name !== 'rehearse')
+      throw new UsageError('--into and --timestamp apply to `bootseq rehearse` only');
     if (parsed.values['from-backup'] !== undefined && name !== 'restore')
       throw new UsageError('--from-backup applies to `bootseq restore` only');
     if (parsed.values.history !== undefined && name !== 'checksum')
@@ -112,6 +119,8 @@ async function main(argv: readonly string[]): Promise<number> {
       json: parsed.values.json ?? false,
       history: parsed.values.history,
       fromBackup: parsed.values['from-backup'],
+      into: parsed.values.into,
+      timestamp: parsed.values.timestamp,
       argv,
       version: version(),
       print: (text) => process.stdout.write(`${text}\n`),

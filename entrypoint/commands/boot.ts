@@ -3,6 +3,7 @@
 // Returns the exit code or throws the BootseqError that decided it.
 
 import { loadConfig } from '../config/load.js';
+import type { Config } from '../config/schema.js';
 import { BootseqError, InterruptedError, signalNumber } from '../core/errors.js';
 import { buildGraph, type GraphOptions } from '../core/graph.js';
 import { toReportStops, toReportTasks, writeReport, type RunReport } from '../core/report.js';
@@ -15,6 +16,8 @@ import type { CommandContext } from './context.js';
 
 export interface BootOptions extends GraphOptions {
   readonly command: string;
+  /** A config prepared by the command (rehearse); default: loaded from --config. */
+  readonly config?: Config & { warnings: readonly string[] };
   /** Supervise the processes after boot until a signal or an exit (`up` without `--until`). */
   readonly supervise: boolean;
 }
@@ -22,7 +25,7 @@ export interface BootOptions extends GraphOptions {
 export async function runBoot(cmd: CommandContext, options: BootOptions): Promise<number> {
   const spawner = loadSpawner();
   spawner.catch(() => undefined);
-  const config = loadConfig(cmd.configPath);
+  const config = options.config ?? loadConfig(cmd.configPath);
   const tasks = buildGraph(PHASE_LIST, config, options);
   const reporter = await createReporter(cmd.logFormat);
   const emit = reporter.emit.bind(reporter);

@@ -13,6 +13,9 @@ export interface CommandContext {
   readonly history: string | undefined;
   /** `--from-backup PATH` (restore). */
   readonly fromBackup: string | undefined;
+  /** `--into DIR` and `--timestamp T` (rehearse). */
+  readonly into: string | undefined;
+  readonly timestamp: string | undefined;
   readonly argv: readonly string[];
   readonly version: string;
   print(text: string): void;

@@ -205,6 +205,8 @@ export interface StoreConfig {
   readonly restoreDump: string | undefined;
   readonly waitMs: number;
   readonly litestream: LitestreamDb | undefined;
+  /** `litestream restore -timestamp`: set by `bootseq rehearse --timestamp`, never by bootseq.yml. */
+  readonly restoreTimestamp?: string | undefined;
 }
 
 export interface ProcessConfig {

@@ -30,19 +30,23 @@ export async function restoreSqlite(ctx: TaskContext, store: Store): Promise<voi
   if (!litestream) throw new TaskFailedError(taskId, 'no litestream config to restore from');
   const replicas =
     store.litestream?.replicas.map((r) => r.path ?? r.url ?? r.type).join(', ') ?? 'its replica';
+  // The database as litestream.yml names it; `-o` may differ (a rehearsal restores a copy elsewhere).
+  const source = store.litestream?.path ?? dbPath;
+  const timestamp = store.restoreTimestamp === undefined ? [] : ['-timestamp', store.restoreTimestamp];
   const args = [
     'restore',
     '-config',
     litestream.configPath,
+    ...timestamp,
     '-if-replica-exists',
     '-if-db-not-exists',
     '-o',
     dbPath,
-    dbPath,
+    source,
   ];
   await ctx.run({
     command: { file: litestream.bin, args },
-    display: `litestream restore -config ${path.relative(config.dir, litestream.configPath)} -if-replica-exists -if-db-not-exists -o ${shown} ${shown}`,
+    display: `litestream restore -config ${path.relative(config.dir, litestream.configPath)}${timestamp.length ? ` -timestamp ${store.restoreTimestamp}` : ''} -if-replica-exists -if-db-not-exists -o ${shown} ${path.relative(config.dir, source) || source}`,
     hint: `the replica (${replicas}) could not be restored; nothing was started and the replica was not modified. Fix what the litestream lines above say (permissions, a damaged snapshot, the replica path), then run \`bootseq restore ${store.name}\``,
   });
   if (!fs.existsSync(dbPath)) {
