@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 
 const storage = process.env.DEMO_STORAGE ?? '.demo/storage';
 const port = Number(process.env.PORT ?? 3000);
+const host = process.env.HOST ?? '127.0.0.1'; // 0.0.0.0 in a container
 const open = (name) => {
   const db = new Database(path.join(storage, `${name}.sqlite3`), { fileMustExist: true });
   db.pragma('busy_timeout = 5000');
@@ -46,7 +47,7 @@ const server = http.createServer((req, res) => {
   res.writeHead(404).end('not found\n');
 });
 
-server.listen(port, '127.0.0.1', () => {
+server.listen(port, host, () => {
   console.log(`web listening on http://127.0.0.1:${port} (POST /notes to write, GET /notes to count)`);
 });
 

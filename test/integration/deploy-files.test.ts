@@ -1,0 +1,84 @@
+// The deploy wiring in docker/, checked without a Docker engine: files parse and lint, say what they
+// should, and the image's exact entrypoint command line boots the demo as PID 1 of a PID namespace.
+
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { validate } from 'dockerfile-utils';
+import { parse as parseToml } from 'smol-toml';
+import { describe, expect } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { test } from '../helpers/fixtures.js';
+import { CLI, childrenOf, processesIn, REPO } from '../helpers/project.js';
+
+const docker = (...parts: string[]) => path.join(REPO, 'docker', ...parts);
+
+describe('docker/', () => {
+  test('the Dockerfile lints clean, copies what exists, and runs tini -- bootseq up', () => {
+    const text = fs.readFileSync(docker('Dockerfile'), 'utf8');
+    expect(validate(text)).toEqual([]);
+    expect(text).toMatch(/^ENTRYPOINT \["tini", "--", "bootseq", "up"\]$/m);
+    expect(text).toMatch(/^HEALTHCHECK .*\n?.*curl -fsS http:\/\/127\.0\.0\.1:3000\/up/m);
+    const copies = [...text.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((m) => m[1]!.split(/\s+/));
+    expect(copies.length).toBeGreaterThan(5);
+    for (const source of copies) expect(fs.existsSync(path.join(REPO, source)), source).toBe(true);
+  });
+
+  test('fly.toml: SQLite migrates at boot (no release_command), Postgres as the release command', () => {
+    const sqlite = parseToml(fs.readFileSync(docker('fly/fly.toml'), 'utf8')) as Record<string, unknown>;
+    expect(sqlite['deploy']).toBeUndefined();
+    expect(sqlite['mounts']).toEqual([{ source: 'bootseq_demo_data', destination: '/app/.demo' }]);
+    expect(sqlite['kill_timeout']).toBe(30);
+    const postgres = parseToml(fs.readFileSync(docker('fly/fly.postgres.toml'), 'utf8')) as {
+      deploy: { release_command: string };
+    };
+    expect(postgres.deploy.release_command).toBe('bootseq migrate');
+  });
+
+  test('Kamal: the excerpt parses, the pre-deploy hook is executable bash that runs bootseq rehearse', () => {
+    const deploy = parseYaml(fs.readFileSync(docker('kamal/config/deploy.yml'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    expect(deploy['volumes']).toEqual(['bootseq_demo_data:/app/.demo']);
+    expect(deploy['drain_timeout']).toBe(30);
+    const hook = docker('kamal/.kamal/hooks/pre-deploy');
+    expect(fs.statSync(hook).mode & 0o111).not.toBe(0);
+    expect(spawnSync('bash', ['-n', hook]).status).toBe(0);
+    expect(fs.readFileSync(hook, 'utf8')).toContain('bootseq rehearse --into');
+  });
+
+  test('the exact entrypoint, tini -- bootseq up, boots the demo as PID 1 and stops in order', async ({
+    project,
+  }) => {
+    const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'bootseq-bin-'));
+    fs.symlinkSync(CLI, path.join(bin, 'bootseq'));
+    const child = spawn('unshare', ['--pid', '--fork', '--mount-proc', 'tini', '--', 'bootseq', 'up'], {
+      cwd: project.dir,
+      env: {
+        ...process.env,
+        PATH: `${bin}:${process.env['PATH']}`,
+        DEMO_PORT: String(project.port),
+        HOST: '127.0.0.1',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
+    try {
+      await expect.poll(() => output, { timeout: 30_000 }).toContain('ready: worker, web running');
+      expect((await fetch(`http://127.0.0.1:${project.port}/up`)).status).toBe(200);
+      const [tini] = childrenOf(child.pid!);
+      process.kill(tini!, 'SIGTERM');
+      expect(await exited).toBe(0);
+      expect(output).toContain('shutting down (received SIGTERM): start:web → start:worker → replicate');
+      expect(processesIn(project.dir)).toEqual([]);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      fs.rmSync(bin, { recursive: true, force: true });
+    }
+  });
+});
