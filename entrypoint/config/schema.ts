@@ -15,7 +15,8 @@ export function toMs(text: string): number {
 const duration = z
   .string({ error: 'expected a duration like 500ms, 20s or 2m' })
   .regex(DURATION, 'expected a duration like 500ms, 20s or 2m')
-  .transform(toMs);
+  .transform(toMs)
+  .describe('duration (`500ms`, `20s`, `2m`)');
 
 /** A strict object whose unknown-key error lists the keys it accepts. */
 function strict<T extends z.core.$ZodLooseShape>(shape: T) {
