@@ -11,6 +11,7 @@ export default tseslint.config(
       '.bootseq/',
       'examples/',
       'bench/',
+      'scripts/',
       'test/fixtures/',
       'eslint.config.js',
     ],
