@@ -1,10 +1,11 @@
 // `npm run bench`: runs every benchmark, prints figures and ratios measured in the same run, and
 // whether each target is met. Not a test: timings depend on the machine; nothing fails on them.
 import { machine } from './lib.mjs';
+import { benchBootSuite } from './boot.mjs';
 import { benchMigrate } from './migrate.mjs';
 
 const only = process.argv[2];
-const suites = { migrate: benchMigrate };
+const suites = { boot: benchBootSuite, migrate: benchMigrate };
 console.log(`bootseq benchmarks — ${new Date().toISOString()} — ${machine()}\n`);
 for (const [name, run] of Object.entries(suites)) {
   if (only && only !== name) continue;

@@ -51,6 +51,7 @@ export function toReportStops(stops: readonly StopRecord[]): unknown[] {
     task: s.task,
     role: s.role,
     pid: s.pid,
+    stopping_at_ms: s.stoppingAtMs,
     stopped_at_ms: s.stoppedAtMs,
     exit_code: s.exitCode ?? null,
     signal: s.signal ?? null,

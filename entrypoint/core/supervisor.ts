@@ -32,6 +32,8 @@ export interface StopRecord {
   readonly task: TaskId;
   readonly role: 'replication' | 'process';
   readonly pid: number;
+  /** When the stop began (SIGTERM sent, or the wait for a restarted Litestream). */
+  readonly stoppingAtMs: number;
   readonly stoppedAtMs: number;
   readonly exitCode: number | undefined;
   readonly signal: string | undefined;
@@ -268,11 +270,13 @@ export function createSupervisor(options: SupervisorOptions) {
           await Promise.race([k.pendingReady, delay(graceMs, new AbortController().signal)]);
         }
         const wasRunning = !k.child.hasExited;
+        const stoppingAtMs = Date.now();
         const exit = await k.child.stop(graceMs);
         stops.push({
           task: k.taskId,
           role: k.role,
           pid: k.child.pid,
+          stoppingAtMs,
           stoppedAtMs: Date.now(),
           exitCode: exit.exitCode,
           signal: exit.signal,

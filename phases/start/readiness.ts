@@ -77,19 +77,7 @@ async function checkOnce(
     const [host, port] = typeof ready.tcp === 'number' ? ['127.0.0.1', ready.tcp] : splitHostPort(ready.tcp);
     return tcpProblem(host, port);
   }
-  if (ready.http !== undefined) {
-    try {
-      const response = await fetch(ready.http, {
-        signal: AbortSignal.any([signal, AbortSignal.timeout(2000)]),
-        redirect: 'manual',
-      });
-      await response.body?.cancel();
-      return response.status >= 200 && response.status < 300 ? undefined : `HTTP ${response.status}`;
-    } catch (error) {
-      const cause = (error as { cause?: { code?: string } }).cause;
-      return cause?.code ?? (error as Error).message;
-    }
-  }
+  if (ready.http !== undefined) return httpProblem(ready.http, signal);
   if (ready.file !== undefined) {
     try {
       // A file left over from an earlier run does not count.
@@ -100,6 +88,22 @@ async function checkOnce(
     }
   }
   return undefined;
+}
+
+/**
+ * One GET; undefined when it answers 2xx. node:http rather than fetch: fetch loads undici, several MB
+ * more in a process that then stays resident as the container's supervisor.
+ */
+async function httpProblem(url: string, signal: AbortSignal): Promise<string | undefined> {
+  const client = url.startsWith('https:') ? await import('node:https') : await import('node:http');
+  return new Promise((resolve) => {
+    const request = client.get(url, { signal: AbortSignal.any([signal, AbortSignal.timeout(2000)]), headers: { connection: 'close' } }, (response) => {
+      response.resume();
+      const status = response.statusCode ?? 0;
+      resolve(status >= 200 && status < 300 ? undefined : `HTTP ${status}`);
+    });
+    request.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+  });
 }
 
 function splitHostPort(text: string): [string, number] {
