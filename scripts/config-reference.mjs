@@ -19,7 +19,9 @@ function describeType(schema) {
     case 'boolean':
       return 'boolean';
     case 'enum':
-      return Object.values(def.entries).map((v) => `\`${v}\``).join(' \\| ');
+      return Object.values(def.entries)
+        .map((v) => `\`${v}\``)
+        .join(' \\| ');
     case 'literal':
       return def.values.map((v) => `\`${v}\``).join(' \\| ');
     case 'array':
@@ -45,7 +47,8 @@ function defaultOf(schema) {
   const def = schema._zod.def;
   if (def.type === 'default' || def.type === 'prefault') {
     const value = typeof def.defaultValue === 'function' ? def.defaultValue() : def.defaultValue;
-    if (value && typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length === 0) return '';
+    if (value && typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length === 0)
+      return '';
     return `\`${JSON.stringify(value)}\``;
   }
   if (def.type === 'optional') return defaultOf(def.innerType);
@@ -87,9 +90,12 @@ export function referenceRows(schema, prefix = '') {
 }
 
 export async function renderReference() {
-  const { configSchema } = await import(pathToFileURL(path.join(REPO, 'dist/entrypoint/config/schema.js')).href);
+  const { configSchema } = await import(
+    pathToFileURL(path.join(REPO, 'dist/entrypoint/config/schema.js')).href
+  );
   const lines = ['| key | type | default |', '| --- | --- | --- |'];
-  for (const r of referenceRows(configSchema)) lines.push(`| \`${r.key}\` | ${r.type} | ${r.default || (r.required ? 'required' : '')} |`);
+  for (const r of referenceRows(configSchema))
+    lines.push(`| \`${r.key}\` | ${r.type} | ${r.default || (r.required ? 'required' : '')} |`);
   return `${START}\n\n${lines.join('\n')}\n\n${END}`;
 }
 

@@ -249,11 +249,25 @@ export function parseConfig(text: string, options: ParseOptions): ParseResult {
       });
     }
     if (s.restore && kind === 'postgres') {
-      issues.push({
-        file,
-        path: `${at}.restore`,
-        message: 'restoring a postgres store from a dump is not available in this version of bootseq yet',
-      });
+      const dump = path.resolve(dir, s.restore.dump);
+      const head = disk.readFile(dump);
+      if (head === undefined) {
+        issues.push({
+          file,
+          path: `${at}.restore.dump`,
+          message: `${s.restore.dump} cannot be read (expected a plain SQL dump or a pg_dump -Fc file)`,
+        });
+      } else {
+        // pg_dump's custom format starts with PGDMP and needs pg_restore; anything else is SQL for psql.
+        const tool = head.startsWith('PGDMP') ? 'pg_restore' : 'psql';
+        if (!resolveExecutable(tool, dir, env, disk)) {
+          issues.push({
+            file,
+            path: `${at}.restore.dump`,
+            message: `${s.restore.dump} needs ${tool}, which is not on PATH (install postgresql-client)`,
+          });
+        }
+      }
     }
     if (s.restore && kind === 'sqlite') {
       issues.push({

@@ -97,11 +97,15 @@ async function checkOnce(
 async function httpProblem(url: string, signal: AbortSignal): Promise<string | undefined> {
   const client = url.startsWith('https:') ? await import('node:https') : await import('node:http');
   return new Promise((resolve) => {
-    const request = client.get(url, { signal: AbortSignal.any([signal, AbortSignal.timeout(2000)]), headers: { connection: 'close' } }, (response) => {
-      response.resume();
-      const status = response.statusCode ?? 0;
-      resolve(status >= 200 && status < 300 ? undefined : `HTTP ${status}`);
-    });
+    const request = client.get(
+      url,
+      { signal: AbortSignal.any([signal, AbortSignal.timeout(2000)]), headers: { connection: 'close' } },
+      (response) => {
+        response.resume();
+        const status = response.statusCode ?? 0;
+        resolve(status >= 200 && status < 300 ? undefined : `HTTP ${status}`);
+      },
+    );
     request.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
   });
 }

@@ -47,7 +47,7 @@ describe('parseConfig refuses bad config with the key path, what was expected an
     [
       'an unknown top-level key',
       `${base()}proceses: {}\n`,
-      'bootseq.yml: proceses: unknown key "proceses" (expected one of: version, litestream, stores, processes, shutdown, report)',
+      'bootseq.yml: proceses: unknown key "proceses" (expected one of: version, litestream, stores, processes, shutdown, report, backup)',
     ],
     [
       'a number where a duration belongs',
@@ -139,6 +139,26 @@ describe('parseConfig refuses bad config with the key path, what was expected an
       'two stores on one file',
       base('  again:\n    sqlite: storage/queue.sqlite3\n'),
       'bootseq.yml: stores.again.sqlite: names the same database as stores.queue (expected one store per database)',
+    ],
+    [
+      'a postgres store without a postgres:// URL',
+      base('  app:\n    postgres: localhost/app\n'),
+      'bootseq.yml: stores.app.postgres: expected a postgres:// or postgresql:// URL, found "localhost/app"',
+    ],
+    [
+      'a postgres URL whose password is never shown',
+      base('  app:\n    postgres: "mysql://u:hunter2@h/db"\n'),
+      'bootseq.yml: stores.app.postgres: expected a postgres:// or postgresql:// URL, found "mysql://u:***@h/db"',
+    ],
+    [
+      'a postgres dump that cannot be read',
+      base('  app:\n    postgres: "postgres://h/db"\n    restore: { dump: db/nope.sql }\n'),
+      'bootseq.yml: stores.app.restore.dump: db/nope.sql cannot be read (expected a plain SQL dump or a pg_dump -Fc file)',
+    ],
+    [
+      'a restore dump on a sqlite store',
+      base('    restore: { dump: db/seeds.sql }\n'),
+      'bootseq.yml: stores.queue.restore: applies to postgres stores only; sqlite stores are restored by Litestream from litestream.yml',
     ],
     [
       'a wrong version',

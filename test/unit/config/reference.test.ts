@@ -16,13 +16,29 @@ describe('README config reference', () => {
     expect(current, 'README.md has no config-reference block').toBeDefined();
     const fresh = await (renderReference as () => Promise<string>)();
     // prettier may realign the table; compare the cells, not the padding
-    const cells = (text: string) => text.split('\n').filter((l) => l.startsWith('| `')).map((l) => l.split('|').map((c) => c.trim()).join('|'));
+    const cells = (text: string) =>
+      text
+        .split('\n')
+        .filter((l) => l.startsWith('| `'))
+        .map((l) =>
+          l
+            .split('|')
+            .map((c) => c.trim())
+            .join('|'),
+        );
     expect(cells(current!)).toEqual(cells(fresh));
   });
 
   test('lists every key of the schema', () => {
     const keys = (referenceRows as (s: unknown) => { key: string }[])(configSchema).map((r) => r.key);
-    for (const key of ['version', 'litestream.config', 'stores.NAME.migrate.history', 'processes.NAME.ready.timeout', 'shutdown.replication_grace', 'backup.keep']) {
+    for (const key of [
+      'version',
+      'litestream.config',
+      'stores.NAME.migrate.history',
+      'processes.NAME.ready.timeout',
+      'shutdown.replication_grace',
+      'backup.keep',
+    ]) {
       expect(keys).toContain(key);
     }
   });

@@ -1,0 +1,67 @@
+// Restores a postgres store from a dump or baseline DDL (seeds/003) — only when the database has no
+// tables at all: a database with tables is never touched. Plain SQL runs through psql, a pg_dump -Fc
+// file through pg_restore, each in a single transaction, so a failing dump leaves the database empty.
+// The password reaches them through PGPASSWORD, never the command line.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Config, TaskContext } from '../../entrypoint/core/task.js';
+import { describePostgres, openStore } from '../db/index.js';
+
+type Store = Config['stores'][number];
+
+export async function restorePostgres(ctx: TaskContext, store: Store): Promise<void> {
+  const taskId = `restore:${store.name}`;
+  const dump = store.restoreDump;
+  if (!dump) return;
+  const target = describePostgres(store.location);
+  const db = await openStore(ctx, store, taskId);
+  let tables: number;
+  try {
+    const rows = await db.query<{ n: string | number }>(
+      `SELECT count(*) AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+       WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'`,
+    );
+    tables = Number(rows[0]?.n ?? 0);
+  } finally {
+    await db.close();
+  }
+  const shown = path.relative(ctx.config.dir, dump);
+  if (tables > 0) {
+    ctx.emit({
+      event: 'note',
+      level: 'info',
+      task: taskId,
+      text: `${target} has ${tables} tables or sequences; left as it is (${shown} not applied)`,
+    });
+    ctx.record('restored', false);
+    return;
+  }
+  const custom = fs.readFileSync(dump).subarray(0, 5).toString('latin1') === 'PGDMP';
+  const url = new URL(store.location);
+  const password = decodeURIComponent(url.password);
+  url.password = '';
+  const conninfo = url.toString();
+  const command = custom
+    ? {
+        file: 'pg_restore',
+        args: ['--no-owner', '--exit-on-error', '--single-transaction', '-d', conninfo, dump],
+      }
+    : {
+        file: 'psql',
+        args: ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-d', conninfo, '-f', dump],
+      };
+  await ctx.run({
+    command,
+    env: password ? { PGPASSWORD: password } : {},
+    display: `${command.file} … ${shown} into ${target}`,
+    hint: `${shown} failed in a single transaction, so ${target} is still empty; fix the dump (the lines above name the statement), then start again`,
+  });
+  ctx.record('restored', true);
+  ctx.emit({
+    event: 'note',
+    level: 'info',
+    task: taskId,
+    text: `applied ${shown} to the empty database ${target} (${custom ? 'pg_restore' : 'psql'})`,
+  });
+}
