@@ -64,7 +64,9 @@ describe('seeds/003: PostgreSQL from a baseline dump, Flyway baseline + migrate,
       [5, '221', 'SQL', true],
     ]);
     const gates = (
-      project.report().tasks.find((t) => t.id === 'verify:app') as unknown as { gates: { gate: string; ok: boolean }[] }
+      project.report().tasks.find((t) => t.id === 'verify:app') as unknown as {
+        gates: { gate: string; ok: boolean }[];
+      }
     ).gates;
     expect(gates.map((g) => [g.gate, g.ok])).toEqual([
       ['connect', true],
