@@ -23,10 +23,11 @@ export interface BootOptions extends GraphOptions {
 }
 
 export async function runBoot(cmd: CommandContext, options: BootOptions): Promise<number> {
-  const spawner = loadSpawner();
-  spawner.catch(() => undefined);
   const config = options.config ?? loadConfig(cmd.configPath);
   const tasks = buildGraph(PHASE_LIST, config, options);
+  // Runs that will start Litestream or processes load execa now, overlapping the first tasks; the
+  // others load it only if a task runs a command (a restore that finds no replica needs none).
+  if (tasks.some((t) => t.phase === 'replicate' || t.phase === 'start')) loadSpawner().catch(() => undefined);
   const reporter = await createReporter(cmd.logFormat);
   const emit = reporter.emit.bind(reporter);
   const supervisor = createSupervisor({
@@ -66,7 +67,6 @@ export async function runBoot(cmd: CommandContext, options: BootOptions): Promis
       });
     }
     emit({ event: 'plan', tasks: tasks.map((t) => ({ id: t.id, after: t.after, describe: t.describe })) });
-    await spawner;
     const result = await runTasks(tasks, {
       config,
       reporter,

@@ -6,7 +6,7 @@
 
 import { BootseqError, InterruptedError, TaskFailedError } from './errors.js';
 import type { BootEvent, Reporter, TaskStatus } from './events.js';
-import { startChild } from './spawn.js';
+import { loadSpawner, startChild } from './spawn.js';
 import type { Child, CommandSpec, Config, RestartPolicy, TaskContext, TaskId, TaskSpec } from './task.js';
 
 export interface TaskRecord {
@@ -69,6 +69,8 @@ export async function runTasks(tasks: readonly TaskSpec[], options: RunOptions):
     emit({ event: 'task-start', task: task.id });
     try {
       controller.signal.throwIfAborted();
+      // Tasks that start long-running children use the synchronous ctx.start: have execa ready.
+      if (task.phase === 'replicate' || task.phase === 'start') await loadSpawner();
       await task.run(createContext(task, record, controller.signal, options, emit));
       record.status = 'ok';
     } catch (error) {
@@ -152,6 +154,7 @@ function createContext(
     emit,
     start,
     async run(command) {
+      await loadSpawner();
       const child = start(command);
       const onAbort = () => {
         const reason: unknown = signal.reason;

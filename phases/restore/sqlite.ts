@@ -30,6 +30,14 @@ export async function restoreSqlite(ctx: TaskContext, store: Store): Promise<voi
   if (!litestream) throw new TaskFailedError(taskId, 'no litestream config to restore from');
   const replicas =
     store.litestream?.replicas.map((r) => r.path ?? r.url ?? r.type).join(', ') ?? 'its replica';
+  // No generation in any file replica: `litestream restore` would answer "no matching backups found"
+  // (litestream-facts Q2) — known without starting it. Anything else (a generation, an unreadable
+  // folder, a remote replica) is litestream's to judge.
+  if (!mayHaveBackups(store)) {
+    ctx.emit({ event: 'note', level: 'info', task: taskId, text: `no replica of ${shown} exists yet (${replicas} has no generations): fresh start` });
+    ctx.record('restored', false);
+    return;
+  }
   // The database as litestream.yml names it; `-o` may differ (a rehearsal restores a copy elsewhere).
   const source = store.litestream?.path ?? dbPath;
   const timestamp = store.restoreTimestamp === undefined ? [] : ['-timestamp', store.restoreTimestamp];
@@ -96,4 +104,17 @@ async function integrityProblem(dbPath: string): Promise<string | undefined> {
   } finally {
     db?.close();
   }
+}
+
+function mayHaveBackups(store: Store): boolean {
+  const replicas = store.litestream?.replicas ?? [];
+  if (replicas.length === 0) return true;
+  return replicas.some((r) => {
+    if (r.type !== 'file' || !r.path) return true;
+    try {
+      return fs.readdirSync(path.join(r.path, 'generations')).length > 0;
+    } catch (error) {
+      return (error as NodeJS.ErrnoException).code !== 'ENOENT';
+    }
+  });
 }
