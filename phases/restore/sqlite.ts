@@ -34,7 +34,12 @@ export async function restoreSqlite(ctx: TaskContext, store: Store): Promise<voi
   // (litestream-facts Q2) — known without starting it. Anything else (a generation, an unreadable
   // folder, a remote replica) is litestream's to judge.
   if (!mayHaveBackups(store)) {
-    ctx.emit({ event: 'note', level: 'info', task: taskId, text: `no replica of ${shown} exists yet (${replicas} has no generations): fresh start` });
+    ctx.emit({
+      event: 'note',
+      level: 'info',
+      task: taskId,
+      text: `no replica of ${shown} exists yet (${replicas} has no generations): fresh start`,
+    });
     ctx.record('restored', false);
     return;
   }
