@@ -1,0 +1,36 @@
+// A missing required table: `bootseq verify` exits 1 with that gate FAIL, and `bootseq up` never
+// starts Litestream or the app.
+
+import fs from 'node:fs';
+import { describe, expect } from 'vitest';
+import { test } from '../helpers/fixtures.js';
+import { processesIn } from '../helpers/project.js';
+
+describe('a failing gate', () => {
+  test('verify exits 1 naming the gate; up stops before replication and the app', async ({ project }) => {
+    const text = fs
+      .readFileSync(project.path('bootseq.yml'), 'utf8')
+      .replace('require: { tables: [cable_messages] }', 'require: { tables: [cable_messages, sessions] }');
+    project.write({ 'bootseq.yml': text });
+
+    const up = await project.run(['up']);
+    expect(up.exitCode).toBe(1);
+    expect(up.output).toContain('[verify:cable] error: FAIL table sessions: missing');
+    expect(up.stderr).toContain('Error: verify:cable failed: gate table sessions: missing');
+    expect(up.stderr).toContain(
+      'Try: fix the failing gates (run `bootseq verify cable` to see every gate); nothing was replicated and no process was started',
+    );
+    const report = project.report();
+    const status = (id: string) => report.tasks.find((t) => t.id === id)?.status;
+    expect(status('replicate')).toBe('skipped');
+    expect(status('start:web')).toBe('skipped');
+    expect(fs.existsSync(project.path('.demo/replica'))).toBe(false);
+
+    const verify = await project.run(['verify']);
+    expect(verify.exitCode).toBe(1);
+    const rows = verify.output.split('\n').filter((l) => /\[verify:\w+\] (error: )?(ok {2}|FAIL) /.test(l));
+    expect(rows.length).toBeGreaterThanOrEqual(4 * 5);
+    expect(rows.filter((l) => l.includes('FAIL '))).toHaveLength(1);
+    expect(processesIn(project.dir)).toEqual([]);
+  });
+});
