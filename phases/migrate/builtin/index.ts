@@ -132,7 +132,7 @@ export async function migrateBuiltin(ctx: TaskContext, store: Store): Promise<vo
       // transactions would leave them (without a commit and an fsync per file).
       // Before anything changes: a copy to roll back to. The plan is previewed in a transaction that is
       // rolled back (it may create the history table), as VACUUM INTO cannot run inside one.
-      await db.exec('BEGIN');
+      await db.exec('BEGIN IMMEDIATE'); // the plan may write (CREATE TABLE): take the write lock, waiting for it, up front
       let preview;
       try {
         preview = await format.plan(db, migrations, options);
