@@ -4,7 +4,8 @@
 import path from 'node:path';
 import { GateFailedError, type GateResult } from '../../entrypoint/core/errors.js';
 import type { Phase } from '../../entrypoint/core/task.js';
-import { openStore } from '../db/index.js';
+import { historyGate } from '../db/history/index.js';
+import { openStore, type MigrationDb } from '../db/index.js';
 import { postgresGates, sqliteGates } from './gates.js';
 
 export const verify: Phase = {
@@ -24,17 +25,46 @@ export const verify: Phase = {
         phase: 'verify' as const,
         target: store.name,
         after: [],
-        describe:
-          store.kind === 'sqlite'
-            ? `gates: exists, sqlite, wal, quick_check${wants.length ? `, tables ${wants.join(', ')}` : ''}`
-            : `gates: connect${wants.length ? `, tables ${wants.join(', ')}` : ''}${required.sequences.length ? `, sequences ${required.sequences.join(', ')}` : ''}${required.extensions.length ? `, extensions ${required.extensions.join(', ')}` : ''}`,
+        describe: `gates: ${[
+          ...(store.kind === 'sqlite' ? ['exists', 'sqlite', 'wal', 'quick_check'] : ['connect']),
+          ...(wants.length ? [`tables ${wants.join(', ')}`] : []),
+          ...(required.sequences.length ? [`sequences ${required.sequences.join(', ')}`] : []),
+          ...(required.extensions.length ? [`extensions ${required.extensions.join(', ')}`] : []),
+          ...(store.migrate?.dir !== undefined ? ['migrations (none pending or failed)'] : []),
+        ].join(', ')}`,
         run: async (ctx) => {
           let gates: GateResult[];
-          if (store.kind === 'sqlite') gates = await sqliteGates(store.name, store.location, required);
-          else {
+          const spec = store.migrate;
+          const withHistory =
+            spec?.dir !== undefined && spec.history !== undefined
+              ? { ...spec, history: spec.history }
+              : undefined;
+          const migrationsGate = async (db: MigrationDb) => {
+            if (!withHistory) return;
+            const result = await historyGate(
+              db,
+              path.resolve(config.dir, withHistory.dir!),
+              withHistory.dir!,
+              withHistory,
+            );
+            gates.push({ store: store.name, gate: 'migrations', ...result });
+          };
+          if (store.kind === 'sqlite') {
+            gates = await sqliteGates(store.name, store.location, required);
+            // Only a file that exists and is a database: opening one would create it.
+            if (withHistory && gates.every((g) => g.ok)) {
+              const db = await openStore(ctx, store, taskId);
+              try {
+                await migrationsGate(db);
+              } finally {
+                await db.close();
+              }
+            }
+          } else {
             const db = await openStore(ctx, store, taskId);
             try {
               gates = await postgresGates(store.name, db, required);
+              await migrationsGate(db);
             } finally {
               await db.close();
             }

@@ -31,6 +31,23 @@ describe('a failing gate', () => {
     const rows = verify.output.split('\n').filter((l) => /\[verify:\w+\] (error: )?(ok {2}|FAIL) /.test(l));
     expect(rows.length).toBeGreaterThanOrEqual(4 * 5);
     expect(rows.filter((l) => l.includes('FAIL '))).toHaveLength(1);
+    // A migration file the database has not seen is a failing gate until `bootseq migrate` applies it.
+    project.write({
+      'bootseq.yml': text.replace('tables: [cable_messages, sessions]', 'tables: [cable_messages]'),
+      'examples/demo/db/cable/20260102000000_add_room.sql':
+        'ALTER TABLE cable_messages ADD COLUMN room TEXT;\n',
+    });
+    const pending = await project.run(['verify', 'cable']);
+    expect(pending.exitCode).toBe(1);
+    expect(pending.output).toContain(
+      '[verify:cable] error: FAIL migrations: 1 pending in examples/demo/db/cable: 20260102000000_add_room.sql (run `bootseq migrate`)',
+    );
+    expect((await project.run(['migrate', 'cable'])).exitCode).toBe(0);
+    const after = await project.run(['verify', 'cable']);
+    expect(after.exitCode).toBe(0);
+    expect(after.output).toContain(
+      '[verify:cable] ok   migrations: none pending or failed (2 in examples/demo/db/cable, rails history in schema_migrations)',
+    );
     expect(processesIn(project.dir)).toEqual([]);
   });
 });

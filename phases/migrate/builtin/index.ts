@@ -8,22 +8,11 @@
 import path from 'node:path';
 import { TaskFailedError } from '../../../entrypoint/core/errors.js';
 import type { Config, TaskContext } from '../../../entrypoint/core/task.js';
-import { bootseqHistory } from './bootseq.js';
 import { openStore, StatementError, type MigrationDb } from '../../db/index.js';
-import { flyway } from './flyway.js';
-import type { HistoryFormat, LocalMigration, MigrateOptions } from './model.js';
-import { rails } from './rails.js';
-import { sqlx } from './sqlx.js';
+import { FORMATS, migrateOptions, type LocalMigration, type MigrateOptions } from '../../db/history/index.js';
 import { backupSqlite } from '../backup.js';
 
 type Store = Config['stores'][number];
-
-export const FORMATS: Readonly<Record<HistoryFormat['name'], HistoryFormat>> = {
-  bootseq: bootseqHistory,
-  sqlx,
-  flyway,
-  rails,
-};
 
 export interface AppliedMigration {
   readonly version: string | null;
@@ -53,12 +42,7 @@ export async function migrateBuiltin(ctx: TaskContext, store: Store): Promise<vo
       },
     );
   }
-  const options: MigrateOptions = {
-    table: spec.table ?? format.defaultTable,
-    baseline: spec.baseline,
-    outOfOrder: spec.out_of_order ?? false,
-    environment: spec.environment ?? 'development',
-  };
+  const options: MigrateOptions = migrateOptions(spec, format);
   const applied: AppliedMigration[] = [];
   ctx.record('migrations', applied);
   const noted = new Set<string>();

@@ -3,14 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { splitStatements } from '../../../phases/db/split.js';
-import {
-  compareVersions,
-  flyway,
-  flywayChecksum,
-  javaHashCode,
-} from '../../../phases/migrate/builtin/flyway.js';
-import { rails } from '../../../phases/migrate/builtin/rails.js';
-import { sqlx } from '../../../phases/migrate/builtin/sqlx.js';
+import { compareVersions, flyway, flywayChecksum, javaHashCode } from '../../../phases/db/history/flyway.js';
+import { rails } from '../../../phases/db/history/rails.js';
+import { sqlx } from '../../../phases/db/history/sqlx.js';
 
 const dirs: string[] = [];
 function folder(files: Record<string, string | Buffer>): string {

@@ -1,0 +1,73 @@
+// The migration history formats (sqlx, Flyway, Rails, bootseq's own): file names, checksums, history
+// tables and the tools' rules. Shared by migrate/ (which applies migrations), verify/ (the "no failed
+// or pending migrations" gate) and `bootseq checksum`.
+
+import { bootseqHistory } from './bootseq.js';
+import { flyway } from './flyway.js';
+import type { HistoryFormat } from './model.js';
+import { rails } from './rails.js';
+import { sqlx } from './sqlx.js';
+
+export type { HistoryFormat, LocalMigration, MigrateOptions, Plan } from './model.js';
+
+export const FORMATS: Readonly<Record<HistoryFormat['name'], HistoryFormat>> = {
+  bootseq: bootseqHistory,
+  sqlx,
+  flyway,
+  rails,
+};
+
+import type { MigrationDb } from '../index.js';
+import type { MigrateOptions } from './model.js';
+
+export interface HistorySpec {
+  readonly history?: HistoryFormat['name'] | undefined;
+  readonly table?: string | undefined;
+  readonly baseline?: string | undefined;
+  readonly out_of_order?: boolean | undefined;
+  readonly environment?: string | undefined;
+}
+
+export function migrateOptions(spec: HistorySpec, format: HistoryFormat): MigrateOptions {
+  return {
+    table: spec.table ?? format.defaultTable,
+    baseline: spec.baseline,
+    outOfOrder: spec.out_of_order ?? false,
+    environment: spec.environment ?? 'development',
+  };
+}
+
+/**
+ * The "no failed or pending migrations" gate: the history compared with the folder exactly as the
+ * migrator would, inside a transaction that is rolled back (the comparison may create the table).
+ */
+export async function historyGate(
+  db: MigrationDb,
+  dir: string,
+  shownDir: string,
+  spec: HistorySpec & { history: HistoryFormat['name'] },
+): Promise<{ ok: boolean; detail: string }> {
+  const format = FORMATS[spec.history];
+  const { migrations, problems } = format.resolve(dir);
+  if (problems.length > 0) return { ok: false, detail: problems.join('; ') };
+  const options = migrateOptions(spec, format);
+  await db.exec(db.dialect === 'sqlite' ? 'BEGIN IMMEDIATE' : 'BEGIN');
+  let plan;
+  try {
+    plan = await format.plan(db, migrations, options);
+  } finally {
+    await db.exec('ROLLBACK');
+  }
+  if (plan.problems.length > 0) return { ok: false, detail: plan.problems.join('; ') };
+  if (plan.pending.length > 0) {
+    const names = plan.pending.map((m) => m.script);
+    return {
+      ok: false,
+      detail: `${names.length} pending in ${shownDir}: ${names.slice(0, 5).join(', ')}${names.length > 5 ? ', …' : ''} (run \`bootseq migrate\`)`,
+    };
+  }
+  return {
+    ok: true,
+    detail: `none pending or failed (${migrations.length} in ${shownDir}, ${format.name} history in ${options.table})`,
+  };
+}
