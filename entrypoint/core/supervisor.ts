@@ -4,6 +4,7 @@
 // Shutdown stops processes in reverse start order, then Litestream last with replication_grace so it
 // ships the final WAL (litestream-facts rule 4). Never starts anything.
 
+import { setTimeout as wait } from 'node:timers/promises';
 import {
   InterruptedError,
   ProcessExitedError,
@@ -180,7 +181,7 @@ export function createSupervisor(options: SupervisorOptions) {
           restarted = resolve;
         });
         try {
-          await delay(waitMs, shutdownStarted.signal);
+          await wait(waitMs, undefined, { signal: shutdownStarted.signal }).catch(() => undefined);
           // A Litestream that is down when shutdown begins is started once more anyway: its final
           // sync is what ships the writes made while it was down. Processes are not brought back.
           if (shutdownStarted.signal.aborted && entry.role !== 'replication') return;
@@ -267,7 +268,7 @@ export function createSupervisor(options: SupervisorOptions) {
             task: k.taskId,
             text: `waiting up to ${graceMs} ms for the restarted process to take over before stopping it`,
           });
-          await Promise.race([k.pendingReady, delay(graceMs, new AbortController().signal)]);
+          await Promise.race([k.pendingReady, wait(graceMs)]);
         }
         const wasRunning = !k.child.hasExited;
         const stoppingAtMs = Date.now();
@@ -335,17 +336,4 @@ export function unexpectedExitError(
     `process ${name} ${describeExit(exit)}; the other processes and litestream were stopped in order${shown}`,
     `run \`${child.display}\` by hand to see why it stopped`,
   );
-}
-
-function delay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    if (signal.aborted) done();
-    else signal.addEventListener('abort', done, { once: true });
-  });
 }

@@ -3,6 +3,7 @@
 // Litestream has provably taken over each database. This ordering is what makes seeds/002
 // (`no such table: _litestream_seq`) impossible. Never replaces a database file.
 
+import { setTimeout as wait } from 'node:timers/promises';
 import path from 'node:path';
 import { ReplicationError } from '../../entrypoint/core/errors.js';
 import type { Child, Config, Phase, TaskContext } from '../../entrypoint/core/task.js';
@@ -86,7 +87,7 @@ async function startReplication(ctx: TaskContext, config: Config): Promise<void>
           },
         );
       }
-      await sleep(POLL_MS, ctx.signal);
+      await wait(POLL_MS, undefined, { signal: ctx.signal }).catch(() => undefined);
     }
   } catch (error) {
     stopSnapshots();
@@ -144,7 +145,7 @@ async function awaitReopened(
         `it has not opened ${missing.map((t) => t.store).join(', ')} within ${timeoutMs / 1000}s`,
       );
     if (signal.aborted) throw new Error('bootseq is exiting');
-    await sleep(POLL_MS, signal);
+    await wait(POLL_MS, undefined, { signal }).catch(() => undefined);
   }
 }
 
@@ -182,16 +183,4 @@ function exitedError(
       hint: 'read the [litestream] lines above (replica path, permissions, litestream.yml); nothing was started',
     },
   );
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

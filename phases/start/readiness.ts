@@ -2,6 +2,7 @@
 // an `http` URL that answers 2xx, a `file` written after the process started, or a fixed `delay`.
 // Each check polls until it passes or the signal aborts; the caller owns the timeout.
 
+import { setTimeout as wait } from 'node:timers/promises';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -54,7 +55,7 @@ export async function waitReady(
     return;
   }
   if (ready.delay !== undefined) {
-    await sleep(ready.delay, signal);
+    await wait(ready.delay, undefined, { signal }).catch(() => undefined);
     signal.throwIfAborted();
     return;
   }
@@ -63,7 +64,7 @@ export async function waitReady(
     const problem = await checkOnce(ready, options.dir, options.startedAtMs, signal);
     if (problem === undefined) return;
     lastProblem.text = problem;
-    await sleep(100, signal);
+    await wait(100, undefined, { signal }).catch(() => undefined);
   }
 }
 
@@ -126,18 +127,5 @@ function tcpProblem(host: string, port: number): Promise<string | undefined> {
     socket.setTimeout(1000, () => done('connect timed out'));
     socket.once('connect', () => done(undefined));
     socket.once('error', (error: NodeJS.ErrnoException) => done(error.code ?? error.message));
-  });
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    if (signal.aborted) done();
-    else signal.addEventListener('abort', done, { once: true });
   });
 }
