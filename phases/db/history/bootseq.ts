@@ -3,13 +3,11 @@
 // the file's bytes recorded as hex, so an edited applied file is caught.
 
 import { createHash } from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
 import {
   crc32,
   currentDatabase,
-  decodeUtf8,
   listFiles,
+  readMigrationFile,
   quoteName,
   withoutBom,
   type HistoryFormat,
@@ -25,13 +23,12 @@ export const bootseqHistory: HistoryFormat = {
     for (const name of listFiles(dir, false)) {
       const match = /^(\d+)_(.+)\.sql$/.exec(name);
       if (!match) continue;
-      const file = path.join(dir, name);
-      const bytes = fs.readFileSync(file);
-      const text = decodeUtf8(bytes);
-      if (text === undefined) {
+      const read = readMigrationFile(dir, name);
+      if (!read) {
         problems.push(`${name}: not valid UTF-8`);
         continue;
       }
+      const { file, bytes, text } = read;
       migrations.push({
         version: BigInt(match[1]!).toString(),
         description: match[2]!.replaceAll('_', ' '),

@@ -11,6 +11,7 @@ import {
   crc32,
   decodeUtf8,
   listFiles,
+  readMigrationFile,
   quoteName,
   tableExists,
   withoutBom,
@@ -94,13 +95,12 @@ export const flyway: HistoryFormat = {
         problems.push(`${script}: "${versionText}" is not a Flyway version (numbers separated by . or _)`);
         continue;
       }
-      const file = path.join(dir, script);
-      const bytes = fs.readFileSync(file);
-      const text = decodeUtf8(bytes);
-      if (text === undefined) {
+      const read = readMigrationFile(dir, script);
+      if (!read) {
         problems.push(`${script}: not valid UTF-8 (Flyway refuses it)`);
         continue;
       }
+      const { file, bytes, text } = read;
       const sql = withoutBom(text);
       if (/\$\{[^}]+\}/.test(sql)) {
         problems.push(

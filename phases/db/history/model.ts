@@ -89,6 +89,17 @@ export function decodeUtf8(bytes: Buffer): string | undefined {
   }
 }
 
+/** Reads one migration file strictly as UTF-8 (the tools refuse anything else). */
+export function readMigrationFile(
+  dir: string,
+  script: string,
+): { file: string; bytes: Buffer; text: string } | undefined {
+  const file = path.join(dir, script);
+  const bytes = fs.readFileSync(file);
+  const text = decodeUtf8(bytes);
+  return text === undefined ? undefined : { file, bytes, text };
+}
+
 export function withoutBom(text: string): string {
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }

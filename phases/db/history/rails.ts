@@ -5,13 +5,11 @@
 // Caution (Rails ≥ 7.1): a database with a schema_migrations table counts as initialized, so Rails
 // will not load db/<name>_schema.rb into it; use this only for databases Rails migrates, not loads.
 
-import fs from 'node:fs';
-import path from 'node:path';
 import {
   crc32,
   currentDatabase,
-  decodeUtf8,
   listFiles,
+  readMigrationFile,
   quoteName,
   withoutBom,
   type HistoryFormat,
@@ -27,13 +25,12 @@ export const rails: HistoryFormat = {
     for (const name of listFiles(dir, false)) {
       const match = /^(\d+)_([a-z0-9_]+)(\.[a-z0-9_]+)?\.sql$/.exec(name);
       if (!match) continue;
-      const file = path.join(dir, name);
-      const bytes = fs.readFileSync(file);
-      const text = decodeUtf8(bytes);
-      if (text === undefined) {
+      const read = readMigrationFile(dir, name);
+      if (!read) {
         problems.push(`${name}: not valid UTF-8`);
         continue;
       }
+      const { file, bytes, text } = read;
       migrations.push({
         version: BigInt(match[1]!).toString(),
         description: match[2]!,

@@ -5,13 +5,11 @@
 // what made the services panic with VersionMismatch.
 
 import { createHash } from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
 import {
   crc32,
   currentDatabase,
-  decodeUtf8,
   listFiles,
+  readMigrationFile,
   quoteName,
   withoutBom,
   type HistoryFormat,
@@ -42,13 +40,12 @@ export const sqlx: HistoryFormat = {
       }
       if (rest.endsWith('.down.sql')) continue; // only for revert
       const description = rest.replace(/\.up\.sql$|\.sql$/, '').replaceAll('_', ' ');
-      const file = path.join(dir, name);
-      const bytes = fs.readFileSync(file);
-      const text = decodeUtf8(bytes);
-      if (text === undefined) {
+      const read = readMigrationFile(dir, name);
+      if (!read) {
         problems.push(`${name}: not valid UTF-8 (sqlx refuses it)`);
         continue;
       }
+      const { file, bytes, text } = read;
       migrations.push({
         version: BigInt(versionText).toString(),
         description,
