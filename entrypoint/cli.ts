@@ -32,9 +32,9 @@ Commands:
                           put a pre-migration backup back (the app stopped)
   migrate [STORE…]        restore missing databases, then migrate and seed
   verify [STORE…]         check every gate; exit 0 only if all pass
-  rehearse --into DIR [--timestamp T]
-                          restore every sqlite store into DIR, migrate and verify the copies;
-                          the live files and the replica are not touched
+  rehearse --into DIR [--timestamp T] [--postgres-url URL]
+                          restore every store into DIR (postgres: a scratch database), migrate
+                          and verify the copies; the live databases and the replica are untouched
   checksum FILE --history sqlx|flyway|bootseq
                           print the checksum that tool records for FILE
   report [--json]         print the last run report
@@ -72,6 +72,7 @@ async function main(argv: readonly string[]): Promise<number> {
         'from-backup': { type: 'string' },
         into: { type: 'string' },
         timestamp: { type: 'string' },
+        'postgres-url': { type: 'string' },
       },
     });
   } catch (error) {
@@ -100,7 +101,12 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     if (until !== undefined && name !== 'up' && name !== 'plan')
       throw new UsageError(`--until applies to \`bootseq up\` and \`bootseq plan\` only`);
-    if ((parsed.values.into !== undefined || parsed.values.timestamp !== undefined) && name !== 'rehearse')
+    if (
+      (parsed.values.into !== undefined ||
+        parsed.values.timestamp !== undefined ||
+        parsed.values['postgres-url'] !== undefined) &&
+      name !== 'rehearse'
+    )
       throw new UsageError('--into and --timestamp apply to `bootseq rehearse` only');
     if (parsed.values['from-backup'] !== undefined && name !== 'restore')
       throw new UsageError('--from-backup applies to `bootseq restore` only');
@@ -121,6 +127,7 @@ async function main(argv: readonly string[]): Promise<number> {
       fromBackup: parsed.values['from-backup'],
       into: parsed.values.into,
       timestamp: parsed.values.timestamp,
+      postgresUrl: parsed.values['postgres-url'],
       argv,
       version: version(),
       print: (text) => process.stdout.write(`${text}\n`),

@@ -16,6 +16,7 @@ export interface CommandContext {
   /** `--into DIR` and `--timestamp T` (rehearse). */
   readonly into: string | undefined;
   readonly timestamp: string | undefined;
+  readonly postgresUrl: string | undefined;
   readonly argv: readonly string[];
   readonly version: string;
   print(text: string): void;

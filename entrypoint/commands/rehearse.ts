@@ -11,10 +11,11 @@ import { UsageError } from '../core/errors.js';
 import { runBoot } from './boot.js';
 import type { CommandContext } from './context.js';
 
-export const usage = `bootseq rehearse --into DIR [--timestamp 2026-11-23T10:00:00Z]
+export const usage = `bootseq rehearse --into DIR [--timestamp 2026-11-23T10:00:00Z] [--postgres-url URL]
   Restore every sqlite store from its replica into DIR (empty or new), apply the migrations and check
-  every gate on those copies; the live databases and the replica are not touched. Exit 0 when every
-  gate passes.`;
+  every gate on those copies; postgres stores are rehearsed in a scratch database (on their server, or
+  --postgres-url) that is created and dropped. The live databases and the replica are not touched.
+  Exit 0 when every gate passes.`;
 
 export async function run(cmd: CommandContext): Promise<number> {
   if (!cmd.into)
@@ -36,19 +37,26 @@ export async function run(cmd: CommandContext): Promise<number> {
   }
   const live = loadConfig(cmd.configPath);
   const skipped: string[] = [];
-  const stores = live.stores.flatMap((store) => {
-    if (store.kind !== 'sqlite') {
-      skipped.push(`${store.name} (postgres stores are not rehearsed in this version)`);
-      return [];
-    }
-    const copy = path.join(into, `${store.name}${path.extname(store.location) || '.sqlite3'}`);
+  const scratch: { server: string; name: string }[] = [];
+  const stores = live.stores.map((store) => {
     // A command migration runs the app's own migrator, which knows the live database, not the copy.
     const migrate = store.migrate?.command !== undefined ? undefined : store.migrate;
     if (store.migrate?.command !== undefined)
       skipped.push(`migrate:${store.name} (a migrate command cannot be pointed at the copy)`);
-    return [{ ...store, location: copy, migrate, restoreTimestamp: cmd.timestamp }];
+    if (store.kind === 'postgres') {
+      // A scratch database on the same server (or --postgres-url), dropped afterwards: the baseline
+      // dump (restore.dump) and the migrations are rehearsed on it from empty.
+      const server = cmd.postgresUrl ?? store.location;
+      const name = `bootseq_rehearsal_${store.name.replace(/-/g, '_')}_${Date.now().toString(36)}`;
+      scratch.push({ server, name });
+      const url = new URL(server);
+      url.pathname = `/${name}`;
+      return { ...store, location: url.toString(), migrate };
+    }
+    const copy = path.join(into, `${store.name}${path.extname(store.location) || '.sqlite3'}`);
+    return { ...store, location: copy, migrate, restoreTimestamp: cmd.timestamp };
   });
-  if (stores.length === 0) throw new UsageError('there is no sqlite store to rehearse');
+  if (stores.length === 0) throw new UsageError('there is no store to rehearse');
   fs.mkdirSync(into, { recursive: true });
   const config: Config & { warnings: readonly string[] } = {
     ...live,
@@ -58,5 +66,34 @@ export async function run(cmd: CommandContext): Promise<number> {
     backup: { ...live.backup, dir: path.join(into, 'backups') },
     warnings: [...live.warnings, ...skipped.map((s) => `not rehearsed: ${s}`)],
   };
-  return runBoot(cmd, { command: 'rehearse', until: 'verify', supervise: false, config });
+  await forEachScratch(scratch, (name) => `CREATE DATABASE "${name}"`);
+  try {
+    return await runBoot(cmd, { command: 'rehearse', until: 'verify', supervise: false, config });
+  } finally {
+    await forEachScratch(scratch, (name) => `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  }
+}
+
+/** Runs one statement per scratch database on its server (CREATE/DROP DATABASE cannot be parameterized). */
+async function forEachScratch(
+  scratch: readonly { server: string; name: string }[],
+  statement: (name: string) => string,
+): Promise<void> {
+  if (scratch.length === 0) return;
+  const { default: pg } = await import('pg');
+  for (const { server, name } of scratch) {
+    const client = new pg.Client({ connectionString: server });
+    try {
+      await client.connect();
+      await client.query(statement(name));
+    } catch (error) {
+      const u = new URL(server);
+      throw new UsageError(
+        `cannot prepare the scratch database ${name} on ${u.hostname}:${u.port || '5432'}: ${(error as Error).message}`,
+        'the rehearsal needs a role that may CREATE DATABASE; pass --postgres-url for a server where it may',
+      );
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
 }

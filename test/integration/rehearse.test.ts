@@ -65,3 +65,50 @@ describe('bootseq rehearse', () => {
     expect(refused.stderr).toContain('--into rehearsal is not empty');
   });
 });
+
+describe('bootseq rehearse with a postgres store', () => {
+  test('baseline dump and migrations rehearsed in a scratch database that is dropped; live untouched', async ({
+    project,
+    database,
+  }) => {
+    project.write({
+      'bootseq.yml': `version: 1
+stores:
+  app:
+    postgres: \${DATABASE_URL}
+    restore: { dump: db/baseline.sql }
+    migrate: { dir: db/flyway, history: flyway, baseline: "1" }
+    require: { tables: [accounts, audit] }
+report: { dir: .bootseq/runs }
+`,
+      'db/baseline.sql':
+        "CREATE TABLE accounts (id INT PRIMARY KEY, name TEXT);\nINSERT INTO accounts VALUES (1, 'a');\n",
+      'db/flyway/V2__audit.sql': 'CREATE TABLE audit (id INT);\n',
+    });
+    const env = { DATABASE_URL: database.url };
+    expect((await project.run(['up', '--until', 'verify'], env)).exitCode).toBe(0);
+    await database.query("INSERT INTO accounts VALUES (2, 'live only')");
+    project.write({ 'db/flyway/V3__audit_at.sql': 'ALTER TABLE audit ADD COLUMN at TIMESTAMPTZ;\n' });
+    const scratchNames = async () =>
+      (
+        await database.query<{ datname: string }>(
+          "SELECT datname FROM pg_database WHERE datname LIKE 'bootseq_rehearsal_%'",
+        )
+      ).map((r) => r.datname);
+    const before = await scratchNames();
+
+    const result = await project.run(['rehearse', '--into', 'rehearsal'], env);
+    expect(result.exitCode, result.output.slice(-3000)).toBe(0);
+    expect(result.output).toMatch(
+      /\[restore:app\] applied db\/baseline\.sql to the empty database .*\/bootseq_rehearsal_app_/,
+    );
+    expect(result.output).toContain('[migrate:app] applied V3__audit_at.sql');
+    expect(await scratchNames()).toEqual(before);
+    // The live database did not get V3 and kept its own rows.
+    expect(await database.query('SELECT count(*)::int AS n FROM accounts')).toEqual([{ n: 2 }]);
+    expect(
+      await database.query("SELECT count(*)::int AS n FROM flyway_schema_history WHERE version = '3'"),
+    ).toEqual([{ n: 0 }]);
+    expect(result.output).not.toContain(new URL(database.url).password);
+  });
+});
