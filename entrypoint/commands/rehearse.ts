@@ -63,7 +63,8 @@ export async function run(cmd: CommandContext): Promise<number> {
     stores,
     processes: [],
     report: { ...live.report, dir: path.join(into, 'runs') },
-    backup: { ...live.backup, dir: path.join(into, 'backups') },
+    // Copies need no backups of their own; a scratch postgres database is dropped anyway.
+    backup: { ...live.backup, dir: path.join(into, 'backups'), postgres: false },
     warnings: [...live.warnings, ...skipped.map((s) => `not rehearsed: ${s}`)],
   };
   await forEachScratch(scratch, (name) => `CREATE DATABASE "${name}"`);

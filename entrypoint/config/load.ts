@@ -269,6 +269,19 @@ export function parseConfig(text: string, options: ParseOptions): ParseResult {
         }
       }
     }
+    if (
+      kind === 'postgres' &&
+      s.migrate?.dir !== undefined &&
+      c.backup.postgres &&
+      !resolveExecutable('pg_dump', dir, env, disk)
+    ) {
+      issues.push({
+        file,
+        path: `${at}.migrate`,
+        message:
+          'a backup is taken with pg_dump before migrating, and pg_dump is not on PATH (install postgresql-client, or set backup.postgres: false)',
+      });
+    }
     if (s.restore && kind === 'sqlite') {
       issues.push({
         file,
@@ -380,7 +393,11 @@ export function parseConfig(text: string, options: ParseOptions): ParseResult {
     processes,
     shutdown: { graceMs: c.shutdown.grace, replicationGraceMs: c.shutdown.replication_grace },
     report: { dir: path.resolve(dir, c.report.dir), keep: c.report.keep },
-    backup: { dir: path.join(path.resolve(dir, c.report.dir), 'backups'), keep: c.backup.keep },
+    backup: {
+      dir: path.join(path.resolve(dir, c.report.dir), 'backups'),
+      keep: c.backup.keep,
+      postgres: c.backup.postgres,
+    },
     env: expander.resolvedFromFiles(),
     redact,
   };

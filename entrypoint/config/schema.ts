@@ -147,7 +147,9 @@ export const configSchema = strict({
     keep: z.number().int().min(1).default(20),
   }).prefault({}),
   /** Backups taken before the built-in migrator applies anything: `<report.dir>/backups/<store>/`. */
-  backup: strict({ keep: z.number().int().min(1).default(3) }).prefault({}),
+  backup: strict({ keep: z.number().int().min(1).default(3), postgres: z.boolean().default(true) }).prefault(
+    {},
+  ),
 });
 
 export type RawConfig = z.output<typeof configSchema>;
@@ -187,7 +189,8 @@ export interface Config {
   readonly processes: readonly ProcessConfig[];
   readonly shutdown: { readonly graceMs: number; readonly replicationGraceMs: number };
   readonly report: { readonly dir: string; readonly keep: number };
-  readonly backup: { readonly dir: string; readonly keep: number };
+  /** postgres: pg_dump -Fc before the built-in migrator changes a postgres store (needs pg_dump ≥ the server). */
+  readonly backup: { readonly dir: string; readonly keep: number; readonly postgres: boolean };
   /** Variables resolved from `VAR_FILE`, passed on to every child. */
   readonly env: Readonly<Record<string, string>>;
   /** Replaces every secret in `text` with *** (and URL passwords). */

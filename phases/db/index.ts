@@ -25,6 +25,8 @@ export interface MigrationDb {
   query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]>;
   /** BEGIN (IMMEDIATE on SQLite: the write lock is taken before history is read) … COMMIT. */
   transaction<T>(work: () => Promise<T>): Promise<T>;
+  /** Runs `work` in a transaction that is always rolled back (a preview); nested transactions become savepoints. */
+  dryRun<T>(work: () => Promise<T>): Promise<T>;
   /** Holds a PostgreSQL advisory lock (waits, polling, until the signal aborts); no-op on SQLite. */
   lock(key: bigint, signal: AbortSignal): Promise<() => Promise<void>>;
   close(): Promise<void>;
@@ -32,6 +34,31 @@ export interface MigrationDb {
 
 // better-sqlite3 is synchronous; the methods are async only to share the interface with pg.
 /* eslint-disable @typescript-eslint/require-await */
+/**
+ * BEGIN … COMMIT, or a savepoint when a transaction is already open (a dry run, or the runner's own), so
+ * an inner COMMIT never ends the outer transaction early.
+ */
+function nested(exec: (sql: string) => Promise<void>, isOpen: () => boolean) {
+  let depth = 0;
+  return async <T>(work: () => Promise<T>): Promise<T> => {
+    const outer = !isOpen() && depth === 0;
+    const name = `bootseq_sp_${depth}`;
+    await exec(outer ? 'BEGIN' : `SAVEPOINT ${name}`);
+    depth += 1;
+    try {
+      const result = await work();
+      await exec(outer ? 'COMMIT' : `RELEASE ${name}`);
+      return result;
+    } catch (error) {
+      await exec(outer ? 'ROLLBACK' : `ROLLBACK TO ${name}`).catch(() => undefined);
+      if (!outer) await exec(`RELEASE ${name}`).catch(() => undefined);
+      throw error;
+    } finally {
+      depth -= 1;
+    }
+  };
+}
+
 export async function openSqlite(file: string): Promise<MigrationDb> {
   const { default: Database } = await import('better-sqlite3');
   const db = new Database(file);
@@ -59,15 +86,19 @@ export async function openSqlite(file: string): Promise<MigrationDb> {
     async query<T>(sql: string, params: readonly unknown[] = []) {
       return db.prepare(toSqlite(sql)).all(...bind(params)) as T[];
     },
-    async transaction(work) {
+    transaction: nested(
+      async (sql) => {
+        db.exec(sql === 'BEGIN' ? 'BEGIN IMMEDIATE' : sql);
+      },
+      () => db.inTransaction,
+    ),
+    dryRun: async (work) => {
+      // IMMEDIATE: the preview may write (CREATE TABLE); take the write lock, waiting for it, up front.
       db.exec('BEGIN IMMEDIATE');
       try {
-        const result = await work();
-        db.exec('COMMIT');
-        return result;
-      } catch (error) {
+        return await work();
+      } finally {
         if (db.inTransaction) db.exec('ROLLBACK');
-        throw error;
       }
     },
     async lock() {
@@ -106,6 +137,7 @@ export async function openPostgres(
     }
   }
   client.on('error', () => undefined);
+  let inTransaction = false;
   return {
     dialect: 'postgres',
     async execScript(sql) {
@@ -126,15 +158,20 @@ export async function openPostgres(
     async query<T>(sql: string, params: readonly unknown[] = []) {
       return (await client.query(sql, params as unknown[])).rows as T[];
     },
-    async transaction(work) {
+    transaction: nested(
+      async (sql) => {
+        await client.query(sql);
+      },
+      () => inTransaction,
+    ),
+    dryRun: async (work) => {
       await client.query('BEGIN');
+      inTransaction = true;
       try {
-        const result = await work();
-        await client.query('COMMIT');
-        return result;
-      } catch (error) {
+        return await work();
+      } finally {
+        inTransaction = false;
         await client.query('ROLLBACK').catch(() => undefined);
-        throw error;
       }
     },
     async lock(key, signal) {

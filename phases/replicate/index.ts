@@ -9,7 +9,6 @@ import { ReplicationError } from '../../entrypoint/core/errors.js';
 import type { Child, Config, Phase, TaskContext } from '../../entrypoint/core/task.js';
 import {
   describeMissing,
-  hasOpened,
   FAULT_LINE,
   pollTakeover,
   watchTakeoverLines,
@@ -135,17 +134,30 @@ async function awaitReopened(
   timeoutMs: number,
   signal: AbortSignal,
 ): Promise<string> {
+  // The same proof as at boot, scoped to the new process: it has the files open, its own log names
+  // the generation, and that generation's snapshot is in the replica. Only then does its final sync
+  // on SIGTERM ship what was written while Litestream was down.
+  const log: TakeoverLog = { newGeneration: new Map(), snapshotWritten: new Map() };
+  const stopWatching = watchTakeoverLines(child, log);
+  const states = new Map<string, TakeoverState>(targets.map((t) => [t.store, createTakeoverState()]));
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (child.hasExited) throw new Error('it exited again');
-    const missing = targets.filter((t) => !hasOpened(child.pid, t.dbPath));
-    if (missing.length === 0) return `litestream has reopened ${targets.map((t) => t.store).join(', ')}`;
-    if (Date.now() > deadline)
-      throw new Error(
-        `it has not opened ${missing.map((t) => t.store).join(', ')} within ${timeoutMs / 1000}s`,
-      );
-    if (signal.aborted) throw new Error('bootseq is exiting');
-    await wait(POLL_MS, undefined, { signal }).catch(() => undefined);
+  try {
+    for (;;) {
+      if (child.hasExited) throw new Error('it exited again');
+      if (await pollTakeover(child.pid, targets, states, log)) {
+        return `litestream has taken over ${targets.map((t) => t.store).join(', ')} again`;
+      }
+      if (Date.now() > deadline) {
+        const missing = targets.filter((t) => states.get(t.store)?.doneAtMs === undefined);
+        throw new Error(
+          `it has not taken over ${missing.map((t) => `${t.store} (${describeMissing(states.get(t.store)!)})`).join(', ')} within ${timeoutMs / 1000}s`,
+        );
+      }
+      if (signal.aborted) throw new Error('bootseq is exiting');
+      await wait(POLL_MS, undefined, { signal }).catch(() => undefined);
+    }
+  } finally {
+    stopWatching();
   }
 }
 

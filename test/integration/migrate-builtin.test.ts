@@ -13,7 +13,9 @@ import { processesIn } from '../helpers/project.js';
 
 function configFor(store: string, migrate: string, extra = ''): string {
   const litestream = store.startsWith('sqlite:') ? 'litestream: { config: litestream.yml }\n' : '';
-  return `version: 1\n${litestream}stores:\n  app:\n    ${store}\n    migrate: ${migrate}\n${extra}report: { dir: .bootseq/runs }\n`;
+  // The embedded PostgreSQL 17 has no matching pg_dump here; backups are tested in backup-postgres.test.ts.
+  const backup = store.startsWith('postgres:') ? 'backup: { postgres: false }\n' : '';
+  return `version: 1\n${litestream}stores:\n  app:\n    ${store}\n    migrate: ${migrate}\n${extra}${backup}report: { dir: .bootseq/runs }\n`;
 }
 
 const sqliteStore = 'sqlite: data/app.sqlite3';

@@ -79,6 +79,7 @@ stores:
     restore: { dump: db/baseline.sql }
     migrate: { dir: db/flyway, history: flyway, baseline: "1" }
     require: { tables: [accounts, audit] }
+backup: { postgres: false } # no pg_dump for the embedded PostgreSQL 17 here; see backup-postgres.test.ts
 report: { dir: .bootseq/runs }
 `,
       'db/baseline.sql':

@@ -31,6 +31,7 @@ stores:
     restore: { dump: ${dump} }
     migrate: { dir: db/flyway, history: flyway, baseline: "0" }
     require: { tables: [d_audit_event, facility], sequences: [facility_num], columns: { d_document: [admflag], d_audit_event: [document_id] } }
+backup: { postgres: false } # no pg_dump for the embedded PostgreSQL 17 here; see backup-postgres.test.ts
 report: { dir: .bootseq/runs }
 `,
     'db/baseline.sql': BASELINE,

@@ -148,7 +148,9 @@ describe('supervision', () => {
     const { boot, litestream } = await bootWithBackoff(project, '200ms');
     process.kill(litestream, 'SIGKILL');
     await boot.waitForLine(/litestream was killed by SIGKILL; restarting in 200 ms \(restart 1 of 3\)/);
-    await boot.waitForLine(/litestream has reopened primary, queue, cache, cable \d+ ms after the restart/);
+    await boot.waitForLine(
+      /litestream has taken over primary, queue, cache, cable again \d+ ms after the restart/,
+    );
     expect(isAlive(boot.pid)).toBe(true);
     await writeNote(project, 'after the restart');
     process.kill(boot.pid, 'SIGTERM');
@@ -169,7 +171,7 @@ describe('supervision', () => {
     process.kill(boot.pid, 'SIGTERM');
     const result = await boot.done;
     expect(result.exitCode).toBe(0);
-    expect(result.output).toMatch(/litestream has reopened primary, queue, cache, cable/);
+    expect(result.output).toMatch(/litestream has taken over primary, queue, cache, cable again/);
     expect(restoredNotes(project)).toBe(1);
     expect(processesIn(project.dir)).toEqual([]);
   });

@@ -51,13 +51,7 @@ export async function historyGate(
   const { migrations, problems } = format.resolve(dir);
   if (problems.length > 0) return { ok: false, detail: problems.join('; ') };
   const options = migrateOptions(spec, format);
-  await db.exec(db.dialect === 'sqlite' ? 'BEGIN IMMEDIATE' : 'BEGIN');
-  let plan;
-  try {
-    plan = await format.plan(db, migrations, options);
-  } finally {
-    await db.exec('ROLLBACK');
-  }
+  const plan = await db.dryRun(() => format.plan(db, migrations, options));
   if (plan.problems.length > 0) return { ok: false, detail: plan.problems.join('; ') };
   if (plan.pending.length > 0) {
     const names = plan.pending.map((m) => m.script);

@@ -11,6 +11,7 @@ import type { Config, TaskContext } from '../../../entrypoint/core/task.js';
 import { openStore, StatementError, type MigrationDb } from '../../db/index.js';
 import { FORMATS, migrateOptions, type LocalMigration, type MigrateOptions } from '../../db/history/index.js';
 import { backupSqlite } from '../backup.js';
+import { backupPostgres } from '../backup-postgres.js';
 
 type Store = Config['stores'][number];
 
@@ -102,6 +103,20 @@ export async function migrateBuiltin(ctx: TaskContext, store: Store): Promise<vo
       const key = await format.lockKey(db, options);
       const release = key === undefined ? async () => {} : await db.lock(key, ctx.signal);
       try {
+        // Previewed in a rolled-back transaction (the plan may create the history table or a baseline
+        // row), so the backup holds the database exactly as it was; the advisory lock keeps it so.
+        const preview = await db.dryRun(() => format.plan(db, migrations, options));
+        checkPlan(preview);
+        if (preview.pending.length > 0 && ctx.config.backup.postgres && (await hasTables(db))) {
+          const backup = await backupPostgres(ctx, store);
+          ctx.record('backup', backup);
+          ctx.emit({
+            event: 'note',
+            level: 'info',
+            task: taskId,
+            text: `backup before migrating: ${path.relative(ctx.config.dir, backup.path)} (${backup.bytes} bytes, ${backup.duration_ms} ms); roll back with \`bootseq restore --from-backup ${path.relative(ctx.config.dir, backup.path)} ${store.name}\``,
+          });
+        }
         const plan = await format.plan(db, migrations, options);
         checkPlan(plan);
         for (const m of plan.pending) await applyOne(db, m, false);
@@ -116,13 +131,7 @@ export async function migrateBuiltin(ctx: TaskContext, store: Store): Promise<vo
       // transactions would leave them (without a commit and an fsync per file).
       // Before anything changes: a copy to roll back to. The plan is previewed in a transaction that is
       // rolled back (it may create the history table), as VACUUM INTO cannot run inside one.
-      await db.exec('BEGIN IMMEDIATE'); // the plan may write (CREATE TABLE): take the write lock, waiting for it, up front
-      let preview;
-      try {
-        preview = await format.plan(db, migrations, options);
-      } finally {
-        await db.exec('ROLLBACK');
-      }
+      const preview = await db.dryRun(() => format.plan(db, migrations, options));
       if (preview.problems.length === 0 && preview.pending.length > 0) {
         const backup = await backupSqlite(
           store.location,
@@ -168,4 +177,11 @@ export async function migrateBuiltin(ctx: TaskContext, store: Store): Promise<vo
     task: taskId,
     text: `${applied.length} applied, ${migrations.length} in ${spec.dir} (${format.name} history in ${options.table})`,
   });
+}
+
+async function hasTables(db: MigrationDb): Promise<boolean> {
+  const rows = await db.query(
+    "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' LIMIT 1",
+  );
+  return rows.length > 0;
 }
