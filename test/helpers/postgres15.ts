@@ -40,12 +40,13 @@ export async function startPostgres15(): Promise<Postgres15> {
   ]);
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
-    async stop() {
+    stop() {
       try {
         run('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']);
       } finally {
         fs.rmSync(root, { recursive: true, force: true });
       }
+      return Promise.resolve();
     },
   };
 }
