@@ -51,7 +51,22 @@ export async function run(cmd: CommandContext): Promise<number> {
       scratch.push({ server, name });
       const url = new URL(server);
       url.pathname = `/${name}`;
-      return { ...store, location: url.toString(), migrate };
+      // From the newest pg_dump backup when there is one (the live data as of the last migration),
+      // else from restore.dump (the baseline).
+      const backups = path.join(live.backup.dir, store.name);
+      const newest = fs.existsSync(backups)
+        ? fs
+            .readdirSync(backups)
+            .filter((n) => /^\d{4}-.*Z\.dump$/.test(n))
+            .sort()
+            .at(-1)
+        : undefined;
+      return {
+        ...store,
+        location: url.toString(),
+        migrate,
+        restoreDump: newest ? path.join(backups, newest) : store.restoreDump,
+      };
     }
     const copy = path.join(into, `${store.name}${path.extname(store.location) || '.sqlite3'}`);
     return { ...store, location: copy, migrate, restoreTimestamp: cmd.timestamp };

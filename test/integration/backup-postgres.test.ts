@@ -87,3 +87,40 @@ report: { dir: .bootseq/runs }
     }
   });
 });
+
+describe('rehearse from the newest postgres backup', () => {
+  test('the scratch database gets the newest pg_dump backup, then the migrations', async ({ project }) => {
+    await query(server.url, 'CREATE DATABASE shop');
+    const url = server.url.replace(/\/postgres$/, '/shop');
+    await query(url, 'CREATE TABLE orders (id INT PRIMARY KEY); INSERT INTO orders VALUES (1), (2), (3);');
+    project.write({
+      'bootseq.yml': `version: 1
+stores:
+  shop:
+    postgres: \${SHOP_URL}
+    migrate: { dir: db/flyway, history: flyway, baseline: "1" }
+    require: { tables: [orders, refunds] }
+report: { dir: .bootseq/runs }
+`,
+      'db/flyway/V2__refunds.sql': 'CREATE TABLE refunds (id INT);\n',
+    });
+    const env = { SHOP_URL: url };
+    expect((await project.run(['migrate'], env)).exitCode).toBe(0); // takes the backup (3 orders, no refunds)
+    await query(url, 'INSERT INTO orders VALUES (4)');
+    project.write({ 'db/flyway/V3__refund_reason.sql': 'ALTER TABLE refunds ADD COLUMN reason TEXT;\n' });
+    const result = await project.run(['rehearse', '--into', 'drill'], env);
+    expect(result.exitCode, result.output.slice(-2500)).toBe(0);
+    expect(result.output).toMatch(
+      /\[restore:shop\] applied \.bootseq\/runs\/backups\/shop\/.*\.dump to the empty database .*bootseq_rehearsal_shop_.* \(pg_restore\)/,
+    );
+    expect(result.output).toContain('[migrate:shop] applied V2__refunds.sql');
+    expect(result.output).toContain('[migrate:shop] applied V3__refund_reason.sql');
+    // Live: untouched by the rehearsal (V3 not applied there), scratch dropped.
+    expect(
+      await query(url, "SELECT count(*)::int AS n FROM flyway_schema_history WHERE version = '3'"),
+    ).toEqual([{ n: 0 }]);
+    expect(
+      await query(server.url, "SELECT datname FROM pg_database WHERE datname LIKE 'bootseq_rehearsal_%'"),
+    ).toEqual([]);
+  });
+});
