@@ -8,6 +8,7 @@ import {
   currentDatabase,
   listFiles,
   readMigrationFile,
+  sortByIntegerVersion,
   quoteName,
   withoutBom,
   type HistoryFormat,
@@ -41,15 +42,7 @@ export const bootseqHistory: HistoryFormat = {
         transactional: !text.startsWith('-- no-transaction'),
       });
     }
-    migrations.sort((a, b) =>
-      BigInt(a.version!) < BigInt(b.version!) ? -1 : BigInt(a.version!) > BigInt(b.version!) ? 1 : 0,
-    );
-    for (let i = 1; i < migrations.length; i += 1) {
-      if (migrations[i]!.version === migrations[i - 1]!.version)
-        problems.push(
-          `${migrations[i - 1]!.script} and ${migrations[i]!.script} have the same version ${migrations[i]!.version}`,
-        );
-    }
+    sortByIntegerVersion(migrations, problems);
     return { migrations, problems };
   },
   displayChecksum: (bytes) => createHash('sha256').update(bytes).digest('hex'),

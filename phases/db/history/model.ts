@@ -89,6 +89,23 @@ export function decodeUtf8(bytes: Buffer): string | undefined {
   }
 }
 
+/** Sorts by integer version (sqlx, Rails, bootseq) and reports files that share one. */
+export function sortByIntegerVersion(
+  migrations: LocalMigration[],
+  problems: string[],
+  duplicateNote = '',
+): void {
+  const big = (m: LocalMigration) => BigInt(m.version!);
+  migrations.sort((a, b) => (big(a) < big(b) ? -1 : big(a) > big(b) ? 1 : 0));
+  for (let i = 1; i < migrations.length; i += 1) {
+    const [previous, current] = [migrations[i - 1]!, migrations[i]!];
+    if (previous.version === current.version)
+      problems.push(
+        `${previous.script} and ${current.script} have the same version ${current.version}${duplicateNote}`,
+      );
+  }
+}
+
 /** Reads one migration file strictly as UTF-8 (the tools refuse anything else). */
 export function readMigrationFile(
   dir: string,

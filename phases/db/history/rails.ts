@@ -10,6 +10,7 @@ import {
   currentDatabase,
   listFiles,
   readMigrationFile,
+  sortByIntegerVersion,
   quoteName,
   withoutBom,
   type HistoryFormat,
@@ -43,15 +44,7 @@ export const rails: HistoryFormat = {
         transactional: true,
       });
     }
-    migrations.sort((a, b) =>
-      BigInt(a.version!) < BigInt(b.version!) ? -1 : BigInt(a.version!) > BigInt(b.version!) ? 1 : 0,
-    );
-    for (let i = 1; i < migrations.length; i += 1) {
-      if (migrations[i]!.version === migrations[i - 1]!.version)
-        problems.push(
-          `${migrations[i - 1]!.script} and ${migrations[i]!.script} have the same version ${migrations[i]!.version} (Rails raises DuplicateMigrationVersionError)`,
-        );
-    }
+    sortByIntegerVersion(migrations, problems, ' (Rails raises DuplicateMigrationVersionError)');
     return { migrations, problems };
   },
   displayChecksum: () => '(Rails records no checksum)',

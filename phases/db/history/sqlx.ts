@@ -10,6 +10,7 @@ import {
   currentDatabase,
   listFiles,
   readMigrationFile,
+  sortByIntegerVersion,
   quoteName,
   withoutBom,
   type HistoryFormat,
@@ -58,13 +59,7 @@ export const sqlx: HistoryFormat = {
         transactional: !text.startsWith('-- no-transaction'),
       });
     }
-    migrations.sort((a, b) => (BigInt(a.version!) < BigInt(b.version!) ? -1 : 1));
-    for (let i = 1; i < migrations.length; i += 1) {
-      if (migrations[i]!.version === migrations[i - 1]!.version)
-        problems.push(
-          `${migrations[i]!.script} and ${migrations[i - 1]!.script} have the same version ${migrations[i]!.version}`,
-        );
-    }
+    sortByIntegerVersion(migrations, problems);
     return { migrations, problems };
   },
   displayChecksum: (bytes) => createHash('sha384').update(bytes).digest('hex'),

@@ -10,7 +10,7 @@ import { TaskFailedError } from '../../../entrypoint/core/errors.js';
 import type { Config, TaskContext } from '../../../entrypoint/core/task.js';
 import { openStore, StatementError, type MigrationDb } from '../../db/index.js';
 import { FORMATS, migrateOptions, type LocalMigration, type MigrateOptions } from '../../db/history/index.js';
-import { backupSqlite } from '../backup.js';
+import { backupSqlite, type BackupRecord } from '../backup.js';
 import { backupPostgres } from '../backup-postgres.js';
 
 type Store = Config['stores'][number];
@@ -97,6 +97,17 @@ export async function migrateBuiltin(ctx: TaskContext, store: Store): Promise<vo
     });
   };
 
+  const recordBackup = (backup: BackupRecord) => {
+    ctx.record('backup', backup);
+    const shown = path.relative(ctx.config.dir, backup.path);
+    ctx.emit({
+      event: 'note',
+      level: 'info',
+      task: taskId,
+      text: `backup before migrating: ${shown} (${backup.bytes} bytes, ${backup.duration_ms} ms); roll back with \`bootseq restore --from-backup ${shown} ${store.name}\``,
+    });
+  };
+
   const db = await openStore(ctx, store, taskId);
   try {
     if (db.dialect === 'postgres') {
@@ -109,13 +120,7 @@ export async function migrateBuiltin(ctx: TaskContext, store: Store): Promise<vo
         checkPlan(preview);
         if (preview.pending.length > 0 && ctx.config.backup.postgres && (await hasTables(db))) {
           const backup = await backupPostgres(ctx, store);
-          ctx.record('backup', backup);
-          ctx.emit({
-            event: 'note',
-            level: 'info',
-            task: taskId,
-            text: `backup before migrating: ${path.relative(ctx.config.dir, backup.path)} (${backup.bytes} bytes, ${backup.duration_ms} ms); roll back with \`bootseq restore --from-backup ${path.relative(ctx.config.dir, backup.path)} ${store.name}\``,
-          });
+          recordBackup(backup);
         }
         const plan = await format.plan(db, migrations, options);
         checkPlan(plan);
@@ -139,13 +144,7 @@ export async function migrateBuiltin(ctx: TaskContext, store: Store): Promise<vo
           ctx.config.backup.keep,
         );
         if (backup) {
-          ctx.record('backup', backup);
-          ctx.emit({
-            event: 'note',
-            level: 'info',
-            task: taskId,
-            text: `backup before migrating: ${path.relative(ctx.config.dir, backup.path)} (${backup.bytes} bytes, ${backup.duration_ms} ms); roll back with \`bootseq restore --from-backup ${path.relative(ctx.config.dir, backup.path)} ${store.name}\``,
-          });
+          recordBackup(backup);
         }
       }
       let failure: Error | undefined;
