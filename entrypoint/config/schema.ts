@@ -1,7 +1,7 @@
 // The shape of bootseq.yml (zod, strict objects) and its conversion from snake_case YAML to the
 // camelCase Config the rest of bootseq uses. Never touches the disk; load.ts does.
 
-import { z } from 'zod';
+import * as z from 'zod';
 
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
 const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
