@@ -86,7 +86,7 @@ async function startReplication(ctx: TaskContext, config: Config): Promise<void>
           },
         );
       }
-      await wait(POLL_MS, undefined, { signal: ctx.signal }).catch(() => undefined);
+      await nextPoll(child, ctx.signal);
     }
   } catch (error) {
     stopSnapshots();
@@ -154,10 +154,29 @@ async function awaitReopened(
         );
       }
       if (signal.aborted) throw new Error('bootseq is exiting');
-      await wait(POLL_MS, undefined, { signal }).catch(() => undefined);
+      await nextPoll(child, signal);
     }
   } finally {
     stopWatching();
+  }
+}
+
+/**
+ * Waits POLL_MS, or less: Litestream logs `snapshot written` right after it renames a snapshot into
+ * place, which is the last signal of a takeover, so the next check runs at once instead of up to
+ * POLL_MS later (≈ 25 ms of every boot on average).
+ */
+async function nextPoll(child: Child, signal: AbortSignal): Promise<void> {
+  const woken = new AbortController();
+  const stop = child.onLine((line) => {
+    if (line.includes('msg="snapshot written"')) woken.abort();
+  });
+  try {
+    await wait(POLL_MS, undefined, { signal: AbortSignal.any([signal, woken.signal]) }).catch(
+      () => undefined,
+    );
+  } finally {
+    stop();
   }
 }
 
