@@ -85,40 +85,71 @@ describe('bad config is refused with exit 2 and nothing is touched', () => {
   });
 });
 
+/**
+ * Runs the built CLI with a resolve hook and returns every source it loaded: a file outside dist/,
+ * or for a dist chunk the files its source map says it was built from (the CLI is bundled by
+ * scripts/build.mjs, so a package is either an external in node_modules or part of a chunk).
+ */
+function loadedSources(
+  args: string[],
+  cwd: string,
+): { status: number | null; stderr: string; sources: string[] } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bootseq-imports-'));
+  const record = path.join(dir, 'imports.txt');
+  try {
+    const result = spawnSync(
+      process.execPath,
+      ['--import', path.join(REPO, 'test/fixtures/record-imports.mjs'), CLI, ...args],
+      { cwd, env: { ...process.env, RECORD_IMPORTS: record }, encoding: 'utf8' },
+    );
+    const sources = fs
+      .readFileSync(record, 'utf8')
+      .trim()
+      .split('\n')
+      .filter((url) => url.startsWith('file:'))
+      .flatMap((url) => {
+        const file = new URL(url).pathname;
+        const map = `${file}.map`;
+        if (!file.includes('/dist/') || !fs.existsSync(map)) return [file];
+        return (JSON.parse(fs.readFileSync(map, 'utf8')) as { sources: string[] }).sources;
+      });
+    return { status: result.status, stderr: result.stderr, sources };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const HEAVY = ['/listr2/', '/pg/', '/better-sqlite3/', '/execa/'];
+
 describe('start-up stays light', () => {
   test.for([['--version'], ['--help'], ['plan']])(
     '%s loads no listr2, pg, better-sqlite3 or execa',
     ([arg]) => {
-      const record = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bootseq-imports-')), 'imports.txt');
-      try {
-        const result = spawnSync(
-          process.execPath,
-          ['--import', path.join(REPO, 'test/fixtures/record-imports.mjs'), CLI, arg ?? ''],
-          {
-            cwd: REPO,
-            env: { ...process.env, RECORD_IMPORTS: record },
-            encoding: 'utf8',
-          },
-        );
-        expect(result.status, result.stderr).toBe(0);
-        const imports = fs.readFileSync(record, 'utf8').trim().split('\n');
-        expect(imports.join('\n')).toContain('entrypoint/cli.js');
-        // The CLI is bundled (scripts/build.mjs): a package is loaded either from node_modules
-        // (the externals) or as part of a chunk, whose source map names the files it was built from.
-        const loaded = imports
-          .filter((url) => url.startsWith('file:'))
-          .flatMap((url) => {
-            const file = new URL(url).pathname;
-            const map = `${file}.map`;
-            if (!file.includes('/dist/') || !fs.existsSync(map)) return [file];
-            return (JSON.parse(fs.readFileSync(map, 'utf8')) as { sources: string[] }).sources;
-          });
-        expect(loaded.some((source) => source.includes('entrypoint/cli'))).toBe(true);
-        for (const heavy of ['/listr2/', '/pg/', '/better-sqlite3/', '/execa/'])
-          expect(loaded.filter((source) => source.includes(`node_modules${heavy}`))).toEqual([]);
-      } finally {
-        fs.rmSync(path.dirname(record), { recursive: true, force: true });
-      }
+      const { status, stderr, sources } = loadedSources([arg!], REPO);
+      expect(status, stderr).toBe(0);
+      expect(sources.some((source) => source.includes('entrypoint/cli'))).toBe(true);
+      for (const heavy of HEAVY)
+        expect(sources.filter((s) => s.includes(`node_modules${heavy}`))).toEqual([]);
     },
   );
+
+  test('the same check sees execa and better-sqlite3 where a run needs them', ({ project }) => {
+    project.write({
+      'litestream.yml': `dbs:
+  - { path: data/app.sqlite3, replicas: [{ type: file, path: replica/app }] }
+  - { path: data/cache.sqlite3, replicas: [{ type: file, path: replica/cache }] }
+`,
+      'db/1_init.sql': 'CREATE TABLE t (id INTEGER PRIMARY KEY);\n',
+      'bootseq.yml': `version: 1
+litestream: { config: litestream.yml }
+stores:
+  app: { sqlite: data/app.sqlite3, migrate: { command: "true" } }
+  cache: { sqlite: data/cache.sqlite3, migrate: { dir: db, history: bootseq } }
+`,
+    });
+    const { status, stderr, sources } = loadedSources(['migrate', '--log-format', 'plain'], project.dir);
+    expect(status, stderr).toBe(0);
+    expect(sources.filter((s) => s.includes('node_modules/execa/')).length).toBeGreaterThan(0);
+    expect(sources.filter((s) => s.includes('node_modules/better-sqlite3/')).length).toBeGreaterThan(0);
+  });
 });
