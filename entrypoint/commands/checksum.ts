@@ -3,7 +3,7 @@
 
 import fs from 'node:fs';
 import { UsageError } from '../core/errors.js';
-import { FORMATS } from '../../phases/db/history/index.js';
+import { FORMATS } from '../../db/history/index.js';
 import type { CommandContext } from './context.js';
 
 export const usage = `bootseq checksum FILE --history sqlx|flyway|bootseq

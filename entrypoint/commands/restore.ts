@@ -6,7 +6,7 @@ import path from 'node:path';
 import { loadConfig } from '../config/load.js';
 import { TaskFailedError, UsageError } from '../core/errors.js';
 import { loadSpawner, startChild } from '../core/spawn.js';
-import { describePostgres } from '../../phases/db/index.js';
+import { describePostgres } from '../../db/index.js';
 import { splitPassword } from '../../phases/migrate/backup-postgres.js';
 import { restoreFromBackup } from '../../phases/restore/from-backup.js';
 import { runBoot } from './boot.js';

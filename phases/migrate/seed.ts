@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { TaskFailedError } from '../../entrypoint/core/errors.js';
 import type { Config, TaskContext } from '../../entrypoint/core/task.js';
-import { openStore, StatementError } from '../db/index.js';
+import { openStore, StatementError } from '../../db/index.js';
 
 type Store = Config['stores'][number];
 

@@ -4,7 +4,7 @@
 
 import path from 'node:path';
 import type { Phase, TaskSpec } from '../../entrypoint/core/task.js';
-import { describePostgres } from '../db/index.js';
+import { describePostgres } from '../../db/index.js';
 import { restorePostgres } from './postgres.js';
 import { restoreSqlite } from './sqlite.js';
 

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config, TaskContext } from '../../entrypoint/core/task.js';
-import { describePostgres, openStore } from '../db/index.js';
+import { describePostgres, openStore } from '../../db/index.js';
 
 type Store = Config['stores'][number];
 

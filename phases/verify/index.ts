@@ -4,8 +4,8 @@
 import path from 'node:path';
 import { GateFailedError, type GateResult } from '../../entrypoint/core/errors.js';
 import type { Phase } from '../../entrypoint/core/task.js';
-import { historyGate } from '../db/history/index.js';
-import { openStore, type MigrationDb } from '../db/index.js';
+import { historyGate } from '../../db/history/index.js';
+import { openStore, type MigrationDb } from '../../db/index.js';
 import { postgresGates, sqliteGates } from './gates.js';
 
 export const verify: Phase = {

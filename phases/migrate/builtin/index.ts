@@ -8,8 +8,8 @@
 import path from 'node:path';
 import { TaskFailedError } from '../../../entrypoint/core/errors.js';
 import type { Config, TaskContext } from '../../../entrypoint/core/task.js';
-import { openStore, StatementError, type MigrationDb } from '../../db/index.js';
-import { FORMATS, migrateOptions, type LocalMigration, type MigrateOptions } from '../../db/history/index.js';
+import { openStore, StatementError, type MigrationDb } from '../../../db/index.js';
+import { FORMATS, migrateOptions, type LocalMigration, type MigrateOptions } from '../../../db/history/index.js';
 import { backupSqlite, type BackupRecord } from '../backup.js';
 import { backupPostgres } from '../backup-postgres.js';
 

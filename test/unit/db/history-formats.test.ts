@@ -2,10 +2,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
-import { splitStatements } from '../../../phases/db/split.js';
-import { compareVersions, flyway, flywayChecksum, javaHashCode } from '../../../phases/db/history/flyway.js';
-import { rails } from '../../../phases/db/history/rails.js';
-import { sqlx } from '../../../phases/db/history/sqlx.js';
+import { splitStatements } from '../../../db/split.js';
+import { compareVersions, flyway, flywayChecksum, javaHashCode } from '../../../db/history/flyway.js';
+import { rails } from '../../../db/history/rails.js';
+import { sqlx } from '../../../db/history/sqlx.js';
 
 const dirs: string[] = [];
 function folder(files: Record<string, string | Buffer>): string {

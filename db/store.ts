@@ -2,9 +2,11 @@
 // file, or PostgreSQL with retries while the server starts. Messages name host, port and database,
 // never the password.
 
-import { TaskFailedError } from '../../entrypoint/core/errors.js';
-import type { Config, TaskContext } from '../../entrypoint/core/task.js';
-import { openPostgres, openSqlite, type MigrationDb } from './index.js';
+import { TaskFailedError } from '../entrypoint/core/errors.js';
+import type { Config, TaskContext } from '../entrypoint/core/task.js';
+import type { MigrationDb } from './database.js';
+import { openPostgres } from './postgres.js';
+import { openSqlite } from './sqlite.js';
 
 type Store = Config['stores'][number];
 

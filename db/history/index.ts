@@ -17,7 +17,7 @@ export const FORMATS: Readonly<Record<HistoryFormat['name'], HistoryFormat>> = {
   rails,
 };
 
-import type { MigrationDb } from '../index.js';
+import type { MigrationDb } from '../database.js';
 import type { MigrateOptions } from './model.js';
 
 export interface HistorySpec {

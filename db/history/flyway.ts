@@ -6,7 +6,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import type { MigrationDb } from '../index.js';
+import type { MigrationDb } from '../database.js';
 import {
   crc32,
   decodeUtf8,

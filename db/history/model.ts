@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { crc32 as zlibCrc32 } from 'node:zlib';
-import type { MigrationDb } from '../index.js';
+import type { MigrationDb } from '../database.js';
 
 export interface LocalMigration {
   /** As the tool spells it (`20260115000001`, `1.1`); undefined for repeatable migrations. */

@@ -1,0 +1,59 @@
+// MigrationDb over better-sqlite3 (loaded on first use). Synchronous underneath; the methods are
+// async only to share the interface with pg.
+
+import { nested, StatementError, type MigrationDb } from './database.js';
+import { splitStatements } from './split.js';
+
+/* eslint-disable @typescript-eslint/require-await */
+export async function openSqlite(file: string): Promise<MigrationDb> {
+  const { default: Database } = await import('better-sqlite3');
+  const db = new Database(file);
+  // Concurrent migrators wait for each other's write lock instead of failing with SQLITE_BUSY.
+  db.pragma('busy_timeout = 30000');
+  db.pragma('journal_mode = WAL');
+  db.defaultSafeIntegers(true);
+  const toSqlite = (sql: string) => sql.replace(/\$\d+/g, '?');
+  const bind = (params: readonly unknown[]) => params.map((p) => (typeof p === 'boolean' ? (p ? 1 : 0) : p));
+  return {
+    dialect: 'sqlite',
+    async execScript(sql) {
+      for (const statement of splitStatements(sql)) {
+        try {
+          db.exec(statement.text);
+        } catch (error) {
+          throw new StatementError((error as Error).message, statement.line, { cause: error });
+        }
+      }
+    },
+    async exec(sql, params = []) {
+      if (params.length === 0) db.exec(toSqlite(sql));
+      else db.prepare(toSqlite(sql)).run(...bind(params));
+    },
+    async query<T>(sql: string, params: readonly unknown[] = []) {
+      return db.prepare(toSqlite(sql)).all(...bind(params)) as T[];
+    },
+    transaction: nested(
+      async (sql) => {
+        db.exec(sql === 'BEGIN' ? 'BEGIN IMMEDIATE' : sql);
+      },
+      () => db.inTransaction,
+    ),
+    dryRun: async (work) => {
+      // IMMEDIATE: the preview may write (CREATE TABLE); take the write lock, waiting for it, up front.
+      db.exec('BEGIN IMMEDIATE');
+      try {
+        return await work();
+      } finally {
+        if (db.inTransaction) db.exec('ROLLBACK');
+      }
+    },
+    async lock() {
+      return async () => {};
+    },
+    async close() {
+      db.close();
+    },
+  };
+}
+
+/* eslint-enable @typescript-eslint/require-await */
