@@ -32,12 +32,7 @@ export async function openStore(ctx: TaskContext, store: Store, taskId: string):
       onRetry: (problem) => {
         retries += 1;
         if (retries === 1 || retries % 5 === 0)
-          ctx.emit({
-            event: 'note',
-            level: 'info',
-            task: taskId,
-            text: `waiting for PostgreSQL at ${target}: ${ctx.config.redact(problem)}`,
-          });
+          ctx.note('info', `waiting for PostgreSQL at ${target}: ${ctx.config.redact(problem)}`);
       },
     });
   } catch (error) {

@@ -1,5 +1,8 @@
 // Every error bootseq reports on purpose. Owns the exit code each failure maps to and the hint that
-// tells the operator what to do next; never prints anything itself (cli.ts does).
+// tells the operator what to do next; never prints anything itself (cli.ts does). The codes come from
+// exit.ts, the one exit policy.
+
+import { EXIT_FAILED, EXIT_USAGE, signalExitCode } from './exit.js';
 
 export type ErrorCode =
   | 'CONFIG_INVALID'
@@ -37,7 +40,7 @@ export function formatIssue(issue: ConfigIssue): string {
 
 export class ConfigError extends BootseqError {
   readonly code = 'CONFIG_INVALID';
-  readonly exitCode = 2;
+  readonly exitCode = EXIT_USAGE;
   readonly issues: readonly ConfigIssue[];
   constructor(file: string, issues: readonly ConfigIssue[], hint?: string) {
     super(
@@ -52,7 +55,7 @@ export class ConfigError extends BootseqError {
 
 export class UsageError extends BootseqError {
   readonly code = 'USAGE';
-  readonly exitCode = 2;
+  readonly exitCode = EXIT_USAGE;
   constructor(message: string, hint = 'run `bootseq --help` for the commands and options') {
     super(message, { hint });
   }
@@ -61,7 +64,7 @@ export class UsageError extends BootseqError {
 /** A task's command failed, or the task itself failed (restore, verify, readiness…). */
 export class TaskFailedError extends BootseqError {
   readonly code: ErrorCode = 'TASK_FAILED';
-  readonly exitCode = 1;
+  readonly exitCode = EXIT_FAILED;
   readonly taskId: string;
   readonly command: string | undefined;
   readonly childExitCode: number | undefined;
@@ -124,18 +127,6 @@ export class ProcessExitedError extends BootseqError {
   }
 }
 
-const SIGNAL_NUMBERS: Readonly<Record<string, number>> = {
-  SIGHUP: 1,
-  SIGINT: 2,
-  SIGQUIT: 3,
-  SIGKILL: 9,
-  SIGTERM: 15,
-};
-
-export function signalNumber(signal: string): number {
-  return SIGNAL_NUMBERS[signal] ?? 0;
-}
-
 /** Boot was interrupted by a signal: whatever ran got the signal, nothing later started. */
 export class InterruptedError extends BootseqError {
   readonly code = 'INTERRUPTED';
@@ -144,6 +135,6 @@ export class InterruptedError extends BootseqError {
   constructor(signal: string) {
     super(`interrupted by ${signal}; the running tasks were stopped and nothing later was started`);
     this.signal = signal;
-    this.exitCode = 128 + signalNumber(signal);
+    this.exitCode = signalExitCode(signal);
   }
 }

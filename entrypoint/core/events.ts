@@ -3,6 +3,8 @@
 
 import type { TaskId } from './task.js';
 
+export type NoteLevel = 'info' | 'warn' | 'error';
+
 export type TaskStatus = 'ok' | 'failed' | 'skipped' | 'cancelled';
 
 export interface PlannedTask {
@@ -17,7 +19,7 @@ export type BootEvent =
   | { event: 'task-output'; task: TaskId; stream: 'stdout' | 'stderr'; line: string }
   | { event: 'task-end'; task: TaskId; status: TaskStatus; duration_ms: number; error?: string }
   | { event: 'ready'; processes: readonly string[] }
-  | { event: 'note'; level: 'info' | 'warn' | 'error'; text: string; hint?: string; task?: TaskId };
+  | { event: 'note'; level: NoteLevel; text: string; hint?: string; task?: TaskId };
 
 export interface Reporter {
   emit(event: BootEvent): void;

@@ -5,7 +5,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { TaskRecord } from './runner.js';
-import type { StopRecord } from './supervisor.js';
+import type { BootseqError } from './errors.js';
+import type { StopRecord } from './supervisor/index.js';
 
 export interface RunReport {
   readonly version: 1;
@@ -23,6 +24,53 @@ export interface RunReport {
   error: { code: string; message: string; hint: string | undefined } | undefined;
   tasks: unknown[];
   shutdown: unknown[];
+}
+
+export interface RunIdentity {
+  readonly command: string;
+  readonly argv: readonly string[];
+  readonly configFile: string;
+  readonly configHash: string;
+  readonly bootseqVersion: string;
+}
+
+/** A report for a run that starts now, status `running` until finishRunReport. */
+export function createRunReport(run: RunIdentity, startedAtMs = Date.now()): RunReport {
+  return {
+    version: 1,
+    command: run.command,
+    argv: run.argv,
+    config_file: run.configFile,
+    config_hash: run.configHash,
+    bootseq_version: run.bootseqVersion,
+    node_version: process.version,
+    started_at: new Date(startedAtMs).toISOString(),
+    started_at_ms: startedAtMs,
+    ended_at_ms: undefined,
+    status: 'running',
+    exit_code: undefined,
+    error: undefined,
+    tasks: [],
+    shutdown: [],
+  };
+}
+
+/** Fills in how the run ended; `redact` keeps secrets out of the error message on disk. */
+export function finishRunReport(
+  report: RunReport,
+  end: {
+    readonly stops: readonly StopRecord[];
+    readonly exitCode: number;
+    readonly error: BootseqError | undefined;
+    redact(text: string): string;
+  },
+): void {
+  report.shutdown = toReportStops(end.stops);
+  report.ended_at_ms = Date.now();
+  if (end.error)
+    report.error = { code: end.error.code, message: end.redact(end.error.message), hint: end.error.hint };
+  report.exit_code = end.exitCode;
+  report.status = end.exitCode === 0 ? 'ok' : 'failed';
 }
 
 export function reportFileName(startedAtMs: number): string {

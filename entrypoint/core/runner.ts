@@ -1,13 +1,14 @@
 // Runs a task graph: each task starts once everything it waits for succeeded, independent tasks run
-// in parallel, and the first failure aborts the run signal, which stops every running child (the
-// signal bootseq received is forwarded as is; otherwise SIGTERM, then SIGKILL after grace). Tasks
-// that never started are `skipped`, those stopped midway `cancelled`. Owns no shutdown order: kept
-// children belong to the supervisor.
+// in parallel, and the first failure aborts the run's one AbortController, which stops every running
+// child (the signal bootseq received is forwarded as is; otherwise SIGTERM, then SIGKILL after
+// grace). Tasks that never started are `skipped`, those stopped midway `cancelled`. Knows no phase by
+// name and owns no shutdown order: kept children belong to the supervisor.
 
-import { BootseqError, InterruptedError, TaskFailedError } from './errors.js';
+import { createTaskContext, errorMessage, firstLine } from './context.js';
+import { BootseqError, TaskFailedError } from './errors.js';
 import type { BootEvent, Reporter, TaskStatus } from './events.js';
-import { loadSpawner, startChild } from './spawn.js';
-import type { Child, CommandSpec, Config, RestartPolicy, TaskContext, TaskId, TaskSpec } from './task.js';
+import { spawner as realSpawner, type Spawner } from './spawn.js';
+import type { Child, Config, RestartPolicy, TaskId, TaskSpec } from './task.js';
 
 export interface TaskRecord {
   readonly id: TaskId;
@@ -25,9 +26,19 @@ export interface TaskRecord {
 export interface RunOptions {
   readonly config: Config;
   readonly reporter: Reporter;
-  /** Aborted from outside: a signal to bootseq, or a kept child that died during boot. */
-  readonly signal: AbortSignal;
-  keep(child: Child, role: 'replication' | 'process', taskId: TaskId, restart?: RestartPolicy): void;
+  /**
+   * The run's one controller: the runner aborts it on the first failure; the supervisor aborts it on
+   * a signal to bootseq or when a kept child dies during boot.
+   */
+  readonly controller: AbortController;
+  readonly keep: (
+    child: Child,
+    role: 'replication' | 'process',
+    taskId: TaskId,
+    restart?: RestartPolicy,
+  ) => void;
+  /** Default: execa through core/spawn.ts. */
+  readonly spawner?: Spawner;
 }
 
 export interface RunResult {
@@ -36,11 +47,10 @@ export interface RunResult {
 }
 
 export async function runTasks(tasks: readonly TaskSpec[], options: RunOptions): Promise<RunResult> {
-  const { config, reporter } = options;
-  const controller = new AbortController();
-  const forwardAbort = () => controller.abort(options.signal.reason);
-  if (options.signal.aborted) forwardAbort();
-  else options.signal.addEventListener('abort', forwardAbort, { once: true });
+  const { config, reporter, controller } = options;
+  const spawner = options.spawner ?? realSpawner;
+  // Tasks that keep a child need the spawner: load it now, overlapping the tasks before them.
+  if (tasks.some((t) => t.keepsChild)) spawner.load().catch(() => undefined);
 
   const emit = (event: BootEvent) => reporter.emit(redactEvent(event, config.redact));
   const records = new Map<TaskId, TaskRecord>(
@@ -69,9 +79,17 @@ export async function runTasks(tasks: readonly TaskSpec[], options: RunOptions):
     emit({ event: 'task-start', task: task.id });
     try {
       controller.signal.throwIfAborted();
-      // Tasks that start long-running children use the synchronous ctx.start: have execa ready.
-      if (task.phase === 'replicate' || task.phase === 'start') await loadSpawner();
-      await task.run(createContext(task, record, controller.signal, options, emit));
+      await task.run(
+        createTaskContext(task.id, {
+          config,
+          signal: controller.signal,
+          spawner,
+          emit,
+          keep: options.keep,
+          setExitCode: (code) => (record.exitCode = code),
+          facts: record.facts,
+        }),
+      );
       record.status = 'ok';
     } catch (error) {
       const failure = asBootseqError(task.id, error);
@@ -124,92 +142,16 @@ export async function runTasks(tasks: readonly TaskSpec[], options: RunOptions):
     }
     await Promise.race(running.values());
   }
-  options.signal.removeEventListener('abort', forwardAbort);
-
+  // A failure of a task first; else what aborted the run from outside (a signal, a kept child's death).
+  // The supervisor knows when an outside abort came after a task failure, and lets it win.
   let error = firstError;
   if (!error && controller.signal.aborted) error = asBootseqError('run', controller.signal.reason);
-  if (error === undefined && options.signal.aborted) error = asBootseqError('run', options.signal.reason);
-  // An outside abort (a signal to bootseq) wins over the task failures it caused.
-  if (options.signal.aborted && options.signal.reason instanceof BootseqError) error = options.signal.reason;
   return { records: [...records.values()], error };
-}
-
-function createContext(
-  task: TaskSpec,
-  record: TaskRecord,
-  signal: AbortSignal,
-  options: RunOptions,
-  emit: (e: BootEvent) => void,
-): TaskContext {
-  const { config } = options;
-  const start = (command: CommandSpec): Child => {
-    signal.throwIfAborted();
-    const child = startChild({ cwd: config.dir, ...command }, { baseEnv: config.env, redact: config.redact });
-    child.onLine((line, stream) => emit({ event: 'task-output', task: task.id, stream, line }));
-    return child;
-  };
-  return {
-    signal,
-    config,
-    emit,
-    start,
-    async run(command) {
-      await loadSpawner();
-      const child = start(command);
-      const onAbort = () => {
-        const reason: unknown = signal.reason;
-        void child.stop(
-          config.shutdown.graceMs,
-          reason instanceof InterruptedError ? (reason.signal as NodeJS.Signals) : 'SIGTERM',
-        );
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      const exit = await child.exited;
-      signal.removeEventListener('abort', onAbort);
-      record.exitCode = exit.exitCode ?? (exit.signal ? 128 + signalNo(exit.signal) : undefined);
-      const display = config.redact(child.display);
-      if (signal.aborted) {
-        await child.stop(config.shutdown.graceMs);
-        throw new TaskFailedError(
-          task.id,
-          `\`${display}\` was stopped (${firstLine(errorMessage(signal.reason))})`,
-          { command: display },
-        );
-      }
-      if (exit.exitCode !== 0) {
-        const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.exitCode}`;
-        throw new TaskFailedError(task.id, `\`${display}\` ${how}`, {
-          command: display,
-          ...(exit.exitCode === undefined ? {} : { childExitCode: exit.exitCode }),
-          outputTail: child.outputTail(),
-          hint: command.hint ?? `run \`${display}\` in ${config.dir} to see the whole output`,
-        });
-      }
-    },
-    keep(child, role, restart) {
-      options.keep(child, role, task.id, restart);
-    },
-    record(key, value) {
-      record.facts[key] = value;
-    },
-  };
-}
-
-function signalNo(signal: string): number {
-  return { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15 }[signal] ?? 0;
 }
 
 function asBootseqError(taskId: TaskId, error: unknown): BootseqError {
   if (error instanceof BootseqError) return error;
   return new TaskFailedError(taskId, errorMessage(error), { cause: error });
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-function firstLine(text: string): string {
-  return text.split('\n')[0] ?? text;
 }
 
 function redactEvent(event: BootEvent, redact: (t: string) => string): BootEvent {

@@ -30,6 +30,15 @@ export interface StartOptions {
   readonly redact?: (text: string) => string;
 }
 
+/** How the runner starts children; unit tests pass a fake (the real one is `spawner` below). */
+export interface Spawner {
+  /** Resolves once `start` can be called. */
+  load(): Promise<void>;
+  start(spec: CommandSpec, options?: StartOptions): Child;
+}
+
+export const spawner: Spawner = { load: loadSpawner, start: (spec, options) => startChild(spec, options) };
+
 export function startChild(spec: CommandSpec, options: StartOptions = {}): Child {
   const display =
     spec.display ??

@@ -2,7 +2,7 @@
 // Types only; phases import this and nothing else of entrypoint/ besides errors.ts and events.ts.
 
 import type { Config } from '../config/schema.js';
-import type { BootEvent } from './events.js';
+import type { NoteLevel } from './events.js';
 
 export type { Config } from '../config/schema.js';
 
@@ -47,7 +47,7 @@ export interface Child {
 /** How the supervisor brings a kept child back when it exits on its own. */
 export interface RestartPolicy {
   /** Starts a replacement (its output continues under the same task). */
-  start(): Child;
+  start(): Promise<Child>;
   /** Restart only after a non-zero exit or a signal; an exit 0 ends supervision. */
   readonly onFailureOnly: boolean;
   readonly maxRestarts: number;
@@ -61,13 +61,23 @@ export interface RestartPolicy {
 }
 
 export interface TaskContext {
+  /** This task's id (`migrate:queue`), which its notes and errors name. */
+  readonly taskId: TaskId;
+  /** Aborted on the first failure elsewhere, or on a signal to bootseq (the reason says which). */
   readonly signal: AbortSignal;
   readonly config: Config;
-  emit(event: BootEvent): void;
+  /** A line for the operator under this task; redacted before any reporter sees it. */
+  note(level: NoteLevel, text: string, hint?: string): void;
   /** Runs a command to completion; throws TaskFailedError on a non-zero exit or abort. */
   run(command: CommandSpec): Promise<void>;
-  /** Starts a long-running child whose output becomes this task's output. */
-  start(command: CommandSpec): Child;
+  /** Starts a long-running child whose output becomes this task's output (loads the spawner first). */
+  start(command: CommandSpec): Promise<Child>;
+  /**
+   * Stops a child this task started and has not kept: the signal bootseq received when the run was
+   * interrupted (so the child sees what the operator sent), else SIGTERM; SIGKILL after `graceMs`
+   * (default `shutdown.grace`).
+   */
+  stop(child: Child, graceMs?: number): Promise<ChildExit>;
   /** Hands a started child to the supervisor, which stops it in order at shutdown (and restarts it by `restart`). */
   keep(child: Child, role: 'replication' | 'process', restart?: RestartPolicy): void;
   /** Records a fact for the run report under this task (gates, checks). */
@@ -81,6 +91,11 @@ export interface TaskSpec {
   readonly after: readonly TaskId[];
   /** One line for `bootseq plan`, secrets redacted. */
   readonly describe: string;
+  /**
+   * The task starts a child that the supervisor keeps (Litestream, a process): the runner loads the
+   * spawner as the run begins, overlapping the tasks before it, instead of when the child starts.
+   */
+  readonly keepsChild?: boolean;
   run(ctx: TaskContext): Promise<void>;
 }
 

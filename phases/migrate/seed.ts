@@ -29,7 +29,7 @@ export async function seedStore(ctx: TaskContext, store: Store): Promise<void> {
           },
         );
       }
-      ctx.emit({ event: 'note', level: 'info', task: taskId, text: `applied ${shown}` });
+      ctx.note('info', `applied ${shown}`);
     }
   } finally {
     await db.close();

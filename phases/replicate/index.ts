@@ -6,6 +6,7 @@
 import { setTimeout as wait } from 'node:timers/promises';
 import path from 'node:path';
 import { ReplicationError } from '../../entrypoint/core/errors.js';
+import { describeExit } from '../../entrypoint/core/exit.js';
 import type { Child, Config, Phase, TaskContext } from '../../entrypoint/core/task.js';
 import {
   describeMissing,
@@ -34,6 +35,7 @@ export const replicate: Phase = {
         target: 'litestream',
         after: [],
         describe: `litestream replicate -config ${path.relative(config.dir, litestream.configPath)} (waits until it has taken over ${stores.map((s) => s.name).join(', ')})`,
+        keepsChild: true,
         run: (ctx) => startReplication(ctx, config),
       },
     ];
@@ -55,7 +57,7 @@ async function startReplication(ctx: TaskContext, config: Config): Promise<void>
     }));
   const startedAt = Date.now();
   let fault: string | undefined;
-  const child = spawnLitestream(ctx, config, (line) => {
+  const child = await spawnLitestream(ctx, config, (line) => {
     fault ??= line;
   });
   const log: TakeoverLog = { newGeneration: new Map(), snapshotWritten: new Map() };
@@ -90,7 +92,7 @@ async function startReplication(ctx: TaskContext, config: Config): Promise<void>
     }
   } catch (error) {
     stopSnapshots();
-    await child.stop(config.shutdown.replicationGraceMs);
+    await ctx.stop(child, config.shutdown.replicationGraceMs);
     throw error;
   }
   stopSnapshots();
@@ -105,12 +107,7 @@ async function startReplication(ctx: TaskContext, config: Config): Promise<void>
     Object.fromEntries(targets.map((t) => [t.store, states.get(t.store)?.generation ?? null])),
   );
   ctx.record('pid', child.pid);
-  ctx.emit({
-    event: 'note',
-    level: 'info',
-    task: TASK_ID,
-    text: `litestream has taken over ${targets.map((t) => t.store).join(', ')} (first snapshot in the replica after ${Date.now() - startedAt} ms)`,
-  });
+  ctx.note('info', `litestream has taken over ${targets.map((t) => t.store).join(', ')} (first snapshot in the replica after ${Date.now() - startedAt} ms)`);
   // Litestream exiting while the app runs is restarted (bounded): the files were not replaced, so a
   // new process picks up the same databases (litestream-facts q1c). Past the bound the app stops.
   ctx.keep(child, 'replication', {
@@ -181,9 +178,13 @@ async function nextPoll(child: Child, signal: AbortSignal): Promise<void> {
 }
 
 /** `litestream replicate`, its fault lines reported loudly for as long as it runs. */
-function spawnLitestream(ctx: TaskContext, config: Config, onFault: (line: string) => void): Child {
+async function spawnLitestream(
+  ctx: TaskContext,
+  config: Config,
+  onFault: (line: string) => void,
+): Promise<Child> {
   const litestream = config.litestream!;
-  const child = ctx.start({
+  const child = await ctx.start({
     command: { file: litestream.bin, args: ['replicate', '-config', litestream.configPath] },
     display: `litestream replicate -config ${path.relative(config.dir, litestream.configPath)}`,
   });
@@ -191,13 +192,7 @@ function spawnLitestream(ctx: TaskContext, config: Config, onFault: (line: strin
     if (!FAULT_LINE.test(line)) return;
     onFault(line);
     // After boot a fault means a database file was replaced under Litestream: the replica goes stale.
-    ctx.emit({
-      event: 'note',
-      level: 'error',
-      task: TASK_ID,
-      text: `litestream reports a replaced or broken database file: ${line}`,
-      hint: 'something replaced a database file while Litestream replicates it; the replica may be stale or corrupt. Restart the container so bootseq restores, verifies and replicates again',
-    });
+    ctx.note('error', `litestream reports a replaced or broken database file: ${line}`, 'something replaced a database file while Litestream replicates it; the replica may be stale or corrupt. Restart the container so bootseq restores, verifies and replicates again');
   });
   return child;
 }
@@ -208,7 +203,7 @@ function exitedError(
 ): ReplicationError {
   return new ReplicationError(
     TASK_ID,
-    `litestream ${exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.exitCode}`} before it took over every database`,
+    `litestream ${describeExit(exit)} before it took over every database`,
     {
       outputTail: child.outputTail(),
       hint: 'read the [litestream] lines above (replica path, permissions, litestream.yml); nothing was started',

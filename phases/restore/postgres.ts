@@ -28,12 +28,7 @@ export async function restorePostgres(ctx: TaskContext, store: Store): Promise<v
   }
   const shown = path.relative(ctx.config.dir, dump);
   if (tables > 0) {
-    ctx.emit({
-      event: 'note',
-      level: 'info',
-      task: taskId,
-      text: `${target} has ${tables} tables or sequences; left as it is (${shown} not applied)`,
-    });
+    ctx.note('info', `${target} has ${tables} tables or sequences; left as it is (${shown} not applied)`);
     ctx.record('restored', false);
     return;
   }
@@ -58,10 +53,5 @@ export async function restorePostgres(ctx: TaskContext, store: Store): Promise<v
     hint: `${shown} failed in a single transaction, so ${target} is still empty; fix the dump (the lines above name the statement), then start again`,
   });
   ctx.record('restored', true);
-  ctx.emit({
-    event: 'note',
-    level: 'info',
-    task: taskId,
-    text: `applied ${shown} to the empty database ${target} (${custom ? 'pg_restore' : 'psql'})`,
-  });
+  ctx.note('info', `applied ${shown} to the empty database ${target} (${custom ? 'pg_restore' : 'psql'})`);
 }

@@ -16,12 +16,7 @@ export async function restoreSqlite(ctx: TaskContext, store: Store): Promise<voi
   const taskId = `restore:${store.name}`;
   const shown = path.relative(config.dir, dbPath) || dbPath;
   if (fs.existsSync(dbPath)) {
-    ctx.emit({
-      event: 'note',
-      level: 'info',
-      task: taskId,
-      text: `${shown} exists; left as it is (not restored)`,
-    });
+    ctx.note('info', `${shown} exists; left as it is (not restored)`);
     ctx.record('restored', false);
     return;
   }
@@ -34,12 +29,7 @@ export async function restoreSqlite(ctx: TaskContext, store: Store): Promise<voi
   // (litestream-facts Q2) — known without starting it. Anything else (a generation, an unreadable
   // folder, a remote replica) is litestream's to judge.
   if (!mayHaveBackups(store)) {
-    ctx.emit({
-      event: 'note',
-      level: 'info',
-      task: taskId,
-      text: `no replica of ${shown} exists yet (${replicas} has no generations): fresh start`,
-    });
+    ctx.note('info', `no replica of ${shown} exists yet (${replicas} has no generations): fresh start`);
     ctx.record('restored', false);
     return;
   }
@@ -63,12 +53,7 @@ export async function restoreSqlite(ctx: TaskContext, store: Store): Promise<voi
     hint: `the replica (${replicas}) could not be restored; nothing was started and the replica was not modified. Fix what the litestream lines above say (permissions, a damaged snapshot, the replica path), then run \`bootseq restore ${store.name}\``,
   });
   if (!fs.existsSync(dbPath)) {
-    ctx.emit({
-      event: 'note',
-      level: 'info',
-      task: taskId,
-      text: `no replica of ${shown} exists yet (${replicas}): fresh start`,
-    });
+    ctx.note('info', `no replica of ${shown} exists yet (${replicas}): fresh start`);
     ctx.record('restored', false);
     return;
   }
@@ -89,12 +74,7 @@ export async function restoreSqlite(ctx: TaskContext, store: Store): Promise<voi
   }
   const size = fs.statSync(dbPath).size;
   ctx.record('restored', true);
-  ctx.emit({
-    event: 'note',
-    level: 'info',
-    task: taskId,
-    text: `restored ${shown} (${size} bytes) from ${replicas}; integrity_check ok`,
-  });
+  ctx.note('info', `restored ${shown} (${size} bytes) from ${replicas}; integrity_check ok`);
 }
 
 async function integrityProblem(dbPath: string): Promise<string | undefined> {

@@ -2,7 +2,8 @@
 // until ready before the next starts. A process is handed to the supervisor only once ready; one
 // that exits first or never becomes ready is stopped here and fails the boot (exit 1).
 
-import { InterruptedError, NotReadyError } from '../../entrypoint/core/errors.js';
+import { NotReadyError } from '../../entrypoint/core/errors.js';
+import { describeExit } from '../../entrypoint/core/exit.js';
 import type { Config, Phase, TaskContext } from '../../entrypoint/core/task.js';
 import { describeReady, waitReady } from './readiness.js';
 
@@ -19,6 +20,7 @@ export const start: Phase = {
         target: p.name,
         after: (p.after ?? (previous ? [previous.name] : [])).map((n) => `start:${n}`),
         describe: `${config.redact(p.command)} (ready: ${describeReady(p.ready)})`,
+        keepsChild: true,
         run: (ctx) => startProcess(ctx, p),
       };
     }),
@@ -28,7 +30,7 @@ async function startProcess(ctx: TaskContext, p: Process): Promise<void> {
   const taskId = `start:${p.name}`;
   const { config } = ctx;
   const startedAtMs = Date.now();
-  const child = ctx.start({ command: p.command, env: p.env });
+  const child = await ctx.start({ command: p.command, env: p.env });
   ctx.record('pid', child.pid);
   const ready = p.ready;
   if (ready) {
@@ -45,18 +47,14 @@ async function startProcess(ctx: TaskContext, p: Process): Promise<void> {
     ]);
     if (outcome !== 'ready') {
       const exited = typeof outcome === 'object' ? outcome : undefined;
-      // Interrupted by a signal to bootseq: the process gets that same signal.
-      const reason: unknown = ctx.signal.reason;
-      await child.stop(
-        config.shutdown.graceMs,
-        reason instanceof InterruptedError ? (reason.signal as NodeJS.Signals) : 'SIGTERM',
-      );
+      // Interrupted by a signal to bootseq: ctx.stop gives the process that same signal.
+      await ctx.stop(child);
       ctx.signal.throwIfAborted();
       const display = config.redact(p.command);
       if (exited) {
         throw new NotReadyError(
           taskId,
-          `${p.name} ${exited.signal ? `was killed by ${exited.signal}` : `exited with code ${exited.exitCode}`} before it was ready (ready: ${check})`,
+          `${p.name} ${describeExit(exited)} before it was ready (ready: ${check})`,
           {
             command: display,
             outputTail: child.outputTail(),

@@ -71,12 +71,7 @@ export const verify: Phase = {
           }
           ctx.record('gates', gates);
           for (const g of gates) {
-            ctx.emit({
-              event: 'note',
-              level: g.ok ? 'info' : 'error',
-              task: taskId,
-              text: `${g.ok ? 'ok  ' : 'FAIL'} ${g.gate}: ${g.detail}`,
-            });
+            ctx.note(g.ok ? 'info' : 'error', `${g.ok ? 'ok  ' : 'FAIL'} ${g.gate}: ${g.detail}`);
           }
           if (gates.some((g) => !g.ok)) {
             const missingFile = gates.some((g) => g.gate === 'exists' && !g.ok);

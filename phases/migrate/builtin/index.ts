@@ -49,7 +49,7 @@ export async function migrateBuiltin(ctx: TaskContext, store: Store): Promise<vo
   const noted = new Set<string>();
   const checkPlan = (plan: { problems: readonly string[]; notes: readonly string[] }) => {
     for (const note of plan.notes) {
-      if (!noted.has(note)) ctx.emit({ event: 'note', level: 'info', task: taskId, text: note });
+      if (!noted.has(note)) ctx.note('info', note);
       noted.add(note);
     }
     if (plan.problems.length > 0) {
@@ -89,23 +89,13 @@ export async function migrateBuiltin(ctx: TaskContext, store: Store): Promise<vo
       duration_ms: Date.now() - started,
     };
     applied.push(entry);
-    ctx.emit({
-      event: 'note',
-      level: 'info',
-      task: taskId,
-      text: `applied ${m.script} (${entry.duration_ms} ms)`,
-    });
+    ctx.note('info', `applied ${m.script} (${entry.duration_ms} ms)`);
   };
 
   const recordBackup = (backup: BackupRecord) => {
     ctx.record('backup', backup);
     const shown = path.relative(ctx.config.dir, backup.path);
-    ctx.emit({
-      event: 'note',
-      level: 'info',
-      task: taskId,
-      text: `backup before migrating: ${shown} (${backup.bytes} bytes, ${backup.duration_ms} ms); roll back with \`bootseq restore --from-backup ${shown} ${store.name}\``,
-    });
+    ctx.note('info', `backup before migrating: ${shown} (${backup.bytes} bytes, ${backup.duration_ms} ms); roll back with \`bootseq restore --from-backup ${shown} ${store.name}\``);
   };
 
   const db = await openStore(ctx, store, taskId);
@@ -170,12 +160,7 @@ export async function migrateBuiltin(ctx: TaskContext, store: Store): Promise<vo
   } finally {
     await db.close();
   }
-  ctx.emit({
-    event: 'note',
-    level: 'info',
-    task: taskId,
-    text: `${applied.length} applied, ${migrations.length} in ${spec.dir} (${format.name} history in ${options.table})`,
-  });
+  ctx.note('info', `${applied.length} applied, ${migrations.length} in ${spec.dir} (${format.name} history in ${options.table})`);
 }
 
 async function hasTables(db: MigrationDb): Promise<boolean> {

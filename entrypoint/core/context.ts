@@ -1,0 +1,107 @@
+// What a running task gets (TaskContext, task.ts): its id, the run's signal, notes under its name,
+// commands run to completion, long-running children started and stopped, facts for the report.
+// The context loads the spawner itself, so nothing above it needs to know which tasks start
+// children. Owns no order and no shutdown: the runner and the supervisor do.
+
+import { InterruptedError, TaskFailedError } from './errors.js';
+import type { BootEvent } from './events.js';
+import { describeExit, signalExitCode } from './exit.js';
+import type { Spawner } from './spawn.js';
+import type { Child, CommandSpec, Config, RestartPolicy, TaskContext, TaskId } from './task.js';
+
+export interface ContextOptions {
+  readonly config: Config;
+  /** The run's signal: aborted by the first failure, a signal to bootseq, or a kept child dying during boot. */
+  readonly signal: AbortSignal;
+  readonly spawner: Spawner;
+  /** Emits an event; the runner redacts it. */
+  readonly emit: (event: BootEvent) => void;
+  readonly keep: (
+    child: Child,
+    role: 'replication' | 'process',
+    taskId: TaskId,
+    restart?: RestartPolicy,
+  ) => void;
+  /** The exit code of the last command the task ran, for the report. */
+  setExitCode(code: number | undefined): void;
+  /** Facts for the run report under this task. */
+  readonly facts: Record<string, unknown>;
+}
+
+export function createTaskContext(taskId: TaskId, options: ContextOptions): TaskContext {
+  const { config, signal, spawner } = options;
+
+  const start = async (command: CommandSpec): Promise<Child> => {
+    await spawner.load();
+    signal.throwIfAborted();
+    const child = spawner.start(
+      { cwd: config.dir, ...command },
+      { baseEnv: config.env, redact: config.redact },
+    );
+    child.onLine((line, stream) => options.emit({ event: 'task-output', task: taskId, stream, line }));
+    return child;
+  };
+
+  const stop = (child: Child, graceMs = config.shutdown.graceMs) => {
+    // Interrupted by a signal to bootseq: the child gets that same signal, as it would in a shell.
+    const reason: unknown = signal.aborted ? signal.reason : undefined;
+    return child.stop(
+      graceMs,
+      reason instanceof InterruptedError ? (reason.signal as NodeJS.Signals) : 'SIGTERM',
+    );
+  };
+
+  const run = async (command: CommandSpec): Promise<void> => {
+    const child = await start(command);
+    const onAbort = () => void stop(child);
+    signal.addEventListener('abort', onAbort, { once: true });
+    const exit = await child.exited;
+    signal.removeEventListener('abort', onAbort);
+    options.setExitCode(exit.exitCode ?? (exit.signal ? signalExitCode(exit.signal) : undefined));
+    const display = config.redact(child.display);
+    if (signal.aborted) {
+      await child.stop(config.shutdown.graceMs);
+      throw new TaskFailedError(
+        taskId,
+        `\`${display}\` was stopped (${firstLine(errorMessage(signal.reason))})`,
+        {
+          command: display,
+        },
+      );
+    }
+    if (exit.exitCode !== 0) {
+      throw new TaskFailedError(taskId, `\`${display}\` ${describeExit(exit)}`, {
+        command: display,
+        ...(exit.exitCode === undefined ? {} : { childExitCode: exit.exitCode }),
+        outputTail: child.outputTail(),
+        hint: command.hint ?? `run \`${display}\` in ${config.dir} to see the whole output`,
+      });
+    }
+  };
+
+  return {
+    taskId,
+    signal,
+    config,
+    note(level, text, hint) {
+      options.emit({ event: 'note', level, task: taskId, text, ...(hint === undefined ? {} : { hint }) });
+    },
+    run,
+    start,
+    stop,
+    keep(child, role, restart) {
+      options.keep(child, role, taskId, restart);
+    },
+    record(key, value) {
+      options.facts[key] = value;
+    },
+  };
+}
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export function firstLine(text: string): string {
+  return text.split('\n')[0] ?? text;
+}

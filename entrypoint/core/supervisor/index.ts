@@ -1,0 +1,119 @@
+// The supervisor: owns the kept children (Litestream and the app's processes) from the moment a task
+// hands one over until the ordered shutdown, and the process signals for the whole run. Composes
+// signals.ts (what a signal means when), restarts.ts (a child that exits on its own), shutdown.ts
+// (the order things stop in) and outcome.ts (the reason, exit code and error). Never starts a child
+// of its own: restart policies, given by the phases, do.
+
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { BootseqError } from '../errors.js';
+import { exitCodeWhenForced } from '../exit.js';
+import { killAllGroups } from '../groups.js';
+import type { Child, RestartPolicy, TaskId } from '../task.js';
+import { abortError, createLatch, settle } from './outcome.js';
+import { watch, type RestartEnv } from './restarts.js';
+import { stopInOrder } from './shutdown.js';
+import { listenForSignals } from './signals.js';
+import type { Clock, Kept, Outcome, Role, RunEnd, ShutdownResult, SupervisorOptions } from './types.js';
+
+export type {
+  Outcome,
+  RunEnd,
+  ShutdownResult,
+  StopRecord,
+  SupervisorOptions,
+  Clock,
+  SignalSource,
+} from './types.js';
+export { unexpectedExitError } from './outcome.js';
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) => sleep(ms, undefined, { signal }).catch(() => undefined),
+};
+
+export function createSupervisor(options: SupervisorOptions) {
+  const { controller, emit } = options;
+  const clock = options.clock ?? systemClock;
+  const killAll = options.killAll ?? killAllGroups;
+  const kept: Kept[] = [];
+  let phase: 'boot' | 'supervise' | 'shutdown' = 'boot';
+  /** What aborted the boot from outside; it wins over the task failures it caused. */
+  let bootAbort: BootseqError | undefined;
+  let forcedBy: NodeJS.Signals | undefined;
+
+  const first = createLatch<Outcome>();
+  const end = (o: Outcome, interruptsBoot = false) => {
+    if (!first.set(o) || phase !== 'boot' || !interruptsBoot) return;
+    bootAbort = abortError(o);
+    controller.abort(bootAbort);
+  };
+
+  const signals = listenForSignals({
+    source: options.signals ?? process,
+    clock,
+    emit,
+    isShuttingDown: () => phase === 'shutdown',
+    onFirst: (signal) => end({ kind: 'signal', signal }, true),
+    onForce: (signal) => {
+      forcedBy = signal;
+      for (const k of kept) void k.child.stop(0, 'SIGKILL');
+      killAll();
+    },
+  });
+
+  const shutdownStarted = new AbortController();
+  const disposed = new AbortController();
+  const restartEnv: RestartEnv = {
+    clock,
+    emit,
+    shutdownStarted: shutdownStarted.signal,
+    disposed: disposed.signal,
+    isShuttingDown: () => phase === 'shutdown',
+    end,
+  };
+
+  return {
+    /** Hands a started child over: watched (and restarted by `restart`) until shutdown stops it. */
+    keep: (child: Child, role: Role, taskId: TaskId, restart?: RestartPolicy): void => {
+      const entry: Kept = {
+        child,
+        role,
+        taskId,
+        restart,
+        restarts: 0,
+        pendingReady: undefined,
+        restarting: undefined,
+      };
+      kept.push(entry);
+      watch(entry, restartEnv);
+    },
+
+    /** After boot: resolves with what ended supervision (a signal, or a child that exited). */
+    supervise(): Promise<Outcome> {
+      phase = 'supervise';
+      return first.promise;
+    },
+
+    /**
+     * Stops every kept child in order and decides how the run ends: what stopped, the exit code, and
+     * the error to report (the boot's failure, or the child whose exit ended supervision).
+     */
+    async shutdown(runEnd: RunEnd): Promise<ShutdownResult> {
+      phase = 'shutdown';
+      shutdownStarted.abort();
+      const settled = settle(runEnd, bootAbort);
+      if (settled.note) emit({ event: 'note', level: 'info', ...settled.note });
+      const stops = await stopInOrder(kept, settled.reason, { ...options, clock });
+      // Killed rather than stopped: not a clean shutdown, whatever ended supervision.
+      const exitCode = settled.error ? settled.exitCode : exitCodeWhenForced(settled.exitCode, forcedBy);
+      return { stops, exitCode, error: settled.error };
+    },
+
+    dispose(): void {
+      disposed.abort();
+      signals.dispose();
+    },
+  };
+}
+
+export type Supervisor = ReturnType<typeof createSupervisor>;

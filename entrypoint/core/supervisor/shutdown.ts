@@ -1,0 +1,80 @@
+// The ordered shutdown: processes in reverse start order, then Litestream last with
+// replication_grace, so its final sync ships the last WAL (docs/litestream.md, rule 4). Each stop is
+// SIGTERM to the group → grace → SIGKILL (core/spawn.ts). A restart still in its backoff is let
+// finish first (a Litestream that is down is started once more for that final sync), and a
+// restarted Litestream gets up to its grace to take over before it is asked to stop.
+
+import type { BootEvent } from '../events.js';
+import { describeExit } from '../exit.js';
+import type { Clock, Kept, StopRecord } from './types.js';
+
+export interface StopOptions {
+  readonly graceMs: number;
+  readonly replicationGraceMs: number;
+  readonly clock: Clock;
+  readonly emit: (event: BootEvent) => void;
+}
+
+/** Processes in reverse start order, then replication. */
+export function stopOrder(kept: readonly Kept[]): Kept[] {
+  return [
+    ...kept.filter((k) => k.role === 'process').reverse(),
+    ...kept.filter((k) => k.role === 'replication'),
+  ];
+}
+
+export async function stopInOrder(
+  kept: readonly Kept[],
+  reason: string,
+  options: StopOptions,
+): Promise<StopRecord[]> {
+  const ordered = stopOrder(kept);
+  if (ordered.length > 0)
+    options.emit({
+      event: 'note',
+      level: 'info',
+      text: `shutting down (${reason}): ${ordered.map((k) => k.taskId).join(' → ')}`,
+    });
+  const stops: StopRecord[] = [];
+  for (const k of ordered) stops.push(await stopOne(k, options));
+  return stops;
+}
+
+async function stopOne(k: Kept, options: StopOptions): Promise<StopRecord> {
+  const { clock, emit } = options;
+  const graceMs = k.role === 'replication' ? options.replicationGraceMs : options.graceMs;
+  if (k.restarting) await k.restarting;
+  if (k.pendingReady && !k.child.hasExited) {
+    // A restarted Litestream that has not opened the databases yet would ship nothing on SIGTERM.
+    emit({
+      event: 'note',
+      level: 'info',
+      task: k.taskId,
+      text: `waiting up to ${graceMs} ms for the restarted process to take over before stopping it`,
+    });
+    const gaveUp = new AbortController();
+    await Promise.race([k.pendingReady, clock.sleep(graceMs, gaveUp.signal)]);
+    gaveUp.abort();
+  }
+  const wasRunning = !k.child.hasExited;
+  const stoppingAtMs = clock.now();
+  const exit = await k.child.stop(graceMs);
+  if (wasRunning) {
+    const benign = k.role === 'replication' && exit.exitCode === 1;
+    emit({
+      event: 'note',
+      level: 'info',
+      task: k.taskId,
+      text: `stopped: ${describeExit(exit)}${benign ? ' (litestream exits 1 when its final sync checkpoints; its data was shipped)' : ''}`,
+    });
+  }
+  return {
+    task: k.taskId,
+    role: k.role,
+    pid: k.child.pid,
+    stoppingAtMs,
+    stoppedAtMs: clock.now(),
+    exitCode: exit.exitCode,
+    signal: exit.signal,
+  };
+}

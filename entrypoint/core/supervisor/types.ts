@@ -1,0 +1,85 @@
+// The supervisor's shared vocabulary: what it keeps, what ended supervision, what a stop recorded,
+// and the outside world it is given (signals, a clock, the group killer), which unit tests fake.
+
+import type { BootseqError } from '../errors.js';
+import type { BootEvent } from '../events.js';
+import type { Child, ChildExit, RestartPolicy, TaskId } from '../task.js';
+
+export type Role = 'replication' | 'process';
+
+/** What ended supervision: a signal to bootseq, or a kept child that exited (past its restarts). */
+export type Outcome =
+  | { readonly kind: 'signal'; readonly signal: string }
+  | {
+      readonly kind: 'exit';
+      readonly taskId: TaskId;
+      readonly role: Role;
+      readonly exit: ChildExit;
+      readonly child: Child;
+    };
+
+/** Why the run is shutting down; `shutdown()` turns it into a reason, an exit code and an error. */
+export type RunEnd =
+  /** The boot failed or was interrupted (the runner's error). */
+  | { readonly kind: 'failed'; readonly error: BootseqError }
+  /** Supervision ended (`up`): a signal or a kept child's exit. */
+  | { readonly kind: 'supervised'; readonly outcome: Outcome }
+  /** Everything asked for ran (`--until`, `migrate`, `verify`…). */
+  | { readonly kind: 'done'; readonly reason: string };
+
+export interface StopRecord {
+  readonly task: TaskId;
+  readonly role: Role;
+  readonly pid: number;
+  /** When the stop began (SIGTERM sent, or the wait for a restarted Litestream). */
+  readonly stoppingAtMs: number;
+  readonly stoppedAtMs: number;
+  readonly exitCode: number | undefined;
+  readonly signal: string | undefined;
+}
+
+export interface ShutdownResult {
+  /** What was stopped, in order. */
+  readonly stops: readonly StopRecord[];
+  readonly exitCode: number;
+  /** The failure that decided the exit code, if any (cli.ts prints it). */
+  readonly error: BootseqError | undefined;
+}
+
+/** A kept child and its restart state. `child` changes when it is restarted. */
+export interface Kept {
+  child: Child;
+  readonly role: Role;
+  readonly taskId: TaskId;
+  readonly restart: RestartPolicy | undefined;
+  restarts: number;
+  /** Set while a restarted child has not proved it works again. */
+  pendingReady: Promise<unknown> | undefined;
+  /** Set while a restart waits out its backoff. */
+  restarting: Promise<void> | undefined;
+}
+
+export interface SignalSource {
+  on(signal: NodeJS.Signals, listener: (signal: NodeJS.Signals) => void): unknown;
+  off(signal: NodeJS.Signals, listener: (signal: NodeJS.Signals) => void): unknown;
+}
+
+export interface Clock {
+  now(): number;
+  /** Resolves after `ms`, or as soon as `signal` aborts; never rejects. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+export interface SupervisorOptions {
+  readonly graceMs: number;
+  readonly replicationGraceMs: number;
+  readonly emit: (event: BootEvent) => void;
+  /** The run's one AbortController (shared with the runner): aborted by a signal during boot. */
+  readonly controller: AbortController;
+  /** Default: `process`. */
+  readonly signals?: SignalSource;
+  /** Default: Date.now and timers/promises. */
+  readonly clock?: Clock;
+  /** SIGKILLs every process group bootseq started. Default: core/groups.ts. */
+  readonly killAll?: () => void;
+}
