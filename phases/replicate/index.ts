@@ -107,7 +107,10 @@ async function startReplication(ctx: TaskContext, config: Config): Promise<void>
     Object.fromEntries(targets.map((t) => [t.store, states.get(t.store)?.generation ?? null])),
   );
   ctx.record('pid', child.pid);
-  ctx.note('info', `litestream has taken over ${targets.map((t) => t.store).join(', ')} (first snapshot in the replica after ${Date.now() - startedAt} ms)`);
+  ctx.note(
+    'info',
+    `litestream has taken over ${targets.map((t) => t.store).join(', ')} (first snapshot in the replica after ${Date.now() - startedAt} ms)`,
+  );
   // Litestream exiting while the app runs is restarted (bounded): the files were not replaced, so a
   // new process picks up the same databases (litestream-facts q1c). Past the bound the app stops.
   ctx.keep(child, 'replication', {
@@ -192,7 +195,11 @@ async function spawnLitestream(
     if (!FAULT_LINE.test(line)) return;
     onFault(line);
     // After boot a fault means a database file was replaced under Litestream: the replica goes stale.
-    ctx.note('error', `litestream reports a replaced or broken database file: ${line}`, 'something replaced a database file while Litestream replicates it; the replica may be stale or corrupt. Restart the container so bootseq restores, verifies and replicates again');
+    ctx.note(
+      'error',
+      `litestream reports a replaced or broken database file: ${line}`,
+      'something replaced a database file while Litestream replicates it; the replica may be stale or corrupt. Restart the container so bootseq restores, verifies and replicates again',
+    );
   });
   return child;
 }

@@ -9,7 +9,12 @@ import path from 'node:path';
 import { TaskFailedError } from '../../../entrypoint/core/errors.js';
 import type { Config, TaskContext } from '../../../entrypoint/core/task.js';
 import { openStore, StatementError, type MigrationDb } from '../../../db/index.js';
-import { FORMATS, migrateOptions, type LocalMigration, type MigrateOptions } from '../../../db/history/index.js';
+import {
+  FORMATS,
+  migrateOptions,
+  type LocalMigration,
+  type MigrateOptions,
+} from '../../../db/history/index.js';
 import { backupSqlite, type BackupRecord } from '../backup.js';
 import { backupPostgres } from '../backup-postgres.js';
 
@@ -95,7 +100,10 @@ export async function migrateBuiltin(ctx: TaskContext, store: Store): Promise<vo
   const recordBackup = (backup: BackupRecord) => {
     ctx.record('backup', backup);
     const shown = path.relative(ctx.config.dir, backup.path);
-    ctx.note('info', `backup before migrating: ${shown} (${backup.bytes} bytes, ${backup.duration_ms} ms); roll back with \`bootseq restore --from-backup ${shown} ${store.name}\``);
+    ctx.note(
+      'info',
+      `backup before migrating: ${shown} (${backup.bytes} bytes, ${backup.duration_ms} ms); roll back with \`bootseq restore --from-backup ${shown} ${store.name}\``,
+    );
   };
 
   const db = await openStore(ctx, store, taskId);
@@ -160,7 +168,10 @@ export async function migrateBuiltin(ctx: TaskContext, store: Store): Promise<vo
   } finally {
     await db.close();
   }
-  ctx.note('info', `${applied.length} applied, ${migrations.length} in ${spec.dir} (${format.name} history in ${options.table})`);
+  ctx.note(
+    'info',
+    `${applied.length} applied, ${migrations.length} in ${spec.dir} (${format.name} history in ${options.table})`,
+  );
 }
 
 async function hasTables(db: MigrationDb): Promise<boolean> {
