@@ -1,10 +1,12 @@
 // The run report: `<report.dir>/<UTC timestamp>.json`, the evidence an operator attaches to a
 // runbook. snake_case on disk. Written atomically (temp file + rename); old reports beyond
 // `report.keep` are pruned. Never throws: a report that cannot be written is a warning, not a boot failure.
+// The file name and the pruning are stamped-files.ts's, shared with the backups.
 
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { TaskRecord } from './runner.js';
+import { pruneStamped, stampedName } from './stamped-files.js';
 import type { StopRecord } from './supervisor.js';
 
 export interface RunReport {
@@ -23,10 +25,6 @@ export interface RunReport {
   error: { code: string; message: string; hint: string | undefined } | undefined;
   tasks: unknown[];
   shutdown: unknown[];
-}
-
-export function reportFileName(startedAtMs: number): string {
-  return `${new Date(startedAtMs).toISOString().replace(/:/g, '-')}.json`;
 }
 
 export function toReportTasks(records: readonly TaskRecord[]): unknown[] {
@@ -70,21 +68,15 @@ export async function writeReport(
   report: RunReport,
   keep: number,
 ): Promise<{ path?: string; problem?: string }> {
-  const file = path.join(dir, reportFileName(report.started_at_ms));
+  const file = path.join(dir, stampedName('json', report.started_at_ms));
   try {
     await fs.mkdir(dir, { recursive: true });
     const temp = `${file}.tmp-${process.pid}`;
     await fs.writeFile(temp, `${JSON.stringify(report, null, 2)}\n`);
     await fs.rename(temp, file);
-    await prune(dir, keep);
+    pruneStamped(dir, 'json', keep);
     return { path: file };
   } catch (error) {
     return { problem: `cannot write the run report to ${dir}: ${(error as Error).message}` };
   }
-}
-
-async function prune(dir: string, keep: number): Promise<void> {
-  const names = (await fs.readdir(dir)).filter((n) => /^\d{4}-.*Z\.json$/.test(n)).sort();
-  for (const name of names.slice(0, Math.max(0, names.length - keep)))
-    await fs.rm(path.join(dir, name), { force: true });
 }
