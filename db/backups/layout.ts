@@ -1,6 +1,6 @@
 // Where a store's backups live and what they are called: `<backup.dir>/<store>/<stamp>.<ext>`, the
-// extension telling the engine (a `.dump` is never offered to sqlite). Paths and types only: taking,
-// pruning and restoring belong to sqlite.ts and postgres.ts.
+// extension telling the engine (newestBackup never offers a `.dump` to sqlite). Paths and types only:
+// never touches the disk; taking, pruning and restoring belong to sqlite.ts and postgres.ts.
 
 import path from 'node:path';
 import type { Config } from '../../entrypoint/core/task.js';
