@@ -1,9 +1,19 @@
 // MigrationDb over pg (loaded on first use), with retries while the server starts. int8 values
-// (versions, lock keys) stay strings: sqlx versions exceed 2^53.
+// (versions, lock keys) stay strings: sqlx versions exceed 2^53. Also how a URL's password reaches
+// the PostgreSQL tools (psql, pg_dump, pg_restore): as PGPASSWORD, never on their command line, which
+// any user's `ps` shows.
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { nested, StatementError, type MigrationDb } from './database.js';
 import { lineAt } from './split.js';
+
+/** The URL without its password (for `-d`), and the password as PGPASSWORD (empty when there is none). */
+export function splitPassword(url: string): { conninfo: string; env: Record<string, string> } {
+  const u = new URL(url);
+  const password = decodeURIComponent(u.password);
+  u.password = '';
+  return { conninfo: u.toString(), env: password ? { PGPASSWORD: password } : {} };
+}
 
 export async function openPostgres(
   url: string,

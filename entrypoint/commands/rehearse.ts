@@ -8,6 +8,7 @@ import path from 'node:path';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { UsageError } from '../core/errors.js';
+import { newestBackup } from '../../db/backups/index.js';
 import { runBoot } from './boot.js';
 import type { CommandContext } from './context.js';
 
@@ -53,19 +54,11 @@ export async function run(cmd: CommandContext): Promise<number> {
       url.pathname = `/${name}`;
       // From the newest pg_dump backup when there is one (the live data as of the last migration),
       // else from restore.dump (the baseline).
-      const backups = path.join(live.backup.dir, store.name);
-      const newest = fs.existsSync(backups)
-        ? fs
-            .readdirSync(backups)
-            .filter((n) => /^\d{4}-.*Z\.dump$/.test(n))
-            .sort()
-            .at(-1)
-        : undefined;
       return {
         ...store,
         location: url.toString(),
         migrate,
-        restoreDump: newest ? path.join(backups, newest) : store.restoreDump,
+        restoreDump: newestBackup(live, store) ?? store.restoreDump,
       };
     }
     const copy = path.join(into, `${store.name}${path.extname(store.location) || '.sqlite3'}`);

@@ -2,9 +2,9 @@
 // applied with their checksums, shutdown order), or the report itself for machines. Reads only.
 
 import fs from 'node:fs';
-import path from 'node:path';
 import { loadConfig } from '../config/load.js';
 import { UsageError } from '../core/errors.js';
+import { newestStamped } from '../core/stamped-files.js';
 import type { CommandContext } from './context.js';
 
 export const usage = `bootseq report [--json]
@@ -31,22 +31,17 @@ interface Report {
 
 export function run(cmd: CommandContext): Promise<number> {
   const config = loadConfig(cmd.configPath);
-  let names: string[] = [];
+  let file: string | undefined;
   try {
-    names = fs
-      .readdirSync(config.report.dir)
-      .filter((n) => /^\d{4}-.*Z\.json$/.test(n))
-      .sort();
+    file = newestStamped(config.report.dir, 'json');
   } catch {
-    // no report dir yet
+    // report.dir unreadable (a file, no permission): no report to show, the same answer as a missing dir
   }
-  const last = names.at(-1);
-  if (!last)
+  if (!file)
     throw new UsageError(
       `no run report in ${config.report.dir} yet`,
       'run `bootseq up` (or migrate/verify) first: every run writes one',
     );
-  const file = path.join(config.report.dir, last);
   const text = fs.readFileSync(file, 'utf8');
   if (cmd.json || cmd.logFormat === 'json') {
     cmd.print(text.trimEnd());

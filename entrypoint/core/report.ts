@@ -1,11 +1,13 @@
 // The run report: `<report.dir>/<UTC timestamp>.json`, the evidence an operator attaches to a
 // runbook. snake_case on disk. Written atomically (temp file + rename); old reports beyond
 // `report.keep` are pruned. Never throws: a report that cannot be written is a warning, not a boot failure.
+// The file name and the pruning are stamped-files.ts's, shared with the backups.
 
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { TaskRecord } from './runner.js';
 import type { BootseqError } from './errors.js';
+import { pruneStamped, stampedName } from './stamped-files.js';
 import type { StopRecord } from './supervisor/index.js';
 
 export interface RunReport {
@@ -73,10 +75,6 @@ export function finishRunReport(
   report.status = end.exitCode === 0 ? 'ok' : 'failed';
 }
 
-export function reportFileName(startedAtMs: number): string {
-  return `${new Date(startedAtMs).toISOString().replace(/:/g, '-')}.json`;
-}
-
 export function toReportTasks(records: readonly TaskRecord[]): unknown[] {
   return records.map((r) => ({
     id: r.id,
@@ -118,21 +116,15 @@ export async function writeReport(
   report: RunReport,
   keep: number,
 ): Promise<{ path?: string; problem?: string }> {
-  const file = path.join(dir, reportFileName(report.started_at_ms));
+  const file = path.join(dir, stampedName('json', report.started_at_ms));
   try {
     await fs.mkdir(dir, { recursive: true });
     const temp = `${file}.tmp-${process.pid}`;
     await fs.writeFile(temp, `${JSON.stringify(report, null, 2)}\n`);
     await fs.rename(temp, file);
-    await prune(dir, keep);
+    pruneStamped(dir, 'json', keep);
     return { path: file };
   } catch (error) {
     return { problem: `cannot write the run report to ${dir}: ${(error as Error).message}` };
   }
-}
-
-async function prune(dir: string, keep: number): Promise<void> {
-  const names = (await fs.readdir(dir)).filter((n) => /^\d{4}-.*Z\.json$/.test(n)).sort();
-  for (const name of names.slice(0, Math.max(0, names.length - keep)))
-    await fs.rm(path.join(dir, name), { force: true });
 }

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config, TaskContext } from '../../entrypoint/core/task.js';
-import { describePostgres, openStore } from '../../db/index.js';
+import { describePostgres, openStore, splitPassword } from '../../db/index.js';
 
 type Store = Config['stores'][number];
 
@@ -33,10 +33,7 @@ export async function restorePostgres(ctx: TaskContext, store: Store): Promise<v
     return;
   }
   const custom = fs.readFileSync(dump).subarray(0, 5).toString('latin1') === 'PGDMP';
-  const url = new URL(store.location);
-  const password = decodeURIComponent(url.password);
-  url.password = '';
-  const conninfo = url.toString();
+  const { conninfo, env } = splitPassword(store.location);
   const command = custom
     ? {
         file: 'pg_restore',
@@ -48,7 +45,7 @@ export async function restorePostgres(ctx: TaskContext, store: Store): Promise<v
       };
   await ctx.run({
     command,
-    env: password ? { PGPASSWORD: password } : {},
+    env,
     display: `${command.file} … ${shown} into ${target}`,
     hint: `${shown} failed in a single transaction, so ${target} is still empty; fix the dump (the lines above name the statement), then start again`,
   });

@@ -15,8 +15,7 @@ import {
   type LocalMigration,
   type MigrateOptions,
 } from '../../../db/history/index.js';
-import { backupSqlite, type BackupRecord } from '../backup.js';
-import { backupPostgres } from '../backup-postgres.js';
+import { takeBackup, type BackupRecord } from '../../../db/backups/index.js';
 
 type Store = Config['stores'][number];
 
@@ -116,9 +115,9 @@ export async function migrateBuiltin(ctx: TaskContext, store: Store): Promise<vo
         // row), so the backup holds the database exactly as it was; the advisory lock keeps it so.
         const preview = await db.dryRun(() => format.plan(db, migrations, options));
         checkPlan(preview);
-        if (preview.pending.length > 0 && ctx.config.backup.postgres && (await hasTables(db))) {
-          const backup = await backupPostgres(ctx, store);
-          recordBackup(backup);
+        if (preview.pending.length > 0) {
+          const backup = await takeBackup(ctx, store, db);
+          if (backup) recordBackup(backup);
         }
         const plan = await format.plan(db, migrations, options);
         checkPlan(plan);
@@ -136,14 +135,8 @@ export async function migrateBuiltin(ctx: TaskContext, store: Store): Promise<vo
       // rolled back (it may create the history table), as VACUUM INTO cannot run inside one.
       const preview = await db.dryRun(() => format.plan(db, migrations, options));
       if (preview.problems.length === 0 && preview.pending.length > 0) {
-        const backup = await backupSqlite(
-          store.location,
-          path.join(ctx.config.backup.dir, store.name),
-          ctx.config.backup.keep,
-        );
-        if (backup) {
-          recordBackup(backup);
-        }
+        const backup = await takeBackup(ctx, store, db);
+        if (backup) recordBackup(backup);
       }
       let failure: Error | undefined;
       await db.transaction(async () => {
@@ -172,11 +165,4 @@ export async function migrateBuiltin(ctx: TaskContext, store: Store): Promise<vo
     'info',
     `${applied.length} applied, ${migrations.length} in ${spec.dir} (${format.name} history in ${options.table})`,
   );
-}
-
-async function hasTables(db: MigrationDb): Promise<boolean> {
-  const rows = await db.query(
-    "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' LIMIT 1",
-  );
-  return rows.length > 0;
 }

@@ -1,22 +1,51 @@
-// `bootseq restore --from-backup PATH STORE`: the operator's rollback (seeds/001). Puts a backup taken
-// before a migration back in place of a sqlite store. Refuses while any process has the database open
-// (Litestream must never see its file replaced: litestream-facts rule 1), checks the backup first, and
-// deletes nothing: the current file is moved aside next to it.
+// Backups of sqlite stores. Taking one: `VACUUM INTO` before the built-in migrator changes the store
+// (seeds/001: a backup before changes), a consistent, compact copy for which the live file is only
+// read; the last `backup.keep` copies per store are kept. Putting one back (`bootseq restore
+// --from-backup`): refused while any process has the database open (Litestream must never see its
+// file replaced: litestream-facts rule 1), the backup is checked first, and nothing is deleted: the
+// current file is moved aside next to it. Never prints or emits: the callers say what happened.
 
 import fs from 'node:fs';
 import path from 'node:path';
 import { TaskFailedError } from '../../entrypoint/core/errors.js';
+import { pruneStamped, stampAt, stampedName } from '../../entrypoint/core/stamped-files.js';
+import { BACKUP_EXT, type BackupRecord } from './layout.js';
 
-export interface RollbackResult {
+/** A copy of the sqlite file at `file` into `dir`; undefined when there is nothing to lose yet. */
+export async function backupSqlite(
+  file: string,
+  dir: string,
+  keep: number,
+): Promise<BackupRecord | undefined> {
+  if (!fs.existsSync(file)) return undefined;
+  const { default: Database } = await import('better-sqlite3');
+  const db = new Database(file, { fileMustExist: true, readonly: true });
+  try {
+    const userTables = db
+      .prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+      .pluck()
+      .get() as number;
+    if (userTables === 0) return undefined; // nothing to lose yet
+    fs.mkdirSync(dir, { recursive: true });
+    const target = path.join(dir, stampedName(BACKUP_EXT.sqlite));
+    const started = Date.now();
+    db.prepare('VACUUM INTO ?').run(target);
+    const record = { path: target, bytes: fs.statSync(target).size, duration_ms: Date.now() - started };
+    pruneStamped(dir, BACKUP_EXT.sqlite, keep);
+    return record;
+  } finally {
+    db.close();
+  }
+}
+
+export interface SqliteRollback {
+  /** Where the file that was in place now is (`<file>.before-restore-<stamp>`); undefined if there was none. */
   readonly movedAside: string | undefined;
   readonly bytes: number;
 }
 
-export async function restoreFromBackup(
-  store: string,
-  dbPath: string,
-  backup: string,
-): Promise<RollbackResult> {
+/** Puts the backup `backup` in place of the sqlite file `dbPath` of store `store`, with the app stopped. */
+export async function rollBackSqlite(store: string, dbPath: string, backup: string): Promise<SqliteRollback> {
   const taskId = `restore:${store}`;
   const users = processesWithOpen([dbPath, `${dbPath}-wal`]);
   if (users.length > 0) {
@@ -33,15 +62,15 @@ export async function restoreFromBackup(
     throw new TaskFailedError(taskId, `${backup} is not a usable backup: ${problem}; nothing was changed`, {
       hint: 'pick another file from the backups folder (`ls` it) ',
     });
-  const stamp = new Date().toISOString().replace(/:/g, '-');
   let movedAside: string | undefined;
   if (fs.existsSync(dbPath)) {
-    movedAside = `${dbPath}.before-restore-${stamp}`;
+    movedAside = `${dbPath}.before-restore-${stampAt()}`;
     fs.renameSync(dbPath, movedAside);
     for (const suffix of ['-wal', '-shm'])
       if (fs.existsSync(`${dbPath}${suffix}`)) fs.renameSync(`${dbPath}${suffix}`, `${movedAside}${suffix}`);
   }
   fs.mkdirSync(path.dirname(dbPath), { recursive: true });
+  // Copied under a temporary name and renamed into place, so the store's path never holds half a file.
   const temp = `${dbPath}.tmp-restore-${process.pid}`;
   fs.copyFileSync(backup, temp);
   const { default: Database } = await import('better-sqlite3');
