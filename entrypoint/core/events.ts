@@ -1,9 +1,9 @@
 // The one event stream: runner, phases and supervisor only emit; reporters (log/) render.
 // Events carry no secrets: everything is redacted before it is emitted.
 
-import type { TaskId } from './task.js';
+import type { NoteLevel, TaskId } from './task.js';
 
-export type NoteLevel = 'info' | 'warn' | 'error';
+export type { NoteLevel } from './task.js';
 
 export type TaskStatus = 'ok' | 'failed' | 'skipped' | 'cancelled';
 

@@ -2,9 +2,11 @@
 // Types only; phases import this and nothing else of entrypoint/ besides errors.ts and events.ts.
 
 import type { Config } from '../config/schema.js';
-import type { NoteLevel } from './events.js';
 
 export type { Config } from '../config/schema.js';
+
+/** How loud a note is: `info` routine, `warn` worth a look, `error` something is wrong. */
+export type NoteLevel = 'info' | 'warn' | 'error';
 
 export const PHASES = ['restore', 'migrate', 'seed', 'verify', 'replicate', 'start'] as const;
 export type PhaseName = (typeof PHASES)[number];
