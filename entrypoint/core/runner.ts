@@ -47,76 +47,17 @@ export interface RunResult {
 }
 
 export async function runTasks(tasks: readonly TaskSpec[], options: RunOptions): Promise<RunResult> {
-  const { config, reporter, controller } = options;
+  const { config, controller } = options;
   const spawner = options.spawner ?? realSpawner;
   // Tasks that keep a child need the spawner: load it now, overlapping the tasks before them.
   if (tasks.some((t) => t.keepsChild)) spawner.load().catch(() => undefined);
-
-  const emit = (event: BootEvent) => reporter.emit(redactEvent(event, config.redact));
-  const records = new Map<TaskId, TaskRecord>(
-    tasks.map((t) => [
-      t.id,
-      {
-        id: t.id,
-        phase: t.phase,
-        target: t.target,
-        startedAtMs: undefined,
-        endedAtMs: undefined,
-        status: 'pending',
-        exitCode: undefined,
-        error: undefined,
-        outputTail: undefined,
-        facts: {},
-      },
-    ]),
-  );
-  let firstError: BootseqError | undefined;
-  const running = new Map<TaskId, Promise<void>>();
-
-  const execute = async (task: TaskSpec, record: TaskRecord): Promise<void> => {
-    record.startedAtMs = Date.now();
-    record.status = 'running';
-    emit({ event: 'task-start', task: task.id });
-    try {
-      controller.signal.throwIfAborted();
-      await task.run(
-        createTaskContext(task.id, {
-          config,
-          signal: controller.signal,
-          spawner,
-          emit,
-          keep: options.keep,
-          setExitCode: (code) => (record.exitCode = code),
-          facts: record.facts,
-        }),
-      );
-      record.status = 'ok';
-    } catch (error) {
-      const failure = asBootseqError(task.id, error);
-      if (controller.signal.aborted) {
-        record.status = 'cancelled';
-        record.error = failure.message;
-      } else {
-        record.status = 'failed';
-        record.error = failure.message;
-        if (failure instanceof TaskFailedError && failure.outputTail.length > 0)
-          record.outputTail = [...failure.outputTail];
-        firstError ??= failure;
-        controller.abort(failure);
-      }
-    } finally {
-      record.endedAtMs = Date.now();
-      const status = record.status as TaskStatus;
-      emit({
-        event: 'task-end',
-        task: task.id,
-        status,
-        duration_ms: record.endedAtMs - (record.startedAtMs ?? record.endedAtMs),
-        ...(status === 'failed' && record.error ? { error: firstLine(record.error) } : {}),
-      });
-    }
+  const run: Run = {
+    options: { ...options, spawner },
+    emit: (event) => options.reporter.emit(redactEvent(event, config.redact)),
+    firstError: undefined,
   };
-
+  const records = new Map<TaskId, TaskRecord>(tasks.map((t) => [t.id, newRecord(t)]));
+  const running = new Map<TaskId, Promise<void>>();
   for (;;) {
     for (const task of tasks) {
       const record = records.get(task.id);
@@ -127,13 +68,14 @@ export async function runTasks(tasks: readonly TaskSpec[], options: RunOptions):
         deps.some((s) => s === 'failed' || s === 'cancelled' || s === 'skipped')
       ) {
         record.status = 'skipped';
-        emit({ event: 'task-end', task: task.id, status: 'skipped', duration_ms: 0 });
+        run.emit({ event: 'task-end', task: task.id, status: 'skipped', duration_ms: 0 });
         continue;
       }
-      if (deps.every((s) => s === 'ok')) {
-        const promise = execute(task, record).finally(() => running.delete(task.id));
-        running.set(task.id, promise);
-      }
+      if (deps.every((s) => s === 'ok'))
+        running.set(
+          task.id,
+          execute(task, record, run).finally(() => running.delete(task.id)),
+        );
     }
     if (running.size === 0) {
       // Nothing runs and nothing could start: whatever is pending waits on a task that is not there.
@@ -144,9 +86,78 @@ export async function runTasks(tasks: readonly TaskSpec[], options: RunOptions):
   }
   // A failure of a task first; else what aborted the run from outside (a signal, a kept child's death).
   // The supervisor knows when an outside abort came after a task failure, and lets it win.
-  let error = firstError;
+  let error = run.firstError;
   if (!error && controller.signal.aborted) error = asBootseqError('run', controller.signal.reason);
   return { records: [...records.values()], error };
+}
+
+/** One run's shared state: what every task's execution reads and the first failure it records. */
+interface Run {
+  readonly options: RunOptions & { readonly spawner: Spawner };
+  readonly emit: (event: BootEvent) => void;
+  firstError: BootseqError | undefined;
+}
+
+function newRecord(task: TaskSpec): TaskRecord {
+  return {
+    id: task.id,
+    phase: task.phase,
+    target: task.target,
+    startedAtMs: undefined,
+    endedAtMs: undefined,
+    status: 'pending',
+    exitCode: undefined,
+    error: undefined,
+    outputTail: undefined,
+    facts: {},
+  };
+}
+
+/** Runs one task: `ok`, or `failed` (the first failure aborts the run), or `cancelled` by an abort. */
+async function execute(task: TaskSpec, record: TaskRecord, run: Run): Promise<void> {
+  const { config, controller, spawner, keep } = run.options;
+  record.startedAtMs = Date.now();
+  record.status = 'running';
+  run.emit({ event: 'task-start', task: task.id });
+  try {
+    controller.signal.throwIfAborted();
+    const setExitCode = (code: number | undefined) => (record.exitCode = code);
+    const { signal } = controller;
+    await task.run(
+      createTaskContext(task.id, {
+        config,
+        signal,
+        spawner,
+        emit: run.emit,
+        keep,
+        setExitCode,
+        facts: record.facts,
+      }),
+    );
+    record.status = 'ok';
+  } catch (error) {
+    const failure = asBootseqError(task.id, error);
+    record.error = failure.message;
+    if (controller.signal.aborted) {
+      record.status = 'cancelled';
+    } else {
+      record.status = 'failed';
+      if (failure instanceof TaskFailedError && failure.outputTail.length > 0)
+        record.outputTail = [...failure.outputTail];
+      run.firstError ??= failure;
+      controller.abort(failure);
+    }
+  } finally {
+    record.endedAtMs = Date.now();
+    const status = record.status as TaskStatus;
+    run.emit({
+      event: 'task-end',
+      task: task.id,
+      status,
+      duration_ms: record.endedAtMs - (record.startedAtMs ?? record.endedAtMs),
+      ...(status === 'failed' && record.error ? { error: firstLine(record.error) } : {}),
+    });
+  }
 }
 
 function asBootseqError(taskId: TaskId, error: unknown): BootseqError {

@@ -43,7 +43,58 @@ export function startChild(spec: CommandSpec, options: StartOptions = {}): Child
   const display =
     spec.display ??
     (typeof spec.command === 'string' ? spec.command : [spec.command.file, ...spec.command.args].join(' '));
-  const env = { ...options.baseEnv, ...spec.env };
+  const subprocess = launch(spec, { ...options.baseEnv, ...spec.env });
+  const output = createOutput(options.redact ?? ((t: string) => t));
+  const readers: Promise<void>[] = [];
+  for (const stream of ['stdout', 'stderr'] as const) {
+    const source = subprocess[stream];
+    if (!source) continue;
+    const rl = createInterface({ input: source, crlfDelay: Infinity });
+    rl.on('line', (line) => output.push(line, stream));
+    readers.push(new Promise((resolve) => rl.once('close', () => resolve())));
+  }
+
+  const pid = subprocess.pid;
+  let hasExited = false;
+  const cannotStart = (why: unknown) => {
+    hasExited = true;
+    output.push(`cannot start \`${display}\`: ${String(why)}`, 'stderr');
+    return { exitCode: 127, signal: undefined };
+  };
+  const exited: Promise<ChildExit> = subprocess.then(async (result) => {
+    await Promise.all(readers);
+    // The program could not be started at all (ENOENT, EACCES).
+    if (result.failed && result.exitCode === undefined && result.signal === undefined)
+      return cannotStart(result.originalMessage ?? result.shortMessage);
+    hasExited = true;
+    return { exitCode: result.exitCode, signal: result.signal };
+  }, cannotStart);
+  if (pid !== undefined) {
+    addGroup(pid);
+    void exited.then(() => {
+      if (!isGroupAlive(pid)) removeGroup(pid);
+    });
+  }
+
+  let stopping: Promise<ChildExit> | undefined;
+  return {
+    pid: pid ?? -1,
+    display,
+    exited,
+    get hasExited() {
+      return hasExited;
+    },
+    outputTail: output.tail,
+    onLine: output.onLine,
+    stop(graceMs, signal = 'SIGTERM') {
+      stopping ??= stopGroup(pid, exited, () => hasExited, graceMs, signal);
+      return stopping;
+    },
+  };
+}
+
+function launch(spec: CommandSpec, env: Record<string, string>) {
+  if (!execaModule) throw new Error('startChild before loadSpawner() resolved');
   const common = {
     cwd: spec.cwd,
     env,
@@ -57,66 +108,24 @@ export function startChild(spec: CommandSpec, options: StartOptions = {}): Child
     cleanup: false,
     windowsHide: true,
   } as const;
-  if (!execaModule) throw new Error('startChild before loadSpawner() resolved');
   const { execa } = execaModule;
-  const subprocess =
-    typeof spec.command === 'string'
-      ? execa(shellLine(spec.command), { ...common, shell: '/bin/sh' })
-      : execa(spec.command.file, [...spec.command.args], common);
+  return typeof spec.command === 'string'
+    ? execa(shellLine(spec.command), { ...common, shell: '/bin/sh' })
+    : execa(spec.command.file, [...spec.command.args], common);
+}
 
+/** A child's output: the last KEEP_LINES lines, and whoever listens to each new one. */
+function createOutput(redact: (text: string) => string) {
   const listeners = new Set<(line: string, stream: 'stdout' | 'stderr') => void>();
   const lines: string[] = [];
-  const pushLine = (line: string, stream: 'stdout' | 'stderr') => {
-    lines.push(line);
-    if (lines.length > KEEP_LINES) lines.shift();
-    for (const listener of listeners) listener(line, stream);
-  };
-  const readers: Promise<void>[] = [];
-  for (const stream of ['stdout', 'stderr'] as const) {
-    const source = subprocess[stream];
-    if (!source) continue;
-    const rl = createInterface({ input: source, crlfDelay: Infinity });
-    rl.on('line', (line) => pushLine(line, stream));
-    readers.push(new Promise((resolve) => rl.once('close', () => resolve())));
-  }
-
-  const pid = subprocess.pid;
-  let hasExited = false;
-  const exited: Promise<ChildExit> = subprocess.then(
-    async (result) => {
-      await Promise.all(readers);
-      hasExited = true;
-      if (result.failed && result.exitCode === undefined && result.signal === undefined) {
-        // The program could not be started at all (ENOENT, EACCES).
-        pushLine(`cannot start \`${display}\`: ${result.originalMessage ?? result.shortMessage}`, 'stderr');
-        return { exitCode: 127, signal: undefined };
-      }
-      return { exitCode: result.exitCode, signal: result.signal };
-    },
-    (error: unknown) => {
-      hasExited = true;
-      pushLine(`cannot start \`${display}\`: ${String(error)}`, 'stderr');
-      return { exitCode: 127, signal: undefined };
-    },
-  );
-  if (pid !== undefined) {
-    addGroup(pid);
-    void exited.then(() => {
-      if (!isGroupAlive(pid)) removeGroup(pid);
-    });
-  }
-
-  const redact = options.redact ?? ((t: string) => t);
-  let stopping: Promise<ChildExit> | undefined;
-
   return {
-    pid: pid ?? -1,
-    display,
-    exited,
-    get hasExited() {
-      return hasExited;
+    push: (line: string, stream: 'stdout' | 'stderr') => {
+      lines.push(line);
+      if (lines.length > KEEP_LINES) lines.shift();
+      for (const listener of listeners) listener(line, stream);
     },
-    outputTail() {
+    /** The last TAIL_LINES lines, error-looking lines preferred. */
+    tail: (): string[] => {
       const recent = lines.slice(-TAIL_LINES);
       if (lines.length <= TAIL_LINES) return recent.map(redact);
       const errorish = new Set(lines.filter((l) => ERRORISH.test(l)).slice(-TAIL_LINES / 2));
@@ -125,13 +134,9 @@ export function startChild(spec: CommandSpec, options: StartOptions = {}): Child
       );
       return picked.slice(-TAIL_LINES).map(redact);
     },
-    onLine(listener) {
+    onLine: (listener: (line: string, stream: 'stdout' | 'stderr') => void) => {
       listeners.add(listener);
       return () => listeners.delete(listener);
-    },
-    stop(graceMs, signal = 'SIGTERM') {
-      stopping ??= stopGroup(pid, exited, () => hasExited, graceMs, signal);
-      return stopping;
     },
   };
 }

@@ -65,20 +65,7 @@ export function createPrettyReporter(out: NodeJS.WriteStream = process.stdout): 
         for (const t of event.tasks)
           rows.set(t.id, { started: deferred(), ended: deferred(), wrapper: undefined, done: false });
         const list = new Listr(
-          event.tasks.map((t) => ({
-            title: `${t.id}  (waiting)`,
-            task: async (_ctx: unknown, task: ListrTaskWrapper<unknown, never, never>) => {
-              const row = rows.get(t.id);
-              if (!row) return;
-              row.wrapper = task as unknown as Row['wrapper'];
-              await row.started.promise;
-              task.title = t.id;
-              const end = await row.ended.promise;
-              if (end.status === 'skipped') task.skip(`${t.id} (skipped)`);
-              else if (end.status !== 'ok') throw new Error(`${t.id}: ${end.error ?? end.status}`);
-              else task.title = `${t.id}  ${end.durationMs} ms`;
-            },
-          })),
+          event.tasks.map((t) => mirrorTask(t.id, rows)),
           { concurrent: true, exitOnError: false, registerSignalListeners: false, collectErrors: false },
         );
         live = true;
@@ -125,6 +112,24 @@ export function createPrettyReporter(out: NodeJS.WriteStream = process.stdout): 
     async close() {
       finishList();
       await listing;
+    },
+  };
+}
+
+/** A listr2 task that mirrors one bootseq task: waits for its start, shows its end. */
+function mirrorTask(id: string, rows: ReadonlyMap<string, Row>) {
+  return {
+    title: `${id}  (waiting)`,
+    task: async (_ctx: unknown, task: ListrTaskWrapper<unknown, never, never>) => {
+      const row = rows.get(id);
+      if (!row) return;
+      row.wrapper = task as unknown as Row['wrapper'];
+      await row.started.promise;
+      task.title = id;
+      const end = await row.ended.promise;
+      if (end.status === 'skipped') task.skip(`${id} (skipped)`);
+      else if (end.status !== 'ok') throw new Error(`${id}: ${end.error ?? end.status}`);
+      else task.title = `${id}  ${end.durationMs} ms`;
     },
   };
 }
