@@ -18,42 +18,16 @@ export async function sqliteGates(
   required: SqliteRequirements,
 ): Promise<GateResult[]> {
   const gates: GateResult[] = [];
-  const gate = (name: string, ok: boolean, detail: string) => {
+  const gate: Gate = (name, ok, detail) => {
     gates.push({ store, gate: name, ok, detail });
     return ok;
   };
-  let header: Buffer;
-  try {
-    const fd = fs.openSync(dbPath, 'r');
-    try {
-      header = Buffer.alloc(100);
-      const read = fs.readSync(fd, header, 0, 100, 0);
-      header = header.subarray(0, read);
-    } finally {
-      fs.closeSync(fd);
-    }
-  } catch (error) {
-    gate(
-      'exists',
-      false,
-      `${dbPath} cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
-    );
-    return gates;
-  }
-  gate('exists', true, `${fs.statSync(dbPath).size} bytes`);
-  if (
-    !gate(
-      'sqlite',
-      header.length >= 100 && header.subarray(0, 16).equals(HEADER),
-      header.length === 0
-        ? 'the file is empty'
-        : header.length >= 16 && header.subarray(0, 16).equals(HEADER)
-          ? 'SQLite format 3'
-          : 'no SQLite header',
-    )
-  ) {
-    return gates;
-  }
+  const header = readHeader(dbPath, gate);
+  if (header === undefined) return gates;
+  const isSqlite = header.length >= 16 && header.subarray(0, 16).equals(HEADER);
+  const detail =
+    header.length === 0 ? 'the file is empty' : isSqlite ? 'SQLite format 3' : 'no SQLite header';
+  if (!gate('sqlite', header.length >= 100 && isSqlite, detail)) return gates;
   // Header bytes 18/19 are the read/write format versions: 2 means WAL.
   const wal = header[18] === 2 && header[19] === 2;
   gate(
@@ -71,34 +45,59 @@ export async function sqliteGates(
     db.pragma('busy_timeout = 5000');
     const check = db.prepare('PRAGMA quick_check').pluck().all() as string[];
     gate('quick_check', check.length === 1 && check[0] === 'ok', check.slice(0, 3).join('; '));
-    const tables = new Set(
-      db.prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')").pluck().all() as string[],
-    );
-    for (const table of required.tables)
-      gate(`table ${table}`, tables.has(table), tables.has(table) ? 'present' : 'missing');
-    for (const [table, columns] of Object.entries(required.columns)) {
-      if (!tables.has(table)) {
-        gate(`columns ${table}`, false, `table ${table} is missing`);
-        continue;
-      }
-      const present = new Set(
-        (db.prepare(`PRAGMA table_info(${quoteIdent(table)})`).all() as { name: string }[]).map(
-          (r) => r.name,
-        ),
-      );
-      const missing = columns.filter((c) => !present.has(c));
-      gate(
-        `columns ${table}`,
-        missing.length === 0,
-        missing.length === 0 ? columns.join(', ') : `missing ${missing.join(', ')}`,
-      );
-    }
+    schemaGates(db, required, gate);
   } catch (error) {
     gate('open', false, (error as Error).message);
   } finally {
     db?.close();
   }
   return gates;
+}
+
+type Gate = (name: string, ok: boolean, detail: string) => boolean;
+
+/** The first 100 bytes (the SQLite header), or undefined after a failed `exists` gate. */
+function readHeader(dbPath: string, gate: Gate): Buffer | undefined {
+  let header: Buffer;
+  try {
+    const fd = fs.openSync(dbPath, 'r');
+    try {
+      header = Buffer.alloc(100);
+      const read = fs.readSync(fd, header, 0, 100, 0);
+      header = header.subarray(0, read);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (error) {
+    const why = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    gate('exists', false, `${dbPath} cannot be read: ${why}`);
+    return undefined;
+  }
+  gate('exists', true, `${fs.statSync(dbPath).size} bytes`);
+  return header;
+}
+
+/** The required tables, and the required columns of each table. */
+function schemaGates(db: import('better-sqlite3').Database, required: SqliteRequirements, gate: Gate): void {
+  const tables = new Set(
+    db.prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')").pluck().all() as string[],
+  );
+  for (const table of required.tables)
+    gate(`table ${table}`, tables.has(table), tables.has(table) ? 'present' : 'missing');
+  for (const [table, columns] of Object.entries(required.columns)) {
+    if (!tables.has(table)) {
+      gate(`columns ${table}`, false, `table ${table} is missing`);
+      continue;
+    }
+    const rows = db.prepare(`PRAGMA table_info(${quoteIdent(table)})`).all() as { name: string }[];
+    const present = new Set(rows.map((r) => r.name));
+    const missing = columns.filter((c) => !present.has(c));
+    gate(
+      `columns ${table}`,
+      missing.length === 0,
+      missing.length === 0 ? columns.join(', ') : `missing ${missing.join(', ')}`,
+    );
+  }
 }
 
 function quoteIdent(name: string): string {
