@@ -4,12 +4,13 @@
 // nothing is started while any remains.
 
 import { createHash } from 'node:crypto';
-import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
-import type * as z from 'zod';
 import { ConfigError, type ConfigIssue } from '../core/errors.js';
+import { createResolveContext, realFs, type ConfigFs } from './context.js';
+import { checkCycle } from './cycles.js';
+import { checkCommand, packagedLitestreamBin, resolveExecutable } from './executables.js';
+import { formatPath, fromZod } from './issues.js';
 import { parseLitestreamConfig } from './litestream.js';
 import {
   configSchema,
@@ -20,13 +21,7 @@ import {
 } from './schema.js';
 import { createExpander } from './secrets.js';
 
-/** The disk as config loading sees it; unit tests pass a fake. */
-export interface ConfigFs {
-  readFile(file: string): string | undefined;
-  exists(file: string): boolean;
-  isDirectory(file: string): boolean;
-  isExecutable(file: string): boolean;
-}
+export type { ConfigFs } from './context.js';
 
 export interface ParseOptions {
   /** The name shown in messages, e.g. `bootseq.yml`. */
@@ -43,44 +38,6 @@ export interface ParseResult {
   readonly config: Config | undefined;
   readonly issues: readonly ConfigIssue[];
   readonly warnings: readonly string[];
-}
-
-export const realFs: ConfigFs = {
-  readFile: (file) => {
-    try {
-      return fs.readFileSync(file, 'utf8');
-    } catch {
-      return undefined;
-    }
-  },
-  exists: (file) => fs.existsSync(file),
-  isDirectory: (file) => {
-    try {
-      return fs.statSync(file).isDirectory();
-    } catch {
-      return false;
-    }
-  },
-  isExecutable: (file) => {
-    try {
-      fs.accessSync(file, fs.constants.X_OK);
-      return fs.statSync(file).isFile();
-    } catch {
-      return false;
-    }
-  },
-};
-
-/** The Litestream binary shipped by the npm package, if it is installed. */
-export function packagedLitestreamBin(): string | undefined {
-  try {
-    const require = createRequire(import.meta.url);
-    const pkg = require.resolve('@flydotio/litestream-linux-x64/package.json');
-    const bin = path.join(path.dirname(pkg), 'litestream');
-    return fs.existsSync(bin) ? bin : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Reads and validates a config file; throws ConfigError (exit 2) listing every problem. */
@@ -119,6 +76,7 @@ export function parseConfig(text: string, options: ParseOptions): ParseResult {
   const disk = options.fs ?? realFs;
   const issues: ConfigIssue[] = [];
   const warnings: string[] = [];
+  const lookup = { dir, env, disk };
 
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
   if (doc.errors.length > 0) {
@@ -158,6 +116,7 @@ export function parseConfig(text: string, options: ParseOptions): ParseResult {
   }
   const c = parsed.data;
   const redact = expander.redactor();
+  const ctx = createResolveContext({ ...lookup, file, redact }, issues, warnings);
 
   // litestream.yml: which sqlite databases exist and where their replicas are.
   let litestream: Config['litestream'];
@@ -183,7 +142,7 @@ export function parseConfig(text: string, options: ParseOptions): ParseResult {
     }
     let bin = c.litestream.bin ?? options.defaultLitestreamBin;
     if (c.litestream.bin !== undefined) {
-      bin = resolveExecutable(c.litestream.bin, dir, env, disk);
+      bin = resolveExecutable(c.litestream.bin, lookup);
       if (!bin)
         issues.push({
           file,
@@ -191,7 +150,7 @@ export function parseConfig(text: string, options: ParseOptions): ParseResult {
           message: `${c.litestream.bin} is not an executable file (expected the litestream binary, v0.3.13)`,
         });
     } else if (!bin) {
-      bin = resolveExecutable('litestream', dir, env, disk);
+      bin = resolveExecutable('litestream', lookup);
       if (!bin)
         issues.push({
           file,
@@ -260,7 +219,7 @@ export function parseConfig(text: string, options: ParseOptions): ParseResult {
       } else {
         // pg_dump's custom format starts with PGDMP and needs pg_restore; anything else is SQL for psql.
         const tool = head.startsWith('PGDMP') ? 'pg_restore' : 'psql';
-        if (!resolveExecutable(tool, dir, env, disk)) {
+        if (!resolveExecutable(tool, lookup)) {
           issues.push({
             file,
             path: `${at}.restore.dump`,
@@ -273,7 +232,7 @@ export function parseConfig(text: string, options: ParseOptions): ParseResult {
       kind === 'postgres' &&
       s.migrate?.dir !== undefined &&
       c.backup.postgres &&
-      !resolveExecutable('pg_dump', dir, env, disk)
+      !resolveExecutable('pg_dump', lookup)
     ) {
       issues.push({
         file,
@@ -300,7 +259,7 @@ export function parseConfig(text: string, options: ParseOptions): ParseResult {
         });
     }
     if (s.migrate?.command !== undefined) {
-      const problem = checkCommand(s.migrate.command, dir, env, disk);
+      const problem = checkCommand(s.migrate.command, lookup);
       if (problem) issues.push({ file, path: `${at}.migrate.command`, message: problem });
     }
     const seed = (s.seed ?? []).map((f, i) => {
@@ -343,13 +302,7 @@ export function parseConfig(text: string, options: ParseOptions): ParseResult {
       });
     else byLocation.set(s.location, s.name);
   }
-  const storeCycle = findCycle(stores.map((s) => ({ name: s.name, after: s.after })));
-  if (storeCycle)
-    issues.push({
-      file,
-      path: `stores.${storeCycle[0]}.after`,
-      message: `stores wait on each other in a cycle: ${storeCycle.join(' → ')}`,
-    });
+  checkCycle(ctx, 'stores', stores);
 
   const processNames = Object.keys(c.processes);
   const processes: ProcessConfig[] = Object.entries(c.processes).map(([name, p]) => {
@@ -362,7 +315,7 @@ export function parseConfig(text: string, options: ParseOptions): ParseResult {
           message: `unknown process "${target}" (processes: ${processNames.join(', ')})`,
         });
     }
-    const problem = checkCommand(p.command, dir, env, disk);
+    const problem = checkCommand(p.command, lookup);
     if (problem) issues.push({ file, path: `${at}.command`, message: problem });
     return {
       name,
@@ -373,13 +326,11 @@ export function parseConfig(text: string, options: ParseOptions): ParseResult {
       restart: { onFailure: p.restart === 'on-failure', maxRestarts: p.max_restarts, backoffMs: p.backoff },
     };
   });
-  const processCycle = findCycle(processes.map((p) => ({ name: p.name, after: p.after ?? [] })));
-  if (processCycle)
-    issues.push({
-      file,
-      path: `processes.${processCycle[0]}.after`,
-      message: `processes wait on each other in a cycle: ${processCycle.join(' → ')}`,
-    });
+  checkCycle(
+    ctx,
+    'processes',
+    processes.map((p) => ({ name: p.name, after: p.after ?? [] })),
+  );
 
   const hash = createHash('sha256').update(text);
   if (litestream) hash.update(disk.readFile(litestream.configPath) ?? '');
@@ -404,98 +355,6 @@ export function parseConfig(text: string, options: ParseOptions): ParseResult {
   return { config: issues.length ? undefined : config, issues, warnings };
 }
 
-const SHELL_WORDS = new Set([
-  'cd',
-  'exec',
-  '.',
-  'set',
-  'export',
-  'true',
-  'false',
-  'test',
-  '[',
-  'echo',
-  'printf',
-  'env',
-  'if',
-  'for',
-  'while',
-  'until',
-  'case',
-  '{',
-  '(',
-  '!',
-  'sleep',
-  'exit',
-  'trap',
-  'source',
-  'eval',
-  'command',
-  'nohup',
-  'umask',
-  'ulimit',
-]);
-
-/** Whether the program a command line starts with exists: `bin/rails …` relative to the config dir, `node …` on PATH. */
-function checkCommand(
-  command: string,
-  dir: string,
-  env: ParseOptions['env'],
-  disk: ConfigFs,
-): string | undefined {
-  const words = command.trim().split(/\s+/);
-  let first = words.find((w) => !/^[A-Za-z_][A-Za-z0-9_]*=/.test(w));
-  if (!first) return undefined;
-  first = first.replace(/^['"]|['"]$/g, '');
-  if (SHELL_WORDS.has(first) || /[$`;&|<>(){}]/.test(first)) return undefined;
-  if (resolveExecutable(first, dir, env, disk)) return undefined;
-  return first.includes('/')
-    ? `${first} is not an executable file (command: \`${command}\`; run \`chmod +x ${first}\` if it exists)`
-    : `${first} is not on PATH (command: \`${command}\`)`;
-}
-
-function resolveExecutable(
-  program: string,
-  dir: string,
-  env: ParseOptions['env'],
-  disk: ConfigFs,
-): string | undefined {
-  if (program.includes('/')) {
-    const absolute = path.resolve(dir, program);
-    return disk.isExecutable(absolute) ? absolute : undefined;
-  }
-  for (const p of (env['PATH'] ?? '').split(':').filter(Boolean)) {
-    const candidate = path.join(p, program);
-    if (disk.isExecutable(candidate)) return candidate;
-  }
-  return undefined;
-}
-
-function findCycle(nodes: readonly { name: string; after: readonly string[] }[]): string[] | undefined {
-  const byName = new Map(nodes.map((n) => [n.name, n]));
-  const state = new Map<string, 'visiting' | 'done'>();
-  const stack: string[] = [];
-  const visit = (name: string): string[] | undefined => {
-    if (state.get(name) === 'done') return undefined;
-    if (state.get(name) === 'visiting') return [...stack.slice(stack.indexOf(name)), name];
-    state.set(name, 'visiting');
-    stack.push(name);
-    for (const dep of byName.get(name)?.after ?? []) {
-      if (!byName.has(dep)) continue;
-      const cycle = visit(dep);
-      if (cycle) return cycle;
-    }
-    stack.pop();
-    state.set(name, 'done');
-    return undefined;
-  };
-  for (const n of nodes) {
-    const cycle = visit(n.name);
-    if (cycle) return cycle;
-  }
-  return undefined;
-}
-
 function mapStrings(
   value: unknown,
   at: (string | number)[],
@@ -507,91 +366,4 @@ function mapStrings(
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, mapStrings(v, [...at, k], fn)]));
   }
   return value;
-}
-
-export function formatPath(at: readonly PropertyKey[]): string {
-  let out = '';
-  for (const part of at) {
-    if (typeof part === 'number') out += `[${part}]`;
-    else out += out ? `.${String(part)}` : String(part);
-  }
-  return out;
-}
-
-function valueAt(root: unknown, at: readonly PropertyKey[]): unknown {
-  let v: unknown = root;
-  for (const part of at) {
-    if (v === null || typeof v !== 'object') return undefined;
-    v = (v as Record<PropertyKey, unknown>)[part];
-  }
-  return v;
-}
-
-function show(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  if (value === null) return 'null (an empty value)';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'a mapping';
-  return JSON.stringify(value);
-}
-
-function fromZod(issue: z.core.$ZodIssue, root: unknown, file: string): ConfigIssue[] {
-  const found = valueAt(root, issue.path);
-  const at = formatPath(issue.path);
-  switch (issue.code) {
-    case 'unrecognized_keys':
-      return issue.keys.map((key) => ({
-        file,
-        path: formatPath([...issue.path, key]),
-        message: `unknown key "${key}" (${issue.message})`,
-      }));
-    case 'invalid_type': {
-      const expected = issue.message.startsWith('Invalid input')
-        ? `expected ${describeType(issue.expected)}`
-        : issue.message;
-      return [
-        {
-          file,
-          path: at,
-          message: found === undefined ? `is required (${expected})` : `${expected}, found ${show(found)}`,
-        },
-      ];
-    }
-    case 'invalid_value':
-      return [
-        {
-          file,
-          path: at,
-          message: issue.message.startsWith('Invalid')
-            ? `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, found ${show(found)}`
-            : `${issue.message}, found ${show(found)}`,
-        },
-      ];
-    case 'invalid_union':
-      return [
-        {
-          file,
-          path: at,
-          message: `${issue.message.startsWith('Invalid') ? 'expected a value of another type' : issue.message}, found ${show(found)}`,
-        },
-      ];
-    case 'invalid_format':
-    case 'too_small':
-    case 'too_big':
-      return [{ file, path: at, message: `${issue.message}, found ${show(found)}` }];
-    default:
-      return [{ file, path: at, message: issue.message }];
-  }
-}
-
-function describeType(expected: string): string {
-  switch (expected) {
-    case 'array':
-      return 'a list';
-    case 'object':
-    case 'record':
-      return 'a mapping';
-    default:
-      return `a ${expected}`;
-  }
 }
