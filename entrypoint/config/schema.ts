@@ -170,21 +170,22 @@ export interface LitestreamDb {
   readonly replicas: readonly LitestreamReplica[];
 }
 
+export interface LitestreamConfig {
+  /** litestream.yml, absolute. */
+  readonly configPath: string;
+  readonly bin: string;
+  readonly takeoverTimeoutMs: number;
+  readonly dbs: readonly LitestreamDb[];
+  /** Restarts of Litestream when it exits while the app runs, before bootseq gives up (exit 1). */
+  readonly restart: { readonly maxRestarts: number; readonly backoffMs: number };
+}
+
 /** The validated config: paths absolute, durations in ms, names in camelCase. */
 export interface Config {
   readonly file: string;
   readonly dir: string;
   readonly hash: string;
-  readonly litestream:
-    | {
-        readonly configPath: string;
-        readonly bin: string;
-        readonly takeoverTimeoutMs: number;
-        readonly dbs: readonly LitestreamDb[];
-        /** Restarts of Litestream when it exits while the app runs, before bootseq gives up (exit 1). */
-        readonly restart: { readonly maxRestarts: number; readonly backoffMs: number };
-      }
-    | undefined;
+  readonly litestream: LitestreamConfig | undefined;
   readonly stores: readonly StoreConfig[];
   readonly processes: readonly ProcessConfig[];
   readonly shutdown: { readonly graceMs: number; readonly replicationGraceMs: number };
