@@ -120,7 +120,7 @@ export function parseLitestreamConfig(
     const metaPath =
       typeof entry['meta-path'] === 'string'
         ? path.resolve(dir, entry['meta-path'])
-        : path.join(path.dirname(dbPath), `.${path.basename(dbPath)}-litestream`);
+        : defaultMetaPath(dbPath);
     const list: unknown[] = Array.isArray(entry['replicas'])
       ? entry['replicas']
       : entry['replica']
@@ -158,6 +158,11 @@ export function parseLitestreamConfig(
     dbs.push({ path: dbPath, metaPath, replicas });
   });
   return { dbs, issues, warnings };
+}
+
+/** Where Litestream keeps a database's generation and WAL copies unless `meta-path` says otherwise. */
+export function defaultMetaPath(dbPath: string): string {
+  return path.join(path.dirname(dbPath), `.${path.basename(dbPath)}-litestream`);
 }
 
 function checkDurations(

@@ -1,12 +1,24 @@
-// bootseq.yml's `stores:` resolved: paths absolute, each store checked against litestream.yml, its
-// dump, migrations and seeds on disk, and the programs it needs on PATH. Only reads the disk.
+// bootseq.yml's `stores:` resolved into what the phases use as is: paths absolute, defaults filled,
+// camelCase; each store checked against litestream.yml, its dump, migrations and seeds on disk, and
+// the programs it needs on PATH. Only reads the disk.
 
 import path from 'node:path';
 import type { ResolveContext } from './context.js';
 import { checkCommand, resolveExecutable } from './executables.js';
-import type { LitestreamConfig, LitestreamDb, RawConfig, StoreConfig } from './schema.js';
+import { defaultMetaPath } from './litestream.js';
+import type {
+  LitestreamConfig,
+  MigrateConfig,
+  PostgresStoreConfig,
+  RawConfig,
+  SqliteStoreConfig,
+  StoreConfig,
+} from './schema.js';
 
 type RawStore = RawConfig['stores'][string];
+type Located =
+  | Pick<SqliteStoreConfig, 'kind' | 'location' | 'litestream'>
+  | Pick<PostgresStoreConfig, 'kind' | 'location' | 'litestream'>;
 
 /** Every store in the order written; problems go to `ctx` in the order the user reads them. */
 export function resolveStores(
@@ -16,27 +28,17 @@ export function resolveStores(
 ): StoreConfig[] {
   return Object.entries(raw.stores).map(([name, s]) => {
     checkAfter(ctx, raw, name, s);
-    const { kind, location, lsDb } = locate(ctx, raw, name, s, litestream);
-    checkRestore(ctx, name, s, kind);
-    checkMigrate(ctx, raw, name, s, kind);
+    const located = locate(ctx, raw, name, s, litestream);
+    checkRestore(ctx, name, s, located.kind);
     return {
       name,
-      kind,
-      location,
+      ...located,
       after: s.after ?? [],
-      migrate:
-        s.migrate?.history === 'rails'
-          ? {
-              ...s.migrate,
-              environment:
-                s.migrate.environment ?? ctx.env['RAILS_ENV'] ?? ctx.env['RACK_ENV'] ?? 'development',
-            }
-          : s.migrate,
+      migrate: resolveMigrate(ctx, raw, name, s, located.kind),
       seed: resolveSeed(ctx, name, s),
       require: s.require,
       restoreDump: s.restore?.dump === undefined ? undefined : path.resolve(ctx.dir, s.restore.dump),
       waitMs: s.wait,
-      litestream: lsDb,
     };
   });
 }
@@ -64,30 +66,32 @@ function checkAfter(ctx: ResolveContext, raw: RawConfig, name: string, s: RawSto
   }
 }
 
-/** The database a store names: a sqlite file listed in litestream.yml, or a postgres:// URL. */
+/**
+ * The database a store names: a sqlite file listed in litestream.yml (its replicas and meta path), or
+ * a postgres:// URL.
+ */
 function locate(
   ctx: ResolveContext,
   raw: RawConfig,
   name: string,
   s: RawStore,
   litestream: LitestreamConfig | undefined,
-) {
+): Located {
   const at = `stores.${name}`;
   if (s.sqlite !== undefined) {
     const location = path.resolve(ctx.dir, s.sqlite);
-    let lsDb: LitestreamDb | undefined;
-    // No dbs: litestream.yml is missing or broken, which is reported already.
-    if (litestream && litestream.dbs.length > 0) {
-      lsDb = litestream.dbs.find((d) => d.path === location);
-      if (!lsDb) {
-        const listed = litestream.dbs.map((d) => path.relative(ctx.dir, d.path) || d.path);
-        ctx.issue(
-          `${at}.sqlite`,
-          `${s.sqlite} is not in ${raw.litestream?.config} (its dbs: ${listed.join(', ')}); add it there so it is restored and replicated`,
-        );
-      }
+    const listed = litestream?.dbs.find((d) => d.path === location);
+    // No dbs at all: litestream.yml is missing or broken, which is reported already.
+    if (!listed && litestream && litestream.dbs.length > 0) {
+      const dbs = litestream.dbs.map((d) => path.relative(ctx.dir, d.path) || d.path);
+      ctx.issue(
+        `${at}.sqlite`,
+        `${s.sqlite} is not in ${raw.litestream?.config} (its dbs: ${dbs.join(', ')}); add it there so it is restored and replicated`,
+      );
     }
-    return { kind: 'sqlite' as const, location, lsDb };
+    // Unlisted only in a config that is refused: Litestream's defaults keep the shape whole.
+    const db = listed ?? { path: location, metaPath: defaultMetaPath(location), replicas: [] };
+    return { kind: 'sqlite', location, litestream: db };
   }
   const location = s.postgres ?? '';
   if (!/^postgres(ql)?:\/\/[^/]/.test(location))
@@ -95,7 +99,7 @@ function locate(
       `${at}.postgres`,
       `expected a postgres:// or postgresql:// URL, found ${JSON.stringify(ctx.redact(location))}`,
     );
-  return { kind: 'postgres' as const, location, lsDb: undefined };
+  return { kind: 'postgres', location, litestream: undefined };
 }
 
 /** `restore.dump`: postgres only, readable, and the tool that applies it on PATH. */
@@ -126,28 +130,47 @@ function checkRestore(ctx: ResolveContext, name: string, s: RawStore, kind: Stor
     );
 }
 
-/** `migrate:`: the folder of the built-in migrator exists, or the command's program does. */
-function checkMigrate(
+/**
+ * `migrate:`: the command's program exists, or the built-in migrator's folder does (and pg_dump,
+ * which backs a postgres store up first). Defaults filled: `out_of_order`, Rails' environment.
+ */
+function resolveMigrate(
   ctx: ResolveContext,
   raw: RawConfig,
   name: string,
   s: RawStore,
   kind: StoreConfig['kind'],
-): void {
+): MigrateConfig | undefined {
+  const m = s.migrate;
   const at = `stores.${name}.migrate`;
-  if (s.migrate?.dir !== undefined) {
-    if (kind === 'postgres' && raw.backup.postgres && !resolveExecutable('pg_dump', ctx))
-      ctx.issue(
-        at,
-        'a backup is taken with pg_dump before migrating, and pg_dump is not on PATH (install postgresql-client, or set backup.postgres: false)',
-      );
-    if (!ctx.disk.isDirectory(path.resolve(ctx.dir, s.migrate.dir)))
-      ctx.issue(`${at}.dir`, `${s.migrate.dir} is not a directory (expected the folder of migration files)`);
-  }
-  if (s.migrate?.command !== undefined) {
-    const problem = checkCommand(s.migrate.command, ctx);
+  if (m?.command !== undefined) {
+    const problem = checkCommand(m.command, ctx);
     if (problem) ctx.issue(`${at}.command`, problem);
+    return { kind: 'command', command: m.command };
   }
+  // The schema refuses a migrate: without command or without dir and history.
+  if (m?.dir === undefined || m.history === undefined) return undefined;
+  if (kind === 'postgres' && raw.backup.postgres && !resolveExecutable('pg_dump', ctx))
+    ctx.issue(
+      at,
+      'a backup is taken with pg_dump before migrating, and pg_dump is not on PATH (install postgresql-client, or set backup.postgres: false)',
+    );
+  const dir = path.resolve(ctx.dir, m.dir);
+  if (!ctx.disk.isDirectory(dir))
+    ctx.issue(`${at}.dir`, `${m.dir} is not a directory (expected the folder of migration files)`);
+  return {
+    kind: 'builtin',
+    dir,
+    dirShown: m.dir,
+    history: m.history,
+    table: m.table,
+    baseline: m.baseline,
+    outOfOrder: m.out_of_order ?? false,
+    environment:
+      m.history === 'rails'
+        ? (m.environment ?? ctx.env['RAILS_ENV'] ?? ctx.env['RACK_ENV'] ?? 'development')
+        : undefined,
+  };
 }
 
 /** Seed files, absolute; each must exist. */

@@ -12,6 +12,7 @@ import { openStore, StatementError, type MigrationDb } from '../../../db/index.j
 import {
   FORMATS,
   migrateOptions,
+  type BuiltinMigrate,
   type LocalMigration,
   type MigrateOptions,
 } from '../../../db/history/index.js';
@@ -31,17 +32,14 @@ export function showChecksum(checksum: LocalMigration['checksum']): string | nul
   return Buffer.isBuffer(checksum) ? checksum.toString('hex') : String(checksum);
 }
 
-export async function migrateBuiltin(ctx: TaskContext, store: Store): Promise<void> {
-  const spec = store.migrate;
-  if (!spec?.dir || !spec.history) return;
+export async function migrateBuiltin(ctx: TaskContext, store: Store, spec: BuiltinMigrate): Promise<void> {
   const taskId = `migrate:${store.name}`;
   const format = FORMATS[spec.history];
-  const dir = path.resolve(ctx.config.dir, spec.dir);
-  const { migrations, problems } = format.resolve(dir);
+  const { migrations, problems } = format.resolve(spec.dir);
   if (problems.length > 0) {
     throw new TaskFailedError(
       taskId,
-      `${spec.dir} holds files ${format.name} would refuse:\n  ${problems.join('\n  ')}`,
+      `${spec.dirShown} holds files ${format.name} would refuse:\n  ${problems.join('\n  ')}`,
       {
         hint: `rename or fix those files; \`bootseq plan\` shows the store's migration folder`,
       },
@@ -59,7 +57,7 @@ export async function migrateBuiltin(ctx: TaskContext, store: Store): Promise<vo
     if (plan.problems.length > 0) {
       throw new TaskFailedError(
         taskId,
-        `${options.table} does not match ${spec.dir} (${format.name}); nothing was migrated:\n  ${plan.problems.join('\n  ')}`,
+        `${options.table} does not match ${spec.dirShown} (${format.name}); nothing was migrated:\n  ${plan.problems.join('\n  ')}`,
         {
           hint: `resolve each point above; \`bootseq checksum FILE --history ${format.name}\` prints what ${format.name} records for a file`,
         },
@@ -72,7 +70,7 @@ export async function migrateBuiltin(ctx: TaskContext, store: Store): Promise<vo
     try {
       await format.apply(db, m, options, inTransaction);
     } catch (error) {
-      const where = `${path.posix.join(spec.dir!, m.script)}${error instanceof StatementError && error.line ? `:${error.line}` : ''}`;
+      const where = `${path.posix.join(spec.dirShown, m.script)}${error instanceof StatementError && error.line ? `:${error.line}` : ''}`;
       const undone =
         m.transactional || db.dialect === 'sqlite'
           ? 'it was rolled back, nothing of it remains'
@@ -163,6 +161,6 @@ export async function migrateBuiltin(ctx: TaskContext, store: Store): Promise<vo
   }
   ctx.note(
     'info',
-    `${applied.length} applied, ${migrations.length} in ${spec.dir} (${format.name} history in ${options.table})`,
+    `${applied.length} applied, ${migrations.length} in ${spec.dirShown} (${format.name} history in ${options.table})`,
   );
 }
