@@ -2,9 +2,11 @@
 // tables and the tools' rules. Shared by migrate/ (which applies migrations), verify/ (the "no failed
 // or pending migrations" gate) and `bootseq checksum`.
 
+import type { Config } from '../../entrypoint/core/task.js';
+import type { MigrationDb } from '../database.js';
 import { bootseqHistory } from './bootseq.js';
 import { flyway } from './flyway.js';
-import type { HistoryFormat } from './model.js';
+import type { HistoryFormat, MigrateOptions } from './model.js';
 import { rails } from './rails.js';
 import { sqlx } from './sqlx.js';
 
@@ -17,23 +19,16 @@ export const FORMATS: Readonly<Record<HistoryFormat['name'], HistoryFormat>> = {
   rails,
 };
 
-import type { MigrationDb } from '../database.js';
-import type { MigrateOptions } from './model.js';
+/** A store's `migrate: { dir, history, … }` as config/ resolved it: dir absolute, defaults filled. */
+export type BuiltinMigrate = Extract<NonNullable<Config['stores'][number]['migrate']>, { kind: 'builtin' }>;
 
-export interface HistorySpec {
-  readonly history?: HistoryFormat['name'] | undefined;
-  readonly table?: string | undefined;
-  readonly baseline?: string | undefined;
-  readonly out_of_order?: boolean | undefined;
-  readonly environment?: string | undefined;
-}
-
-export function migrateOptions(spec: HistorySpec, format: HistoryFormat): MigrateOptions {
+/** What the format's functions take: the table defaults to the format's own. */
+export function migrateOptions(spec: BuiltinMigrate, format: HistoryFormat): MigrateOptions {
   return {
     table: spec.table ?? format.defaultTable,
     baseline: spec.baseline,
-    outOfOrder: spec.out_of_order ?? false,
-    environment: spec.environment ?? 'development',
+    outOfOrder: spec.outOfOrder,
+    environment: spec.environment,
   };
 }
 
@@ -43,12 +38,10 @@ export function migrateOptions(spec: HistorySpec, format: HistoryFormat): Migrat
  */
 export async function historyGate(
   db: MigrationDb,
-  dir: string,
-  shownDir: string,
-  spec: HistorySpec & { history: HistoryFormat['name'] },
+  spec: BuiltinMigrate,
 ): Promise<{ ok: boolean; detail: string }> {
   const format = FORMATS[spec.history];
-  const { migrations, problems } = format.resolve(dir);
+  const { migrations, problems } = format.resolve(spec.dir);
   if (problems.length > 0) return { ok: false, detail: problems.join('; ') };
   const options = migrateOptions(spec, format);
   const plan = await db.dryRun(() => format.plan(db, migrations, options));
@@ -57,11 +50,11 @@ export async function historyGate(
     const names = plan.pending.map((m) => m.script);
     return {
       ok: false,
-      detail: `${names.length} pending in ${shownDir}: ${names.slice(0, 5).join(', ')}${names.length > 5 ? ', …' : ''} (run \`bootseq migrate\`)`,
+      detail: `${names.length} pending in ${spec.dirShown}: ${names.slice(0, 5).join(', ')}${names.length > 5 ? ', …' : ''} (run \`bootseq migrate\`)`,
     };
   }
   return {
     ok: true,
-    detail: `none pending or failed (${migrations.length} in ${shownDir}, ${format.name} history in ${options.table})`,
+    detail: `none pending or failed (${migrations.length} in ${spec.dirShown}, ${format.name} history in ${options.table})`,
   };
 }

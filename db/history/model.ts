@@ -27,8 +27,8 @@ export interface MigrateOptions {
   readonly table: string;
   readonly baseline: string | undefined;
   readonly outOfOrder: boolean;
-  /** RAILS_ENV for ar_internal_metadata. */
-  readonly environment: string;
+  /** Rails: ar_internal_metadata's environment, resolved by config/; undefined for the other formats. */
+  readonly environment: string | undefined;
 }
 
 export interface Plan {

@@ -73,6 +73,9 @@ export const rails: HistoryFormat = {
     else await db.transaction(run);
   },
   async finish(db, options) {
+    // config/ resolves it for Rails history (bootseq.yml, RAILS_ENV, RACK_ENV, development).
+    const environment = options.environment;
+    if (environment === undefined) throw new Error('Rails history without an environment');
     const now =
       db.dialect === 'postgres' ? "(now() at time zone 'utc')" : "strftime('%Y-%m-%d %H:%M:%f000', 'now')";
     const rows = await db.query<{ value: string | null }>(
@@ -81,12 +84,12 @@ export const rails: HistoryFormat = {
     if (rows.length === 0) {
       await db.exec(
         `INSERT INTO "ar_internal_metadata" ("key", "value", "created_at", "updated_at") VALUES ('environment', $1, ${now}, ${now})`,
-        [options.environment],
+        [environment],
       );
-    } else if (rows[0]?.value !== options.environment) {
+    } else if (rows[0]?.value !== environment) {
       await db.exec(
         `UPDATE "ar_internal_metadata" SET "value" = $1, "updated_at" = ${now} WHERE "key" = 'environment'`,
-        [options.environment],
+        [environment],
       );
     }
   },

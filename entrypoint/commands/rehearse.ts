@@ -41,8 +41,8 @@ export async function run(cmd: CommandContext): Promise<number> {
   const scratch: { server: string; name: string }[] = [];
   const stores = live.stores.map((store) => {
     // A command migration runs the app's own migrator, which knows the live database, not the copy.
-    const migrate = store.migrate?.command !== undefined ? undefined : store.migrate;
-    if (store.migrate?.command !== undefined)
+    const migrate = store.migrate?.kind === 'command' ? undefined : store.migrate;
+    if (store.migrate?.kind === 'command')
       skipped.push(`migrate:${store.name} (a migrate command cannot be pointed at the copy)`);
     if (store.kind === 'postgres') {
       // A scratch database on the same server (or --postgres-url), dropped afterwards: the baseline

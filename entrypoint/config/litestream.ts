@@ -120,7 +120,7 @@ export function parseLitestreamConfig(
     const metaPath =
       typeof entry['meta-path'] === 'string'
         ? path.resolve(dir, entry['meta-path'])
-        : path.join(path.dirname(dbPath), `.${path.basename(dbPath)}-litestream`);
+        : defaultMetaPath(dbPath);
     const list: unknown[] = Array.isArray(entry['replicas'])
       ? entry['replicas']
       : entry['replica']
@@ -128,36 +128,52 @@ export function parseLitestreamConfig(
         : [];
     if (list.length === 0)
       issues.push({ file, path: `${at}.replicas`, message: 'expected at least one replica' });
-    const replicas: LitestreamReplica[] = [];
-    list.forEach((r, j) => {
-      const rAt = `${at}.replicas[${j}]`;
-      if (!isRecord(r)) {
-        issues.push({ file, path: rAt, message: 'expected a replica (type/path or url)' });
-        return;
-      }
-      for (const key of Object.keys(r)) {
-        if (!REPLICA_KEYS.has(key))
-          warnings.push(`${file}: ${rAt}.${key}: unknown key; Litestream ignores it silently`);
-      }
-      checkDurations(r, rAt, file, issues);
-      const url = typeof r['url'] === 'string' ? r['url'] : undefined;
-      const type = typeof r['type'] === 'string' ? r['type'] : url ? (url.split('://')[0] ?? 'file') : 'file';
-      let replicaPath: string | undefined;
-      if (type === 'file') {
-        const raw = url?.startsWith('file://')
-          ? url.slice('file://'.length)
-          : typeof r['path'] === 'string'
-            ? r['path']
-            : undefined;
-        if (!raw)
-          issues.push({ file, path: `${rAt}.path`, message: 'expected the directory of the file replica' });
-        else replicaPath = path.resolve(dir, raw);
-      }
-      replicas.push({ type, path: replicaPath, url });
+    const replicas = list.flatMap((r, j) => {
+      const replica = parseReplica(r, `${at}.replicas[${j}]`, file, dir, issues, warnings);
+      return replica ? [replica] : [];
     });
     dbs.push({ path: dbPath, metaPath, replicas });
   });
   return { dbs, issues, warnings };
+}
+
+/** One entry of a database's `replicas:`; undefined (and an issue) when it is not a mapping. */
+function parseReplica(
+  r: unknown,
+  at: string,
+  file: string,
+  dir: string,
+  issues: ConfigIssue[],
+  warnings: string[],
+): LitestreamReplica | undefined {
+  if (!isRecord(r)) {
+    issues.push({ file, path: at, message: 'expected a replica (type/path or url)' });
+    return undefined;
+  }
+  for (const key of Object.keys(r)) {
+    if (!REPLICA_KEYS.has(key))
+      warnings.push(`${file}: ${at}.${key}: unknown key; Litestream ignores it silently`);
+  }
+  checkDurations(r, at, file, issues);
+  const url = typeof r['url'] === 'string' ? r['url'] : undefined;
+  const type = typeof r['type'] === 'string' ? r['type'] : url ? (url.split('://')[0] ?? 'file') : 'file';
+  let replicaPath: string | undefined;
+  if (type === 'file') {
+    const raw = url?.startsWith('file://')
+      ? url.slice('file://'.length)
+      : typeof r['path'] === 'string'
+        ? r['path']
+        : undefined;
+    if (!raw)
+      issues.push({ file, path: `${at}.path`, message: 'expected the directory of the file replica' });
+    else replicaPath = path.resolve(dir, raw);
+  }
+  return { type, path: replicaPath, url };
+}
+
+/** Where Litestream keeps a database's generation and WAL copies unless `meta-path` says otherwise. */
+export function defaultMetaPath(dbPath: string): string {
+  return path.join(path.dirname(dbPath), `.${path.basename(dbPath)}-litestream`);
 }
 
 function checkDurations(

@@ -1,39 +1,32 @@
-// One pipeline from bootseq.yml to a validated Config: read → parse YAML → expand ${VAR} / VAR_FILE
-// in every string → zod (strict objects) → cross-checks (after: targets, cycles, stores listed in
-// litestream.yml, dirs and commands that exist). Every problem is collected and reported together;
-// nothing is started while any remains.
+// One pipeline from bootseq.yml to a validated Config, each step in its own module: read → parse YAML
+// → expand ${VAR} / VAR_FILE in every string (secrets.ts) → zod, strict objects (schema.ts; issues.ts
+// words its problems) → resolve: paths absolute, defaults filled, camelCase (replication.ts, stores.ts,
+// processes.ts, checked against the disk and PATH) → cross-checks that need every store or process
+// (one store per database, after: cycles) → Config. Every problem is collected and reported
+// together; nothing is started while any remains.
 
 import { createHash } from 'node:crypto';
-import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
-import type * as z from 'zod';
 import { ConfigError, type ConfigIssue } from '../core/errors.js';
-import { parseLitestreamConfig } from './litestream.js';
-import {
-  configSchema,
-  type Config,
-  type LitestreamDb,
-  type ProcessConfig,
-  type StoreConfig,
-} from './schema.js';
+import { createResolveContext, realFs, type ConfigFs, type Env } from './context.js';
+import { checkCycle } from './cycles.js';
+import { packagedLitestreamBin } from './executables.js';
+import { formatPath, fromZod } from './issues.js';
+import { resolveProcesses } from './processes.js';
+import { resolveLitestream } from './replication.js';
+import { configSchema, type Config } from './schema.js';
 import { createExpander } from './secrets.js';
+import { checkOneStorePerDatabase, resolveStores } from './stores.js';
 
-/** The disk as config loading sees it; unit tests pass a fake. */
-export interface ConfigFs {
-  readFile(file: string): string | undefined;
-  exists(file: string): boolean;
-  isDirectory(file: string): boolean;
-  isExecutable(file: string): boolean;
-}
+export type { ConfigFs } from './context.js';
 
 export interface ParseOptions {
   /** The name shown in messages, e.g. `bootseq.yml`. */
   readonly file: string;
   /** Where relative paths resolve (the config file's directory). */
   readonly dir: string;
-  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly env: Env;
   readonly fs?: ConfigFs;
   /** The Litestream binary to use when `litestream.bin` is not set. */
   readonly defaultLitestreamBin?: string | undefined;
@@ -45,49 +38,8 @@ export interface ParseResult {
   readonly warnings: readonly string[];
 }
 
-export const realFs: ConfigFs = {
-  readFile: (file) => {
-    try {
-      return fs.readFileSync(file, 'utf8');
-    } catch {
-      return undefined;
-    }
-  },
-  exists: (file) => fs.existsSync(file),
-  isDirectory: (file) => {
-    try {
-      return fs.statSync(file).isDirectory();
-    } catch {
-      return false;
-    }
-  },
-  isExecutable: (file) => {
-    try {
-      fs.accessSync(file, fs.constants.X_OK);
-      return fs.statSync(file).isFile();
-    } catch {
-      return false;
-    }
-  },
-};
-
-/** The Litestream binary shipped by the npm package, if it is installed. */
-export function packagedLitestreamBin(): string | undefined {
-  try {
-    const require = createRequire(import.meta.url);
-    const pkg = require.resolve('@flydotio/litestream-linux-x64/package.json');
-    const bin = path.join(path.dirname(pkg), 'litestream');
-    return fs.existsSync(bin) ? bin : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Reads and validates a config file; throws ConfigError (exit 2) listing every problem. */
-export function loadConfig(
-  file: string,
-  env: Readonly<Record<string, string | undefined>> = process.env,
-): Config & { warnings: readonly string[] } {
+export function loadConfig(file: string, env: Env = process.env): Config & { warnings: readonly string[] } {
   const absolute = path.resolve(file);
   const shown = path.relative(process.cwd(), absolute) || absolute;
   const text = realFs.readFile(absolute);
@@ -114,35 +66,18 @@ export function loadConfig(
   return Object.assign(result.config, { warnings: result.warnings });
 }
 
+/** bootseq.yml's text to a Config, or every problem found; touches the disk only through `options.fs`. */
 export function parseConfig(text: string, options: ParseOptions): ParseResult {
   const { file, dir, env } = options;
   const disk = options.fs ?? realFs;
   const issues: ConfigIssue[] = [];
   const warnings: string[] = [];
 
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
-  if (doc.errors.length > 0) {
-    return {
-      config: undefined,
-      warnings,
-      issues: doc.errors.map((e) => ({
-        file,
-        path: '',
-        message: `is not valid YAML: ${(e.message.split('\n')[0] ?? '').replace(/:$/, '')}`,
-      })),
-    };
-  }
-  const raw: unknown = doc.toJS();
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    return {
-      config: undefined,
-      warnings,
-      issues: [{ file, path: '', message: 'expected a mapping with version: 1, stores: and processes:' }],
-    };
-  }
+  const raw = readYaml(text, file);
+  if (!raw.ok) return { config: undefined, issues: raw.issues, warnings };
 
   const expander = createExpander({ env, readFile: (f) => disk.readFile(path.resolve(dir, f)) });
-  const expanded = mapStrings(raw, [], (value, at) => {
+  const expanded = mapStrings(raw.value, [], (value, at) => {
     const { value: out, problems } = expander.expand(value);
     for (const message of problems) issues.push({ file, path: formatPath(at), message });
     return out;
@@ -158,232 +93,24 @@ export function parseConfig(text: string, options: ParseOptions): ParseResult {
   }
   const c = parsed.data;
   const redact = expander.redactor();
+  const ctx = createResolveContext({ file, dir, env, disk, redact }, issues, warnings);
 
-  // litestream.yml: which sqlite databases exist and where their replicas are.
-  let litestream: Config['litestream'];
-  const sqliteNames = Object.entries(c.stores)
-    .filter(([, s]) => s.sqlite !== undefined)
-    .map(([n]) => n);
-  if (c.litestream) {
-    const lsFile = path.resolve(dir, c.litestream.config);
-    const lsShown = c.litestream.config;
-    const lsText = disk.readFile(lsFile);
-    let dbs: readonly LitestreamDb[] = [];
-    if (lsText === undefined) {
-      issues.push({
-        file,
-        path: 'litestream.config',
-        message: `cannot read ${lsShown} (expected the litestream.yml that lists the sqlite stores)`,
-      });
-    } else {
-      const ls = parseLitestreamConfig(lsText, lsShown, dir, env);
-      issues.push(...ls.issues);
-      warnings.push(...ls.warnings);
-      dbs = ls.dbs;
-    }
-    let bin = c.litestream.bin ?? options.defaultLitestreamBin;
-    if (c.litestream.bin !== undefined) {
-      bin = resolveExecutable(c.litestream.bin, dir, env, disk);
-      if (!bin)
-        issues.push({
-          file,
-          path: 'litestream.bin',
-          message: `${c.litestream.bin} is not an executable file (expected the litestream binary, v0.3.13)`,
-        });
-    } else if (!bin) {
-      bin = resolveExecutable('litestream', dir, env, disk);
-      if (!bin)
-        issues.push({
-          file,
-          path: 'litestream',
-          message:
-            'no litestream binary found (install the npm package @flydotio/litestream-linux-x64, put litestream on PATH, or set litestream.bin)',
-        });
-    }
-    litestream = {
-      configPath: lsFile,
-      bin: bin ?? 'litestream',
-      takeoverTimeoutMs: c.litestream.takeover_timeout,
-      dbs,
-      restart: { maxRestarts: c.litestream.max_restarts, backoffMs: c.litestream.backoff },
-    };
-  } else if (sqliteNames.length > 0) {
-    issues.push({
-      file,
-      path: 'litestream',
-      message: `missing (expected litestream.config naming the litestream.yml that lists the sqlite stores: ${sqliteNames.join(', ')})`,
-    });
-  }
-
-  const storeNames = Object.keys(c.stores);
-  const stores: StoreConfig[] = Object.entries(c.stores).map(([name, s]) => {
-    const at = `stores.${name}`;
-    for (const [i, target] of (s.after ?? []).entries()) {
-      if (!(target in c.stores))
-        issues.push({
-          file,
-          path: `${at}.after[${i}]`,
-          message: `unknown store "${target}" (stores: ${storeNames.join(', ')})`,
-        });
-      if (target === name)
-        issues.push({ file, path: `${at}.after[${i}]`, message: `a store cannot run after itself` });
-    }
-    let lsDb: LitestreamDb | undefined;
-    const kind = s.sqlite !== undefined ? 'sqlite' : 'postgres';
-    const location = s.sqlite !== undefined ? path.resolve(dir, s.sqlite) : (s.postgres ?? '');
-    if (kind === 'sqlite' && litestream && litestream.dbs.length > 0) {
-      lsDb = litestream.dbs.find((d) => d.path === location);
-      if (!lsDb) {
-        issues.push({
-          file,
-          path: `${at}.sqlite`,
-          message: `${s.sqlite} is not in ${c.litestream?.config} (its dbs: ${litestream.dbs.map((d) => path.relative(dir, d.path) || d.path).join(', ')}); add it there so it is restored and replicated`,
-        });
-      }
-    }
-    if (kind === 'postgres' && !/^postgres(ql)?:\/\/[^/]/.test(location)) {
-      issues.push({
-        file,
-        path: `${at}.postgres`,
-        message: `expected a postgres:// or postgresql:// URL, found ${JSON.stringify(redact(location))}`,
-      });
-    }
-    if (s.restore && kind === 'postgres') {
-      const dump = path.resolve(dir, s.restore.dump);
-      const head = disk.readFile(dump);
-      if (head === undefined) {
-        issues.push({
-          file,
-          path: `${at}.restore.dump`,
-          message: `${s.restore.dump} cannot be read (expected a plain SQL dump or a pg_dump -Fc file)`,
-        });
-      } else {
-        // pg_dump's custom format starts with PGDMP and needs pg_restore; anything else is SQL for psql.
-        const tool = head.startsWith('PGDMP') ? 'pg_restore' : 'psql';
-        if (!resolveExecutable(tool, dir, env, disk)) {
-          issues.push({
-            file,
-            path: `${at}.restore.dump`,
-            message: `${s.restore.dump} needs ${tool}, which is not on PATH (install postgresql-client)`,
-          });
-        }
-      }
-    }
-    if (
-      kind === 'postgres' &&
-      s.migrate?.dir !== undefined &&
-      c.backup.postgres &&
-      !resolveExecutable('pg_dump', dir, env, disk)
-    ) {
-      issues.push({
-        file,
-        path: `${at}.migrate`,
-        message:
-          'a backup is taken with pg_dump before migrating, and pg_dump is not on PATH (install postgresql-client, or set backup.postgres: false)',
-      });
-    }
-    if (s.restore && kind === 'sqlite') {
-      issues.push({
-        file,
-        path: `${at}.restore`,
-        message:
-          'applies to postgres stores only; sqlite stores are restored by Litestream from litestream.yml',
-      });
-    }
-    if (s.migrate?.dir !== undefined) {
-      const migrateDir = path.resolve(dir, s.migrate.dir);
-      if (!disk.isDirectory(migrateDir))
-        issues.push({
-          file,
-          path: `${at}.migrate.dir`,
-          message: `${s.migrate.dir} is not a directory (expected the folder of migration files)`,
-        });
-    }
-    if (s.migrate?.command !== undefined) {
-      const problem = checkCommand(s.migrate.command, dir, env, disk);
-      if (problem) issues.push({ file, path: `${at}.migrate.command`, message: problem });
-    }
-    const seed = (s.seed ?? []).map((f, i) => {
-      const absolute = path.resolve(dir, f);
-      if (!disk.exists(absolute))
-        issues.push({
-          file,
-          path: `${at}.seed${s.seed && s.seed.length > 1 ? `[${i}]` : ''}`,
-          message: `${f} does not exist (expected an SQL file)`,
-        });
-      return absolute;
-    });
-    return {
-      name,
-      kind,
-      location,
-      after: s.after ?? [],
-      migrate:
-        s.migrate?.history === 'rails'
-          ? {
-              ...s.migrate,
-              environment: s.migrate.environment ?? env['RAILS_ENV'] ?? env['RACK_ENV'] ?? 'development',
-            }
-          : s.migrate,
-      seed,
-      require: s.require,
-      restoreDump: s.restore?.dump === undefined ? undefined : path.resolve(dir, s.restore.dump),
-      waitMs: s.wait,
-      litestream: lsDb,
-    };
-  });
-  const byLocation = new Map<string, string>();
-  for (const s of stores) {
-    const other = byLocation.get(s.location);
-    if (other)
-      issues.push({
-        file,
-        path: `stores.${s.name}.${s.kind}`,
-        message: `names the same database as stores.${other} (expected one store per database)`,
-      });
-    else byLocation.set(s.location, s.name);
-  }
-  const storeCycle = findCycle(stores.map((s) => ({ name: s.name, after: s.after })));
-  if (storeCycle)
-    issues.push({
-      file,
-      path: `stores.${storeCycle[0]}.after`,
-      message: `stores wait on each other in a cycle: ${storeCycle.join(' → ')}`,
-    });
-
-  const processNames = Object.keys(c.processes);
-  const processes: ProcessConfig[] = Object.entries(c.processes).map(([name, p]) => {
-    const at = `processes.${name}`;
-    for (const [i, target] of (p.after ?? []).entries()) {
-      if (!(target in c.processes))
-        issues.push({
-          file,
-          path: `${at}.after[${i}]`,
-          message: `unknown process "${target}" (processes: ${processNames.join(', ')})`,
-        });
-    }
-    const problem = checkCommand(p.command, dir, env, disk);
-    if (problem) issues.push({ file, path: `${at}.command`, message: problem });
-    return {
-      name,
-      command: p.command,
-      after: p.after,
-      env: p.env ?? {},
-      ready: p.ready,
-      restart: { onFailure: p.restart === 'on-failure', maxRestarts: p.max_restarts, backoffMs: p.backoff },
-    };
-  });
-  const processCycle = findCycle(processes.map((p) => ({ name: p.name, after: p.after ?? [] })));
-  if (processCycle)
-    issues.push({
-      file,
-      path: `processes.${processCycle[0]}.after`,
-      message: `processes wait on each other in a cycle: ${processCycle.join(' → ')}`,
-    });
+  // Resolved in this order so problems read top to bottom: litestream.yml first, as stores are
+  // checked against it; then cross-checks that need every store or every process.
+  const litestream = resolveLitestream(ctx, c, options.defaultLitestreamBin);
+  const stores = resolveStores(ctx, c, litestream);
+  checkOneStorePerDatabase(ctx, stores);
+  checkCycle(ctx, 'stores', stores);
+  const processes = resolveProcesses(ctx, c.processes);
+  checkCycle(
+    ctx,
+    'processes',
+    processes.map((p) => ({ name: p.name, after: p.after ?? [] })),
+  );
 
   const hash = createHash('sha256').update(text);
   if (litestream) hash.update(disk.readFile(litestream.configPath) ?? '');
-
+  const reportDir = path.resolve(dir, c.report.dir);
   const config: Config = {
     file: path.resolve(dir, path.basename(file)),
     dir,
@@ -392,110 +119,40 @@ export function parseConfig(text: string, options: ParseOptions): ParseResult {
     stores,
     processes,
     shutdown: { graceMs: c.shutdown.grace, replicationGraceMs: c.shutdown.replication_grace },
-    report: { dir: path.resolve(dir, c.report.dir), keep: c.report.keep },
-    backup: {
-      dir: path.join(path.resolve(dir, c.report.dir), 'backups'),
-      keep: c.backup.keep,
-      postgres: c.backup.postgres,
-    },
+    report: { dir: reportDir, keep: c.report.keep },
+    backup: { dir: path.join(reportDir, 'backups'), keep: c.backup.keep, postgres: c.backup.postgres },
     env: expander.resolvedFromFiles(),
     redact,
   };
   return { config: issues.length ? undefined : config, issues, warnings };
 }
 
-const SHELL_WORDS = new Set([
-  'cd',
-  'exec',
-  '.',
-  'set',
-  'export',
-  'true',
-  'false',
-  'test',
-  '[',
-  'echo',
-  'printf',
-  'env',
-  'if',
-  'for',
-  'while',
-  'until',
-  'case',
-  '{',
-  '(',
-  '!',
-  'sleep',
-  'exit',
-  'trap',
-  'source',
-  'eval',
-  'command',
-  'nohup',
-  'umask',
-  'ulimit',
-]);
-
-/** Whether the program a command line starts with exists: `bin/rails …` relative to the config dir, `node …` on PATH. */
-function checkCommand(
-  command: string,
-  dir: string,
-  env: ParseOptions['env'],
-  disk: ConfigFs,
-): string | undefined {
-  const words = command.trim().split(/\s+/);
-  let first = words.find((w) => !/^[A-Za-z_][A-Za-z0-9_]*=/.test(w));
-  if (!first) return undefined;
-  first = first.replace(/^['"]|['"]$/g, '');
-  if (SHELL_WORDS.has(first) || /[$`;&|<>(){}]/.test(first)) return undefined;
-  if (resolveExecutable(first, dir, env, disk)) return undefined;
-  return first.includes('/')
-    ? `${first} is not an executable file (command: \`${command}\`; run \`chmod +x ${first}\` if it exists)`
-    : `${first} is not on PATH (command: \`${command}\`)`;
+/** The YAML document as a mapping, or why it is not one. */
+function readYaml(
+  text: string,
+  file: string,
+): { ok: true; value: object } | { ok: false; issues: ConfigIssue[] } {
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
+  if (doc.errors.length > 0) {
+    return {
+      ok: false,
+      issues: doc.errors.map((e) => ({
+        file,
+        path: '',
+        message: `is not valid YAML: ${(e.message.split('\n')[0] ?? '').replace(/:$/, '')}`,
+      })),
+    };
+  }
+  const value: unknown = doc.toJS();
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    return {
+      ok: false,
+      issues: [{ file, path: '', message: 'expected a mapping with version: 1, stores: and processes:' }],
+    };
+  return { ok: true, value };
 }
 
-function resolveExecutable(
-  program: string,
-  dir: string,
-  env: ParseOptions['env'],
-  disk: ConfigFs,
-): string | undefined {
-  if (program.includes('/')) {
-    const absolute = path.resolve(dir, program);
-    return disk.isExecutable(absolute) ? absolute : undefined;
-  }
-  for (const p of (env['PATH'] ?? '').split(':').filter(Boolean)) {
-    const candidate = path.join(p, program);
-    if (disk.isExecutable(candidate)) return candidate;
-  }
-  return undefined;
-}
-
-function findCycle(nodes: readonly { name: string; after: readonly string[] }[]): string[] | undefined {
-  const byName = new Map(nodes.map((n) => [n.name, n]));
-  const state = new Map<string, 'visiting' | 'done'>();
-  const stack: string[] = [];
-  const visit = (name: string): string[] | undefined => {
-    if (state.get(name) === 'done') return undefined;
-    if (state.get(name) === 'visiting') return [...stack.slice(stack.indexOf(name)), name];
-    state.set(name, 'visiting');
-    stack.push(name);
-    for (const dep of byName.get(name)?.after ?? []) {
-      if (!byName.has(dep)) continue;
-      const cycle = visit(dep);
-      if (cycle) return cycle;
-    }
-    stack.pop();
-    state.set(name, 'done');
-    return undefined;
-  };
-  for (const n of nodes) {
-    const cycle = visit(n.name);
-    if (cycle) return cycle;
-  }
-  return undefined;
-}
-
+/** `value` with `fn` applied to every string in it; `at` is the key path, for messages. */
 function mapStrings(
   value: unknown,
   at: (string | number)[],
@@ -507,91 +164,4 @@ function mapStrings(
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, mapStrings(v, [...at, k], fn)]));
   }
   return value;
-}
-
-export function formatPath(at: readonly PropertyKey[]): string {
-  let out = '';
-  for (const part of at) {
-    if (typeof part === 'number') out += `[${part}]`;
-    else out += out ? `.${String(part)}` : String(part);
-  }
-  return out;
-}
-
-function valueAt(root: unknown, at: readonly PropertyKey[]): unknown {
-  let v: unknown = root;
-  for (const part of at) {
-    if (v === null || typeof v !== 'object') return undefined;
-    v = (v as Record<PropertyKey, unknown>)[part];
-  }
-  return v;
-}
-
-function show(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  if (value === null) return 'null (an empty value)';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'a mapping';
-  return JSON.stringify(value);
-}
-
-function fromZod(issue: z.core.$ZodIssue, root: unknown, file: string): ConfigIssue[] {
-  const found = valueAt(root, issue.path);
-  const at = formatPath(issue.path);
-  switch (issue.code) {
-    case 'unrecognized_keys':
-      return issue.keys.map((key) => ({
-        file,
-        path: formatPath([...issue.path, key]),
-        message: `unknown key "${key}" (${issue.message})`,
-      }));
-    case 'invalid_type': {
-      const expected = issue.message.startsWith('Invalid input')
-        ? `expected ${describeType(issue.expected)}`
-        : issue.message;
-      return [
-        {
-          file,
-          path: at,
-          message: found === undefined ? `is required (${expected})` : `${expected}, found ${show(found)}`,
-        },
-      ];
-    }
-    case 'invalid_value':
-      return [
-        {
-          file,
-          path: at,
-          message: issue.message.startsWith('Invalid')
-            ? `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, found ${show(found)}`
-            : `${issue.message}, found ${show(found)}`,
-        },
-      ];
-    case 'invalid_union':
-      return [
-        {
-          file,
-          path: at,
-          message: `${issue.message.startsWith('Invalid') ? 'expected a value of another type' : issue.message}, found ${show(found)}`,
-        },
-      ];
-    case 'invalid_format':
-    case 'too_small':
-    case 'too_big':
-      return [{ file, path: at, message: `${issue.message}, found ${show(found)}` }];
-    default:
-      return [{ file, path: at, message: issue.message }];
-  }
-}
-
-function describeType(expected: string): string {
-  switch (expected) {
-    case 'array':
-      return 'a list';
-    case 'object':
-    case 'record':
-      return 'a mapping';
-    default:
-      return `a ${expected}`;
-  }
 }

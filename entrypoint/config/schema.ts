@@ -77,7 +77,7 @@ const store = strict({
   restore: strict({ dump: nonEmpty }).optional(),
   migrate: migrate.optional(),
   seed: z.union([nonEmpty.transform((s) => [s]), z.array(nonEmpty)]).optional(),
-  require: requireSpec.optional(),
+  require: requireSpec.prefault({}),
   /** postgres: how long to retry connecting while the server starts. */
   wait: duration.prefault('30s'),
 }).superRefine((s, ctx) => {
@@ -170,26 +170,30 @@ export interface LitestreamDb {
   readonly replicas: readonly LitestreamReplica[];
 }
 
+export interface LitestreamConfig {
+  /** litestream.yml, absolute. */
+  readonly configPath: string;
+  readonly bin: string;
+  readonly takeoverTimeoutMs: number;
+  readonly dbs: readonly LitestreamDb[];
+  /** Restarts of Litestream when it exits while the app runs, before bootseq gives up (exit 1). */
+  readonly restart: { readonly maxRestarts: number; readonly backoffMs: number };
+}
+
 /** The validated config: paths absolute, durations in ms, names in camelCase. */
 export interface Config {
   readonly file: string;
   readonly dir: string;
   readonly hash: string;
-  readonly litestream:
-    | {
-        readonly configPath: string;
-        readonly bin: string;
-        readonly takeoverTimeoutMs: number;
-        readonly dbs: readonly LitestreamDb[];
-        /** Restarts of Litestream when it exits while the app runs, before bootseq gives up (exit 1). */
-        readonly restart: { readonly maxRestarts: number; readonly backoffMs: number };
-      }
-    | undefined;
+  readonly litestream: LitestreamConfig | undefined;
   readonly stores: readonly StoreConfig[];
   readonly processes: readonly ProcessConfig[];
   readonly shutdown: { readonly graceMs: number; readonly replicationGraceMs: number };
   readonly report: { readonly dir: string; readonly keep: number };
-  /** postgres: pg_dump -Fc before the built-in migrator changes a postgres store (needs pg_dump ≥ the server). */
+  /**
+   * Backups before the built-in migrator changes a store, in `<report.dir>/backups/<store>/`;
+   * postgres: pg_dump -Fc (needs pg_dump ≥ the server).
+   */
   readonly backup: { readonly dir: string; readonly keep: number; readonly postgres: boolean };
   /** Variables resolved from `VAR_FILE`, passed on to every child. */
   readonly env: Readonly<Record<string, string>>;
@@ -197,21 +201,63 @@ export interface Config {
   readonly redact: (text: string) => string;
 }
 
-export interface StoreConfig {
+/** A store as the phases see it: `kind` tells which database it names. */
+export type StoreConfig = SqliteStoreConfig | PostgresStoreConfig;
+
+interface StoreCommon {
   readonly name: string;
-  readonly kind: 'sqlite' | 'postgres';
   /** Absolute file path (sqlite) or the URL (postgres; print it only through redact). */
   readonly location: string;
   readonly after: readonly string[];
-  readonly migrate: RawStore['migrate'];
+  readonly migrate: MigrateConfig | undefined;
+  /** Absolute paths of the seed files, in order. */
   readonly seed: readonly string[];
-  readonly require: NonNullable<RawStore['require']> | undefined;
+  /** verify's gates; every list empty when bootseq.yml has no `require:`. */
+  readonly require: RawStore['require'];
+  /** postgres: `restore.dump`, absolute. */
   readonly restoreDump: string | undefined;
   readonly waitMs: number;
-  readonly litestream: LitestreamDb | undefined;
   /** `litestream restore -timestamp`: set by `bootseq rehearse --timestamp`, never by bootseq.yml. */
   readonly restoreTimestamp?: string | undefined;
 }
+
+export interface SqliteStoreConfig extends StoreCommon {
+  readonly kind: 'sqlite';
+  /** litestream.yml's entry for the file: its replicas and meta path (`.<db>-litestream` beside it unless set). */
+  readonly litestream: LitestreamDb;
+}
+
+export interface PostgresStoreConfig extends StoreCommon {
+  readonly kind: 'postgres';
+  readonly litestream: undefined;
+}
+
+export type HistoryName = (typeof HISTORY_FORMATS)[number];
+
+/** `migrate: { command }`: the app's own migrator, run as a shell command line. */
+export interface CommandMigrate {
+  readonly kind: 'command';
+  readonly command: string;
+}
+
+/** `migrate: { dir, history, … }`: the built-in migrator. */
+export interface BuiltinMigrate {
+  readonly kind: 'builtin';
+  /** The folder of migration files, absolute. */
+  readonly dir: string;
+  /** `dir` as written in bootseq.yml (relative to it), for messages. */
+  readonly dirShown: string;
+  readonly history: HistoryName;
+  /** undefined: the format's own table (`_sqlx_migrations`, `flyway_schema_history`, …). */
+  readonly table: string | undefined;
+  readonly baseline: string | undefined;
+  /** @default false */
+  readonly outOfOrder: boolean;
+  /** Rails history only (undefined otherwise): bootseq.yml's, else RAILS_ENV, else RACK_ENV, else development. */
+  readonly environment: string | undefined;
+}
+
+export type MigrateConfig = CommandMigrate | BuiltinMigrate;
 
 export interface ProcessConfig {
   readonly name: string;

@@ -3,7 +3,7 @@
 // history table of sqlx, Flyway, Rails or bootseq.
 
 import path from 'node:path';
-import type { Phase } from '../../entrypoint/core/task.js';
+import type { Phase, TaskSpec } from '../../entrypoint/core/task.js';
 import { migrateBuiltin } from './builtin/index.js';
 import { migrateWithCommand } from './command.js';
 import { seedStore } from './seed.js';
@@ -11,34 +11,26 @@ import { seedStore } from './seed.js';
 export const migrate: Phase = {
   name: 'migrate',
   tasks: (config) =>
-    config.stores.flatMap((store) => {
+    config.stores.flatMap((store): TaskSpec[] => {
       const spec = store.migrate;
-      if (spec?.command !== undefined) {
-        const command = spec.command;
+      if (!spec) return [];
+      const base = { id: `migrate:${store.name}`, phase: 'migrate' as const, target: store.name, after: [] };
+      if (spec.kind === 'command') {
         return [
           {
-            id: `migrate:${store.name}`,
-            phase: 'migrate' as const,
-            target: store.name,
-            after: [],
-            describe: config.redact(command),
-            run: (ctx) => migrateWithCommand(ctx, store, command),
+            ...base,
+            describe: config.redact(spec.command),
+            run: (ctx) => migrateWithCommand(ctx, store, spec.command),
           },
         ];
       }
-      if (spec?.dir !== undefined && spec.history !== undefined) {
-        return [
-          {
-            id: `migrate:${store.name}`,
-            phase: 'migrate' as const,
-            target: store.name,
-            after: [],
-            describe: `apply ${spec.dir} with ${spec.history} history${spec.table ? ` in ${spec.table}` : ''}${spec.baseline !== undefined ? ` (baseline ${spec.baseline})` : ''}`,
-            run: (ctx) => migrateBuiltin(ctx, store),
-          },
-        ];
-      }
-      return [];
+      return [
+        {
+          ...base,
+          describe: `apply ${spec.dirShown} with ${spec.history} history${spec.table ? ` in ${spec.table}` : ''}${spec.baseline !== undefined ? ` (baseline ${spec.baseline})` : ''}`,
+          run: (ctx) => migrateBuiltin(ctx, store, spec),
+        },
+      ];
     }),
 };
 

@@ -50,10 +50,8 @@ async function startReplication(ctx: TaskContext, config: Config): Promise<void>
     .map((s) => ({
       store: s.name,
       dbPath: s.location,
-      metaPath:
-        s.litestream?.metaPath ??
-        path.join(path.dirname(s.location), `.${path.basename(s.location)}-litestream`),
-      fileReplicas: (s.litestream?.replicas ?? []).flatMap((r) => (r.path ? [r.path] : [])),
+      metaPath: s.litestream.metaPath,
+      fileReplicas: s.litestream.replicas.flatMap((r) => (r.path ? [r.path] : [])),
     }));
   const startedAt = Date.now();
   let fault: string | undefined;

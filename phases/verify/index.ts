@@ -12,12 +12,8 @@ export const verify: Phase = {
   name: 'verify',
   tasks: (config) =>
     config.stores.map((store) => {
-      const required = {
-        tables: store.require?.tables ?? [],
-        columns: store.require?.columns ?? {},
-        sequences: store.require?.sequences ?? [],
-        extensions: store.require?.extensions ?? [],
-      };
+      const required = store.require;
+      const builtin = store.migrate?.kind === 'builtin' ? store.migrate : undefined;
       const wants = [...new Set([...required.tables, ...Object.keys(required.columns)])];
       const taskId = `verify:${store.name}`;
       return {
@@ -30,29 +26,19 @@ export const verify: Phase = {
           ...(wants.length ? [`tables ${wants.join(', ')}`] : []),
           ...(required.sequences.length ? [`sequences ${required.sequences.join(', ')}`] : []),
           ...(required.extensions.length ? [`extensions ${required.extensions.join(', ')}`] : []),
-          ...(store.migrate?.dir !== undefined ? ['migrations (none pending or failed)'] : []),
+          ...(builtin ? ['migrations (none pending or failed)'] : []),
         ].join(', ')}`,
         run: async (ctx) => {
           let gates: GateResult[];
-          const spec = store.migrate;
-          const withHistory =
-            spec?.dir !== undefined && spec.history !== undefined
-              ? { ...spec, history: spec.history }
-              : undefined;
           const migrationsGate = async (db: MigrationDb) => {
-            if (!withHistory) return;
-            const result = await historyGate(
-              db,
-              path.resolve(config.dir, withHistory.dir!),
-              withHistory.dir!,
-              withHistory,
-            );
+            if (!builtin) return;
+            const result = await historyGate(db, builtin);
             gates.push({ store: store.name, gate: 'migrations', ...result });
           };
           if (store.kind === 'sqlite') {
             gates = await sqliteGates(store.name, store.location, required);
             // Only a file that exists and is a database: opening one would create it.
-            if (withHistory && gates.every((g) => g.ok)) {
+            if (builtin && gates.every((g) => g.ok)) {
               const db = await openStore(ctx, store, taskId);
               try {
                 await migrationsGate(db);

@@ -12,6 +12,7 @@ import { openStore, StatementError, type MigrationDb } from '../../../db/index.j
 import {
   FORMATS,
   migrateOptions,
+  type BuiltinMigrate,
   type LocalMigration,
   type MigrateOptions,
 } from '../../../db/history/index.js';
@@ -31,70 +32,9 @@ export function showChecksum(checksum: LocalMigration['checksum']): string | nul
   return Buffer.isBuffer(checksum) ? checksum.toString('hex') : String(checksum);
 }
 
-export async function migrateBuiltin(ctx: TaskContext, store: Store): Promise<void> {
-  const spec = store.migrate;
-  if (!spec?.dir || !spec.history) return;
-  const taskId = `migrate:${store.name}`;
-  const format = FORMATS[spec.history];
-  const dir = path.resolve(ctx.config.dir, spec.dir);
-  const { migrations, problems } = format.resolve(dir);
-  if (problems.length > 0) {
-    throw new TaskFailedError(
-      taskId,
-      `${spec.dir} holds files ${format.name} would refuse:\n  ${problems.join('\n  ')}`,
-      {
-        hint: `rename or fix those files; \`bootseq plan\` shows the store's migration folder`,
-      },
-    );
-  }
-  const options: MigrateOptions = migrateOptions(spec, format);
-  const applied: AppliedMigration[] = [];
-  ctx.record('migrations', applied);
-  const noted = new Set<string>();
-  const checkPlan = (plan: { problems: readonly string[]; notes: readonly string[] }) => {
-    for (const note of plan.notes) {
-      if (!noted.has(note)) ctx.note('info', note);
-      noted.add(note);
-    }
-    if (plan.problems.length > 0) {
-      throw new TaskFailedError(
-        taskId,
-        `${options.table} does not match ${spec.dir} (${format.name}); nothing was migrated:\n  ${plan.problems.join('\n  ')}`,
-        {
-          hint: `resolve each point above; \`bootseq checksum FILE --history ${format.name}\` prints what ${format.name} records for a file`,
-        },
-      );
-    }
-  };
-  const applyOne = async (db: MigrationDb, m: LocalMigration, inTransaction: boolean) => {
-    ctx.signal.throwIfAborted();
-    const started = Date.now();
-    try {
-      await format.apply(db, m, options, inTransaction);
-    } catch (error) {
-      const where = `${path.posix.join(spec.dir!, m.script)}${error instanceof StatementError && error.line ? `:${error.line}` : ''}`;
-      const undone =
-        m.transactional || db.dialect === 'sqlite'
-          ? 'it was rolled back, nothing of it remains'
-          : 'it ran outside a transaction, so statements before the failing one stay applied';
-      throw new TaskFailedError(
-        taskId,
-        `${where}: ${(error as Error).message} (${undone}; ${applied.length} earlier migration(s) of this run stay applied)`,
-        {
-          cause: error,
-          hint: `fix the statement at ${where}, then run \`bootseq migrate ${store.name}\`; nothing was replicated and no process was started`,
-        },
-      );
-    }
-    const entry = {
-      version: m.version ?? null,
-      script: m.script,
-      checksum: showChecksum(m.checksum),
-      duration_ms: Date.now() - started,
-    };
-    applied.push(entry);
-    ctx.note('info', `applied ${m.script} (${entry.duration_ms} ms)`);
-  };
+export async function migrateBuiltin(ctx: TaskContext, store: Store, spec: BuiltinMigrate): Promise<void> {
+  const run = createMigrationRun(ctx, store, spec);
+  const { taskId, format, migrations, options, checkPlan, applyOne } = run;
 
   const recordBackup = (backup: BackupRecord) => {
     ctx.record('backup', backup);
@@ -161,8 +101,75 @@ export async function migrateBuiltin(ctx: TaskContext, store: Store): Promise<vo
   } finally {
     await db.close();
   }
-  ctx.note(
-    'info',
-    `${applied.length} applied, ${migrations.length} in ${spec.dir} (${format.name} history in ${options.table})`,
-  );
+  ctx.note('info', run.summary());
+}
+
+/**
+ * The folder read and checked, and what both dialects share while applying it: the plan check (drift
+ * stops the boot before anything runs) and one migration applied and recorded for the run report.
+ */
+function createMigrationRun(ctx: TaskContext, store: Store, spec: BuiltinMigrate) {
+  const taskId = `migrate:${store.name}`;
+  const format = FORMATS[spec.history];
+  const { migrations, problems } = format.resolve(spec.dir);
+  if (problems.length > 0) {
+    throw new TaskFailedError(
+      taskId,
+      `${spec.dirShown} holds files ${format.name} would refuse:\n  ${problems.join('\n  ')}`,
+      {
+        hint: `rename or fix those files; \`bootseq plan\` shows the store's migration folder`,
+      },
+    );
+  }
+  const options: MigrateOptions = migrateOptions(spec, format);
+  const applied: AppliedMigration[] = [];
+  ctx.record('migrations', applied);
+  const noted = new Set<string>();
+  const checkPlan = (plan: { problems: readonly string[]; notes: readonly string[] }) => {
+    for (const note of plan.notes) {
+      if (!noted.has(note)) ctx.note('info', note);
+      noted.add(note);
+    }
+    if (plan.problems.length > 0) {
+      throw new TaskFailedError(
+        taskId,
+        `${options.table} does not match ${spec.dirShown} (${format.name}); nothing was migrated:\n  ${plan.problems.join('\n  ')}`,
+        {
+          hint: `resolve each point above; \`bootseq checksum FILE --history ${format.name}\` prints what ${format.name} records for a file`,
+        },
+      );
+    }
+  };
+  const applyOne = async (db: MigrationDb, m: LocalMigration, inTransaction: boolean) => {
+    ctx.signal.throwIfAborted();
+    const started = Date.now();
+    try {
+      await format.apply(db, m, options, inTransaction);
+    } catch (error) {
+      const where = `${path.posix.join(spec.dirShown, m.script)}${error instanceof StatementError && error.line ? `:${error.line}` : ''}`;
+      const undone =
+        m.transactional || db.dialect === 'sqlite'
+          ? 'it was rolled back, nothing of it remains'
+          : 'it ran outside a transaction, so statements before the failing one stay applied';
+      throw new TaskFailedError(
+        taskId,
+        `${where}: ${(error as Error).message} (${undone}; ${applied.length} earlier migration(s) of this run stay applied)`,
+        {
+          cause: error,
+          hint: `fix the statement at ${where}, then run \`bootseq migrate ${store.name}\`; nothing was replicated and no process was started`,
+        },
+      );
+    }
+    const entry = {
+      version: m.version ?? null,
+      script: m.script,
+      checksum: showChecksum(m.checksum),
+      duration_ms: Date.now() - started,
+    };
+    applied.push(entry);
+    ctx.note('info', `applied ${m.script} (${entry.duration_ms} ms)`);
+  };
+  const summary = () =>
+    `${applied.length} applied, ${migrations.length} in ${spec.dirShown} (${format.name} history in ${options.table})`;
+  return { taskId, format, migrations, options, checkPlan, applyOne, summary };
 }

@@ -1,0 +1,75 @@
+// What the resolvers (replication.ts, stores.ts, processes.ts) share while load.ts turns bootseq.yml
+// into a Config: where relative paths resolve, the environment, the disk, and the list every problem
+// goes to. Never throws for bad input: each problem becomes a ConfigIssue, all reported together.
+
+import fs from 'node:fs';
+import type { ConfigIssue } from '../core/errors.js';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** The disk as config loading sees it; unit tests pass a fake. */
+export interface ConfigFs {
+  readFile(file: string): string | undefined;
+  exists(file: string): boolean;
+  isDirectory(file: string): boolean;
+  isExecutable(file: string): boolean;
+}
+
+export const realFs: ConfigFs = {
+  readFile: (file) => {
+    try {
+      return fs.readFileSync(file, 'utf8');
+    } catch {
+      return undefined;
+    }
+  },
+  exists: (file) => fs.existsSync(file),
+  isDirectory: (file) => {
+    try {
+      return fs.statSync(file).isDirectory();
+    } catch {
+      return false;
+    }
+  },
+  isExecutable: (file) => {
+    try {
+      fs.accessSync(file, fs.constants.X_OK);
+      return fs.statSync(file).isFile();
+    } catch {
+      return false;
+    }
+  },
+};
+
+/** Where a command's program is looked up: relative to `dir`, or on the environment's PATH. */
+export interface Lookup {
+  /** Where relative paths resolve (the config file's directory). */
+  readonly dir: string;
+  readonly env: Env;
+  readonly disk: ConfigFs;
+}
+
+export interface ResolveContext extends Lookup {
+  /** The name shown in messages, e.g. `bootseq.yml`. */
+  readonly file: string;
+  /** Every problem found so far, in the order found (the order the user reads them in). */
+  readonly issues: ConfigIssue[];
+  readonly warnings: string[];
+  /** Replaces every secret in `text` with *** (and URL passwords). */
+  readonly redact: (text: string) => string;
+  /** Adds a problem at a key path of bootseq.yml. */
+  issue(path: string, message: string): void;
+}
+
+export function createResolveContext(
+  lookup: Lookup & { readonly file: string; readonly redact: (text: string) => string },
+  issues: ConfigIssue[],
+  warnings: string[],
+): ResolveContext {
+  return {
+    ...lookup,
+    issues,
+    warnings,
+    issue: (path, message) => issues.push({ file: lookup.file, path, message }),
+  };
+}
