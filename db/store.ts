@@ -21,7 +21,7 @@ export function describePostgres(url: string): string {
 }
 
 /** Opens the store's database: the sqlite file, or PostgreSQL with retries while it starts. */
-export async function openStore(ctx: TaskContext, store: Store, taskId: string): Promise<MigrationDb> {
+export async function openStore(ctx: TaskContext, store: Store): Promise<MigrationDb> {
   if (store.kind === 'sqlite') return openSqlite(store.location);
   const target = describePostgres(store.location);
   let retries = 0;
@@ -37,7 +37,7 @@ export async function openStore(ctx: TaskContext, store: Store, taskId: string):
     });
   } catch (error) {
     throw new TaskFailedError(
-      taskId,
+      ctx.taskId,
       `cannot connect to PostgreSQL at ${target} within ${store.waitMs / 1000}s: ${ctx.config.redact((error as Error).message)}`,
       {
         hint: `check that the server is up and stores.${store.name}.postgres is right (user, password, database); raise stores.${store.name}.wait if it starts slowly`,

@@ -10,8 +10,8 @@ import { openStore, StatementError } from '../../db/index.js';
 type Store = Config['stores'][number];
 
 export async function seedStore(ctx: TaskContext, store: Store): Promise<void> {
-  const taskId = `seed:${store.name}`;
-  const db = await openStore(ctx, store, taskId);
+  const { taskId } = ctx;
+  const db = await openStore(ctx, store);
   try {
     for (const file of store.seed) {
       ctx.signal.throwIfAborted();

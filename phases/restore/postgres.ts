@@ -11,11 +11,10 @@ import { describePostgres, openStore, splitPassword } from '../../db/index.js';
 type Store = Config['stores'][number];
 
 export async function restorePostgres(ctx: TaskContext, store: Store): Promise<void> {
-  const taskId = `restore:${store.name}`;
   const dump = store.restoreDump;
   if (!dump) return;
   const target = describePostgres(store.location);
-  const db = await openStore(ctx, store, taskId);
+  const db = await openStore(ctx, store);
   let tables: number;
   try {
     const rows = await db.query<{ n: string | number }>(

@@ -13,7 +13,7 @@ type Store = Config['stores'][number];
 export async function restoreSqlite(ctx: TaskContext, store: Store): Promise<void> {
   const { config } = ctx;
   const dbPath = store.location;
-  const taskId = `restore:${store.name}`;
+  const { taskId } = ctx;
   const shown = path.relative(config.dir, dbPath) || dbPath;
   if (fs.existsSync(dbPath)) {
     ctx.note('info', `${shown} exists; left as it is (not restored)`);

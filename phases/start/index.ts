@@ -27,7 +27,7 @@ export const start: Phase = {
 };
 
 async function startProcess(ctx: TaskContext, p: Process): Promise<void> {
-  const taskId = `start:${p.name}`;
+  const { taskId } = ctx;
   const { config } = ctx;
   const startedAtMs = Date.now();
   const child = await ctx.start({ command: p.command, env: p.env });

@@ -39,7 +39,7 @@ export const verify: Phase = {
             gates = await sqliteGates(store.name, store.location, required);
             // Only a file that exists and is a database: opening one would create it.
             if (builtin && gates.every((g) => g.ok)) {
-              const db = await openStore(ctx, store, taskId);
+              const db = await openStore(ctx, store);
               try {
                 await migrationsGate(db);
               } finally {
@@ -47,7 +47,7 @@ export const verify: Phase = {
               }
             }
           } else {
-            const db = await openStore(ctx, store, taskId);
+            const db = await openStore(ctx, store);
             try {
               gates = await postgresGates(store.name, db, required);
               await migrationsGate(db);

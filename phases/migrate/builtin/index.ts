@@ -34,7 +34,7 @@ export function showChecksum(checksum: LocalMigration['checksum']): string | nul
 
 export async function migrateBuiltin(ctx: TaskContext, store: Store, spec: BuiltinMigrate): Promise<void> {
   const run = createMigrationRun(ctx, store, spec);
-  const { taskId, format, migrations, options, checkPlan, applyOne } = run;
+  const { format, migrations, options, checkPlan, applyOne } = run;
 
   const recordBackup = (backup: BackupRecord) => {
     ctx.record('backup', backup);
@@ -45,7 +45,7 @@ export async function migrateBuiltin(ctx: TaskContext, store: Store, spec: Built
     );
   };
 
-  const db = await openStore(ctx, store, taskId);
+  const db = await openStore(ctx, store);
   try {
     if (db.dialect === 'postgres') {
       const key = await format.lockKey(db, options);
@@ -109,7 +109,7 @@ export async function migrateBuiltin(ctx: TaskContext, store: Store, spec: Built
  * stops the boot before anything runs) and one migration applied and recorded for the run report.
  */
 function createMigrationRun(ctx: TaskContext, store: Store, spec: BuiltinMigrate) {
-  const taskId = `migrate:${store.name}`;
+  const { taskId } = ctx;
   const format = FORMATS[spec.history];
   const { migrations, problems } = format.resolve(spec.dir);
   if (problems.length > 0) {
