@@ -2,7 +2,7 @@
 // run: during boot a signal aborts the run (the running task's child gets it), during supervise it
 // starts the ordered shutdown, during shutdown a second SIGTERM/SIGINT SIGKILLs what is left.
 // Shutdown stops processes in reverse start order, then Litestream last with replication_grace so it
-// ships the final WAL (litestream-facts rule 4). Never starts anything.
+// ships the final WAL (docs/litestream.md rule 4). Never starts anything.
 
 import { setTimeout as wait } from 'node:timers/promises';
 import {

@@ -1,6 +1,6 @@
-// A pg_dump -Fc of a postgres store taken before the built-in migrator changes it (seeds/001: a
-// backup before changes); `bootseq restore --from-backup` puts one back with pg_restore. A backup that
-// cannot be taken stops the migration: migrating without the promised copy is not an option
+// A pg_dump -Fc of a postgres store taken before the built-in migrator changes it (a backup before changes:
+// docs/incidents.md (seeds/001)); `bootseq restore --from-backup` puts one back with pg_restore. A backup
+// that cannot be taken stops the migration: migrating without the promised copy is not an option
 // (backup.postgres: false is the explicit way out). The password reaches pg_dump as PGPASSWORD.
 
 import fs from 'node:fs';

@@ -1,6 +1,6 @@
-// `bootseq restore --from-backup PATH STORE`: the operator's rollback (seeds/001). Puts a backup taken
-// before a migration back in place of a sqlite store. Refuses while any process has the database open
-// (Litestream must never see its file replaced: litestream-facts rule 1), checks the backup first, and
+// `bootseq restore --from-backup PATH STORE`: the operator's rollback (docs/incidents.md (seeds/001)). Puts a
+// backup taken before a migration back in place of a sqlite store. Refuses while any process has the database
+// open (Litestream must never see its file replaced: docs/litestream.md rule 1), checks the backup first, and
 // deletes nothing: the current file is moved aside next to it.
 
 import fs from 'node:fs';
