@@ -2,7 +2,5 @@
 // seed, verify) and by the commands that do (restore --from-backup, checksum). The public entry:
 // phases and commands import db/ through this file (history formats through history/index.ts).
 
-export { StatementError, type Dialect, type MigrationDb } from './database.js';
-export { openSqlite } from './sqlite.js';
-export { openPostgres } from './postgres.js';
+export { StatementError, type MigrationDb } from './database.js';
 export { describePostgres, openStore } from './store.js';

@@ -9,7 +9,6 @@ import { killAllGroups } from './core/groups.js';
 
 const COMMANDS = ['up', 'plan', 'restore', 'migrate', 'verify', 'rehearse', 'checksum', 'report'] as const;
 type CommandName = (typeof COMMANDS)[number];
-const LATER: string[] = [];
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -84,8 +83,6 @@ async function main(argv: readonly string[]): Promise<number> {
   let logFormat = parsed.values['log-format'] ?? 'auto';
   try {
     if (!COMMANDS.includes(name as CommandName)) {
-      if (LATER.includes(name ?? ''))
-        throw new UsageError(`\`bootseq ${name}\` is not available in this version yet`);
       throw new UsageError(`unknown command "${name}" (commands: ${COMMANDS.join(', ')})`);
     }
     const { LOG_FORMATS } = await import('./log/index.js');

@@ -8,7 +8,7 @@ import type { HistoryFormat } from './model.js';
 import { rails } from './rails.js';
 import { sqlx } from './sqlx.js';
 
-export type { HistoryFormat, LocalMigration, MigrateOptions, Plan } from './model.js';
+export type { LocalMigration, MigrateOptions } from './model.js';
 
 export const FORMATS: Readonly<Record<HistoryFormat['name'], HistoryFormat>> = {
   bootseq: bootseqHistory,
@@ -20,7 +20,7 @@ export const FORMATS: Readonly<Record<HistoryFormat['name'], HistoryFormat>> = {
 import type { MigrationDb } from '../database.js';
 import type { MigrateOptions } from './model.js';
 
-export interface HistorySpec {
+interface HistorySpec {
   readonly history?: HistoryFormat['name'] | undefined;
   readonly table?: string | undefined;
   readonly baseline?: string | undefined;

@@ -91,8 +91,3 @@ export function createRedactor(secrets: readonly string[]): (text: string) => st
     return out;
   };
 }
-
-/** A URL with its password shown as ***: what messages print for a postgres store. */
-export function redactUrl(url: string): string {
-  return createRedactor([])(url);
-}

@@ -5,7 +5,7 @@ import type { TaskId } from './task.js';
 
 export type TaskStatus = 'ok' | 'failed' | 'skipped' | 'cancelled';
 
-export interface PlannedTask {
+interface PlannedTask {
   readonly id: TaskId;
   readonly after: readonly TaskId[];
   readonly describe: string;

@@ -25,7 +25,7 @@ export interface RunReport {
   shutdown: unknown[];
 }
 
-export function reportFileName(startedAtMs: number): string {
+function reportFileName(startedAtMs: number): string {
   return `${new Date(startedAtMs).toISOString().replace(/:/g, '-')}.json`;
 }
 

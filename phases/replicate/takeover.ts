@@ -162,7 +162,7 @@ export function watchTakeoverLines(child: Child, log: TakeoverLog): () => void {
 }
 
 /** Whether process `pid` has `file` open (Linux /proc); true where /proc cannot tell. */
-export function hasOpened(pid: number, file: string): boolean {
+function hasOpened(pid: number, file: string): boolean {
   let fds: string[];
   try {
     fds = fs.readdirSync(`/proc/${pid}/fd`);

@@ -9,20 +9,25 @@ import path from 'node:path';
 import { TaskFailedError } from '../../../entrypoint/core/errors.js';
 import type { Config, TaskContext } from '../../../entrypoint/core/task.js';
 import { openStore, StatementError, type MigrationDb } from '../../../db/index.js';
-import { FORMATS, migrateOptions, type LocalMigration, type MigrateOptions } from '../../../db/history/index.js';
+import {
+  FORMATS,
+  migrateOptions,
+  type LocalMigration,
+  type MigrateOptions,
+} from '../../../db/history/index.js';
 import { backupSqlite, type BackupRecord } from '../backup.js';
 import { backupPostgres } from '../backup-postgres.js';
 
 type Store = Config['stores'][number];
 
-export interface AppliedMigration {
+interface AppliedMigration {
   readonly version: string | null;
   readonly script: string;
   readonly checksum: string | null;
   readonly duration_ms: number;
 }
 
-export function showChecksum(checksum: LocalMigration['checksum']): string | null {
+function showChecksum(checksum: LocalMigration['checksum']): string | null {
   if (checksum === null) return null;
   return Buffer.isBuffer(checksum) ? checksum.toString('hex') : String(checksum);
 }
