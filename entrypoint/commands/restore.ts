@@ -3,24 +3,38 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { loadConfig } from '../config/load.js';
 import { TaskFailedError, UsageError } from '../core/errors.js';
 import { loadSpawner, startChild } from '../core/spawn.js';
 import { describePostgres } from '../../db/index.js';
 import { splitPassword } from '../../phases/migrate/backup-postgres.js';
 import { restoreFromBackup } from '../../phases/restore/from-backup.js';
-import { runBoot } from './boot.js';
-import type { CommandContext } from './context.js';
+import type { CommandContext, CommandSpec } from './context.js';
 
-export const usage = `bootseq restore [STORE…]
-  Restore the named sqlite stores (default: all) from their Litestream replicas; a database file
-  that exists is left alone. Starts nothing.
-bootseq restore --from-backup PATH STORE
-  Put a backup (from <report.dir>/backups/STORE/) in place of a sqlite store, with the app stopped;
-  the current file is moved aside, not deleted.`;
+export const spec: CommandSpec = {
+  name: 'restore',
+  usage: [
+    {
+      synopsis: 'restore [STORE…]',
+      summary: 'restore missing sqlite databases from their replicas',
+      details: `Restore the named sqlite stores (default: all) from their Litestream replicas; a database file
+that exists is left alone. Starts nothing.`,
+    },
+    {
+      synopsis: 'restore --from-backup PATH STORE',
+      summary: 'put a pre-migration backup back (the app stopped)',
+      details: `Put a backup (from <report.dir>/backups/STORE/) in place of a store, with the app stopped: a
+sqlite file is moved aside, not deleted; a postgres database is kept under another name.`,
+    },
+  ],
+  options: {
+    'from-backup': { type: 'string', value: 'PATH', help: 'the backup to put back in place of STORE' },
+  },
+  positionals: { name: 'STORE', count: 'any' },
+};
 
 export async function run(cmd: CommandContext): Promise<number> {
   if (cmd.fromBackup === undefined) {
+    const { runBoot } = await import('./boot.js');
     return runBoot(cmd, {
       command: 'restore',
       phases: ['restore'],
@@ -28,6 +42,7 @@ export async function run(cmd: CommandContext): Promise<number> {
       supervise: false,
     });
   }
+  const { loadConfig } = await import('../config/load.js');
   const config = loadConfig(cmd.configPath);
   const [name, ...extra] = cmd.positionals;
   const store = config.stores.find((s) => s.name === name);
