@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// argv → command. Answers --version before importing anything; builds `--help` and checks options and
+// argv → command. Answers --version before loading any command; builds `--help` and checks options and
 // positionals from the commands' own specs (commands/index.ts), which load nothing heavy; a command's
 // `run` loads what it needs. The sole owner of the exit code and of printing errors (`Error: …` then
 // `Try: …`). On any exit, kills every process group bootseq started.
