@@ -1,6 +1,6 @@
 // Benchmark: 500 small migrations with bootseq's built-in migrator against the baselines it replaces,
 // measured alternately in the same run. SQLite: `sqlite3 db < all.sql` (one process, no history).
-// PostgreSQL: `psql -1 -f FILE` once per file (the seeds/000 reset script's way).
+// PostgreSQL: `psql -1 -f FILE` once per file (the reset script's way in docs/incidents.md (seeds/000)).
 // Targets: ≤ 1.3× the sqlite3 concatenation; ≥ 5× faster than the psql loop.
 import fs from 'node:fs';
 import path from 'node:path';

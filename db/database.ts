@@ -2,7 +2,7 @@
 // rows, transactions (nested ones become savepoints) and the lock the history's tool takes. SQL is
 // written with $1… placeholders; sqlite.ts rewrites them to ?. No driver is loaded here.
 
-export type Dialect = 'sqlite' | 'postgres';
+type Dialect = 'sqlite' | 'postgres';
 
 /** A statement failed: where in the file, and the database's own message. */
 export class StatementError extends Error {

@@ -3,7 +3,6 @@
 // entry: phases and commands import db/ through this file (history formats through
 // history/index.ts, backups through backups/index.ts).
 
-export { StatementError, type Dialect, type MigrationDb } from './database.js';
-export { openSqlite } from './sqlite.js';
-export { openPostgres, splitPassword } from './postgres.js';
+export { StatementError, type MigrationDb } from './database.js';
+export { splitPassword } from './postgres.js';
 export { describePostgres, openStore } from './store.js';

@@ -2,7 +2,7 @@
 // Knows quotes ('…', "…", `…`, […]), comments (--, /* */), PostgreSQL dollar quotes ($tag$…$tag$) and
 // CREATE TRIGGER … BEGIN … END bodies; nothing else of SQL.
 
-export interface Statement {
+interface Statement {
   readonly text: string;
   /** 1-based line of the statement's first non-blank character. */
   readonly line: number;

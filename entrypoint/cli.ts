@@ -1,15 +1,30 @@
 #!/usr/bin/env node
-// argv → command. Answers --version and --help before importing anything heavy, imports a command
-// module only once it knows the command, and is the sole owner of the exit code and of printing
-// errors (`Error: …` then `Try: …`). On any exit, kills every process group bootseq started.
+// argv → command. Answers --version before loading any command; builds `--help` and checks options and
+// positionals from the commands' own specs (commands/index.ts), which load nothing heavy; a command's
+// `run` loads what it needs. The sole owner of the exit code and of printing errors (`Error: …` then
+// `Try: …`). On any exit, kills every process group bootseq started.
 
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import type { Command } from './commands/index.js';
+import type { OptionSpec } from './commands/context.js';
+import type { Until } from './core/graph.js';
 import { killAllGroups } from './core/groups.js';
+import type { LogFormat } from './log/index.js';
 
-const COMMANDS = ['up', 'plan', 'restore', 'migrate', 'verify', 'rehearse', 'checksum', 'report'] as const;
-type CommandName = (typeof COMMANDS)[number];
-const LATER: string[] = [];
+/** Options every command accepts. */
+const GLOBAL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
+  config: {
+    type: 'string',
+    value: 'PATH',
+    help: 'bootseq.yml to use (default ./bootseq.yml, env BOOTSEQ_CONFIG)',
+  },
+  'log-format': {
+    type: 'string',
+    value: 'FORMAT',
+    help: 'auto | pretty | plain | json (auto: pretty on a TTY, plain otherwise)',
+  },
+};
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -18,62 +33,97 @@ function version(): string {
   return pkg.version;
 }
 
-const HELP = `bootseq — restore, migrate and verify an app's databases, then start Litestream and the app's
-processes in order and supervise them (a container entrypoint: tini -- bootseq up).
+/** Two columns: `  left` padded to 24, then `right` (its continuation lines indented to match). */
+function columns(rows: readonly (readonly [string, string])[]): string[] {
+  const pad = ' '.repeat(24);
+  return rows.flatMap(([left, right]) => {
+    const [first = '', ...rest] = right.split('\n');
+    const head = left.length < 22 ? [`  ${left.padEnd(22)}${first}`] : [`  ${left}`, `${pad}${first}`];
+    return [...head, ...rest.map((line) => `${pad}${line}`)].map((line) => line.trimEnd());
+  });
+}
 
-Usage: bootseq <command> [options]
+function optionRows(options: Readonly<Record<string, OptionSpec>>): [string, string][] {
+  return Object.entries(options).map(([name, o]) => [
+    `--${name}${o.value ? ` ${o.value}` : ''}`,
+    `${o.help}${o.choices ? `\n${o.value ?? 'one of'}: ${o.choices.join(' | ')}` : ''}`,
+  ]);
+}
 
-Commands:
-  up [--until PHASE]      every phase, then supervise until a signal or a process exit
-                          PHASE: restore | migrate | verify | replicate | ready
-  plan                    print the task graph the config yields; touches nothing
-  restore [STORE…]        restore missing sqlite databases from their replicas
-  restore --from-backup PATH STORE
-                          put a pre-migration backup back (the app stopped)
-  migrate [STORE…]        restore missing databases, then migrate and seed
-  verify [STORE…]         check every gate; exit 0 only if all pass
-  rehearse --into DIR [--timestamp T] [--postgres-url URL]
-                          restore every store into DIR (postgres: a scratch database), migrate
-                          and verify the copies; the live databases and the replica are untouched
-  checksum FILE --history sqlx|flyway|bootseq
-                          print the checksum that tool records for FILE
-  report [--json]         print the last run report
+function helpText(commands: readonly Command[]): string {
+  const rows: [string, string][] = [];
+  const shown = new Set<string>(); // a value's choices once, under the first synopsis that names it
+  for (const { spec } of commands) {
+    for (const { synopsis, summary } of spec.usage) {
+      let text = summary;
+      for (const [name, o] of Object.entries(spec.options)) {
+        if (!o.value || !o.choices || shown.has(o.value) || !synopsis.includes(`--${name} ${o.value}`))
+          continue;
+        shown.add(o.value);
+        text += `\n${o.value}: ${o.choices.join(' | ')}`;
+      }
+      rows.push([synopsis, text]);
+    }
+  }
+  return [
+    "bootseq — restore, migrate and verify an app's databases, then start Litestream and the app's",
+    'processes in order and supervise them (a container entrypoint: tini -- bootseq up).',
+    '',
+    'Usage: bootseq <command> [options]',
+    '       bootseq help <command>      (or bootseq <command> --help) for its usage and options',
+    '',
+    'Commands:',
+    ...columns(rows),
+    '',
+    'Options:',
+    ...columns([...optionRows(GLOBAL_OPTIONS), ['--version, --help', '']]),
+    '',
+    'Exit codes: 0 success or clean shutdown after SIGTERM/SIGINT; 1 a phase failed; 2 bad usage or',
+    'config (nothing was touched); N when a supervised process exits with N (128+signal if killed).',
+  ].join('\n');
+}
 
-Options:
-  --config PATH           bootseq.yml to use (default ./bootseq.yml, env BOOTSEQ_CONFIG)
-  --log-format FORMAT     auto | pretty | plain | json (auto: pretty on a TTY, plain otherwise)
-  --version, --help
-
-Exit codes: 0 success or clean shutdown after SIGTERM/SIGINT; 1 a phase failed; 2 bad usage or
-config (nothing was touched); N when a supervised process exits with N (128+signal if killed).`;
+function commandHelp({ spec }: Command): string {
+  return [
+    ...spec.usage.flatMap(({ synopsis, details }) => [
+      `bootseq ${synopsis}`,
+      ...details.split('\n').map((line) => `  ${line}`),
+    ]),
+    '',
+    'Options:',
+    ...columns([...optionRows(spec.options), ...optionRows(GLOBAL_OPTIONS)]),
+  ].join('\n');
+}
 
 async function main(argv: readonly string[]): Promise<number> {
   if (argv.includes('--version') || argv[0] === 'version') {
     process.stdout.write(`bootseq ${version()}\n`);
     return 0;
   }
+  const [{ COMMANDS }, { UsageError, BootseqError }] = await Promise.all([
+    import('./commands/index.js'),
+    import('./core/errors.js'),
+  ]);
+  const names = COMMANDS.map((c) => c.spec.name).join(', ');
+  const unknown = (name: string) => new UsageError(`unknown command "${name}" (commands: ${names})`);
   if (argv.length === 0 || argv.includes('--help') || argv.includes('-h') || argv[0] === 'help') {
-    process.stdout.write(`${HELP}\n`);
+    const topic = argv[0] === 'help' ? argv[1] : argv[0];
+    const command = COMMANDS.find((c) => c.spec.name === topic);
+    if (argv[0] === 'help' && topic !== undefined && !command) return fail(unknown(topic));
+    process.stdout.write(`${command ? commandHelp(command) : helpText(COMMANDS)}\n`);
     return argv.length === 0 ? 2 : 0;
   }
-  const { UsageError, BootseqError } = await import('./core/errors.js');
+  // Every command's options are known to the parser, so one given to the wrong command gets a message
+  // naming the commands that take it rather than "Unknown option".
+  const known: Record<string, OptionSpec> = { ...GLOBAL_OPTIONS };
+  for (const { spec } of COMMANDS) Object.assign(known, spec.options);
   let parsed;
   try {
     parsed = parseArgs({
       args: [...argv],
       allowPositionals: true,
       strict: true,
-      options: {
-        config: { type: 'string' },
-        'log-format': { type: 'string' },
-        until: { type: 'string' },
-        json: { type: 'boolean' },
-        history: { type: 'string' },
-        'from-backup': { type: 'string' },
-        into: { type: 'string' },
-        timestamp: { type: 'string' },
-        'postgres-url': { type: 'string' },
-      },
+      options: Object.fromEntries(Object.entries(known).map(([name, o]) => [name, { type: o.type }])),
     });
   } catch (error) {
     const code = (error as { code?: string }).code ?? '';
@@ -81,12 +131,13 @@ async function main(argv: readonly string[]): Promise<number> {
     throw error;
   }
   const [name, ...positionals] = parsed.positionals;
-  let logFormat = parsed.values['log-format'] ?? 'auto';
+  const values = parsed.values as Record<string, string | boolean | undefined>;
+  let logFormat = (values['log-format'] as string | undefined) ?? 'auto';
   try {
-    if (!COMMANDS.includes(name as CommandName)) {
-      if (LATER.includes(name ?? ''))
-        throw new UsageError(`\`bootseq ${name}\` is not available in this version yet`);
-      throw new UsageError(`unknown command "${name}" (commands: ${COMMANDS.join(', ')})`);
+    const command = COMMANDS.find((c) => c.spec.name === name);
+    if (!command) {
+      if (name === undefined) throw new UsageError(`no command given (commands: ${names})`);
+      throw unknown(name);
     }
     const { LOG_FORMATS } = await import('./log/index.js');
     if (!(LOG_FORMATS as readonly string[]).includes(logFormat)) {
@@ -94,40 +145,18 @@ async function main(argv: readonly string[]): Promise<number> {
       logFormat = 'auto';
       throw new UsageError(`--log-format: expected one of ${LOG_FORMATS.join(', ')}, found "${shown}"`);
     }
-    const { UNTIL } = await import('./core/graph.js');
-    const until = parsed.values.until;
-    if (until !== undefined && !(UNTIL as readonly string[]).includes(until)) {
-      throw new UsageError(`--until: expected one of ${UNTIL.join(', ')}, found "${until}"`);
-    }
-    if (until !== undefined && name !== 'up' && name !== 'plan')
-      throw new UsageError(`--until applies to \`bootseq up\` and \`bootseq plan\` only`);
-    if (
-      (parsed.values.into !== undefined ||
-        parsed.values.timestamp !== undefined ||
-        parsed.values['postgres-url'] !== undefined) &&
-      name !== 'rehearse'
-    )
-      throw new UsageError('--into and --timestamp apply to `bootseq rehearse` only');
-    if (parsed.values['from-backup'] !== undefined && name !== 'restore')
-      throw new UsageError('--from-backup applies to `bootseq restore` only');
-    if (parsed.values.history !== undefined && name !== 'checksum')
-      throw new UsageError('--history applies to `bootseq checksum` only');
-    if (positionals.length > 0 && (name === 'up' || name === 'plan'))
-      throw new UsageError(`\`bootseq ${name}\` takes no arguments, found "${positionals.join(' ')}"`);
-    const command = (await import(`./commands/${name}.js`)) as {
-      run(ctx: import('./commands/context.js').CommandContext): Promise<number>;
-    };
+    checkArguments(command, values, positionals);
     return await command.run({
-      configPath: parsed.values.config ?? process.env['BOOTSEQ_CONFIG'] ?? 'bootseq.yml',
-      logFormat: logFormat as 'auto',
+      configPath: (values['config'] as string | undefined) ?? process.env['BOOTSEQ_CONFIG'] ?? 'bootseq.yml',
+      logFormat: logFormat as LogFormat,
       positionals,
-      until: until as never,
-      json: parsed.values.json ?? false,
-      history: parsed.values.history,
-      fromBackup: parsed.values['from-backup'],
-      into: parsed.values.into,
-      timestamp: parsed.values.timestamp,
-      postgresUrl: parsed.values['postgres-url'],
+      until: values['until'] as Until | undefined,
+      json: values['json'] === true,
+      history: values['history'] as string | undefined,
+      fromBackup: values['from-backup'] as string | undefined,
+      into: values['into'] as string | undefined,
+      timestamp: values['timestamp'] as string | undefined,
+      postgresUrl: values['postgres-url'] as string | undefined,
       argv,
       version: version(),
       print: (text) => process.stdout.write(`${text}\n`),
@@ -135,6 +164,42 @@ async function main(argv: readonly string[]): Promise<number> {
   } catch (error) {
     if (error instanceof BootseqError) return fail(error, logFormat);
     throw error;
+  }
+
+  /** Refuses options the command does not take, values outside an option's choices, and positionals. */
+  function checkArguments(
+    { spec }: Command,
+    given: Readonly<Record<string, string | boolean | undefined>>,
+    positionals: readonly string[],
+  ): void {
+    const help = `run \`bootseq help ${spec.name}\` for its usage and options`;
+    for (const [option, value] of Object.entries(given)) {
+      if (value === undefined || option in GLOBAL_OPTIONS) continue;
+      const accepted = spec.options[option];
+      if (!accepted) {
+        const takers = COMMANDS.filter((c) => option in c.spec.options).map((c) => c.spec.name);
+        throw new UsageError(
+          `--${option} applies to ${takers.map((t) => `\`bootseq ${t}\``).join(' and ')} only`,
+          help,
+        );
+      }
+      if (accepted.choices && !accepted.choices.includes(String(value)))
+        throw new UsageError(
+          `--${option}: expected one of ${accepted.choices.join(', ')}, found "${String(value)}"`,
+          help,
+        );
+    }
+    const takes = spec.positionals;
+    if (!takes && positionals.length > 0)
+      throw new UsageError(
+        `\`bootseq ${spec.name}\` takes no arguments, found "${positionals.join(' ')}"`,
+        help,
+      );
+    if (takes?.count === 'one' && positionals.length !== 1)
+      throw new UsageError(
+        `expected one ${takes.name}: bootseq ${spec.usage[0]?.synopsis ?? spec.name}`,
+        help,
+      );
   }
 
   function fail(error: InstanceType<typeof BootseqError>, format = 'auto'): number {

@@ -1,6 +1,7 @@
 // Builds the CLI: tsc emits dist/ (type-checked JavaScript, also what scripts/config-reference.mjs
-// imports), then esbuild bundles dist/entrypoint/cli.js over itself, with one lazily loaded chunk per
-// command and per heavy dependency under dist/entrypoint/chunks/. One file to resolve and compile
+// imports), then esbuild bundles dist/entrypoint/cli.js over itself, with lazily loaded chunks (the
+// command specs, config loading, the phases, the boot pipeline, each heavy dependency) under
+// dist/entrypoint/chunks/. One file to resolve and compile
 // instead of a few hundred small modules is what keeps `bootseq up` within its start-up budget
 // (bench/RESULTS.md). Native and optional packages stay external: better-sqlite3 (a .node addon),
 // pg (optional pg-native), the Litestream binary package (resolved at run time).

@@ -1,5 +1,5 @@
 // A store's backups, whichever engine holds it: taken before the built-in migrator changes the store
-// (seeds/001: a backup before changes), found again by `bootseq rehearse`, put back by `bootseq
+// (a backup before changes: docs/incidents.md (seeds/001)), found again by `bootseq rehearse`, put back by `bootseq
 // restore --from-backup`. The public entry: phases and commands import backups through this file;
 // sqlite.ts and postgres.ts hold each engine's way, layout.ts where the files live. Never prints or
 // emits anything (callers say what happened, in their words), and never starts a process of its own

@@ -1,5 +1,5 @@
 // Backups of postgres stores. Taking one: `pg_dump -Fc` before the built-in migrator changes the
-// store (seeds/001: a backup before changes); one that cannot be taken stops the migration, since
+// store (a backup before changes: docs/incidents.md (seeds/001)); one that cannot be taken stops the migration, since
 // migrating without the promised copy is not an option (backup.postgres: false is the explicit way
 // out). Putting one back (`bootseq restore --from-backup`): never leaves the database half restored:
 // the dump goes into a new database in one transaction, and only then are the two swapped by renaming;

@@ -1,8 +1,8 @@
 // Backups of sqlite stores. Taking one: `VACUUM INTO` before the built-in migrator changes the store
-// (seeds/001: a backup before changes), a consistent, compact copy for which the live file is only
+// (a backup before changes: docs/incidents.md (seeds/001)), a consistent, compact copy for which the live file is only
 // read; the last `backup.keep` copies per store are kept. Putting one back (`bootseq restore
 // --from-backup`): refused while any process has the database open (Litestream must never see its
-// file replaced: litestream-facts rule 1), the backup is checked first, and nothing is deleted: the
+// file replaced: docs/litestream.md rule 1), the backup is checked first, and nothing is deleted: the
 // current file is moved aside next to it. Never prints or emits: the callers say what happened.
 
 import fs from 'node:fs';

@@ -1,4 +1,4 @@
-// Flyway's history, row for row (docs/migration-history-compat.md, Flyway): `V<version>__<desc>.sql`
+// Flyway's history, row for row (docs/history-formats.md, Flyway): `V<version>__<desc>.sql`
 // and repeatable `R__<desc>.sql`, found recursively; checksum = CRC-32 of the UTF-8 text with a BOM
 // and every CR/LF removed, as a signed 32-bit integer; `installed_rank` in insertion order; baseline
 // rows; validation as `flyway migrate` does it; the advisory lock key 77431708279161 + hash of the

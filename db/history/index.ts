@@ -10,7 +10,7 @@ import type { HistoryFormat, MigrateOptions } from './model.js';
 import { rails } from './rails.js';
 import { sqlx } from './sqlx.js';
 
-export type { HistoryFormat, LocalMigration, MigrateOptions, Plan } from './model.js';
+export type { LocalMigration, MigrateOptions } from './model.js';
 
 export const FORMATS: Readonly<Record<HistoryFormat['name'], HistoryFormat>> = {
   bootseq: bootseqHistory,

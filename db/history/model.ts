@@ -31,7 +31,7 @@ export interface MigrateOptions {
   readonly environment: string | undefined;
 }
 
-export interface Plan {
+interface Plan {
   readonly pending: readonly LocalMigration[];
   /** Drift and history problems; any one stops the boot before a migration runs. */
   readonly problems: readonly string[];

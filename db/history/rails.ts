@@ -1,4 +1,4 @@
-// Rails' history (docs/migration-history-compat.md, Rails): `schema_migrations(version)` with the
+// Rails' history (docs/history-formats.md, Rails): `schema_migrations(version)` with the
 // version as its decimal string, one row per migration in the migration's transaction, and
 // `ar_internal_metadata` environment upserted whenever migrations run. Files `<digits>_<name>.sql`.
 // No checksums: Rails cannot tell an edited migration, and neither can this format.

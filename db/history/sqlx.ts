@@ -1,8 +1,8 @@
-// sqlx's history, byte for byte (docs/migration-history-compat.md, sqlx): `<version>_<desc>.sql`
+// sqlx's history, byte for byte (docs/history-formats.md, sqlx): `<version>_<desc>.sql`
 // (`.up.sql`/`.down.sql` reversible), checksum = SHA-384 of the file's bytes stored as 48 raw bytes,
 // one transaction per file unless it starts with `-- no-transaction`, execution_time in nanoseconds,
-// the advisory lock key 0x3d32ad9e * crc32(current_database()). seeds/000: a dummy checksum here is
-// what made the services panic with VersionMismatch.
+// the advisory lock key 0x3d32ad9e * crc32(current_database()). docs/incidents.md (seeds/000): a dummy
+// checksum here is what made the services panic with VersionMismatch.
 
 import { createHash } from 'node:crypto';
 import {

@@ -3,20 +3,29 @@
 
 import fs from 'node:fs';
 import { UsageError } from '../core/errors.js';
-import { FORMATS } from '../../db/history/index.js';
-import type { CommandContext } from './context.js';
+import type { CommandContext, CommandSpec } from './context.js';
 
-export const usage = `bootseq checksum FILE --history sqlx|flyway|bootseq
-  Print the checksum that tool records for FILE: sqlx the SHA-384 of the bytes (hex, as sha384sum
-  prints it; stored as 48 raw bytes), Flyway the signed CRC-32 of the text without BOM and line
-  breaks, bootseq the SHA-256 hex of the bytes.`;
+export const spec: CommandSpec = {
+  name: 'checksum',
+  usage: [
+    {
+      synopsis: 'checksum FILE --history sqlx|flyway|bootseq',
+      summary: 'print the checksum that tool records for FILE',
+      details: `Print the checksum that tool records for FILE: sqlx the SHA-384 of the bytes (hex, as sha384sum
+prints it; stored as 48 raw bytes), Flyway the signed CRC-32 of the text without BOM and line
+breaks, bootseq the SHA-256 hex of the bytes. Reads the file only.`,
+    },
+  ],
+  options: {
+    history: { type: 'string', value: 'TOOL', help: 'sqlx, flyway or bootseq: whose checksum to print' },
+  },
+  positionals: { name: 'FILE', count: 'one' },
+};
 
 const WITH_CHECKSUMS = ['sqlx', 'flyway', 'bootseq'] as const;
 
-export function run(cmd: CommandContext): Promise<number> {
-  const [file, ...extra] = cmd.positionals;
-  if (!file || extra.length > 0)
-    throw new UsageError('expected one FILE: bootseq checksum FILE --history sqlx|flyway|bootseq');
+export async function run(cmd: CommandContext): Promise<number> {
+  const file = cmd.positionals[0]!; // exactly one: cli.ts checked it against spec.positionals
   const history = cmd.history;
   if (!history || !(WITH_CHECKSUMS as readonly string[]).includes(history)) {
     throw new UsageError(
@@ -32,6 +41,7 @@ export function run(cmd: CommandContext): Promise<number> {
       'pass the path of a migration file',
     );
   }
+  const { FORMATS } = await import('../../db/history/index.js');
   const format = FORMATS[history as (typeof WITH_CHECKSUMS)[number]];
   try {
     cmd.print(format.displayChecksum(bytes));
@@ -41,5 +51,5 @@ export function run(cmd: CommandContext): Promise<number> {
       `${history} reads migration files as UTF-8; save it as UTF-8`,
     );
   }
-  return Promise.resolve(0);
+  return 0;
 }

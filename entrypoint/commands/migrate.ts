@@ -1,14 +1,25 @@
 // `bootseq migrate [STORE…]`: restore (a missing sqlite file comes back from its replica first, so a
 // migration never creates an empty database over an existing backup), migrate and seed.
 
-import { runBoot } from './boot.js';
-import type { CommandContext } from './context.js';
+import type { CommandContext, CommandSpec } from './context.js';
 
-export const usage = `bootseq migrate [STORE…]
-  Restore missing sqlite databases from their replicas, then migrate and seed the named stores
-  (default: all). Starts neither Litestream nor the processes.`;
+export const spec: CommandSpec = {
+  name: 'migrate',
+  usage: [
+    {
+      synopsis: 'migrate [STORE…]',
+      summary: 'restore missing databases, then migrate and seed',
+      details: `Restore missing sqlite databases from their replicas, then migrate and seed the named stores
+(default: all). Starts neither Litestream nor the processes. Safe to run from several machines at once:
+the built-in migrator takes the tool's own lock.`,
+    },
+  ],
+  options: {},
+  positionals: { name: 'STORE', count: 'any' },
+};
 
-export function run(cmd: CommandContext): Promise<number> {
+export async function run(cmd: CommandContext): Promise<number> {
+  const { runBoot } = await import('./boot.js');
   return runBoot(cmd, {
     command: 'migrate',
     phases: ['restore', 'migrate', 'seed'],

@@ -1,15 +1,33 @@
 // `bootseq plan`: the task graph the config yields, secrets redacted. Touches nothing: no database is
 // opened, no process started, no report written.
 
-import { loadConfig } from '../config/load.js';
-import { buildGraph, topologicalOrder } from '../core/graph.js';
-import { PHASE_LIST } from '../../phases/index.js';
-import type { CommandContext } from './context.js';
+import { buildGraph, topologicalOrder, UNTIL } from '../core/graph.js';
+import type { CommandContext, CommandSpec } from './context.js';
 
-export const usage = `bootseq plan [--until PHASE]
-  Print the tasks the config yields, what each waits for and what it runs. Touches nothing.`;
+export const spec: CommandSpec = {
+  name: 'plan',
+  usage: [
+    {
+      synopsis: 'plan [--until PHASE]',
+      summary: 'print the task graph the config yields; touches nothing',
+      details: 'Print the tasks the config yields, what each waits for and what it runs. Touches nothing.',
+    },
+  ],
+  options: {
+    until: {
+      type: 'string',
+      value: 'PHASE',
+      choices: UNTIL,
+      help: 'only the tasks `bootseq up --until PHASE` would run',
+    },
+  },
+};
 
-export function run(cmd: CommandContext): Promise<number> {
+export async function run(cmd: CommandContext): Promise<number> {
+  const [{ loadConfig }, { PHASE_LIST }] = await Promise.all([
+    import('../config/load.js'),
+    import('../../phases/index.js'),
+  ]);
   const config = loadConfig(cmd.configPath);
   const tasks = topologicalOrder(buildGraph(PHASE_LIST, config, { until: cmd.until }));
   if (cmd.logFormat === 'json') {
@@ -25,7 +43,7 @@ export function run(cmd: CommandContext): Promise<number> {
         })),
       }),
     );
-    return Promise.resolve(0);
+    return 0;
   }
   const width = Math.max(...tasks.map((t) => t.id.length), 4);
   const lines = [`${tasks.length} tasks from ${config.file} (nothing was touched):`, ''];
@@ -35,5 +53,5 @@ export function run(cmd: CommandContext): Promise<number> {
   }
   for (const w of config.warnings) lines.push('', `warn: ${w}`);
   cmd.print(lines.join('\n'));
-  return Promise.resolve(0);
+  return 0;
 }

@@ -5,18 +5,37 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { UsageError } from '../core/errors.js';
-import { newestBackup } from '../../db/backups/index.js';
-import { runBoot } from './boot.js';
-import type { CommandContext } from './context.js';
+import type { CommandContext, CommandSpec } from './context.js';
 
-export const usage = `bootseq rehearse --into DIR [--timestamp 2026-11-23T10:00:00Z] [--postgres-url URL]
-  Restore every sqlite store from its replica into DIR (empty or new), apply the migrations and check
-  every gate on those copies; postgres stores are rehearsed in a scratch database (on their server, or
-  --postgres-url) that is created and dropped. The live databases and the replica are not touched.
-  Exit 0 when every gate passes.`;
+export const spec: CommandSpec = {
+  name: 'rehearse',
+  usage: [
+    {
+      synopsis: 'rehearse --into DIR [--timestamp T] [--postgres-url URL]',
+      summary: `restore every store into DIR (postgres: a scratch database), migrate
+and verify the copies; the live databases and the replica are untouched`,
+      details: `Restore every sqlite store from its replica into DIR (empty or new), apply the migrations and check
+every gate on those copies; postgres stores are rehearsed in a scratch database (on their server, or
+--postgres-url) that is created and dropped. The live databases and the replica are not touched.
+Exit 0 when every gate passes.`,
+    },
+  ],
+  options: {
+    into: { type: 'string', value: 'DIR', help: 'the empty or new folder the copies are restored into' },
+    timestamp: {
+      type: 'string',
+      value: 'T',
+      help: 'restore the sqlite stores as of this time (RFC 3339: 2026-11-23T10:00:00Z)',
+    },
+    'postgres-url': {
+      type: 'string',
+      value: 'URL',
+      help: "a server for the scratch databases (default: each store's own server)",
+    },
+  },
+};
 
 export async function run(cmd: CommandContext): Promise<number> {
   if (!cmd.into)
@@ -36,6 +55,11 @@ export async function run(cmd: CommandContext): Promise<number> {
       `--timestamp: expected an RFC 3339 time like 2026-11-23T10:00:00Z, found "${cmd.timestamp}"`,
     );
   }
+  const [{ loadConfig }, { runBoot }, { newestBackup }] = await Promise.all([
+    import('../config/load.js'),
+    import('./boot.js'),
+    import('../../db/backups/index.js'),
+  ]);
   const live = loadConfig(cmd.configPath);
   const skipped: string[] = [];
   const scratch: { server: string; name: string }[] = [];

@@ -2,14 +2,24 @@
 // applied with their checksums, shutdown order), or the report itself for machines. Reads only.
 
 import fs from 'node:fs';
-import { loadConfig } from '../config/load.js';
 import { UsageError } from '../core/errors.js';
 import { newestStamped } from '../core/stamped-files.js';
-import type { CommandContext } from './context.js';
+import type { CommandContext, CommandSpec } from './context.js';
 
-export const usage = `bootseq report [--json]
-  Print the last run report from report.dir: every task with its status and duration, the gates, the
-  migrations applied with their checksums, and the shutdown order. --json prints the report file.`;
+export const spec: CommandSpec = {
+  name: 'report',
+  usage: [
+    {
+      synopsis: 'report [--json]',
+      summary: 'print the last run report',
+      details: `Print the last run report from report.dir: every task with its status and duration, the gates, the
+migrations applied with their checksums, and the shutdown order. Reads only.`,
+    },
+  ],
+  options: {
+    json: { type: 'boolean', help: 'print the report file itself (also with --log-format json)' },
+  },
+};
 
 interface Report {
   command: string;
@@ -29,7 +39,8 @@ interface Report {
   shutdown: { task: string; exit_code: number | null; signal: string | null }[];
 }
 
-export function run(cmd: CommandContext): Promise<number> {
+export async function run(cmd: CommandContext): Promise<number> {
+  const { loadConfig } = await import('../config/load.js');
   const config = loadConfig(cmd.configPath);
   let file: string | undefined;
   try {
@@ -45,7 +56,7 @@ export function run(cmd: CommandContext): Promise<number> {
   const text = fs.readFileSync(file, 'utf8');
   if (cmd.json || cmd.logFormat === 'json') {
     cmd.print(text.trimEnd());
-    return Promise.resolve(0);
+    return 0;
   }
   const report = JSON.parse(text) as Report;
   const lines = [
@@ -81,5 +92,5 @@ export function run(cmd: CommandContext): Promise<number> {
     );
   }
   cmd.print(lines.join('\n'));
-  return Promise.resolve(0);
+  return 0;
 }

@@ -1,23 +1,37 @@
 // `bootseq restore [STORE…]`: the restore phase only. `bootseq restore --from-backup PATH STORE`:
-// put a backup taken before a migration back (the operator's rollback).
+// put a backup taken before a migration back (the operator's rollback; db/backups does the work).
 
 import path from 'node:path';
-import { loadConfig } from '../config/load.js';
 import { UsageError } from '../core/errors.js';
-import { loadSpawner, startChild } from '../core/spawn.js';
-import { rollBack, type Rollback, type StartChild } from '../../db/backups/index.js';
-import { runBoot } from './boot.js';
-import type { CommandContext } from './context.js';
+import { spawner } from '../core/spawn.js';
+import type { Rollback, StartChild } from '../../db/backups/index.js';
+import type { CommandContext, CommandSpec } from './context.js';
 
-export const usage = `bootseq restore [STORE…]
-  Restore the named sqlite stores (default: all) from their Litestream replicas; a database file
-  that exists is left alone. Starts nothing.
-bootseq restore --from-backup PATH STORE
-  Put a backup (from <report.dir>/backups/STORE/) in place of a sqlite store, with the app stopped;
-  the current file is moved aside, not deleted.`;
+export const spec: CommandSpec = {
+  name: 'restore',
+  usage: [
+    {
+      synopsis: 'restore [STORE…]',
+      summary: 'restore missing sqlite databases from their replicas',
+      details: `Restore the named sqlite stores (default: all) from their Litestream replicas; a database file
+that exists is left alone. Starts nothing.`,
+    },
+    {
+      synopsis: 'restore --from-backup PATH STORE',
+      summary: 'put a pre-migration backup back (the app stopped)',
+      details: `Put a backup (from <report.dir>/backups/STORE/) in place of a store, with the app stopped: a
+sqlite file is moved aside, not deleted; a postgres database is kept under another name.`,
+    },
+  ],
+  options: {
+    'from-backup': { type: 'string', value: 'PATH', help: 'the backup to put back in place of STORE' },
+  },
+  positionals: { name: 'STORE', count: 'any' },
+};
 
 export async function run(cmd: CommandContext): Promise<number> {
   if (cmd.fromBackup === undefined) {
+    const { runBoot } = await import('./boot.js');
     return runBoot(cmd, {
       command: 'restore',
       phases: ['restore'],
@@ -25,6 +39,7 @@ export async function run(cmd: CommandContext): Promise<number> {
       supervise: false,
     });
   }
+  const { loadConfig } = await import('../config/load.js');
   const config = loadConfig(cmd.configPath);
   const [name, ...extra] = cmd.positionals;
   const store = config.stores.find((s) => s.name === name);
@@ -35,9 +50,10 @@ export async function run(cmd: CommandContext): Promise<number> {
   const backup = path.resolve(cmd.fromBackup);
   // execa is loaded only once pg_restore is about to start: a sqlite rollback never needs it.
   const start: StartChild = async (command) => {
-    await loadSpawner();
-    return startChild(command);
+    await spawner.load();
+    return spawner.start(command);
   };
+  const { rollBack } = await import('../../db/backups/index.js');
   const result = await rollBack(store, backup, { start });
   cmd.print(describeRollback(result, { dir: config.dir, location: store.location, backup }));
   return 0;

@@ -17,8 +17,8 @@ const SECRET_NAME = /PASS|SECRET|TOKEN|KEY|CREDENTIAL|PRIVATE/i;
 
 /**
  * Resolves `${VAR}` references against the environment: VAR if set, else the contents of the file
- * named by VAR_FILE with trailing whitespace/CR/LF trimmed (seeds/001), else `${VAR:-default}`'s
- * default; anything else is a problem, never a silent empty string.
+ * named by VAR_FILE with trailing whitespace/CR/LF trimmed (docs/incidents.md (seeds/001)), else
+ * `${VAR:-default}`'s default; anything else is a problem, never a silent empty string.
  */
 export function createExpander(source: SecretSource) {
   const secrets = new Set<string>();
@@ -90,9 +90,4 @@ export function createRedactor(secrets: readonly string[]): (text: string) => st
     for (const secret of ordered) if (out.includes(secret)) out = out.split(secret).join('***');
     return out;
   };
-}
-
-/** A URL with its password shown as ***: what messages print for a postgres store. */
-export function redactUrl(url: string): string {
-  return createRedactor([])(url);
 }

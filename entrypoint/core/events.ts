@@ -7,7 +7,7 @@ export type { NoteLevel } from './task.js';
 
 export type TaskStatus = 'ok' | 'failed' | 'skipped' | 'cancelled';
 
-export interface PlannedTask {
+interface PlannedTask {
   readonly id: TaskId;
   readonly after: readonly TaskId[];
   readonly describe: string;

@@ -54,7 +54,3 @@ export function killAllGroups(): void {
   for (const pgid of liveGroups) signalGroup(pgid, 'SIGKILL');
   liveGroups.clear();
 }
-
-export function liveGroupIds(): number[] {
-  return [...liveGroups];
-}

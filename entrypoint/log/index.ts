@@ -7,7 +7,7 @@ import { createPlainReporter } from './plain.js';
 export const LOG_FORMATS = ['auto', 'pretty', 'plain', 'json'] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
 
-export function resolveLogFormat(format: LogFormat): Exclude<LogFormat, 'auto'> {
+function resolveLogFormat(format: LogFormat): Exclude<LogFormat, 'auto'> {
   if (format !== 'auto') return format;
   return process.stdout.isTTY ? 'pretty' : 'plain';
 }

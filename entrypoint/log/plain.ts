@@ -5,7 +5,7 @@ import { outputLabel, type BootEvent, type Reporter } from '../core/events.js';
 
 type Formatters = { [K in BootEvent['event']]: (e: Extract<BootEvent, { event: K }>) => string | undefined };
 
-export const formatters: Formatters = {
+const formatters: Formatters = {
   plan: (e) => `boot plan: ${e.tasks.length} tasks (${e.tasks.map((t) => t.id).join(', ')})`,
   'task-start': (e) => `[${e.task}] started`,
   'task-output': (e) => `[${outputLabel(e.task)}] ${e.line}`,

@@ -1,7 +1,7 @@
 // The replicate phase: one `litestream replicate -config …` for every sqlite store, started only
 // after every store passed verify (graph.ts makes it wait), and handed to the supervisor only once
-// Litestream has provably taken over each database. This ordering is what makes seeds/002
-// (`no such table: _litestream_seq`) impossible. Never replaces a database file.
+// Litestream has provably taken over each database. This ordering is what makes `no such table:
+// _litestream_seq` (docs/incidents.md (seeds/002)) impossible. Never replaces a database file.
 
 import { setTimeout as wait } from 'node:timers/promises';
 import path from 'node:path';
@@ -110,7 +110,7 @@ async function startReplication(ctx: TaskContext, config: Config): Promise<void>
     `litestream has taken over ${targets.map((t) => t.store).join(', ')} (first snapshot in the replica after ${Date.now() - startedAt} ms)`,
   );
   // Litestream exiting while the app runs is restarted (bounded): the files were not replaced, so a
-  // new process picks up the same databases (litestream-facts q1c). Past the bound the app stops.
+  // new process picks up the same databases (docs/litestream.md Q1, q1c). Past the bound the app stops.
   ctx.keep(child, 'replication', {
     start: () => spawnLitestream(ctx, config, () => undefined),
     onFailureOnly: false,
@@ -124,7 +124,7 @@ async function startReplication(ctx: TaskContext, config: Config): Promise<void>
 /**
  * A restarted Litestream works again once it has opened every database (its first monitor tick;
  * from then on its final sync on SIGTERM ships what was written meanwhile). The databases were never
- * replaced, so `/proc/<pid>/fd` pointing at each file is the proof (litestream-facts Q3).
+ * replaced, so `/proc/<pid>/fd` pointing at each file is the proof (docs/litestream.md Q3).
  */
 async function awaitReopened(
   child: Child,

@@ -1,4 +1,4 @@
-// Proof that Litestream has taken over every database (litestream-facts Q3): `_litestream_seq` is in
+// Proof that Litestream has taken over every database (docs/litestream.md Q3): `_litestream_seq` is in
 // the database, `.<db>-litestream/generation` exists, and the first snapshot of that generation is in
 // the replica (`generations/<gen>/snapshots/*.snapshot.lz4`, not `.tmp`; for non-file replicas the
 // `snapshot written` log line for that db). The log line `initialized db` proves nothing: Litestream
@@ -43,7 +43,10 @@ export interface TakeoverLog {
   readonly snapshotWritten: Map<string, Set<string>>;
 }
 
-/** Lines that mean a database file was replaced under Litestream or its WAL is broken (facts rule 3). */
+/**
+ * Lines that mean a database file was replaced under Litestream or its WAL is broken
+ * (docs/litestream.md rule 3).
+ */
 export const FAULT_LINE =
   /no such table: _litestream_seq|cannot verify wal state|wal (overwritten|truncated) by another process/;
 
@@ -159,7 +162,7 @@ export function watchTakeoverLines(child: Child, log: TakeoverLog): () => void {
 }
 
 /** Whether process `pid` has `file` open (Linux /proc); true where /proc cannot tell. */
-export function hasOpened(pid: number, file: string): boolean {
+function hasOpened(pid: number, file: string): boolean {
   let fds: string[];
   try {
     fds = fs.readdirSync(`/proc/${pid}/fd`);

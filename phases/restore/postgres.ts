@@ -1,7 +1,7 @@
-// Restores a postgres store from a dump or baseline DDL (seeds/003) — only when the database has no
-// tables at all: a database with tables is never touched. Plain SQL runs through psql, a pg_dump -Fc
-// file through pg_restore, each in a single transaction, so a failing dump leaves the database empty.
-// The password reaches them through PGPASSWORD, never the command line.
+// Restores a postgres store from a dump or baseline DDL (docs/incidents.md (seeds/003)) — only when the
+// database has no tables at all: a database with tables is never touched. Plain SQL runs through psql, a
+// pg_dump -Fc file through pg_restore, each in a single transaction, so a failing dump leaves the database
+// empty. The password reaches them through PGPASSWORD, never the command line.
 
 import fs from 'node:fs';
 import path from 'node:path';

@@ -26,7 +26,7 @@ export async function restoreSqlite(ctx: TaskContext, store: Store): Promise<voi
   const replicas =
     store.litestream?.replicas.map((r) => r.path ?? r.url ?? r.type).join(', ') ?? 'its replica';
   // No generation in any file replica: `litestream restore` would answer "no matching backups found"
-  // (litestream-facts Q2) — known without starting it. Anything else (a generation, an unreadable
+  // (docs/litestream.md Q2) — known without starting it. Anything else (a generation, an unreadable
   // folder, a remote replica) is litestream's to judge.
   if (!mayHaveBackups(store)) {
     ctx.note('info', `no replica of ${shown} exists yet (${replicas} has no generations): fresh start`);
@@ -57,7 +57,7 @@ export async function restoreSqlite(ctx: TaskContext, store: Store): Promise<voi
     ctx.record('restored', false);
     return;
   }
-  // The restore leaves <out>.tmp-shm / .tmp-wal behind and writes the file 0600 (litestream-facts Q2).
+  // The restore leaves <out>.tmp-shm / .tmp-wal behind and writes the file 0600 (docs/litestream.md Q2).
   for (const suffix of ['.tmp-shm', '.tmp-wal', '.tmp']) fs.rmSync(`${dbPath}${suffix}`, { force: true });
   fs.chmodSync(dbPath, 0o666 & ~process.umask());
   const problem = await integrityProblem(dbPath);

@@ -8,7 +8,7 @@ import net from 'node:net';
 import path from 'node:path';
 import type { Child } from '../../entrypoint/core/task.js';
 
-export interface ReadySpec {
+interface ReadySpec {
   readonly log?: string | undefined;
   readonly tcp?: number | string | undefined;
   readonly http?: string | undefined;

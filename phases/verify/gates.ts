@@ -7,7 +7,7 @@ import type { GateResult } from '../../entrypoint/core/errors.js';
 
 const HEADER = Buffer.from('SQLite format 3\0', 'latin1');
 
-export interface SqliteRequirements {
+interface SqliteRequirements {
   readonly tables: readonly string[];
   readonly columns: Readonly<Record<string, readonly string[]>>;
 }
@@ -104,7 +104,7 @@ function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
-export interface PostgresRequirements extends SqliteRequirements {
+interface PostgresRequirements extends SqliteRequirements {
   readonly sequences: readonly string[];
   readonly extensions: readonly string[];
 }

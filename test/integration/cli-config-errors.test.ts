@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect } from 'vitest';
+import { COMMANDS } from '../../entrypoint/commands/index.js';
 import { test } from '../helpers/fixtures.js';
 import { CLI, REPO } from '../helpers/project.js';
 
@@ -82,6 +83,38 @@ describe('bad config is refused with exit 2 and nothing is touched', () => {
     const flag = await project.run(['up', '--frobnicate']);
     expect(flag.exitCode).toBe(2);
     expect(flag.stderr).toContain("Unknown option '--frobnicate'");
+    // Checked against the commands' specs: an option of another command, positionals where none go.
+    const misplaced = await project.run(['verify', '--until', 'ready']);
+    expect(misplaced.exitCode).toBe(2);
+    expect(misplaced.stderr).toContain('Error: --until applies to `bootseq up` and `bootseq plan` only');
+    expect(misplaced.stderr).toContain('Try: run `bootseq help verify` for its usage and options');
+    const extra = await project.run(['plan', 'primary']);
+    expect(extra.exitCode).toBe(2);
+    expect(extra.stderr).toContain('Error: `bootseq plan` takes no arguments, found "primary"');
+    const file = await project.run(['checksum', '--history', 'sqlx']);
+    expect(file.exitCode).toBe(2);
+    expect(file.stderr).toContain(
+      'Error: expected one FILE: bootseq checksum FILE --history sqlx|flyway|bootseq',
+    );
+  });
+
+  test('--help lists every command; `help COMMAND` and `COMMAND --help` print its usage', async ({
+    project,
+  }) => {
+    const help = await project.run(['--help']);
+    expect(help.exitCode).toBe(0);
+    for (const { spec } of COMMANDS) {
+      for (const { synopsis } of spec.usage) expect(help.output).toContain(`  ${synopsis}`);
+      const one = await project.run(['help', spec.name]);
+      expect(one.exitCode).toBe(0);
+      for (const { synopsis } of spec.usage) expect(one.output).toContain(`bootseq ${synopsis}\n`);
+      for (const option of Object.keys(spec.options)) expect(one.output).toContain(`--${option}`);
+    }
+    const rehearse = await project.run(['rehearse', '--help']);
+    expect(rehearse.output).toBe((await project.run(['help', 'rehearse'])).output);
+    const unknown = await project.run(['help', 'upp']);
+    expect(unknown.exitCode).toBe(2);
+    expect(unknown.stderr).toContain('Error: unknown command "upp"');
   });
 });
 

@@ -1,6 +1,6 @@
-// seeds/002 as a regression test: no replica, four stores created by their migrations, then
-// Litestream. Its output must hold no `_litestream_seq` error, every database must have a generation
-// in the replica, and rows written through the web process are in a restore made after shutdown.
+// docs/incidents.md (seeds/002) as a regression test: no replica, four stores created by their migrations,
+// then Litestream. Its output must hold no `_litestream_seq` error, every database must have a generation in
+// the replica, and rows written through the web process are in a restore made after shutdown.
 
 import { describe, expect } from 'vitest';
 import { test } from '../helpers/fixtures.js';

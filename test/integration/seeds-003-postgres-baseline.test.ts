@@ -1,7 +1,7 @@
-// seeds/003 end to end on a real PostgreSQL: an empty database gets the baseline SQL dump (tables, a
-// sequence, a column), Flyway-format migrations run on top with `baseline: "0"`, and the gates for
-// those tables, columns and the sequence pass. A second boot leaves everything as it is; a failing
-// dump leaves the database empty (single transaction) and stops the boot.
+// docs/incidents.md (seeds/003) end to end on a real PostgreSQL: an empty database gets the baseline SQL dump
+// (tables, a sequence, a column), Flyway-format migrations run on top with `baseline: "0"`, and the gates for
+// those tables, columns and the sequence pass. A second boot leaves everything as it is; a failing dump
+// leaves the database empty (single transaction) and stops the boot.
 
 import { describe, expect } from 'vitest';
 import { test } from '../helpers/fixtures.js';

@@ -20,14 +20,14 @@ import { takeBackup, type BackupRecord } from '../../../db/backups/index.js';
 
 type Store = Config['stores'][number];
 
-export interface AppliedMigration {
+interface AppliedMigration {
   readonly version: string | null;
   readonly script: string;
   readonly checksum: string | null;
   readonly duration_ms: number;
 }
 
-export function showChecksum(checksum: LocalMigration['checksum']): string | null {
+function showChecksum(checksum: LocalMigration['checksum']): string | null {
   if (checksum === null) return null;
   return Buffer.isBuffer(checksum) ? checksum.toString('hex') : String(checksum);
 }
