@@ -4,5 +4,6 @@
 // history/index.ts, backups through backups/index.ts).
 
 export { StatementError, type MigrationDb } from './database.js';
-export { splitPassword } from './postgres.js';
+export { runOnServer, splitPassword } from './postgres.js';
+export { checkIntegrity } from './sqlite.js';
 export { describePostgres, openStore } from './store.js';

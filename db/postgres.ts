@@ -94,3 +94,18 @@ export async function openPostgres(
     },
   };
 }
+
+/**
+ * Runs one statement on the server `url` names, outside any transaction: CREATE/DROP DATABASE, which
+ * can be neither parameterized nor run inside one. The connection is closed whatever happens.
+ */
+export async function runOnServer(url: string, statement: string): Promise<void> {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: url });
+  try {
+    await client.connect();
+    await client.query(statement);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}

@@ -57,3 +57,27 @@ export async function openSqlite(file: string): Promise<MigrationDb> {
 }
 
 /* eslint-enable @typescript-eslint/require-await */
+
+/**
+ * `PRAGMA integrity_check` of a file: ok, or its first `rows` complaints, or why the file cannot be
+ * opened as a database at all (`opened: false`). Opens it only for the check.
+ */
+export async function checkIntegrity(
+  file: string,
+  options: { readonly readonly?: boolean; readonly rows?: number } = {},
+): Promise<
+  { readonly ok: true } | { readonly ok: false; readonly opened: boolean; readonly detail: string }
+> {
+  const { default: Database } = await import('better-sqlite3');
+  let db: InstanceType<typeof Database> | undefined;
+  try {
+    db = new Database(file, { fileMustExist: true, readonly: options.readonly ?? false });
+    const rows = db.prepare('PRAGMA integrity_check').pluck().all() as string[];
+    if (rows.length === 1 && rows[0] === 'ok') return { ok: true };
+    return { ok: false, opened: true, detail: rows.slice(0, options.rows ?? 5).join('; ') };
+  } catch (error) {
+    return { ok: false, opened: db !== undefined, detail: (error as Error).message };
+  } finally {
+    db?.close();
+  }
+}

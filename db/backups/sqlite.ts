@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { TaskFailedError } from '../../entrypoint/core/errors.js';
 import { pruneStamped, stampAt, stampedName } from '../../entrypoint/core/stamped-files.js';
+import { checkIntegrity } from '../sqlite.js';
 import { BACKUP_EXT, type BackupRecord } from './layout.js';
 
 /** A copy of the sqlite file at `file` into `dir`; undefined when there is nothing to lose yet. */
@@ -83,19 +84,10 @@ export async function rollBackSqlite(store: string, dbPath: string, backup: stri
 
 async function checkBackup(file: string): Promise<string | undefined> {
   if (!fs.existsSync(file)) return 'it does not exist';
-  const { default: Database } = await import('better-sqlite3');
-  let db: InstanceType<typeof Database> | undefined;
-  try {
-    db = new Database(file, { readonly: true, fileMustExist: true });
-    const rows = db.prepare('PRAGMA integrity_check').pluck().all() as string[];
-    return rows.length === 1 && rows[0] === 'ok'
-      ? undefined
-      : `integrity_check: ${rows.slice(0, 3).join('; ')}`;
-  } catch (error) {
-    return (error as Error).message;
-  } finally {
-    db?.close();
-  }
+  const check = await checkIntegrity(file, { readonly: true, rows: 3 });
+  if (check.ok) return undefined;
+  // A failing check is named; a file that is no database at all says so itself.
+  return check.opened ? `integrity_check: ${check.detail}` : check.detail;
 }
 
 /** PIDs of processes that hold any of `files` open (Linux /proc). */

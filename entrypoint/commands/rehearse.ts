@@ -113,20 +113,16 @@ async function forEachScratch(
   statement: (name: string) => string,
 ): Promise<void> {
   if (scratch.length === 0) return;
-  const { default: pg } = await import('pg');
+  const { runOnServer } = await import('../../db/index.js');
   for (const { server, name } of scratch) {
-    const client = new pg.Client({ connectionString: server });
     try {
-      await client.connect();
-      await client.query(statement(name));
+      await runOnServer(server, statement(name));
     } catch (error) {
       const u = new URL(server);
       throw new UsageError(
         `cannot prepare the scratch database ${name} on ${u.hostname}:${u.port || '5432'}: ${(error as Error).message}`,
         'the rehearsal needs a role that may CREATE DATABASE; pass --postgres-url for a server where it may',
       );
-    } finally {
-      await client.end().catch(() => undefined);
     }
   }
 }

@@ -6,7 +6,7 @@ import * as z from 'zod';
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
 const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
-export function toMs(text: string): number {
+function toMs(text: string): number {
   const match = DURATION.exec(text);
   if (!match) throw new Error(`not a duration: ${text}`);
   return Math.round(Number(match[1]) * (UNIT_MS[match[2] ?? 's'] ?? 1000));
@@ -30,7 +30,7 @@ const NAME = /^[a-z][a-z0-9_-]*$/;
 const names = z.array(z.string()).optional();
 const nonEmpty = z.string().min(1, 'expected a non-empty string');
 
-export const HISTORY_FORMATS = ['bootseq', 'sqlx', 'flyway', 'rails'] as const;
+const HISTORY_FORMATS = ['bootseq', 'sqlx', 'flyway', 'rails'] as const;
 
 const migrate = strict({
   command: nonEmpty.optional(),

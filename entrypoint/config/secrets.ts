@@ -83,7 +83,7 @@ function safeDecode(text: string): string {
 }
 
 /** Replaces every known secret (and any URL password) in a text with ***. */
-export function createRedactor(secrets: readonly string[]): (text: string) => string {
+function createRedactor(secrets: readonly string[]): (text: string) => string {
   const ordered = [...new Set(secrets)].filter((s) => s.length >= 3).sort((a, b) => b.length - a.length);
   return (text) => {
     let out = text.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)([^@/?#\s]+)@/gi, '$1***@');

@@ -7,7 +7,7 @@ import { InterruptedError, TaskFailedError } from './errors.js';
 import type { BootEvent } from './events.js';
 import { describeExit, signalExitCode } from './exit.js';
 import type { Spawner } from './spawn.js';
-import type { Child, CommandSpec, Config, RestartPolicy, TaskContext, TaskId } from './task.js';
+import type { Child, CommandSpec, Config, KeepChild, TaskContext, TaskId } from './task.js';
 
 export interface ContextOptions {
   readonly config: Config;
@@ -16,12 +16,8 @@ export interface ContextOptions {
   readonly spawner: Spawner;
   /** Emits an event; the runner redacts it. */
   readonly emit: (event: BootEvent) => void;
-  readonly keep: (
-    child: Child,
-    role: 'replication' | 'process',
-    taskId: TaskId,
-    restart?: RestartPolicy,
-  ) => void;
+  /** Hands a child to the supervisor (core/supervisor). */
+  readonly keep: KeepChild;
   /** The exit code of the last command the task ran, for the report. */
   setExitCode(code: number | undefined): void;
   /** Facts for the run report under this task. */

@@ -3,8 +3,6 @@
 
 import type { NoteLevel, TaskId } from './task.js';
 
-export type { NoteLevel } from './task.js';
-
 export type TaskStatus = 'ok' | 'failed' | 'skipped' | 'cancelled';
 
 interface PlannedTask {

@@ -25,7 +25,7 @@ const SIGNAL_NUMBERS: Readonly<Record<string, number>> = {
   SIGTERM: 15,
 };
 
-export function signalNumber(signal: string): number {
+function signalNumber(signal: string): number {
   return SIGNAL_NUMBERS[signal] ?? 0;
 }
 

@@ -92,7 +92,7 @@ export function toReportTasks(records: readonly TaskRecord[]): unknown[] {
   }));
 }
 
-export function toReportStops(stops: readonly StopRecord[]): unknown[] {
+function toReportStops(stops: readonly StopRecord[]): unknown[] {
   return stops.map((s) => ({
     task: s.task,
     role: s.role,

@@ -8,7 +8,7 @@ import { createTaskContext, errorMessage, firstLine } from './context.js';
 import { BootseqError, TaskFailedError } from './errors.js';
 import type { BootEvent, Reporter, TaskStatus } from './events.js';
 import { spawner as realSpawner, type Spawner } from './spawn.js';
-import type { Child, Config, RestartPolicy, TaskId, TaskSpec } from './task.js';
+import type { Config, KeepChild, TaskId, TaskSpec } from './task.js';
 
 export interface TaskRecord {
   readonly id: TaskId;
@@ -31,12 +31,8 @@ export interface RunOptions {
    * a signal to bootseq or when a kept child dies during boot.
    */
   readonly controller: AbortController;
-  readonly keep: (
-    child: Child,
-    role: 'replication' | 'process',
-    taskId: TaskId,
-    restart?: RestartPolicy,
-  ) => void;
+  /** Hands a child to the supervisor (core/supervisor). */
+  readonly keep: KeepChild;
   /** Default: execa through core/spawn.ts. */
   readonly spawner?: Spawner;
 }

@@ -16,7 +16,7 @@ let loading: Promise<Execa> | undefined;
  * it early and await it before the first child, so the load overlaps with config parsing; commands
  * that never start one (plan, checksum, --version) never pay for it.
  */
-export function loadSpawner(): Promise<void> {
+function loadSpawner(): Promise<void> {
   loading ??= import('execa').then((m) => (execaModule = m));
   return loading.then(() => undefined);
 }
@@ -39,7 +39,7 @@ export interface Spawner {
 
 export const spawner: Spawner = { load: loadSpawner, start: (spec, options) => startChild(spec, options) };
 
-export function startChild(spec: CommandSpec, options: StartOptions = {}): Child {
+function startChild(spec: CommandSpec, options: StartOptions = {}): Child {
   const display =
     spec.display ??
     (typeof spec.command === 'string' ? spec.command : [spec.command.file, ...spec.command.args].join(' '));

@@ -62,6 +62,14 @@ export interface RestartPolicy {
   readonly awaitReady?: (child: Child, signal: AbortSignal) => Promise<string>;
 }
 
+/** How a kept child reaches the supervisor, under the task that started it. */
+export type KeepChild = (
+  child: Child,
+  role: 'replication' | 'process',
+  taskId: TaskId,
+  restart?: RestartPolicy,
+) => void;
+
 export interface TaskContext {
   /** This task's id (`migrate:queue`), which its notes and errors name. */
   readonly taskId: TaskId;

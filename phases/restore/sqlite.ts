@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { TaskFailedError } from '../../entrypoint/core/errors.js';
 import type { Config, TaskContext } from '../../entrypoint/core/task.js';
+import { checkIntegrity } from '../../db/index.js';
 
 type Store = Config['stores'][number];
 
@@ -60,13 +61,13 @@ export async function restoreSqlite(ctx: TaskContext, store: Store): Promise<voi
   // The restore leaves <out>.tmp-shm / .tmp-wal behind and writes the file 0600 (docs/litestream.md Q2).
   for (const suffix of ['.tmp-shm', '.tmp-wal', '.tmp']) fs.rmSync(`${dbPath}${suffix}`, { force: true });
   fs.chmodSync(dbPath, 0o666 & ~process.umask());
-  const problem = await integrityProblem(dbPath);
-  if (problem) {
+  const check = await checkIntegrity(dbPath);
+  if (!check.ok) {
     const quarantine = `${dbPath}.restore-failed-${Date.now()}`;
     fs.renameSync(dbPath, quarantine);
     throw new TaskFailedError(
       taskId,
-      `the database restored from ${replicas} fails PRAGMA integrity_check: ${problem}`,
+      `the database restored from ${replicas} fails PRAGMA integrity_check: ${check.detail}`,
       {
         hint: `nothing was started and the replica was not modified; the restored copy was moved to ${path.relative(config.dir, quarantine)}. Restore an earlier point with \`litestream restore -timestamp …\` or investigate the replica`,
       },
@@ -75,20 +76,6 @@ export async function restoreSqlite(ctx: TaskContext, store: Store): Promise<voi
   const size = fs.statSync(dbPath).size;
   ctx.record('restored', true);
   ctx.note('info', `restored ${shown} (${size} bytes) from ${replicas}; integrity_check ok`);
-}
-
-async function integrityProblem(dbPath: string): Promise<string | undefined> {
-  const { default: Database } = await import('better-sqlite3');
-  let db: InstanceType<typeof Database> | undefined;
-  try {
-    db = new Database(dbPath, { fileMustExist: true });
-    const rows = db.prepare('PRAGMA integrity_check').pluck().all() as string[];
-    return rows.length === 1 && rows[0] === 'ok' ? undefined : rows.slice(0, 5).join('; ');
-  } catch (error) {
-    return (error as Error).message;
-  } finally {
-    db?.close();
-  }
 }
 
 function mayHaveBackups(store: Store): boolean {

@@ -24,9 +24,8 @@ export type {
   Clock,
   SignalSource,
 } from './types.js';
-export { unexpectedExitError } from './outcome.js';
 
-export const systemClock: Clock = {
+const systemClock: Clock = {
   now: () => Date.now(),
   sleep: (ms, signal) => sleep(ms, undefined, { signal }).catch(() => undefined),
 };

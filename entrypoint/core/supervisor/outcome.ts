@@ -72,7 +72,7 @@ export function createLatch<T>(): { readonly promise: Promise<T>; set(value: T):
 }
 
 /** The error a kept child's own exit turns into (during boot, or what ends supervision). */
-export function unexpectedExitError(taskId: TaskId, role: Role, exit: ChildExit, child: Child): BootseqError {
+function unexpectedExitError(taskId: TaskId, role: Role, exit: ChildExit, child: Child): BootseqError {
   const tail = child.outputTail();
   if (role === 'replication') {
     return new ReplicationError(

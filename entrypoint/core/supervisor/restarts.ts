@@ -7,7 +7,7 @@ import { describeExit } from '../exit.js';
 import type { ChildExit, RestartPolicy } from '../task.js';
 import type { Clock, Kept, Outcome } from './types.js';
 
-export const MAX_BACKOFF_MS = 30_000;
+const MAX_BACKOFF_MS = 30_000;
 
 export interface RestartEnv {
   readonly clock: Clock;

@@ -16,7 +16,7 @@ export interface StopOptions {
 }
 
 /** Processes in reverse start order, then replication. */
-export function stopOrder(kept: readonly Kept[]): Kept[] {
+function stopOrder(kept: readonly Kept[]): Kept[] {
   return [
     ...kept.filter((k) => k.role === 'process').reverse(),
     ...kept.filter((k) => k.role === 'replication'),

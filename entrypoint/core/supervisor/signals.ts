@@ -6,13 +6,13 @@
 import type { BootEvent } from '../events.js';
 import type { Clock, SignalSource } from './types.js';
 
-export const HANDLED_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT'] as const;
+const HANDLED_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT'] as const;
 
 /**
  * `npm run` and `timeout` forward the signal the terminal already sent to the whole group, so a
  * repeat within this window is the same request, not an operator insisting.
  */
-export const DUPLICATE_MS = 1000;
+const DUPLICATE_MS = 1000;
 
 export interface SignalHandlers {
   readonly source: SignalSource;

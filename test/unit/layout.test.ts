@@ -1,0 +1,122 @@
+// The import rules of docs/architecture.md, checked on the source: who may import whom, one door per
+// heavy dependency, and no import cycle (type-only imports included). A rule broken here is a
+// structure that will tangle again, so it fails the suite rather than waiting for a review.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { REPO } from '../helpers/project.js';
+
+const ROOTS = ['entrypoint', 'phases', 'db'];
+
+function sourceFiles(dir: string): string[] {
+  return fs.readdirSync(path.join(REPO, dir), { withFileTypes: true }).flatMap((entry) => {
+    const rel = path.posix.join(dir, entry.name);
+    if (entry.isDirectory()) return sourceFiles(rel);
+    return entry.name.endsWith('.ts') ? [rel] : [];
+  });
+}
+
+/** Every module a file imports (static, type-only and dynamic), as repo paths or package names. */
+function importsOf(file: string): string[] {
+  const text = fs.readFileSync(path.join(REPO, file), 'utf8');
+  const specifiers = [...text.matchAll(/(?:from\s+|import\s*\(\s*|import\s+)'([^']+)'/g)].map((m) => m[1]!);
+  return specifiers.map((s) =>
+    s.startsWith('.') ? path.posix.join(path.posix.dirname(file), s).replace(/\.js$/, '.ts') : s,
+  );
+}
+
+const FILES = ROOTS.flatMap(sourceFiles);
+const GRAPH = new Map(FILES.map((f) => [f, importsOf(f)]));
+const internal = (f: string) => (GRAPH.get(f) ?? []).filter((i) => GRAPH.has(i));
+
+function violations(
+  from: (file: string) => boolean,
+  bad: (imported: string, file: string) => boolean,
+): string[] {
+  return FILES.filter(from).flatMap((f) =>
+    (GRAPH.get(f) ?? []).filter((i) => bad(i, f)).map((i) => `${f} → ${i}`),
+  );
+}
+
+describe('import rules (docs/architecture.md)', () => {
+  test('the rules see the source: a known import is found', () => {
+    expect(GRAPH.get('entrypoint/commands/boot.ts')).toContain('phases/index.ts');
+    expect(FILES.length).toBeGreaterThan(50);
+  });
+
+  test('a phase imports its own files, db/ through its index files, and core/{task,errors,events,exit}', () => {
+    const allowedCore = ['task', 'errors', 'events', 'exit'].map((n) => `entrypoint/core/${n}.ts`);
+    const dbEntries = ['db/index.ts', 'db/history/index.ts', 'db/backups/index.ts'];
+    expect(
+      violations(
+        (f) => f.startsWith('phases/') && f !== 'phases/index.ts',
+        (i, f) => {
+          if (!GRAPH.has(i)) return false; // a package or node: builtin
+          const own = `phases/${f.split('/')[1]}/`;
+          return !(i.startsWith(own) || dbEntries.includes(i) || allowedCore.includes(i));
+        },
+      ),
+    ).toEqual([]);
+  });
+
+  test('core/ never imports phases/, db/, log/ or commands/', () => {
+    expect(
+      violations(
+        (f) => f.startsWith('entrypoint/core/'),
+        (i) => /^(phases|db|entrypoint\/log|entrypoint\/commands)\//.test(i),
+      ),
+    ).toEqual([]);
+  });
+
+  test('commands reach phases and db/ only through their public entries', () => {
+    const entries = ['phases/index.ts', 'db/index.ts', 'db/history/index.ts', 'db/backups/index.ts'];
+    expect(
+      violations(
+        (f) => f.startsWith('entrypoint/commands/'),
+        (i) => /^(phases|db)\//.test(i) && !entries.includes(i),
+      ),
+    ).toEqual([]);
+  });
+
+  test('db/ imports only itself and core/{errors,task,stamped-files}', () => {
+    const allowed = ['errors', 'task', 'stamped-files'].map((n) => `entrypoint/core/${n}.ts`);
+    expect(
+      violations(
+        (f) => f.startsWith('db/'),
+        (i) => GRAPH.has(i) && !i.startsWith('db/') && !allowed.includes(i),
+      ),
+    ).toEqual([]);
+  });
+
+  test('one door per dependency: execa in core/spawn.ts, listr2 in log/pretty.ts, pg in db/', () => {
+    const door = (pkg: string, ok: (f: string) => boolean) =>
+      violations(
+        (f) => !ok(f),
+        (i) => i === pkg,
+      );
+    expect(door('execa', (f) => f === 'entrypoint/core/spawn.ts')).toEqual([]);
+    expect(door('listr2', (f) => f === 'entrypoint/log/pretty.ts')).toEqual([]);
+    expect(door('pg', (f) => f.startsWith('db/'))).toEqual([]);
+  });
+
+  test('no import cycle', () => {
+    const cycles: string[] = [];
+    const state = new Map<string, 'visiting' | 'done'>();
+    const stack: string[] = [];
+    const visit = (f: string) => {
+      if (state.get(f) === 'done') return;
+      if (state.get(f) === 'visiting') {
+        cycles.push([...stack.slice(stack.indexOf(f)), f].join(' → '));
+        return;
+      }
+      state.set(f, 'visiting');
+      stack.push(f);
+      for (const i of internal(f)) visit(i);
+      stack.pop();
+      state.set(f, 'done');
+    };
+    for (const f of FILES) visit(f);
+    expect(cycles).toEqual([]);
+  });
+});
