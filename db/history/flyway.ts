@@ -151,23 +151,8 @@ export const flyway: HistoryFormat = {
     const table = await qualifiedTable(db, options);
     const notes: string[] = [];
     const problems: string[] = [];
-    if (!(await tableExists(db, options.table))) {
-      const nonEmpty = await hasTables(db);
-      if (nonEmpty && options.baseline === undefined) {
-        return {
-          pending: [],
-          notes,
-          problems: [
-            `the database has tables but no ${options.table}; Flyway refuses to migrate it. Set migrate.baseline to the version the existing schema corresponds to (what \`flyway baseline\` records)`,
-          ],
-        };
-      }
-      await createTable(db, table, options.table.split('.').at(-1)!, nonEmpty ? options.baseline : undefined);
-      if (nonEmpty)
-        notes.push(
-          `baseline: recorded version ${options.baseline} for the existing schema (${BASELINE_DESCRIPTION})`,
-        );
-    }
+    const refused = await ensureHistoryTable(db, table, options, notes);
+    if (refused) return { pending: [], notes, problems: [refused] };
     const rows = await db.query<FlywayRow>(
       `SELECT installed_rank, version, description, type, script, checksum, success FROM ${table} ORDER BY installed_rank`,
     );
@@ -196,34 +181,7 @@ export const flyway: HistoryFormat = {
       (max, m) => (max === undefined || compareVersions(m.version!, max) > 0 ? m.version : max),
       undefined,
     );
-    for (const row of applied) {
-      const m = versioned.find((x) => compareVersions(x.version!, row.version!) === 0);
-      if (!m) {
-        if (maxLocal !== undefined && compareVersions(row.version!, maxLocal) > 0)
-          notes.push(
-            `version ${row.version} is applied but newer than every file here (a future migration; ignored as Flyway does)`,
-          );
-        else if (above(row.version!))
-          problems.push(
-            `Detected applied migration not resolved locally: ${row.version} (${row.script}); restore the file, or delete its row if it was removed on purpose`,
-          );
-        continue;
-      }
-      const recorded = row.checksum === null ? null : Number(row.checksum);
-      if (recorded !== m.checksum) {
-        problems.push(
-          `Migration checksum mismatch for migration version ${m.version} (${m.script}) -> Applied to database : ${recorded} -> Resolved locally : ${String(m.checksum)}. Either restore the file to what was applied (git checkout -- ${m.script}), or, if the database already matches the new file, record it: UPDATE ${options.table} SET checksum = ${String(m.checksum)} WHERE version = '${row.version}' (what \`flyway repair\` does)`,
-        );
-      }
-      if (row.description !== m.description)
-        problems.push(
-          `Migration description mismatch for migration version ${m.version}: applied "${row.description}", resolved locally "${m.description}"`,
-        );
-      if (row.type !== 'SQL')
-        problems.push(
-          `Migration type mismatch for migration version ${m.version}: applied ${row.type}, resolved locally SQL`,
-        );
-    }
+    problems.push(...checkApplied(applied, versioned, { above, maxLocal, table: options.table }, notes));
     const maxApplied = applied.reduce<string | undefined>(
       (max, r) => (max === undefined || compareVersions(r.version!, max) > 0 ? r.version! : max),
       baseline,
@@ -367,4 +325,67 @@ async function createTable(
     await baselineRow();
     await db.exec(`CREATE INDEX "main".${quoteName(`${base}_s_idx`)} ON ${quoteName(base)} ("success")`);
   }
+}
+
+/**
+ * Creates the history table when it is missing, with a BASELINE row for a database that already has
+ * tables; returns why Flyway would refuse instead (tables, no history, no baseline).
+ */
+async function ensureHistoryTable(
+  db: MigrationDb,
+  table: string,
+  options: MigrateOptions,
+  notes: string[],
+): Promise<string | undefined> {
+  if (await tableExists(db, options.table)) return undefined;
+  const nonEmpty = await hasTables(db);
+  if (nonEmpty && options.baseline === undefined)
+    return `the database has tables but no ${options.table}; Flyway refuses to migrate it. Set migrate.baseline to the version the existing schema corresponds to (what \`flyway baseline\` records)`;
+  await createTable(db, table, options.table.split('.').at(-1)!, nonEmpty ? options.baseline : undefined);
+  if (nonEmpty)
+    notes.push(
+      `baseline: recorded version ${options.baseline} for the existing schema (${BASELINE_DESCRIPTION})`,
+    );
+  return undefined;
+}
+
+/** Each applied versioned row against the file of its version: missing, edited, renamed, retyped. */
+function checkApplied(
+  applied: readonly FlywayRow[],
+  versioned: readonly LocalMigration[],
+  context: { above: (version: string) => boolean; maxLocal: string | undefined; table: string },
+  notes: string[],
+): string[] {
+  const { above, maxLocal } = context;
+  const options = { table: context.table };
+  const problems: string[] = [];
+  for (const row of applied) {
+    const m = versioned.find((x) => compareVersions(x.version!, row.version!) === 0);
+    if (!m) {
+      if (maxLocal !== undefined && compareVersions(row.version!, maxLocal) > 0)
+        notes.push(
+          `version ${row.version} is applied but newer than every file here (a future migration; ignored as Flyway does)`,
+        );
+      else if (above(row.version!))
+        problems.push(
+          `Detected applied migration not resolved locally: ${row.version} (${row.script}); restore the file, or delete its row if it was removed on purpose`,
+        );
+      continue;
+    }
+    const recorded = row.checksum === null ? null : Number(row.checksum);
+    if (recorded !== m.checksum) {
+      problems.push(
+        `Migration checksum mismatch for migration version ${m.version} (${m.script}) -> Applied to database : ${recorded} -> Resolved locally : ${String(m.checksum)}. Either restore the file to what was applied (git checkout -- ${m.script}), or, if the database already matches the new file, record it: UPDATE ${options.table} SET checksum = ${String(m.checksum)} WHERE version = '${row.version}' (what \`flyway repair\` does)`,
+      );
+    }
+    if (row.description !== m.description)
+      problems.push(
+        `Migration description mismatch for migration version ${m.version}: applied "${row.description}", resolved locally "${m.description}"`,
+      );
+    if (row.type !== 'SQL')
+      problems.push(
+        `Migration type mismatch for migration version ${m.version}: applied ${row.type}, resolved locally SQL`,
+      );
+  }
+  return problems;
 }

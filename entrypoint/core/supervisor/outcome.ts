@@ -37,7 +37,10 @@ export function settle(end: RunEnd, bootAbort: BootseqError | undefined): Settle
       const reason = `${outcome.taskId} ended`;
       const exitCode = exitCodeAfterChildExit(outcome.role, outcome.exit);
       if (outcome.role === 'process' && exitCode === EXIT_OK) {
-        const note = { task: outcome.taskId, text: 'exited with code 0; stopping the rest in order' };
+        const note = {
+          task: outcome.taskId,
+          text: `${describeExit(outcome.exit)}; stopping the rest in order`,
+        };
         return { reason, exitCode, error: undefined, note };
       }
       const error = unexpectedExitError(outcome.taskId, outcome.role, outcome.exit, outcome.child);
