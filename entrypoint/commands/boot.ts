@@ -53,7 +53,7 @@ export async function runBoot(cmd: CommandContext, options: BootOptions): Promis
   });
   let ended: ShutdownResult | undefined;
   try {
-    announce(reporter, config, tasks, options);
+    announce(reporter, config, tasks);
     const result = await runTasks(tasks, { config, reporter, controller, keep: supervisor.keep });
     report.tasks = toReportTasks(result.records);
     const end: RunEnd = result.error
@@ -85,22 +85,9 @@ export async function runBoot(cmd: CommandContext, options: BootOptions): Promis
   return ended.exitCode;
 }
 
-/** Config warnings, the PID-1 warning and the plan: what the operator reads before the first task. */
-function announce(
-  reporter: Reporter,
-  config: LoadedConfig,
-  tasks: readonly TaskSpec[],
-  options: BootOptions,
-) {
+/** Config warnings and the plan: what the operator reads before the first task. */
+function announce(reporter: Reporter, config: LoadedConfig, tasks: readonly TaskSpec[]) {
   for (const warning of config.warnings) reporter.emit({ event: 'note', level: 'warn', text: warning });
-  if (process.pid === 1 && options.supervise) {
-    reporter.emit({
-      event: 'note',
-      level: 'warn',
-      text: 'bootseq is PID 1 without an init: orphaned grandchildren will stay zombies',
-      hint: 'run it under an init that reaps them: ENTRYPOINT ["tini", "--", "bootseq", "up"] (or docker run --init)',
-    });
-  }
   reporter.emit({
     event: 'plan',
     tasks: tasks.map((t) => ({ id: t.id, after: t.after, describe: t.describe })),

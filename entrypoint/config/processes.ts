@@ -22,7 +22,12 @@ export function resolveProcesses(ctx: ResolveContext, raw: RawConfig['processes'
       after: p.after,
       env: p.env ?? {},
       ready: p.ready,
-      restart: { onFailure: p.restart === 'on-failure', maxRestarts: p.max_restarts, backoffMs: p.backoff },
+      restart: {
+        onFailure: p.restart === 'on-failure',
+        maxRestarts: p.max_restarts,
+        windowMs: p.restart_window,
+        backoffMs: p.backoff,
+      },
     };
   });
 }

@@ -36,7 +36,12 @@ export function resolveLitestream(
     bin: bin ?? 'litestream',
     takeoverTimeoutMs: section.takeover_timeout,
     dbs,
-    restart: { maxRestarts: section.max_restarts, backoffMs: section.backoff },
+    restart: {
+      maxRestarts: section.max_restarts,
+      windowMs: section.restart_window,
+      backoffMs: section.backoff,
+    },
+    stall: { timeoutMs: section.stall_timeout, restartMs: section.stall_restart },
   };
 }
 

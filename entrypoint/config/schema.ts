@@ -121,6 +121,8 @@ const processSpec = strict({
   ready: ready.optional(),
   restart: z.enum(['no', 'on-failure'], { error: 'expected "no" or "on-failure"' }).default('no'),
   max_restarts: z.number().int().min(0).default(3),
+  /** Only restarts within this window count toward max_restarts. */
+  restart_window: duration.prefault('10m'),
   backoff: duration.prefault('1s'),
 });
 
@@ -131,8 +133,24 @@ export const configSchema = strict({
     bin: nonEmpty.optional(),
     takeover_timeout: duration.prefault('60s'),
     max_restarts: z.number().int().min(0).default(3),
+    /** Only restarts within this window count toward max_restarts. */
+    restart_window: duration.prefault('10m'),
     backoff: duration.prefault('1s'),
-  }).optional(),
+    /** A local change waiting this long for the replica is a replication stall (an error). */
+    stall_timeout: duration.prefault('30s'),
+    /** A stall this long kills Litestream and restarts it (it counts as a restart). */
+    stall_restart: duration.prefault('60s'),
+  })
+    .superRefine((l, ctx) => {
+      if (l.stall_restart <= l.stall_timeout)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['stall_restart'],
+          message:
+            'expected a duration longer than stall_timeout (the stall is reported first, then Litestream is restarted)',
+        });
+    })
+    .optional(),
   stores: z
     .record(z.string().regex(NAME, 'expected a name of lowercase letters, digits, _ and -'), store)
     .default({}),
@@ -177,7 +195,16 @@ export interface LitestreamConfig {
   readonly takeoverTimeoutMs: number;
   readonly dbs: readonly LitestreamDb[];
   /** Restarts of Litestream when it exits while the app runs, before bootseq gives up (exit 1). */
-  readonly restart: { readonly maxRestarts: number; readonly backoffMs: number };
+  readonly restart: RestartLimits;
+  /** How long a local change may wait for the replica before it is a stall, and before Litestream is restarted. */
+  readonly stall: { readonly timeoutMs: number; readonly restartMs: number };
+}
+
+/** At most `maxRestarts` within `windowMs`; the wait before one starts at `backoffMs` and doubles. */
+export interface RestartLimits {
+  readonly maxRestarts: number;
+  readonly windowMs: number;
+  readonly backoffMs: number;
 }
 
 /** The validated config: paths absolute, durations in ms, names in camelCase. */
@@ -266,5 +293,5 @@ export interface ProcessConfig {
   readonly after: readonly string[] | undefined;
   readonly env: Readonly<Record<string, string>>;
   readonly ready: RawProcess['ready'];
-  readonly restart: { readonly onFailure: boolean; readonly maxRestarts: number; readonly backoffMs: number };
+  readonly restart: RestartLimits & { readonly onFailure: boolean };
 }

@@ -85,8 +85,8 @@ export function createTaskContext(taskId: TaskId, options: ContextOptions): Task
     run,
     start,
     stop,
-    keep(child, role, restart) {
-      options.keep(child, role, taskId, restart);
+    keep(child, role, keepOptions) {
+      options.keep(child, role, taskId, keepOptions);
     },
     record(key, value) {
       options.facts[key] = value;

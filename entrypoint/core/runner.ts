@@ -44,14 +44,11 @@ export interface RunResult {
 
 export async function runTasks(tasks: readonly TaskSpec[], options: RunOptions): Promise<RunResult> {
   const { config, controller } = options;
-  const spawner = options.spawner ?? realSpawner;
+  const emit = (event: BootEvent) => options.reporter.emit(redactEvent(event, config.redact));
+  const spawner = warnOnceAsPid1(options.spawner ?? realSpawner, emit);
   // Tasks that keep a child need the spawner: load it now, overlapping the tasks before them.
   if (tasks.some((t) => t.keepsChild)) spawner.load().catch(() => undefined);
-  const run: Run = {
-    options: { ...options, spawner },
-    emit: (event) => options.reporter.emit(redactEvent(event, config.redact)),
-    firstError: undefined,
-  };
+  const run: Run = { options: { ...options, spawner }, emit, firstError: undefined };
   const records = new Map<TaskId, TaskRecord>(tasks.map((t) => [t.id, newRecord(t)]));
   const running = new Map<TaskId, Promise<void>>();
   for (;;) {
@@ -154,6 +151,30 @@ async function execute(task: TaskSpec, record: TaskRecord, run: Run): Promise<vo
       ...(status === 'failed' && record.error ? { error: firstLine(record.error) } : {}),
     });
   }
+}
+
+/**
+ * As PID 1, bootseq would have to reap the orphans of every child it starts, and it does not: say so
+ * before the first child starts, whichever command starts it (`up`, `migrate`, `rehearse`…).
+ */
+function warnOnceAsPid1(spawner: Spawner, emit: (event: BootEvent) => void, pid = process.pid): Spawner {
+  if (pid !== 1) return spawner;
+  let warned = false;
+  return {
+    load: () => spawner.load(),
+    start: (spec, options) => {
+      if (!warned) {
+        warned = true;
+        emit({
+          event: 'note',
+          level: 'warn',
+          text: 'bootseq is PID 1 without an init: orphaned grandchildren will stay zombies',
+          hint: 'run it under an init that reaps them: ENTRYPOINT ["tini", "--", "bootseq", "up"] (or docker run --init)',
+        });
+      }
+      return spawner.start(spec, options);
+    },
+  };
 }
 
 function asBootseqError(taskId: TaskId, error: unknown): BootseqError {

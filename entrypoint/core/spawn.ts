@@ -4,6 +4,7 @@
 // exit. Never decides when to stop anything: the runner and the supervisor do.
 
 import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { addGroup, isGroupAlive, removeGroup, signalGroup } from './groups.js';
 import type { Child, ChildExit, CommandSpec } from './task.js';
 
@@ -23,6 +24,8 @@ function loadSpawner(): Promise<void> {
 
 const ERRORISH = /error|fail|fatal|panic|exception|denied|refused|cannot|no such|invalid/i;
 const TAIL_LINES = 20;
+/** How long an exited child's output may still take to arrive before its exit is reported. */
+const DRAIN_MS = 100;
 const KEEP_LINES = 200;
 
 export interface StartOptions {
@@ -61,14 +64,27 @@ function startChild(spec: CommandSpec, options: StartOptions = {}): Child {
     output.push(`cannot start \`${display}\`: ${String(why)}`, 'stderr');
     return { exitCode: 127, signal: undefined };
   };
-  const exited: Promise<ChildExit> = subprocess.then(async (result) => {
-    await Promise.all(readers);
-    // The program could not be started at all (ENOENT, EACCES).
+  // The child's own exit, not the end of its output: descendants (a shell wrapper's background job)
+  // may hold the pipes open long after it died. Its last lines get a moment to arrive; later ones are
+  // still relayed.
+  const exitEvent = new Promise<ChildExit>((resolve) => {
+    subprocess.once('exit', (code, signal) => {
+      const drained = Promise.all(readers);
+      void Promise.race([drained, sleep(DRAIN_MS)]).then(() =>
+        resolve({ exitCode: code ?? undefined, signal: signal ?? undefined }),
+      );
+    });
+  });
+  const finished = subprocess.then((result) => {
+    // The program could not be started at all (ENOENT, EACCES): there is no exit event.
     if (result.failed && result.exitCode === undefined && result.signal === undefined)
       return cannotStart(result.originalMessage ?? result.shortMessage);
-    hasExited = true;
     return { exitCode: result.exitCode, signal: result.signal };
   }, cannotStart);
+  const exited: Promise<ChildExit> = Promise.race([exitEvent, finished]).then((exit) => {
+    hasExited = true;
+    return exit;
+  });
   if (pid !== undefined) {
     addGroup(pid);
     void exited.then(() => {

@@ -52,8 +52,10 @@ export interface RestartPolicy {
   start(): Promise<Child>;
   /** Restart only after a non-zero exit or a signal; an exit 0 ends supervision. */
   readonly onFailureOnly: boolean;
+  /** At most this many restarts within `windowMs`; older ones no longer count. */
   readonly maxRestarts: number;
-  /** Wait before the first restart; doubles each time, at most 30 s. */
+  readonly windowMs: number;
+  /** Wait before the first restart (of those within the window); doubles each time, at most 30 s. */
   readonly backoffMs: number;
   /**
    * Resolves once the replacement does its job again (Litestream: it has opened every database);
@@ -67,8 +69,24 @@ export type KeepChild = (
   child: Child,
   role: 'replication' | 'process',
   taskId: TaskId,
-  restart?: RestartPolicy,
+  options?: KeepOptions,
 ) => void;
+
+/** What the supervisor does with a kept child besides stopping it in order. */
+export interface KeepOptions {
+  /** Bring it back when it exits on its own; without one, its exit ends supervision. */
+  readonly restart?: RestartPolicy;
+  /**
+   * Once the supervisor has stopped it at shutdown: whether it finished its work (Litestream: every
+   * store's last writes are in the replica). A problem makes the run end with exit 1.
+   */
+  readonly afterStop?: (exit: ChildExit) => Promise<StopCheck>;
+}
+
+/** What a child's afterStop found: its work done (a note may say so), or what may be missing. */
+export type StopCheck =
+  | { readonly ok: true; readonly note?: string }
+  | { readonly ok: false; readonly problem: string; readonly hint: string };
 
 export interface TaskContext {
   /** This task's id (`migrate:queue`), which its notes and errors name. */
@@ -89,7 +107,7 @@ export interface TaskContext {
    */
   stop(child: Child, graceMs?: number): Promise<ChildExit>;
   /** Hands a started child to the supervisor, which stops it in order at shutdown (and restarts it by `restart`). */
-  keep(child: Child, role: 'replication' | 'process', restart?: RestartPolicy): void;
+  keep(child: Child, role: 'replication' | 'process', options?: KeepOptions): void;
   /** Records a fact for the run report under this task (gates, checks). */
   record(key: string, value: unknown): void;
 }

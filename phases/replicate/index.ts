@@ -112,12 +112,13 @@ async function startReplication(ctx: TaskContext, config: Config): Promise<void>
   // Litestream exiting while the app runs is restarted (bounded): the files were not replaced, so a
   // new process picks up the same databases (docs/litestream.md Q1, q1c). Past the bound the app stops.
   ctx.keep(child, 'replication', {
-    start: () => spawnLitestream(ctx, config, () => undefined),
-    onFailureOnly: false,
-    maxRestarts: litestream.restart.maxRestarts,
-    backoffMs: litestream.restart.backoffMs,
-    awaitReady: (restarted, signal) =>
-      awaitReopened(restarted, targets, litestream.takeoverTimeoutMs, signal),
+    restart: {
+      start: () => spawnLitestream(ctx, config, () => undefined),
+      onFailureOnly: false,
+      ...litestream.restart,
+      awaitReady: (restarted, signal) =>
+        awaitReopened(restarted, targets, litestream.takeoverTimeoutMs, signal),
+    },
   });
 }
 

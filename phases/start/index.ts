@@ -74,16 +74,11 @@ async function startProcess(ctx: TaskContext, p: Process): Promise<void> {
     }
   }
   ctx.record('ready_ms', Date.now() - startedAtMs);
-  ctx.keep(
-    child,
-    'process',
-    p.restart.onFailure
-      ? {
-          start: () => ctx.start({ command: p.command, env: p.env }),
-          onFailureOnly: true,
-          maxRestarts: p.restart.maxRestarts,
-          backoffMs: p.restart.backoffMs,
-        }
-      : undefined,
-  );
+  const { onFailure, ...limits } = p.restart;
+  const restart = {
+    start: () => ctx.start({ command: p.command, env: p.env }),
+    onFailureOnly: true,
+    ...limits,
+  };
+  ctx.keep(child, 'process', onFailure ? { restart } : {});
 }

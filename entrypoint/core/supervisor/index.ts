@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { BootseqError } from '../errors.js';
 import { exitCodeWhenForced } from '../exit.js';
 import { killAllGroups } from '../groups.js';
-import type { Child, RestartPolicy, TaskId } from '../task.js';
+import type { Child, KeepOptions, TaskId } from '../task.js';
 import { abortError, createLatch, settle } from './outcome.js';
 import { watch, type RestartEnv } from './restarts.js';
 import { stopInOrder } from './shutdown.js';
@@ -73,13 +73,15 @@ export function createSupervisor(options: SupervisorOptions) {
 
   return {
     /** Hands a started child over: watched (and restarted by `restart`) until shutdown stops it. */
-    keep: (child: Child, role: Role, taskId: TaskId, restart?: RestartPolicy): void => {
+    keep: (child: Child, role: Role, taskId: TaskId, keepOptions: KeepOptions = {}): void => {
+      const { restart, afterStop } = keepOptions;
       const entry: Kept = {
         child,
         role,
         taskId,
         restart,
-        restarts: 0,
+        afterStop,
+        restartTimes: [],
         pendingReady: undefined,
         restarting: undefined,
       };

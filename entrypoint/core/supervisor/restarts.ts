@@ -29,6 +29,19 @@ export function backoffMs(policy: Pick<RestartPolicy, 'backoffMs'>, restart: num
   return Math.min(policy.backoffMs * 2 ** (restart - 1), MAX_BACKOFF_MS);
 }
 
+/** Restarts within the window, counted now; older ones are forgotten (a crash weeks ago is not the last straw). */
+function recentRestarts(entry: Kept, policy: RestartPolicy, now: number): number {
+  entry.restartTimes = entry.restartTimes.filter((t) => now - t < policy.windowMs);
+  return entry.restartTimes.length;
+}
+
+/** `10m`, `90s`, `500ms`: a window as bootseq.yml writes it. */
+function formatMs(ms: number): string {
+  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
+  if (ms % 1000 === 0) return `${ms / 1000}s`;
+  return `${ms}ms`;
+}
+
 function nameOf(entry: Kept): string {
   return entry.role === 'replication' ? 'litestream' : entry.taskId.replace(/^start:/, '');
 }
@@ -40,16 +53,17 @@ export function watch(entry: Kept, env: RestartEnv): void {
     if (env.isShuttingDown() || entry.child !== child) return;
     const failed = exit.signal !== undefined || exit.exitCode !== 0;
     const policy = entry.restart;
-    if (policy && (failed || !policy.onFailureOnly) && entry.restarts < policy.maxRestarts) {
+    const recent = policy ? recentRestarts(entry, policy, env.clock.now()) : 0;
+    if (policy && (failed || !policy.onFailureOnly) && recent < policy.maxRestarts) {
       await restart(entry, policy, exit, env);
       return;
     }
-    if (policy && entry.restarts >= policy.maxRestarts && failed) {
+    if (policy && recent >= policy.maxRestarts && failed) {
       env.emit({
         event: 'note',
         level: 'error',
         task: entry.taskId,
-        text: `gave up after ${entry.restarts} restarts`,
+        text: `gave up after ${recent} restart${recent === 1 ? '' : 's'} within ${formatMs(policy.windowMs)}`,
       });
     }
     env.end({ kind: 'exit', taskId: entry.taskId, role: entry.role, exit, child }, true);
@@ -58,15 +72,16 @@ export function watch(entry: Kept, env: RestartEnv): void {
 
 async function restart(entry: Kept, policy: RestartPolicy, exit: ChildExit, env: RestartEnv): Promise<void> {
   const child = entry.child;
-  entry.restarts += 1;
-  const waitMs = backoffMs(policy, entry.restarts);
+  entry.restartTimes.push(env.clock.now());
+  const count = entry.restartTimes.length;
+  const waitMs = backoffMs(policy, count);
   const what = nameOf(entry);
   const replication = entry.role === 'replication';
   env.emit({
     event: 'note',
     level: replication ? 'error' : 'warn',
     task: entry.taskId,
-    text: `${what} ${describeExit(exit)}; restarting in ${waitMs} ms (restart ${entry.restarts} of ${policy.maxRestarts})${replication ? '; the app keeps running, writes wait in the WAL until litestream is back' : ''}`,
+    text: `${what} ${describeExit(exit)}; restarting in ${waitMs} ms (restart ${count} of ${policy.maxRestarts})${replication ? '; the app keeps running, writes wait in the WAL until litestream is back' : ''}`,
   });
   let restarted!: () => void;
   entry.restarting = new Promise<void>((resolve) => {

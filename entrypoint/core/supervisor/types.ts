@@ -3,7 +3,7 @@
 
 import type { BootseqError } from '../errors.js';
 import type { BootEvent } from '../events.js';
-import type { Child, ChildExit, RestartPolicy, TaskId } from '../task.js';
+import type { Child, ChildExit, KeepOptions, RestartPolicy, TaskId } from '../task.js';
 
 export type Role = 'replication' | 'process';
 
@@ -52,7 +52,9 @@ export interface Kept {
   readonly role: Role;
   readonly taskId: TaskId;
   readonly restart: RestartPolicy | undefined;
-  restarts: number;
+  readonly afterStop: KeepOptions['afterStop'];
+  /** When each restart happened, oldest first: those within the policy's window count. */
+  restartTimes: number[];
   /** Set while a restarted child has not proved it works again. */
   pendingReady: Promise<unknown> | undefined;
   /** Set while a restart waits out its backoff. */

@@ -187,16 +187,26 @@ describe('litestream', () => {
 });
 
 describe('processes', () => {
-  test('restart: on-failure, max_restarts and backoff become restart.onFailure, maxRestarts, backoffMs', () => {
+  test('restart: on-failure, max_restarts, restart_window and backoff become restart.onFailure, maxRestarts, windowMs, backoffMs', () => {
     const config = configOf(
-      'processes:\n  web: { command: node web.js, restart: on-failure, max_restarts: 5, backoff: 250ms }\n',
+      'processes:\n  web: { command: node web.js, restart: on-failure, max_restarts: 5, restart_window: 2m, backoff: 250ms }\n',
     );
-    expect(config.processes[0]?.restart).toEqual({ onFailure: true, maxRestarts: 5, backoffMs: 250 });
+    expect(config.processes[0]?.restart).toEqual({
+      onFailure: true,
+      maxRestarts: 5,
+      windowMs: 120_000,
+      backoffMs: 250,
+    });
   });
 
-  test('without restart settings: no restart, 3 restarts, 1 s backoff', () => {
+  test('without restart settings: no restart, 3 restarts within 10 min, 1 s backoff', () => {
     const config = configOf('processes:\n  web: { command: node web.js }\n');
-    expect(config.processes[0]?.restart).toEqual({ onFailure: false, maxRestarts: 3, backoffMs: 1000 });
+    expect(config.processes[0]?.restart).toEqual({
+      onFailure: false,
+      maxRestarts: 3,
+      windowMs: 600_000,
+      backoffMs: 1000,
+    });
   });
 
   test('after: is kept as written, and undefined when not written (the graph orders those as written)', () => {

@@ -122,6 +122,7 @@ function restartPolicy(make: () => FakeChild, over: Partial<RestartPolicy> = {})
     start: () => Promise.resolve(make()),
     onFailureOnly: true,
     maxRestarts: 3,
+    windowMs: 600_000,
     backoffMs: 1000,
     ...over,
   };
@@ -231,16 +232,13 @@ describe('restarts', () => {
   test('on-failure restarts with backoff up to max_restarts, then gives up and exits with the code', async () => {
     const { supervisor, time, notes } = setup();
     const children: FakeChild[] = [fakeChild(40)];
-    supervisor.keep(
-      children[0]!,
-      'process',
-      'start:worker',
-      restartPolicy(() => {
+    supervisor.keep(children[0]!, 'process', 'start:worker', {
+      restart: restartPolicy(() => {
         const next = fakeChild(41 + children.length);
         children.push(next);
         return next;
       }),
-    );
+    });
     const outcome = supervisor.supervise();
     for (let i = 0; i < 4; i += 1) {
       children.at(-1)!.exit({ exitCode: 1, signal: undefined });
@@ -248,7 +246,7 @@ describe('restarts', () => {
     }
     expect(time.sleeps).toEqual([1000, 2000, 4000]);
     expect(children).toHaveLength(4);
-    expect(notes()).toContain('gave up after 3 restarts');
+    expect(notes()).toContain('gave up after 3 restarts within 10m');
     expect(notes()).toContain('worker exited with code 1; restarting in 1000 ms (restart 1 of 3)');
     const result = await supervisor.shutdown({ kind: 'supervised', outcome: await outcome });
     expect(result.exitCode).toBe(1);
@@ -257,15 +255,37 @@ describe('restarts', () => {
     supervisor.dispose();
   });
 
+  test('only restarts within restart_window count: crashes spaced wider never reach the bound', async () => {
+    const { supervisor, time, notes } = setup();
+    const children: FakeChild[] = [fakeChild(45)];
+    const make = () => {
+      const next = fakeChild(45 + children.length);
+      children.push(next);
+      return next;
+    };
+    supervisor.keep(children[0]!, 'process', 'start:worker', {
+      restart: restartPolicy(make, { maxRestarts: 1, windowMs: 1000 }),
+    });
+    const outcome = supervisor.supervise();
+    for (const at of [0, 1500, 3000, 4500]) {
+      time.set(at);
+      children.at(-1)!.exit({ exitCode: 1, signal: undefined });
+      await settle();
+    }
+    expect(children).toHaveLength(5); // four crashes, four restarts: each one alone in its window
+    expect(time.sleeps).toEqual([1000, 1000, 1000, 1000]); // the backoff restarts with the window too
+    time.set(4900); // within 1 s of the last restart: this one is the last straw
+    children.at(-1)!.exit({ exitCode: 1, signal: undefined });
+    const result = await supervisor.shutdown({ kind: 'supervised', outcome: await outcome });
+    expect(notes()).toContain('gave up after 1 restart within 1s');
+    expect(result.exitCode).toBe(1);
+    supervisor.dispose();
+  });
+
   test('exit 0 of an on-failure process is not restarted: it ends the run with 0', async () => {
     const { supervisor, time, events } = setup();
     const oneshot = fakeChild(50);
-    supervisor.keep(
-      oneshot,
-      'process',
-      'start:oneshot',
-      restartPolicy(() => fakeChild(51)),
-    );
+    supervisor.keep(oneshot, 'process', 'start:oneshot', { restart: restartPolicy(() => fakeChild(51)) });
     const outcome = supervisor.supervise();
     oneshot.exit({ exitCode: 0, signal: undefined });
     const result = await supervisor.shutdown({ kind: 'supervised', outcome: await outcome });
@@ -325,7 +345,7 @@ describe('litestream', () => {
       onFailureOnly: false,
       awaitReady: () => Promise.resolve('litestream has taken over primary again'),
     });
-    supervisor.keep(first, 'replication', 'replicate', policy);
+    supervisor.keep(first, 'replication', 'replicate', { restart: policy });
     supervisor.keep(web, 'process', 'start:web');
     const outcome = supervisor.supervise();
     first.exit({ exitCode: 1, signal: undefined });
@@ -352,7 +372,7 @@ describe('litestream', () => {
       onFailureOnly: false,
       awaitReady: () => Promise.reject(new Error('it has not taken over primary within 60s')),
     });
-    supervisor.keep(first, 'replication', 'replicate', policy);
+    supervisor.keep(first, 'replication', 'replicate', { restart: policy });
     supervisor.keep(fakeChild(92), 'process', 'start:web');
     const outcome = supervisor.supervise();
     first.exit({ exitCode: 1, signal: undefined });
@@ -376,7 +396,7 @@ describe('litestream', () => {
         }),
     });
     const web = fakeChild(102);
-    supervisor.keep(first, 'replication', 'replicate', policy);
+    supervisor.keep(first, 'replication', 'replicate', { restart: policy });
     supervisor.keep(web, 'process', 'start:web');
     const outcome = supervisor.supervise();
     first.exit({ exitCode: undefined, signal: 'SIGKILL' });
@@ -404,15 +424,12 @@ describe('litestream', () => {
     const { supervisor, signals } = setup();
     let starts = 0;
     const worker = fakeChild(110);
-    supervisor.keep(
-      worker,
-      'process',
-      'start:worker',
-      restartPolicy(() => {
+    supervisor.keep(worker, 'process', 'start:worker', {
+      restart: restartPolicy(() => {
         starts += 1;
         return fakeChild(111);
       }),
-    );
+    });
     const outcome = supervisor.supervise();
     signals.send('SIGTERM');
     const result = await supervisor.shutdown({ kind: 'supervised', outcome: await outcome });
