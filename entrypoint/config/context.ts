@@ -2,6 +2,7 @@
 // into a Config: where relative paths resolve, the environment, the disk, and the list every problem
 // goes to. Never throws for bad input: each problem becomes a ConfigIssue, all reported together.
 
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import type { ConfigIssue } from '../core/errors.js';
 
@@ -13,6 +14,8 @@ export interface ConfigFs {
   exists(file: string): boolean;
   isDirectory(file: string): boolean;
   isExecutable(file: string): boolean;
+  /** What `PROGRAM version` prints (trimmed), or undefined when it cannot be run; optional for fakes. */
+  versionOf?(program: string): string | undefined;
 }
 
 export const realFs: ConfigFs = {
@@ -37,6 +40,13 @@ export const realFs: ConfigFs = {
       return fs.statSync(file).isFile();
     } catch {
       return false;
+    }
+  },
+  versionOf: (program) => {
+    try {
+      return execFileSync(program, ['version'], { encoding: 'utf8', timeout: 5000, stdio: 'pipe' }).trim();
+    } catch {
+      return undefined;
     }
   },
 };

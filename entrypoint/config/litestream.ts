@@ -99,6 +99,7 @@ export function parseLitestreamConfig(
     issues.push({ file, path: '', message: `is not valid YAML: ${(error as Error).message.split('\n')[0]}` });
     return { dbs: [], issues, warnings };
   }
+  checkLogging(isRecord(doc) ? doc['logging'] : undefined, file, issues);
   const dbsRaw = isRecord(doc) ? doc['dbs'] : undefined;
   if (!Array.isArray(dbsRaw) || dbsRaw.length === 0) {
     issues.push({ file, path: 'dbs', message: 'expected a list of databases (dbs: - path: … replicas: …)' });
@@ -168,7 +169,24 @@ function parseReplica(
       issues.push({ file, path: `${at}.path`, message: 'expected the directory of the file replica' });
     else replicaPath = path.resolve(dir, raw);
   }
-  return { type, path: replicaPath, url };
+  const name = typeof r['name'] === 'string' && r['name'] !== '' ? r['name'] : type;
+  return { name, type, path: replicaPath, url };
+}
+
+/**
+ * bootseq proves replication from Litestream's INFO lines (`snapshot written`, `wal segment written`);
+ * `logging.level: warn` or `error` would hide them and every boot would wait for a proof that never
+ * comes. Text and JSON lines are both read.
+ */
+function checkLogging(logging: unknown, file: string, issues: ConfigIssue[]): void {
+  if (!isRecord(logging)) return;
+  const level = typeof logging['level'] === 'string' ? logging['level'].toLowerCase() : undefined;
+  if (level !== undefined && !['debug', 'info'].includes(level))
+    issues.push({
+      file,
+      path: 'logging.level',
+      message: `bootseq reads Litestream's INFO lines to prove that each database reaches its replica; expected debug or info, found ${JSON.stringify(logging['level'])}`,
+    });
 }
 
 /** Where Litestream keeps a database's generation and WAL copies unless `meta-path` says otherwise. */

@@ -31,6 +31,9 @@ export function resolveLitestream(
   const configPath = path.resolve(ctx.dir, section.config);
   const dbs = readDbs(ctx, configPath, section.config);
   const bin = findBin(ctx, section.bin, defaultBin);
+  // The packaged binary is v0.3.13 by its pinned version; any other one is asked.
+  if (bin && bin !== defaultBin)
+    checkVersion(ctx, bin, section.bin === undefined ? 'litestream' : 'litestream.bin');
   return {
     configPath,
     bin: bin ?? 'litestream',
@@ -59,6 +62,21 @@ function readDbs(ctx: ResolveContext, file: string, shown: string): readonly Lit
   ctx.issues.push(...ls.issues);
   ctx.warnings.push(...ls.warnings);
   return ls.dbs;
+}
+
+/**
+ * bootseq relies on v0.3.x's files and log lines (the `.<db>-litestream` generation and shadow WAL,
+ * `snapshot written` / `wal segment written`); v0.5 has neither. Refused before anything runs.
+ */
+function checkVersion(ctx: ResolveContext, bin: string, key: string): void {
+  const printed = ctx.disk.versionOf?.(bin);
+  if (printed === undefined) return; // a fake disk, or it cannot run here: starting it will say why
+  const version = /v?\d+\.\d+\.\d+\S*/.exec(printed)?.[0] ?? printed.split('\n')[0];
+  if (!/^v?0\.3\.\d+/.test(version ?? ''))
+    ctx.issue(
+      key,
+      `${bin} is Litestream ${version}; bootseq supports v0.3.x (tested with v0.3.13), whose files and log lines it reads to prove replication (use the npm package @flydotio/litestream-linux-x64, or a v0.3.13 binary)`,
+    );
 }
 
 /** `litestream.bin` as written, else the packaged binary, else `litestream` on PATH. */

@@ -176,6 +176,8 @@ type RawProcess = RawConfig['processes'][string];
 
 /** Where a sqlite store's Litestream replica lives, as learned from litestream.yml. */
 export interface LitestreamReplica {
+  /** What Litestream's log lines call it (`replica=…`): `name:`, else the type. */
+  readonly name: string;
   readonly type: string;
   /** Absolute directory for file replicas. */
   readonly path: string | undefined;

@@ -28,14 +28,14 @@ describe('litestream.yml as Litestream v0.3.13 reads it', () => {
       {
         path: '/p/storage/primary.sqlite3',
         metaPath: '/p/storage/.primary.sqlite3-litestream',
-        replicas: [{ type: 'file', path: '/p/rep/primary', url: undefined }],
+        replicas: [{ name: 'file', type: 'file', path: '/p/rep/primary', url: undefined }],
       },
       {
         path: '/abs/queue.sqlite3',
         metaPath: '/meta/queue',
         replicas: [
-          { type: 'file', path: '/r/queue', url: 'file:///r/queue' },
-          { type: 's3', path: undefined, url: 's3://bucket/queue' },
+          { name: 'file', type: 'file', path: '/r/queue', url: 'file:///r/queue' },
+          { name: 's3', type: 's3', path: undefined, url: 's3://bucket/queue' },
         ],
       },
     ]);
@@ -72,5 +72,23 @@ describe('litestream.yml as Litestream v0.3.13 reads it', () => {
     expect(result.warnings).toEqual([
       'litestream.yml: dbs[0].replicas[0].sync_interval: unknown key; Litestream ignores it silently',
     ]);
+  });
+
+  test('a replica is named as its log lines name it: name:, else its type', () => {
+    const text =
+      'dbs:\n  - path: a.db\n    replicas:\n      - { type: file, path: r1 }\n      - { name: backup, type: file, path: r2 }\n';
+    const result = parseLitestreamConfig(text, 'litestream.yml', '/p', {});
+    expect(result.dbs[0]?.replicas.map((r) => r.name)).toEqual(['file', 'backup']);
+  });
+
+  test.each([
+    ['warn', 1],
+    ['ERROR', 1],
+    ['info', 0],
+    ['debug', 0],
+  ])('logging.level: %s hides the lines replication is proven by (%i issue)', (level, count) => {
+    const text = `logging:\n  level: ${level}\ndbs:\n  - path: a.db\n    replicas:\n      - { type: file, path: r }\n`;
+    const result = parseLitestreamConfig(text, 'litestream.yml', '/p', {});
+    expect(result.issues.filter((i) => i.path === 'logging.level')).toHaveLength(count);
   });
 });

@@ -157,7 +157,7 @@ describe('litestream', () => {
     expect(storeOf(config, 'primary').litestream).toEqual({
       path: '/p/storage/primary.sqlite3',
       metaPath: '/p/storage/.primary.sqlite3-litestream',
-      replicas: [{ type: 'file', path: '/p/rep/primary', url: undefined }],
+      replicas: [{ name: 'file', type: 'file', path: '/p/rep/primary', url: undefined }],
     });
   });
 
@@ -246,5 +246,59 @@ describe('report and backup', () => {
   test('shutdown durations in ms', () => {
     const config = configOf('stores: {}\nshutdown: { grace: 2m, replication_grace: 500ms }\n');
     expect(config.shutdown).toEqual({ graceMs: 120_000, replicationGraceMs: 500 });
+  });
+});
+
+describe('the litestream binary', () => {
+  const withVersion = (printed: string | undefined): ConfigFs => ({ ...fakeFs, versionOf: () => printed });
+  const issuesWith = (printed: string | undefined) =>
+    parseConfig('version: 1\nlitestream: { config: litestream.yml, bin: /usr/bin/litestream }\n', {
+      file: 'bootseq.yml',
+      dir: '/p',
+      env: { PATH: '/usr/bin' },
+      fs: withVersion(printed),
+    }).issues;
+
+  test('a v0.3.x binary is accepted', () => {
+    expect(issuesWith('v0.3.13')).toEqual([]);
+  });
+
+  test('another version is refused, naming the version found and the one supported', () => {
+    const issues = issuesWith('v0.5.6');
+    expect(issues).toHaveLength(1);
+    expect(issues[0]?.path).toBe('litestream.bin');
+    expect(issues[0]?.message).toMatch(
+      /^\/usr\/bin\/litestream is Litestream v0\.5\.6; bootseq supports v0\.3\.x/,
+    );
+  });
+
+  test('the packaged binary is not asked (its version is pinned)', () => {
+    let asked = 0;
+    const result = parseConfig('version: 1\nlitestream: { config: litestream.yml }\n', {
+      file: 'bootseq.yml',
+      dir: '/p',
+      env: { PATH: '/usr/bin' },
+      fs: { ...fakeFs, versionOf: () => `v0.5.${(asked += 1)}` },
+      defaultLitestreamBin: '/pkg/litestream',
+    });
+    expect(result.issues).toEqual([]);
+    expect(asked).toBe(0);
+  });
+});
+
+describe('replication stalls', () => {
+  test('defaults: a 30 s wait is a stall, 60 s restarts Litestream; restarts count within 10 min', () => {
+    const config = configOf('');
+    expect(config.litestream?.stall).toEqual({ timeoutMs: 30_000, restartMs: 60_000 });
+    expect(config.litestream?.restart).toEqual({ maxRestarts: 3, windowMs: 600_000, backoffMs: 1000 });
+  });
+
+  test('stall_restart must be longer than stall_timeout', () => {
+    const result = parseConfig(
+      'version: 1\nlitestream: { config: litestream.yml, stall_timeout: 30s, stall_restart: 10s }\n',
+      { file: 'bootseq.yml', dir: '/p', env: { PATH: '/usr/bin' }, fs: fakeFs },
+    );
+    expect(result.issues.map((i) => i.path)).toEqual(['litestream.stall_restart']);
+    expect(result.issues[0]?.message).toMatch(/^expected a duration longer than stall_timeout/);
   });
 });
