@@ -5,5 +5,5 @@
 
 export { StatementError, type MigrationDb } from './database.js';
 export { runOnServer, splitPassword } from './postgres.js';
-export { checkIntegrity } from './sqlite.js';
+export { checkIntegrity, touchLitestreamSeq } from './sqlite.js';
 export { describePostgres, openStore } from './store.js';

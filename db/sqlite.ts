@@ -81,3 +81,28 @@ export async function checkIntegrity(
     db?.close();
   }
 }
+
+/**
+ * Bumps Litestream's own `_litestream_seq` row, with the statement Litestream itself runs after a
+ * checkpoint, so that the Litestream started next has a change to ship and its `wal segment written`
+ * line proves that this very process replicates the database (docs/litestream.md Q9). False when the
+ * table is not there (never replicated: Litestream snapshots it instead). Throws what SQLite says
+ * (a read-only file system, a locked database).
+ */
+export async function touchLitestreamSeq(file: string): Promise<boolean> {
+  const { default: Database } = await import('better-sqlite3');
+  const db = new Database(file, { fileMustExist: true });
+  try {
+    db.pragma('busy_timeout = 5000');
+    const exists = db
+      .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_litestream_seq'")
+      .get();
+    if (exists === undefined) return false;
+    db.exec(
+      'INSERT INTO _litestream_seq (id, seq) VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET seq = seq + 1',
+    );
+    return true;
+  } finally {
+    db.close();
+  }
+}

@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'NOT_READY'
   | 'REPLICATION_FAILED'
   | 'PROCESS_EXITED'
+  | 'SHUTDOWN_INCOMPLETE'
   | 'INTERRUPTED';
 
 export abstract class BootseqError extends Error {
@@ -136,5 +137,19 @@ export class InterruptedError extends BootseqError {
     super(`interrupted by ${signal}; the running tasks were stopped and nothing later was started`);
     this.signal = signal;
     this.exitCode = signalExitCode(signal);
+  }
+}
+
+/**
+ * Everything stopped, but a child did not finish its work on the way out (Litestream's final sync did
+ * not put the last writes in the replica): not a clean shutdown, exit 1.
+ */
+export class UnfinishedStopError extends BootseqError {
+  readonly code = 'SHUTDOWN_INCOMPLETE';
+  readonly exitCode = EXIT_FAILED;
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[], hint: string | undefined) {
+    super(problems.join('\n'), hint === undefined ? {} : { hint });
+    this.problems = problems;
   }
 }

@@ -5,11 +5,14 @@
 //
 //   0        success, or a clean shutdown after SIGTERM/SIGINT
 //   1        a phase failed (restore, migrate, seed, verify, replication, readiness), or Litestream
-//            could not be kept running while the app ran
+//            could not be kept running while the app ran, or shutdown could not confirm that its
+//            final sync put every store's last writes in the replica (the run report says which)
 //   2        bad usage or config; nothing was touched
 //   N        a supervised process exited on its own with N≠0 (128+signal if it was killed)
 //   128+n    signal n interrupted the boot, or ended supervision (SIGHUP, SIGQUIT), or a second
 //            SIGTERM/SIGINT forced a SIGKILL of everything
+// When several apply: the run's own failure (1, N) wins, then a forced kill (128+n), then an
+// unconfirmed final sync (1).
 
 import type { ChildExit } from './task.js';
 

@@ -1,26 +1,23 @@
 // The replicate phase: one `litestream replicate -config …` for every sqlite store, started only
 // after every store passed verify (graph.ts makes it wait), and handed to the supervisor only once
-// Litestream has provably taken over each database. This ordering is what makes `no such table:
-// _litestream_seq` (docs/incidents.md (seeds/002)) impossible. Never replaces a database file.
+// this very Litestream process has provably taken over each database (takeover.ts). This ordering is
+// what makes `no such table: _litestream_seq` (docs/incidents.md (seeds/002)) impossible. From then
+// on replication is measured, not assumed (progress.ts): a stall is an error, a long one restarts
+// Litestream, and shutdown says whether its final sync really shipped the last writes. Never replaces
+// a database file.
 
-import { setTimeout as wait } from 'node:timers/promises';
 import path from 'node:path';
 import { ReplicationError } from '../../entrypoint/core/errors.js';
-import { describeExit } from '../../entrypoint/core/exit.js';
 import type { Child, Config, Phase, TaskContext } from '../../entrypoint/core/task.js';
-import {
-  describeMissing,
-  FAULT_LINE,
-  pollTakeover,
-  watchTakeoverLines,
-  createTakeoverState,
-  type TakeoverLog,
-  type TakeoverState,
-  type TakeoverTarget,
-} from './takeover.js';
+import { touchLitestreamSeq } from '../../db/index.js';
+import { classify, isErrorLine, REPLACED_LINE } from './faults.js';
+import { parseLine } from './lines.js';
+import { createProgressMonitor, type ProgressMonitor, type Stall } from './progress.js';
+import { awaitTakeover, TakeoverError, type TakeoverState, type TakeoverTarget } from './takeover.js';
 
 const TASK_ID = 'replicate';
-const POLL_MS = 50;
+/** How often the progress of every store is looked at. */
+const PROGRESS_POLL_MS = 1000;
 
 export const replicate: Phase = {
   name: 'replicate',
@@ -42,177 +39,193 @@ export const replicate: Phase = {
   },
 };
 
+/** One Litestream at a time, the process currently replicating, and how far behind each store is. */
+interface Session {
+  readonly ctx: TaskContext;
+  readonly config: Config & { litestream: NonNullable<Config['litestream']> };
+  readonly targets: readonly TakeoverTarget[];
+  readonly monitor: ProgressMonitor;
+  /** The Litestream that has taken over and is watched; undefined while one starts or restarts. */
+  current: Child | undefined;
+}
+
 async function startReplication(ctx: TaskContext, config: Config): Promise<void> {
   const litestream = config.litestream;
   if (!litestream) return;
-  const targets: TakeoverTarget[] = config.stores
-    .filter((s) => s.kind === 'sqlite')
-    .map((s) => ({
-      store: s.name,
-      dbPath: s.location,
-      metaPath: s.litestream.metaPath,
-      fileReplicas: s.litestream.replicas.flatMap((r) => (r.path ? [r.path] : [])),
-    }));
+  const session = createSession(ctx, { ...config, litestream });
   const startedAt = Date.now();
-  let fault: string | undefined;
-  const child = await spawnLitestream(ctx, config, (line) => {
-    fault ??= line;
-  });
-  const log: TakeoverLog = { newGeneration: new Map(), snapshotWritten: new Map() };
-  const stopSnapshots = watchTakeoverLines(child, log);
-  const states = new Map<string, TakeoverState>(targets.map((t) => [t.store, createTakeoverState()]));
+  await bumpSeq(session, 'boot');
+  const child = await spawnLitestream(session);
+  let states: Map<string, TakeoverState>;
   try {
-    const deadline = startedAt + litestream.takeoverTimeoutMs;
-    for (;;) {
-      ctx.signal.throwIfAborted();
-      if (fault !== undefined) {
-        throw new ReplicationError(TASK_ID, `litestream reported a fault while taking over: ${fault}`, {
-          outputTail: child.outputTail(),
-          hint: 'a database file changed under Litestream during takeover; make sure nothing else writes or replaces the files, then start again',
-        });
-      }
-      if (child.hasExited) throw exitedError(child, await child.exited);
-      if (await pollTakeover(child.pid, targets, states, log)) break;
-      if (Date.now() > deadline) {
-        const missing = targets
-          .filter((t) => states.get(t.store)?.doneAtMs === undefined)
-          .map((t) => `${t.store} (${describeMissing(states.get(t.store) as TakeoverState)})`);
-        throw new ReplicationError(
-          TASK_ID,
-          `litestream did not take over ${missing.join(', ')} within ${litestream.takeoverTimeoutMs / 1000}s`,
-          {
-            outputTail: child.outputTail(),
-            hint: 'read the [litestream] lines above; raise litestream.takeover_timeout for large databases or slow replicas',
-          },
-        );
-      }
-      await nextPoll(child, ctx.signal);
-    }
+    states = await awaitTakeover(child, session.targets, {
+      timeoutMs: litestream.takeoverTimeoutMs,
+      signal: ctx.signal,
+    });
   } catch (error) {
-    stopSnapshots();
     await ctx.stop(child, config.shutdown.replicationGraceMs);
-    throw error;
+    if (!(error instanceof TakeoverError)) throw error;
+    throw new ReplicationError(TASK_ID, error.message, {
+      outputTail: error.outputTail,
+      hint: `${error.hint}; nothing was started`,
+    });
   }
-  stopSnapshots();
-  ctx.record(
-    'takeover_ms',
-    Object.fromEntries(
-      targets.map((t) => [t.store, (states.get(t.store)?.doneAtMs ?? startedAt) - startedAt]),
-    ),
-  );
-  ctx.record(
-    'generations',
-    Object.fromEntries(targets.map((t) => [t.store, states.get(t.store)?.generation ?? null])),
-  );
+  const stores = session.targets.map((t) => t.store);
+  const done = (store: string) => (states.get(store)?.doneAtMs ?? startedAt) - startedAt;
+  ctx.record('takeover_ms', Object.fromEntries(stores.map((s) => [s, done(s)])));
+  ctx.record('generations', Object.fromEntries(stores.map((s) => [s, states.get(s)?.generation ?? null])));
   ctx.record('pid', child.pid);
   ctx.note(
     'info',
-    `litestream has taken over ${targets.map((t) => t.store).join(', ')} (first snapshot in the replica after ${Date.now() - startedAt} ms)`,
+    `litestream has taken over ${stores.join(', ')} (its own first write to the replica after ${Date.now() - startedAt} ms)`,
   );
+  watch(session, child);
+  const timer = setInterval(() => session.monitor.poll(), PROGRESS_POLL_MS).unref();
   // Litestream exiting while the app runs is restarted (bounded): the files were not replaced, so a
   // new process picks up the same databases (docs/litestream.md Q1, q1c). Past the bound the app stops.
   ctx.keep(child, 'replication', {
     restart: {
-      start: () => spawnLitestream(ctx, config, () => undefined),
+      start: async () => {
+        await bumpSeq(session, 'restart');
+        return spawnLitestream(session);
+      },
       onFailureOnly: false,
       ...litestream.restart,
-      awaitReady: (restarted, signal) =>
-        awaitReopened(restarted, targets, litestream.takeoverTimeoutMs, signal),
+      awaitReady: async (restarted, signal) => {
+        await awaitTakeover(restarted, session.targets, { timeoutMs: litestream.takeoverTimeoutMs, signal });
+        watch(session, restarted);
+        return `litestream has taken over ${stores.join(', ')} again`;
+      },
+    },
+    afterStop: (exit) => {
+      clearInterval(timer);
+      return Promise.resolve(session.monitor.verdict(exit.signal === 'SIGKILL'));
     },
   });
 }
 
+function createSession(ctx: TaskContext, config: Session['config']): Session {
+  const targets: TakeoverTarget[] = config.stores.flatMap((s) =>
+    s.kind === 'sqlite'
+      ? [
+          {
+            store: s.name,
+            dbPath: s.location,
+            metaPath: s.litestream.metaPath,
+            replicas: s.litestream.replicas.map((r) => r.name),
+          },
+        ]
+      : [],
+  );
+  const session: Session = {
+    ctx,
+    config,
+    targets,
+    current: undefined,
+    monitor: createProgressMonitor(targets, {
+      stallTimeoutMs: config.litestream.stall.timeoutMs,
+      stallRestartMs: config.litestream.stall.restartMs,
+      onStall: (stalls) => ctx.note('error', describeStall(stalls), stallHint(session, stalls)),
+      onRecover: (store, ms) =>
+        ctx.note('info', `replication of ${store} caught up again after ${Math.round(ms / 1000)} s behind`),
+      onRestartDue: (stalls) => restartStalled(session, stalls),
+    }),
+  };
+  return session;
+}
+
+function watch(session: Session, child: Child): void {
+  session.current = child;
+  session.monitor.watching();
+  void child.exited.then(() => {
+    if (session.current === child) session.current = undefined;
+  });
+}
+
 /**
- * A restarted Litestream works again once it has opened every database (its first monitor tick;
- * from then on its final sync on SIGTERM ships what was written meanwhile). The databases were never
- * replaced, so `/proc/<pid>/fd` pointing at each file is the proof (docs/litestream.md Q3).
+ * Gives the Litestream about to start a change to ship in every database that has been replicated
+ * before, so that its own `wal segment written` line can prove it replicates (takeover.ts). At boot a
+ * database that cannot be written (a read-only mount) fails here, before Litestream starts; at a
+ * restart, with the app running, a failure only warns: the app's own writes give it changes to ship.
  */
-async function awaitReopened(
-  child: Child,
-  targets: readonly TakeoverTarget[],
-  timeoutMs: number,
-  signal: AbortSignal,
-): Promise<string> {
-  // The same proof as at boot, scoped to the new process: it has the files open, its own log names
-  // the generation, and that generation's snapshot is in the replica. Only then does its final sync
-  // on SIGTERM ship what was written while Litestream was down.
-  const log: TakeoverLog = { newGeneration: new Map(), snapshotWritten: new Map() };
-  const stopWatching = watchTakeoverLines(child, log);
-  const states = new Map<string, TakeoverState>(targets.map((t) => [t.store, createTakeoverState()]));
-  const deadline = Date.now() + timeoutMs;
-  try {
-    for (;;) {
-      if (child.hasExited) throw new Error('it exited again');
-      if (await pollTakeover(child.pid, targets, states, log)) {
-        return `litestream has taken over ${targets.map((t) => t.store).join(', ')} again`;
+async function bumpSeq(session: Session, when: 'boot' | 'restart'): Promise<void> {
+  for (const target of session.targets) {
+    try {
+      await touchLitestreamSeq(target.dbPath);
+    } catch (error) {
+      const message = (error as Error).message;
+      if (when === 'restart') {
+        session.ctx.note('warn', `cannot prepare ${target.store} for the restarted litestream: ${message}`);
+        continue;
       }
-      if (Date.now() > deadline) {
-        const missing = targets.filter((t) => states.get(t.store)?.doneAtMs === undefined);
-        throw new Error(
-          `it has not taken over ${missing.map((t) => `${t.store} (${describeMissing(states.get(t.store)!)})`).join(', ')} within ${timeoutMs / 1000}s`,
-        );
-      }
-      if (signal.aborted) throw new Error('bootseq is exiting');
-      await nextPoll(child, signal);
+      const advice = classify(parseLine(message), { dbPath: target.dbPath }).advice;
+      throw new ReplicationError(TASK_ID, `cannot prepare ${target.store} for litestream: ${message}`, {
+        hint: `${advice}; nothing was replicated and nothing was started`,
+      });
     }
-  } finally {
-    stopWatching();
   }
 }
 
-/**
- * Waits POLL_MS, or less: Litestream logs `snapshot written` right after it renames a snapshot into
- * place, which is the last signal of a takeover, so the next check runs at once instead of up to
- * POLL_MS later (≈ 25 ms of every boot on average).
- */
-async function nextPoll(child: Child, signal: AbortSignal): Promise<void> {
-  const woken = new AbortController();
-  const stop = child.onLine((line) => {
-    if (line.includes('msg="snapshot written"')) woken.abort();
-  });
-  try {
-    await wait(POLL_MS, undefined, { signal: AbortSignal.any([signal, woken.signal]) }).catch(
-      () => undefined,
-    );
-  } finally {
-    stop();
-  }
-}
-
-/** `litestream replicate`, its fault lines reported loudly for as long as it runs. */
-async function spawnLitestream(
-  ctx: TaskContext,
-  config: Config,
-  onFault: (line: string) => void,
-): Promise<Child> {
-  const litestream = config.litestream!;
+/** `litestream replicate`, its lines fed to the progress monitor and its faults reported loudly. */
+async function spawnLitestream(session: Session): Promise<Child> {
+  const { ctx, config } = session;
   const child = await ctx.start({
-    command: { file: litestream.bin, args: ['replicate', '-config', litestream.configPath] },
-    display: `litestream replicate -config ${path.relative(config.dir, litestream.configPath)}`,
+    command: { file: config.litestream.bin, args: ['replicate', '-config', config.litestream.configPath] },
+    display: `litestream replicate -config ${path.relative(config.dir, config.litestream.configPath)}`,
   });
-  child.onLine((line) => {
-    if (!FAULT_LINE.test(line)) return;
-    onFault(line);
-    // After boot a fault means a database file was replaced under Litestream: the replica goes stale.
-    ctx.note(
-      'error',
-      `litestream reports a replaced or broken database file: ${line}`,
-      'something replaced a database file while Litestream replicates it; the replica may be stale or corrupt. Restart the container so bootseq restores, verifies and replicates again',
-    );
+  const reported = new Set<string>();
+  child.onLine((text) => {
+    const line = parseLine(text);
+    session.monitor.observe(line);
+    if (line.msg === 'wal segment written' && line.db) reported.delete(line.db);
+    // Until it has taken over, a fault fails the takeover instead (takeover.ts).
+    if (session.current !== child) return;
+    if (REPLACED_LINE.test(text)) {
+      // After boot a fault means a database file was replaced under Litestream: the replica goes stale.
+      ctx.note(
+        'error',
+        `litestream reports a replaced or broken database file: ${text}`,
+        classify(line).advice,
+      );
+    } else if (isErrorLine(line) && line.db && !reported.has(line.db)) {
+      reported.add(line.db);
+      const store = session.targets.find((t) => t.dbPath === line.db)?.store ?? line.db;
+      const replica = line.replica ? `the replica "${line.replica}"` : undefined;
+      ctx.note(
+        'error',
+        `litestream cannot replicate ${store}: ${line.error ?? line.msg ?? text}`,
+        classify(line, { dbPath: line.db, replica }).advice,
+      );
+    }
   });
   return child;
 }
 
-function exitedError(
-  child: Child,
-  exit: { exitCode: number | undefined; signal: string | undefined },
-): ReplicationError {
-  return new ReplicationError(
-    TASK_ID,
-    `litestream ${describeExit(exit)} before it took over every database`,
-    {
-      outputTail: child.outputTail(),
-      hint: 'read the [litestream] lines above (replica path, permissions, litestream.yml); nothing was started',
-    },
+function describeStall(stalls: readonly Stall[]): string {
+  const parts = stalls.map(
+    (s) => `${s.store} has had a change waiting ${Math.round(s.lagMs / 1000)} s for the replica`,
   );
+  return `replication stalled: ${parts.join('; ')}`;
+}
+
+function stallHint(session: Session, stalls: readonly Stall[]): string {
+  const { stall } = session.config.litestream;
+  const then = `bootseq restarts litestream if it lasts ${stall.restartMs / 1000} s`;
+  const withError = stalls.find((s) => s.lastError);
+  if (withError?.lastError)
+    return `${classify(withError.lastError, { dbPath: session.targets.find((t) => t.store === withError.store)?.dbPath }).advice}; ${then}`;
+  if (stalls.some((s) => s.behind === 'litestream'))
+    return `litestream${session.current ? ` (pid ${session.current.pid})` : ''} has stopped copying the WAL: it is frozen or hung; ${then}`;
+  return `the replica takes no WAL segment and litestream logs no error: check its free space, permissions and network; ${then}`;
+}
+
+function restartStalled(session: Session, stalls: readonly Stall[]): void {
+  const child = session.current;
+  if (!child) return;
+  const worst = Math.max(...stalls.map((s) => s.lagMs));
+  session.ctx.note(
+    'error',
+    `litestream (pid ${child.pid}) has not replicated ${stalls.map((s) => s.store).join(', ')} for ${Math.round(worst / 1000)} s: killing it so it is restarted`,
+  );
+  void child.stop(0, 'SIGKILL');
 }

@@ -1,19 +1,27 @@
-// Proof that Litestream has taken over every database (docs/litestream.md Q3): `_litestream_seq` is in
-// the database, `.<db>-litestream/generation` exists, and the first snapshot of that generation is in
-// the replica (`generations/<gen>/snapshots/*.snapshot.lz4`, not `.tmp`; for non-file replicas the
-// `snapshot written` log line for that db). The log line `initialized db` proves nothing: Litestream
-// prints it for databases that do not even exist.
+// Proof that this Litestream process has taken over every database on this boot (docs/litestream.md
+// Q3, Q9): it holds the file open, `_litestream_seq` exists, and it has itself logged a snapshot or a
+// WAL segment written to every replica of the database, in the generation `.<db>-litestream/generation`
+// names. Files left by an earlier run (a generation file, old snapshots, `_litestream_seq` in a
+// restored copy) prove nothing: only this process's own `snapshot written` / `wal segment written`
+// lines do, which is why the replicate phase bumps `_litestream_seq` before starting it (a database
+// that continues its generation would otherwise give Litestream nothing to write). Any ERROR line
+// about a database fails the takeover at once, with advice for its cause. The log line `initialized
+// db` proves nothing: Litestream prints it for databases that do not even exist.
 
 import fs from 'node:fs';
 import path from 'node:path';
+import { setTimeout as wait } from 'node:timers/promises';
+import { describeExit } from '../../entrypoint/core/exit.js';
 import type { Child } from '../../entrypoint/core/task.js';
+import { classify, isErrorLine, REPLACED_LINE } from './faults.js';
+import { parseLine, type LitestreamLine } from './lines.js';
 
 export interface TakeoverTarget {
   readonly store: string;
   readonly dbPath: string;
   readonly metaPath: string;
-  /** Directories of file replicas; empty when the replicas are remote. */
-  readonly fileReplicas: readonly string[];
+  /** The names Litestream's lines give the database's replicas (`replica=…`). */
+  readonly replicas: readonly string[];
 }
 
 export interface TakeoverState {
@@ -21,60 +29,93 @@ export interface TakeoverState {
   openedAtMs: number | undefined;
   generation: string | undefined;
   hasSeqTable: boolean;
-  snapshot: string | undefined;
+  /** Replicas this process has written the current generation to. */
+  readonly written: Set<string>;
   doneAtMs: number | undefined;
 }
 
-export function createTakeoverState(): TakeoverState {
+/** A takeover that cannot complete: what went wrong, what to do, Litestream's last lines. */
+export class TakeoverError extends Error {
+  readonly hint: string;
+  readonly outputTail: readonly string[];
+  constructor(message: string, hint: string, outputTail: readonly string[]) {
+    super(message);
+    this.hint = hint;
+    this.outputTail = outputTail;
+  }
+}
+
+const POLL_MS = 50;
+
+interface Watch {
+  /** db path → replica name → generations this process wrote (a snapshot or a WAL segment). */
+  readonly written: Map<string, Map<string, Set<string>>>;
+  fault: LitestreamLine | undefined;
+}
+
+/**
+ * Resolves with each database's state once this process has taken over all of them; throws a
+ * TakeoverError at the first ERROR line about a database, when the process exits, or at the deadline.
+ */
+export async function awaitTakeover(
+  child: Child,
+  targets: readonly TakeoverTarget[],
+  options: { readonly timeoutMs: number; readonly signal: AbortSignal },
+): Promise<Map<string, TakeoverState>> {
+  const watch: Watch = { written: new Map(), fault: undefined };
+  const stop = child.onLine((text) => observe(watch, parseLine(text)));
+  const states = new Map(targets.map((t) => [t.store, newState()]));
+  const deadline = Date.now() + options.timeoutMs;
+  try {
+    for (;;) {
+      options.signal.throwIfAborted();
+      if (watch.fault) throw faultError(watch.fault, targets, child);
+      if (child.hasExited) {
+        const exit = await child.exited;
+        throw new TakeoverError(
+          `litestream ${describeExit(exit)} before it took over every database`,
+          'read the [litestream] lines above (replica path, permissions, litestream.yml)',
+          child.outputTail(),
+        );
+      }
+      if (await poll(child.pid, targets, states, watch)) return states;
+      if (Date.now() > deadline) throw timeoutError(targets, states, options.timeoutMs, child);
+      await nextPoll(child, options.signal);
+    }
+  } finally {
+    stop();
+  }
+}
+
+function newState(): TakeoverState {
   return {
     openedAtMs: undefined,
     generation: undefined,
     hasSeqTable: false,
-    snapshot: undefined,
+    written: new Set(),
     doneAtMs: undefined,
   };
 }
 
-/** What this Litestream process logged about each database (by absolute path). */
-export interface TakeoverLog {
-  /** `sync: new generation … generation=G`: the generation this process created. */
-  readonly newGeneration: Map<string, string>;
-  /** `snapshot written … position=G/…`: generations this process snapshotted. */
-  readonly snapshotWritten: Map<string, Set<string>>;
+function observe(watch: Watch, line: LitestreamLine): void {
+  if (REPLACED_LINE.test(line.text) || (isErrorLine(line) && line.db !== undefined)) {
+    watch.fault ??= line;
+    return;
+  }
+  if (line.msg !== 'snapshot written' && line.msg !== 'wal segment written') return;
+  if (!line.db || !line.replica || !line.position) return;
+  const byReplica = watch.written.get(line.db) ?? new Map<string, Set<string>>();
+  const generations = byReplica.get(line.replica) ?? new Set<string>();
+  generations.add(line.position.generation);
+  byReplica.set(line.replica, generations);
+  watch.written.set(line.db, byReplica);
 }
 
-/**
- * Lines that mean a database file was replaced under Litestream or its WAL is broken
- * (docs/litestream.md rule 3).
- */
-export const FAULT_LINE =
-  /no such table: _litestream_seq|cannot verify wal state|wal (overwritten|truncated) by another process/;
-
-/**
- * With no new generation logged, a generation that continues from an earlier run is trusted only
- * after this long with the file open: longer than Litestream's 1 s monitor tick, so its first sync ran.
- */
-const CONTINUED_GENERATION_MS = 1500;
-
-export function describeMissing(state: TakeoverState): string {
-  if (state.openedAtMs === undefined) return 'litestream has not opened the file yet';
-  if (!state.generation) return 'no generation yet';
-  if (!state.hasSeqTable) return 'no _litestream_seq table yet';
-  return `no snapshot of generation ${state.generation} in the replica yet`;
-}
-
-/**
- * Marks each database taken over once this process (pid) has opened it, its current generation is
- * known from this process's own log (or, for a generation continued from an earlier run, after one
- * full monitor tick), `_litestream_seq` exists and that generation's first snapshot is in the
- * replica. Files left by an earlier run (the generation file, old snapshots, `_litestream_seq` in a
- * restored copy) prove nothing on their own.
- */
-export async function pollTakeover(
+async function poll(
   pid: number,
   targets: readonly TakeoverTarget[],
   states: Map<string, TakeoverState>,
-  log: TakeoverLog,
+  watch: Watch,
 ): Promise<boolean> {
   const now = Date.now();
   for (const target of targets) {
@@ -84,47 +125,82 @@ export async function pollTakeover(
       if (!hasOpened(pid, target.dbPath)) continue;
       state.openedAtMs = now;
     }
-    const logged = log.newGeneration.get(target.dbPath);
-    if (logged) state.generation = logged;
-    else if (now - state.openedAtMs >= CONTINUED_GENERATION_MS)
-      state.generation = readGeneration(target.metaPath);
-    else continue;
+    state.generation = readGeneration(target.metaPath);
     if (!state.generation) continue;
     if (!state.hasSeqTable) {
       state.hasSeqTable = await hasSeqTable(target.dbPath);
       if (!state.hasSeqTable) continue;
     }
-    state.snapshot =
-      target.fileReplicas.length > 0
-        ? findSnapshot(target.fileReplicas, state.generation)
-        : log.snapshotWritten.get(target.dbPath)?.has(state.generation)
-          ? 'logged'
-          : undefined;
-    if (!state.snapshot) continue;
-    state.doneAtMs = now;
+    const byReplica = watch.written.get(target.dbPath);
+    for (const replica of target.replicas)
+      if (byReplica?.get(replica)?.has(state.generation)) state.written.add(replica);
+    if (target.replicas.every((r) => state.written.has(r))) state.doneAtMs = now;
   }
   return [...states.values()].every((s) => s.doneAtMs !== undefined);
 }
 
-function readGeneration(metaPath: string): string | undefined {
+function faultError(line: LitestreamLine, targets: readonly TakeoverTarget[], child: Child): TakeoverError {
+  const target = targets.find((t) => t.dbPath === line.db);
+  const fault = classify(line, {
+    dbPath: line.db,
+    replica: line.replica ? `the replica "${line.replica}"` : undefined,
+  });
+  const what = line.error ?? line.msg ?? line.text;
+  return new TakeoverError(
+    `litestream cannot replicate ${target?.store ?? line.db ?? 'a database'}: ${what}`,
+    fault.advice,
+    child.outputTail(),
+  );
+}
+
+function timeoutError(
+  targets: readonly TakeoverTarget[],
+  states: Map<string, TakeoverState>,
+  timeoutMs: number,
+  child: Child,
+): TakeoverError {
+  const missing = targets
+    .filter((t) => states.get(t.store)?.doneAtMs === undefined)
+    .map((t) => `${t.store} (${describeMissing(t, states.get(t.store)!)})`);
+  return new TakeoverError(
+    `litestream did not take over ${missing.join(', ')} within ${timeoutMs / 1000}s`,
+    'read the [litestream] lines above; raise litestream.takeover_timeout only for large databases or slow replicas',
+    child.outputTail(),
+  );
+}
+
+export function describeMissing(target: TakeoverTarget, state: TakeoverState): string {
+  if (state.openedAtMs === undefined) return 'litestream has not opened the file yet';
+  if (!state.generation) return 'no generation yet';
+  if (!state.hasSeqTable) return 'no _litestream_seq table yet';
+  const waiting = target.replicas.filter((r) => !state.written.has(r));
+  return `nothing of generation ${state.generation} written to ${waiting.join(', ')} yet`;
+}
+
+/**
+ * Waits POLL_MS, or less: a `snapshot written` or `wal segment written` line is the last signal of a
+ * takeover, so the next check runs at once instead of up to POLL_MS later.
+ */
+async function nextPoll(child: Child, signal: AbortSignal): Promise<void> {
+  const woken = new AbortController();
+  const stop = child.onLine((line) => {
+    if (line.includes('msg="snapshot written"') || line.includes('msg="wal segment written"')) woken.abort();
+  });
+  try {
+    await wait(POLL_MS, undefined, { signal: AbortSignal.any([signal, woken.signal]) }).catch(
+      () => undefined,
+    );
+  } finally {
+    stop();
+  }
+}
+
+export function readGeneration(metaPath: string): string | undefined {
   try {
     return fs.readFileSync(path.join(metaPath, 'generation'), 'utf8').trim() || undefined;
   } catch {
     return undefined;
   }
-}
-
-function findSnapshot(replicaDirs: readonly string[], generation: string): string | undefined {
-  for (const dir of replicaDirs) {
-    const snapshots = path.join(dir, 'generations', generation, 'snapshots');
-    try {
-      const found = fs.readdirSync(snapshots).find((n) => n.endsWith('.snapshot.lz4'));
-      if (found) return path.join(snapshots, found);
-    } catch {
-      // not written yet
-    }
-  }
-  return undefined;
 }
 
 async function hasSeqTable(dbPath: string): Promise<boolean> {
@@ -141,24 +217,6 @@ async function hasSeqTable(dbPath: string): Promise<boolean> {
   } finally {
     db?.close();
   }
-}
-
-/** Collects what a Litestream process logs about generations and snapshots. */
-export function watchTakeoverLines(child: Child, log: TakeoverLog): () => void {
-  return child.onLine((line) => {
-    const db = /\bdb="?([^"\s]+)"?/.exec(line)?.[1];
-    if (!db) return;
-    if (line.includes('msg="sync: new generation"')) {
-      const generation = /\bgeneration=([0-9a-f]+)/.exec(line)?.[1];
-      if (generation) log.newGeneration.set(db, generation);
-    } else if (line.includes('msg="snapshot written"')) {
-      const generation = /\bposition=([0-9a-f]+)\//.exec(line)?.[1];
-      if (!generation) return;
-      const set = log.snapshotWritten.get(db) ?? new Set<string>();
-      set.add(generation);
-      log.snapshotWritten.set(db, set);
-    }
-  });
 }
 
 /** Whether process `pid` has `file` open (Linux /proc); true where /proc cannot tell. */

@@ -5,7 +5,7 @@
 // of its own: restart policies, given by the phases, do.
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { BootseqError } from '../errors.js';
+import { UnfinishedStopError, type BootseqError } from '../errors.js';
 import { exitCodeWhenForced } from '../exit.js';
 import { killAllGroups } from '../groups.js';
 import type { Child, KeepOptions, TaskId } from '../task.js';
@@ -105,9 +105,20 @@ export function createSupervisor(options: SupervisorOptions) {
       const settled = settle(runEnd, bootAbort);
       if (settled.note) emit({ event: 'note', level: 'info', ...settled.note });
       const stops = await stopInOrder(kept, settled.reason, { ...options, clock });
-      // Killed rather than stopped: not a clean shutdown, whatever ended supervision.
-      const exitCode = settled.error ? settled.exitCode : exitCodeWhenForced(settled.exitCode, forcedBy);
-      return { stops, exitCode, error: settled.error };
+      const unfinished = stops.filter((st) => st.problem !== undefined);
+      // The run's own failure first; then an operator's forced kill; then work a child left unfinished.
+      if (settled.error) return { stops, exitCode: settled.exitCode, error: settled.error };
+      if (forcedBy)
+        return { stops, exitCode: exitCodeWhenForced(settled.exitCode, forcedBy), error: undefined };
+      if (unfinished.length > 0) {
+        const error = new UnfinishedStopError(
+          unfinished.map((st) => `${st.task}: ${st.problem}`),
+          unfinished[0]!.hint,
+        );
+        return { stops, exitCode: error.exitCode, error };
+      }
+      const exitCode = settled.exitCode;
+      return { stops, exitCode, error: undefined };
     },
 
     dispose(): void {

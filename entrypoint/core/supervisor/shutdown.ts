@@ -1,5 +1,7 @@
 // The ordered shutdown: processes in reverse start order, then Litestream last with
-// replication_grace, so its final sync ships the last WAL (docs/litestream.md, rule 4). Each stop is
+// replication_grace, so its final sync ships the last WAL (docs/litestream.md, rule 4); then each
+// child's own afterStop check says whether it finished its work, so a run is not called clean when
+// the last writes never reached the replica. Each stop is
 // SIGTERM to the group → grace → SIGKILL (core/spawn.ts). A restart still in its backoff is let
 // finish first (a Litestream that is down is started once more for that final sync), and a
 // restarted Litestream gets up to its grace to take over before it is asked to stop.
@@ -59,15 +61,14 @@ async function stopOne(k: Kept, options: StopOptions): Promise<StopRecord> {
   const wasRunning = !k.child.hasExited;
   const stoppingAtMs = clock.now();
   const exit = await k.child.stop(graceMs);
+  // Whether the child finished its work (Litestream: the final sync shipped every store's last writes).
+  const check = k.afterStop ? await k.afterStop(exit) : undefined;
   if (wasRunning) {
-    const benign = k.role === 'replication' && exit.exitCode === 1;
-    emit({
-      event: 'note',
-      level: 'info',
-      task: k.taskId,
-      text: `stopped: ${describeExit(exit)}${benign ? ' (litestream exits 1 when its final sync checkpoints; its data was shipped)' : ''}`,
-    });
+    const said = check?.ok && check.note ? ` (${check.note})` : '';
+    emit({ event: 'note', level: 'info', task: k.taskId, text: `stopped: ${describeExit(exit)}${said}` });
   }
+  if (check && !check.ok)
+    emit({ event: 'note', level: 'error', task: k.taskId, text: check.problem, hint: check.hint });
   return {
     task: k.taskId,
     role: k.role,
@@ -76,5 +77,6 @@ async function stopOne(k: Kept, options: StopOptions): Promise<StopRecord> {
     stoppedAtMs: clock.now(),
     exitCode: exit.exitCode,
     signal: exit.signal,
+    ...(check && !check.ok ? { problem: check.problem, hint: check.hint } : {}),
   };
 }

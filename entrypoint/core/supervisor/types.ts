@@ -36,6 +36,9 @@ export interface StopRecord {
   readonly stoppedAtMs: number;
   readonly exitCode: number | undefined;
   readonly signal: string | undefined;
+  /** What its afterStop check found missing, if anything (Litestream: writes that did not reach the replica). */
+  readonly problem?: string;
+  readonly hint?: string;
 }
 
 export interface ShutdownResult {

@@ -1,0 +1,236 @@
+// How far behind the replica each sqlite store is, measured rather than assumed (docs/litestream.md
+// Q8, Q9). A change travels in two hops, and each is observed on its own:
+//   local WAL ─(Litestream's sync, every monitor-interval)─▶ shadow WAL ─(replica sync)─▶ replica
+// - local → shadow: the database's `-wal` file changes (its mtime moves); Litestream copies it into
+//   `.<db>-litestream/generations/<gen>/wal/<index>.wal`, whose mtime then passes it. A frozen or hung
+//   Litestream leaves the shadow behind.
+// - shadow → replica: each `wal segment written … position=G/I:OFF sz=N` line says the replica now has
+//   generation G, WAL index I, up to OFF+N, which is the shadow file's size once it has caught up. A
+//   full, read-only or unreachable replica leaves it behind (often without any error line).
+// The lag of a store is how long its oldest change not yet in every replica has waited (0 when
+// caught up). Past `stall_timeout` it is a stall; past `stall_restart` Litestream is to be restarted.
+// Reads files and lines; never writes, never stops anything itself (the callbacks do).
+
+import fs from 'node:fs';
+import path from 'node:path';
+import type { StopCheck } from '../../entrypoint/core/task.js';
+import { classify, isBenign, isErrorLine } from './faults.js';
+import { isAtOrPast, type LitestreamLine, type Position } from './lines.js';
+import { readGeneration } from './takeover.js';
+
+export interface ProgressTarget {
+  readonly store: string;
+  readonly dbPath: string;
+  readonly metaPath: string;
+  readonly replicas: readonly string[];
+}
+
+export interface Stall {
+  readonly store: string;
+  readonly lagMs: number;
+  /** Which hop is behind: Litestream not copying the WAL, or a replica not taking segments. */
+  readonly behind: 'litestream' | 'replica';
+  /** The last ERROR line about the store, if Litestream logged one. */
+  readonly lastError: LitestreamLine | undefined;
+}
+
+export interface ProgressOptions {
+  readonly stallTimeoutMs: number;
+  readonly stallRestartMs: number;
+  readonly now?: () => number;
+  /** Stores that just crossed stall_timeout. */
+  onStall(stalls: readonly Stall[]): void;
+  /** A store that was stalled has caught up. */
+  onRecover(store: string, stalledMs: number): void;
+  /** A store crossed stall_restart: the current Litestream should be replaced (called once per process). */
+  onRestartDue(stalls: readonly Stall[]): void;
+}
+
+interface Shadow extends Position {
+  readonly mtimeMs: number;
+}
+
+interface StoreProgress {
+  readonly target: ProgressTarget;
+  /** The WAL's mtime at the last look. */
+  walSeenMs: number;
+  /** Local changes not yet seen in the shadow: `(from, to]` of WAL mtimes between two looks. */
+  readonly local: { from: number; to: number }[];
+  shadow: Shadow | undefined;
+  /** Per replica: how far it has been written, and when. */
+  readonly shipped: Map<string, { position: Position; atMs: number }>;
+  /** Per replica: since when it has been behind the shadow. */
+  readonly behindSince: Map<string, number>;
+  lastError: LitestreamLine | undefined;
+  stalledSince: number | undefined;
+}
+
+export function createProgressMonitor(targets: readonly ProgressTarget[], options: ProgressOptions) {
+  const now = options.now ?? Date.now;
+  const stores = targets.map(
+    (target): StoreProgress => ({
+      target,
+      walSeenMs: walMtime(target.dbPath),
+      local: [],
+      shadow: readShadow(target.metaPath),
+      shipped: new Map(),
+      behindSince: new Map(),
+      lastError: undefined,
+      stalledSince: undefined,
+    }),
+  );
+  const byPath = new Map(stores.map((s) => [s.target.dbPath, s]));
+  /** Set once a Litestream that has taken over is watched; a restart is asked for once per process. */
+  let restartAsked = true;
+  let stoppingAtMs: number | undefined;
+  const stopErrors: LitestreamLine[] = [];
+
+  const lagOf = (s: StoreProgress, at: number): { lagMs: number; behind: Stall['behind'] } => {
+    const localOldest = s.local[0] ? Math.max(s.local[0].from, s.shadow?.mtimeMs ?? 0) : undefined;
+    const replicaOldest = Math.min(...s.behindSince.values());
+    if (localOldest === undefined && !Number.isFinite(replicaOldest)) return { lagMs: 0, behind: 'replica' };
+    if (localOldest !== undefined && !(replicaOldest < localOldest))
+      return { lagMs: Math.max(0, at - localOldest), behind: 'litestream' };
+    return { lagMs: Math.max(0, at - replicaOldest), behind: 'replica' };
+  };
+
+  return {
+    /** Feeds one of Litestream's lines (any process of it). */
+    observe(line: LitestreamLine): void {
+      if (line.msg === 'signal received, litestream shutting down') stoppingAtMs = line.timeMs ?? now();
+      if (isErrorLine(line)) {
+        if (stoppingAtMs !== undefined) stopErrors.push(line);
+        const store = line.db ? byPath.get(line.db) : undefined;
+        if (store) store.lastError = line;
+      }
+      if (line.msg !== 'wal segment written' || !line.db || !line.replica || !line.position) return;
+      const store = byPath.get(line.db);
+      if (!store) return;
+      const end = { ...line.position, offset: line.position.offset + (line.size ?? 0) };
+      store.shipped.set(line.replica, { position: end, atMs: line.timeMs ?? now() });
+      store.lastError = undefined;
+    },
+
+    /** Looks at the files once and reports what crossed a bound. */
+    poll(): void {
+      const at = now();
+      const stalls: Stall[] = [];
+      const fresh: Stall[] = [];
+      for (const s of stores) {
+        look(s, at);
+        const { lagMs, behind } = lagOf(s, at);
+        if (lagMs >= options.stallTimeoutMs) {
+          const stall = { store: s.target.store, lagMs, behind, lastError: s.lastError };
+          stalls.push(stall);
+          // A stall is reported once, when it crosses the bound, not at every later look.
+          if (s.stalledSince === undefined) fresh.push(stall);
+          s.stalledSince ??= at - lagMs;
+        } else if (s.stalledSince !== undefined) {
+          options.onRecover(s.target.store, at - s.stalledSince);
+          s.stalledSince = undefined;
+        }
+      }
+      if (fresh.length > 0) options.onStall(fresh);
+      const due = stalls.filter((st) => st.lagMs >= options.stallRestartMs);
+      if (due.length > 0 && !restartAsked) {
+        restartAsked = true;
+        options.onRestartDue(due);
+      }
+    },
+
+    /** A Litestream that has taken over is running: a stall may restart it (once). */
+    watching(): void {
+      restartAsked = false;
+      stoppingAtMs = undefined;
+      stopErrors.length = 0;
+    },
+
+    lagMs(store: string): number {
+      const s = stores.find((x) => x.target.store === store);
+      return s ? lagOf(s, now()).lagMs : 0;
+    },
+
+    /** After Litestream stopped at shutdown: did its final sync put every store's last writes in every replica? */
+    verdict(killed: boolean): StopCheck {
+      const at = now();
+      const problems: string[] = [];
+      for (const s of stores) {
+        look(s, at);
+        const { lagMs, behind } = lagOf(s, at);
+        if (lagMs > 0)
+          problems.push(
+            `${s.target.store} (${behind === 'litestream' ? 'its last writes never reached the WAL copy' : `${[...s.behindSince.keys()].join(', ')} behind`}; writes after ${clock(at - lagMs)} may be missing)`,
+          );
+      }
+      const errors = stopErrors.filter((l) => !isBenign(l));
+      if (problems.length === 0 && !killed && errors.length === 0)
+        return { ok: true, note: "litestream's final sync put every store's last writes in the replica" };
+      const why = killed
+        ? 'litestream had to be killed before its final sync finished'
+        : errors.length > 0
+          ? `litestream reported: ${errors[0]!.error ?? errors[0]!.text}`
+          : "litestream's final sync left writes behind";
+      const affected =
+        problems.length > 0 ? problems.join('; ') : 'every store was caught up at its last look';
+      return {
+        ok: false,
+        problem: `replication did not complete at shutdown: ${why}; ${affected}`,
+        hint:
+          errors.length > 0
+            ? classify(errors[0]!).advice
+            : 'start the container again once the cause is fixed: Litestream ships what is still in the WAL then; restore a copy (`bootseq rehearse --into DIR`) to see what the replica holds',
+      };
+    },
+  };
+}
+
+export type ProgressMonitor = ReturnType<typeof createProgressMonitor>;
+
+/** Updates one store's view of its two hops from the files. */
+function look(s: StoreProgress, at: number): void {
+  const wal = walMtime(s.target.dbPath);
+  if (wal !== s.walSeenMs) {
+    s.local.push({ from: Math.min(s.walSeenMs, wal) || wal, to: wal });
+    s.walSeenMs = wal;
+  }
+  s.shadow = readShadow(s.target.metaPath) ?? s.shadow;
+  const shadow = s.shadow;
+  while (s.local[0] && shadow && s.local[0].to <= shadow.mtimeMs) s.local.shift();
+  for (const replica of s.target.replicas) {
+    const shipped = s.shipped.get(replica)?.position;
+    const caughtUp = !shadow || (shipped !== undefined && isAtOrPast(shipped, shadow));
+    if (caughtUp) s.behindSince.delete(replica);
+    else if (!s.behindSince.has(replica)) s.behindSince.set(replica, Math.min(at, shadow.mtimeMs));
+  }
+}
+
+function walMtime(dbPath: string): number {
+  try {
+    return fs.statSync(`${dbPath}-wal`).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
+/** The newest shadow WAL file of the current generation: its index, size and mtime. */
+function readShadow(metaPath: string): Shadow | undefined {
+  const generation = readGeneration(metaPath);
+  if (!generation) return undefined;
+  const dir = path.join(metaPath, 'generations', generation, 'wal');
+  try {
+    const newest = fs
+      .readdirSync(dir)
+      .filter((n) => /^[0-9a-f]{8}\.wal$/.test(n))
+      .sort()
+      .at(-1);
+    if (!newest) return undefined;
+    const stat = fs.statSync(path.join(dir, newest));
+    return { generation, index: Number.parseInt(newest, 16), offset: stat.size, mtimeMs: stat.mtimeMs };
+  } catch {
+    return undefined;
+  }
+}
+
+function clock(ms: number): string {
+  return new Date(ms).toISOString().slice(11, 19);
+}
