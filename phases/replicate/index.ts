@@ -202,10 +202,10 @@ async function spawnLitestream(session: Session): Promise<Child> {
 }
 
 function describeStall(stalls: readonly Stall[]): string {
-  const parts = stalls.map(
-    (s) => `${s.store} has had a change waiting ${Math.round(s.lagMs / 1000)} s for the replica`,
-  );
-  return `replication stalled: ${parts.join('; ')}`;
+  const stores = stalls.map((s) => s.store);
+  const worst = Math.round(Math.max(...stalls.map((s) => s.lagMs)) / 1000);
+  const verb = stores.length === 1 ? 'has' : 'have';
+  return `replication stalled: ${stores.join(', ')} ${verb} had a change waiting ${worst} s for the replica`;
 }
 
 function stallHint(session: Session, stalls: readonly Stall[]): string {

@@ -47,7 +47,8 @@ export function parseLine(text: string): LitestreamLine {
     position: parsePosition(fields['position']),
     size: size !== undefined && Number.isFinite(size) ? size : undefined,
     generation: fields['generation'],
-    error: fields['error'] ?? fields['err'],
+    // Go errors wrap with "\ncaused by: …"; one line reads better in a message.
+    error: oneLine(fields['error'] ?? fields['err']),
     text,
   };
 }
@@ -62,6 +63,10 @@ export function parsePosition(text: string | undefined): Position | undefined {
 export function isAtOrPast(a: Position, b: Pick<Position, 'generation' | 'index' | 'offset'>): boolean {
   if (a.generation !== b.generation) return false;
   return a.index > b.index || (a.index === b.index && a.offset >= b.offset);
+}
+
+function oneLine(text: string | undefined): string | undefined {
+  return text?.replace(/\s*\n\s*/g, ' ');
 }
 
 function textFields(text: string): Record<string, string> {

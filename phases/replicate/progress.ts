@@ -157,10 +157,13 @@ export function createProgressMonitor(targets: readonly ProgressTarget[], option
       for (const s of stores) {
         look(s, at);
         const { lagMs, behind } = lagOf(s, at);
-        if (lagMs > 0)
-          problems.push(
-            `${s.target.store} (${behind === 'litestream' ? 'its last writes never reached the WAL copy' : `${[...s.behindSince.keys()].join(', ')} behind`}; writes after ${clock(at - lagMs)} may be missing)`,
-          );
+        if (lagMs > 0) {
+          const where =
+            behind === 'litestream'
+              ? "its last writes never reached litestream's WAL copy"
+              : `replica ${[...s.behindSince.keys()].join(', ')} behind`;
+          problems.push(`${s.target.store} (${where}; writes after ${clock(at - lagMs)} may be missing)`);
+        }
       }
       const errors = stopErrors.filter((l) => !isBenign(l));
       if (problems.length === 0 && !killed && errors.length === 0)

@@ -3,6 +3,7 @@
 // Reads only; the file is opened before replication starts, so closing it cannot race Litestream.
 
 import fs from 'node:fs';
+import path from 'node:path';
 import type { GateResult } from '../../entrypoint/core/errors.js';
 
 const HEADER = Buffer.from('SQLite format 3\0', 'latin1');
@@ -47,7 +48,11 @@ export async function sqliteGates(
     gate('quick_check', check.length === 1 && check[0] === 'ok', check.slice(0, 3).join('; '));
     schemaGates(db, required, gate);
   } catch (error) {
-    gate('open', false, (error as Error).message);
+    gate(
+      'open',
+      false,
+      `${(error as Error).message}${onReadOnlyFs(dbPath) ? ` (${path.dirname(dbPath)} is on a read-only file system: Litestream and the app need it read-write)` : ''}`,
+    );
   } finally {
     db?.close();
   }
@@ -97,6 +102,16 @@ function schemaGates(db: import('better-sqlite3').Database, required: SqliteRequ
       missing.length === 0,
       missing.length === 0 ? columns.join(', ') : `missing ${missing.join(', ')}`,
     );
+  }
+}
+
+/** Whether the database's folder is on a read-only mount (EROFS even for root, unlike permissions). */
+function onReadOnlyFs(dbPath: string): boolean {
+  try {
+    fs.accessSync(path.dirname(dbPath), fs.constants.W_OK);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EROFS';
   }
 }
 

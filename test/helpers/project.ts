@@ -43,6 +43,8 @@ export interface TmpProject {
     tasks: ReportTask[];
     shutdown: { task: string; stopped_at_ms: number }[];
   };
+  /** Runs `fn` when the project is destroyed, after its processes are killed, before its dir goes (unmounts). */
+  onDestroy(fn: () => void): void;
   destroy(): Promise<void>;
 }
 
@@ -135,6 +137,7 @@ export async function createTmpProject(options: { demo?: boolean } = {}): Promis
   }
   const port = await freePort();
   const runs: Run[] = [];
+  const beforeRemoval: (() => void)[] = [];
 
   const start = (args: string[], env: Record<string, string> = {}, prefix: string[] = []): Run => {
     const [file, ...rest] = [...prefix, process.execPath, CLI, ...args] as [string, ...string[]];
@@ -247,6 +250,9 @@ export async function createTmpProject(options: { demo?: boolean } = {}): Promis
         TmpProject['report']
       >;
     },
+    onDestroy(fn) {
+      beforeRemoval.push(fn);
+    },
     async destroy() {
       for (const run of runs) if (run.pid > 0 && isAlive(run.pid)) process.kill(run.pid, 'SIGKILL');
       for (const pid of processesIn(dir)) {
@@ -259,6 +265,7 @@ export async function createTmpProject(options: { demo?: boolean } = {}): Promis
       await Promise.all(
         runs.map((r) => Promise.race([r.done, new Promise((resolve) => setTimeout(resolve, 2000))])),
       );
+      for (const fn of beforeRemoval.splice(0)) fn();
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };

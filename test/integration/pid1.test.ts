@@ -64,4 +64,17 @@ describe('as PID 1 in a PID namespace', () => {
     expect(result.exitCode).toBe(0);
     expect(processesIn(project.dir)).toEqual([]);
   });
+
+  test('as PID 1, a command that starts children without supervising them warns too (up --until replicate)', async ({
+    project,
+  }) => {
+    requireTool('unshare', 'apt-get install -y util-linux');
+    const result = await new Promise<{ code: number | null; output: string }>((resolve) => {
+      const boot = project.start(['up', '--until', 'replicate', '--log-format', 'plain'], {}, NAMESPACE);
+      void boot.done.then((done) => resolve({ code: done.exitCode, output: done.output }));
+    });
+    expect(result.code, result.output.slice(-2000)).toBe(0);
+    expect(result.output.match(/bootseq is PID 1 without an init/g)).toHaveLength(1);
+    expect(processesIn(project.dir)).toEqual([]);
+  });
 });

@@ -1,0 +1,185 @@
+// Replication is never silently absent (docs/litestream.md Q9). Each fault is injected for real, on
+// the real Litestream: a frozen process (SIGSTOP), a replica file system that fills up, databases
+// on a read-only mount, a full replica and an unreachable S3 endpoint at boot. bootseq must say so,
+// replace what can be replaced, and never call a run clean when the last writes did not ship.
+
+import fs from 'node:fs';
+import { describe, expect } from 'vitest';
+import { test } from '../helpers/fixtures.js';
+import { freePort, isAlive, processesIn, type TmpProject } from '../helpers/project.js';
+import { mountTmpfs, whyNoMount, type Mount } from '../helpers/mount.js';
+import { countRows, restoreCopy } from '../helpers/sqlite.js';
+
+function pidOf(report: { tasks: { id: string; [k: string]: unknown }[] }, id: string): number {
+  const pid = report.tasks.find((t) => t.id === id)?.['pid'];
+  if (typeof pid !== 'number') throw new Error(`no pid for ${id} in the run report`);
+  return pid;
+}
+
+/** Adds keys to the demo's `litestream:` section of bootseq.yml. */
+function useLitestream(project: TmpProject, keys: string): void {
+  const file = project.path('bootseq.yml');
+  const text = fs.readFileSync(file, 'utf8');
+  project.write({
+    'bootseq.yml': text.replace('  config: litestream.yml\n', `  config: litestream.yml\n${keys}`),
+  });
+}
+
+async function writeNotes(project: TmpProject, from: number, count: number): Promise<void> {
+  for (let i = from; i < from + count; i += 1) {
+    const response = await fetch(`http://127.0.0.1:${project.port}/notes`, {
+      method: 'POST',
+      body: `note ${i}`,
+    });
+    expect(response.status).toBe(201);
+  }
+}
+
+/** A tmpfs at `relative` inside the project, unmounted when the test ends (before the project goes). */
+function mountIn(project: TmpProject, relative: string, sizeKb: number, skip: (why: string) => void): Mount {
+  const why = whyNoMount();
+  if (why) skip(why);
+  const mount = mountTmpfs(project.path(relative), sizeKb);
+  project.onDestroy(() => mount.unmount());
+  return mount;
+}
+
+/** Litestream's first ERROR line's own time, and the time bootseq printed its last line. */
+function errorToExitMs(output: string): number {
+  const error = /time=(\S+) level=ERROR/.exec(output)?.[1];
+  const last = /^(\S+Z) (?:error: )?bootseq exits with code/m.exec(output)?.[1];
+  if (!error || !last) throw new Error(`no ERROR line or exit line in:\n${output.slice(-3000)}`);
+  return Date.parse(last) - Date.parse(error);
+}
+
+describe('replication is never silently absent', () => {
+  test('a frozen Litestream under writes: the stall is reported, Litestream replaced, no note lost', async ({
+    project,
+  }) => {
+    useLitestream(project, '  stall_timeout: 3s\n  stall_restart: 6s\n');
+    const boot = project.start(['up', '--log-format', 'plain']);
+    await boot.waitForLine(/ready: worker, web running/);
+    const frozen = pidOf(project.report(), 'replicate');
+    await writeNotes(project, 0, 10);
+    process.kill(frozen, 'SIGSTOP');
+    await writeNotes(project, 10, 20);
+    // Reported within stall_timeout + 5 s of the first write it holds back.
+    await boot.waitForLine(
+      /replication stalled: (\w+, )*primary(, \w+)* ha(s|ve) had a change waiting \d+ s for the replica/,
+      8000,
+    );
+    await boot.waitForLine(
+      new RegExp(`litestream \\(pid ${frozen}\\) has not replicated .*primary.*: killing it`),
+    );
+    await boot.waitForLine(/litestream has taken over primary, queue, cache, cable again/);
+    expect(isAlive(frozen)).toBe(false);
+    await writeNotes(project, 30, 10);
+    process.kill(boot.pid, 'SIGTERM');
+    const result = await boot.done;
+    expect(result.exitCode, result.output.slice(-3000)).toBe(0);
+    expect(result.output).toContain("litestream's final sync put every store's last writes in the replica");
+    const copy = restoreCopy(project.dir, '.demo/storage/primary.sqlite3', project.path('restored.sqlite3'));
+    expect(countRows(copy, 'notes')).toBe(40);
+    expect(processesIn(project.dir)).toEqual([]);
+  });
+
+  test('the replica fills up during the run: the stall is reported, shutdown exits 1, the report is not ok', async ({
+    project,
+    skip,
+  }) => {
+    const replica = mountIn(project, '.demo/replica', 2048, skip);
+    useLitestream(project, '  stall_timeout: 2s\n  stall_restart: 60s\n');
+    project.write({
+      'bootseq.yml': fs
+        .readFileSync(project.path('bootseq.yml'), 'utf8')
+        .replace('replication_grace: 10s', 'replication_grace: 3s'),
+    });
+    const boot = project.start(['up', '--log-format', 'plain']);
+    await boot.waitForLine(/ready: worker, web running/);
+    replica.fill();
+    await writeNotes(project, 0, 20);
+    await boot.waitForLine(
+      /replication stalled: (\w+, )*primary(, \w+)* ha(s|ve) had a change waiting/,
+      10_000,
+    );
+    process.kill(boot.pid, 'SIGTERM');
+    const result = await boot.done;
+    expect(result.exitCode, result.output.slice(-3000)).toBe(1);
+    expect(result.stderr).toMatch(/Error: replicate: replication did not complete at shutdown/);
+    expect(result.output).toMatch(
+      /primary \(replica file behind; writes after \d\d:\d\d:\d\d may be missing\)/,
+    );
+    const report = project.report();
+    expect(report['status']).toBe('failed');
+    expect(report['exit_code']).toBe(1);
+    const stop = (report.shutdown as { task: string; problem?: string }[]).find(
+      (s) => s.task === 'replicate',
+    );
+    expect(stop?.problem).toMatch(/^replication did not complete at shutdown/);
+    expect(result.output).not.toContain('its last writes in the replica');
+  });
+
+  test("a full replica at boot fails the boot at Litestream's first error, naming the cause", async ({
+    project,
+    skip,
+  }) => {
+    const replica = mountIn(project, '.demo/replica', 64, skip);
+    replica.fill();
+    const result = await project.run(['up', '--log-format', 'plain']);
+    expect(result.exitCode, result.output.slice(-3000)).toBe(1);
+    expect(result.stderr).toMatch(
+      /Error: replicate failed: litestream cannot replicate \w+: .*no space left on device/,
+    );
+    expect(result.stderr).toMatch(/Try: a file system is full \(.*\.demo\/replica.*\): free space on it/);
+    expect(errorToExitMs(result.output)).toBeLessThan(5000);
+    expect(
+      project
+        .report()
+        .tasks.filter((t) => t.phase === 'start')
+        .map((t) => t.status),
+    ).toEqual(['skipped', 'skipped']);
+  });
+
+  test('databases on a read-only mount fail the boot before Litestream starts, naming the mount', async ({
+    project,
+    skip,
+  }) => {
+    const storage = mountIn(project, '.demo/storage', 8192, skip);
+    // A container killed mid-run leaves its -wal and -shm files: SQLite can still read the databases.
+    const first = project.start(['up']);
+    await first.waitForLine(/ready: worker, web running/);
+    for (const pid of [first.pid, ...processesIn(project.dir)]) process.kill(pid, 'SIGKILL');
+    await first.done;
+    await expect.poll(() => processesIn(project.dir)).toEqual([]);
+    storage.readOnly();
+    // The migrations are applied already; only the replication needs to write.
+    const config = fs.readFileSync(project.path('bootseq.yml'), 'utf8').replace(/^ {4}migrate: .*\n/gm, '');
+    project.write({ 'bootseq.yml': config });
+    const result = await project.run(['up', '--log-format', 'plain']);
+    expect(result.exitCode, result.output.slice(-3000)).toBe(1);
+    expect(result.stderr).toMatch(
+      /Error: replicate failed: cannot prepare \w+ for litestream: .*readonly database/,
+    );
+    expect(result.stderr).toMatch(/Try: .*\.sqlite3 is on a read-only file system/);
+    expect(result.output).not.toContain('has taken over');
+  });
+
+  test('an unreachable S3 endpoint with the database present fails the boot at once', async ({ project }) => {
+    expect((await project.run(['up', '--until', 'verify'])).exitCode).toBe(0);
+    const closed = await freePort();
+    const litestreamYml = fs
+      .readFileSync(project.path('litestream.yml'), 'utf8')
+      .replace(
+        '      - type: file\n        path: .demo/replica/primary\n',
+        `      - type: s3\n        bucket: backups\n        path: primary\n        endpoint: http://127.0.0.1:${closed}\n        region: us-east-1\n        force-path-style: true\n        access-key-id: test\n        secret-access-key: test\n`,
+      );
+    project.write({ 'litestream.yml': litestreamYml });
+    const result = await project.run(['up', '--log-format', 'plain']);
+    expect(result.exitCode, result.output.slice(-3000)).toBe(1);
+    expect(result.stderr).toMatch(
+      /Error: replicate failed: litestream cannot replicate primary: .*connection refused/,
+    );
+    expect(result.stderr).toMatch(/Try: the replica "s3" cannot be reached: check its endpoint/);
+    expect(errorToExitMs(result.output)).toBeLessThan(5000);
+  });
+});
