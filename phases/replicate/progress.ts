@@ -52,8 +52,9 @@ interface Shadow extends Position {
 
 interface StoreProgress {
   readonly target: ProgressTarget;
-  /** The WAL's mtime at the last look. */
+  /** The WAL's mtime at the last look, and when that look was. */
   walSeenMs: number;
+  lookedAtMs: number;
   /** Local changes not yet seen in the shadow: `(from, to]` of WAL mtimes between two looks. */
   readonly local: { from: number; to: number }[];
   shadow: Shadow | undefined;
@@ -71,6 +72,7 @@ export function createProgressMonitor(targets: readonly ProgressTarget[], option
     (target): StoreProgress => ({
       target,
       walSeenMs: walMtime(target.dbPath),
+      lookedAtMs: now(),
       local: [],
       shadow: readShadow(target.metaPath),
       shipped: new Map(),
@@ -193,9 +195,12 @@ export type ProgressMonitor = ReturnType<typeof createProgressMonitor>;
 function look(s: StoreProgress, at: number): void {
   const wal = walMtime(s.target.dbPath);
   if (wal !== s.walSeenMs) {
-    s.local.push({ from: Math.min(s.walSeenMs, wal) || wal, to: wal });
+    // The oldest change since the last look happened after it (the WAL had not moved then): the lag
+    // is measured to within one look interval, never from an older quiet time.
+    s.local.push({ from: Math.min(Math.max(s.walSeenMs, s.lookedAtMs), wal), to: wal });
     s.walSeenMs = wal;
   }
+  s.lookedAtMs = at;
   s.shadow = readShadow(s.target.metaPath) ?? s.shadow;
   const shadow = s.shadow;
   while (s.local[0] && shadow && s.local[0].to <= shadow.mtimeMs) s.local.shift();
