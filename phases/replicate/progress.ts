@@ -168,8 +168,13 @@ export function createProgressMonitor(targets: readonly ProgressTarget[], option
         }
       }
       const errors = stopErrors.filter((l) => !isBenign(l));
-      if (problems.length === 0 && !killed && errors.length === 0)
-        return { ok: true, note: "litestream's final sync put every store's last writes in the replica" };
+      // What counts is what reached the replica: an error at exit after everything was shipped (two of
+      // Litestream's own writers racing on one segment) loses nothing, and is said so.
+      if (problems.length === 0 && !killed) {
+        const note = "litestream's final sync put every store's last writes in the replica";
+        const said = errors[0] ? `${note}, although it reported: ${errors[0].error ?? errors[0].text}` : note;
+        return { ok: true, note: said };
+      }
       const why = killed
         ? 'litestream had to be killed before its final sync finished'
         : errors.length > 0

@@ -230,18 +230,37 @@ describe('createProgressMonitor', () => {
     if (!verdict.ok) expect(verdict.problem).toMatch(/primary \(replica file behind; writes after/);
   });
 
-  test('verdict: an error during the final sync is not a clean stop, and its advice is the hint', () => {
+  test('verdict: an error during the final sync with writes left behind is not a clean stop; its advice is the hint', () => {
     const t = setup();
-    t.copy(4152, 1_000_100);
+    t.write(8272, 1_000_000);
+    t.copy(8272, 1_000_100);
     t.ship(0, 4152, 1_000_200);
     t.monitor.watching();
     t.monitor.observe(parseLine('level=INFO msg="signal received, litestream shutting down"'));
     t.monitor.observe(
       parseLine(`level=ERROR msg="error closing db" db=/x error="write /r/y: no space left on device"`),
     );
+    t.set(1_000_500);
     const verdict = t.monitor.verdict(false);
     expect(verdict.ok).toBe(false);
     if (!verdict.ok) expect(verdict.hint).toMatch(/file system is full/);
+  });
+
+  test('verdict: an error at exit after every write was shipped loses nothing, and says so', () => {
+    const t = setup();
+    t.write(4152, 1_000_000);
+    t.copy(4152, 1_000_100);
+    t.ship(0, 4152, 1_000_200);
+    t.monitor.watching();
+    t.monitor.observe(parseLine('level=INFO msg="signal received, litestream shutting down"'));
+    t.monitor.observe(
+      parseLine(
+        'level=ERROR msg="error closing db" db=/x error="client write: stat /r/x.wal.lz4.tmp: no such file"',
+      ),
+    );
+    const verdict = t.monitor.verdict(false);
+    expect(verdict).toMatchObject({ ok: true });
+    if (verdict.ok) expect(verdict.note).toMatch(/although it reported: client write/);
   });
 
   test('verdict: the benign "context canceled" of a final checkpoint is a clean stop', () => {
