@@ -196,6 +196,8 @@ export function createProgressMonitor(targets: readonly ProgressTarget[], option
 
 export type ProgressMonitor = ReturnType<typeof createProgressMonitor>;
 
+const MAX_WINDOWS = 300;
+
 /** Updates one store's view of its two hops from the files. */
 function look(s: StoreProgress, at: number): void {
   const wal = walMtime(s.target.dbPath);
@@ -204,6 +206,8 @@ function look(s: StoreProgress, at: number): void {
     // is measured to within one look interval, never from an older quiet time.
     s.local.push({ from: Math.min(Math.max(s.walSeenMs, s.lookedAtMs), wal), to: wal });
     s.walSeenMs = wal;
+    // A Litestream frozen for hours adds one window a second: fold the oldest two (the lag only grows).
+    if (s.local.length > MAX_WINDOWS) s.local.splice(0, 2, { from: s.local[0]!.from, to: s.local[1]!.to });
   }
   s.lookedAtMs = at;
   s.shadow = readShadow(s.target.metaPath) ?? s.shadow;
