@@ -7,3 +7,14 @@ export { StatementError, type MigrationDb } from './database.js';
 export { runOnServer, splitPassword } from './postgres.js';
 export { checkIntegrity, touchLitestreamSeq } from './sqlite.js';
 export { describePostgres, openStore } from './store.js';
+export {
+  describeHolder,
+  holdsLease,
+  leaseFile,
+  me,
+  readHolder,
+  releaseLease,
+  tryLease,
+  type Holder,
+  type LeaseFile,
+} from './lease.js';

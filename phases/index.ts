@@ -1,10 +1,11 @@
 // The ordered list of phases: the one file that names them all.
 
 import type { Phase } from '../entrypoint/core/task.js';
+import { lease } from './lease/index.js';
 import { migrate, seed } from './migrate/index.js';
 import { replicate } from './replicate/index.js';
 import { restore } from './restore/index.js';
 import { start } from './start/index.js';
 import { verify } from './verify/index.js';
 
-export const PHASE_LIST: readonly Phase[] = [restore, migrate, seed, verify, replicate, start];
+export const PHASE_LIST: readonly Phase[] = [lease, restore, migrate, seed, verify, replicate, start];

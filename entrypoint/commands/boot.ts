@@ -54,7 +54,8 @@ export async function runBoot(cmd: CommandContext, options: BootOptions): Promis
   let ended: ShutdownResult | undefined;
   try {
     announce(reporter, config, tasks);
-    const result = await runTasks(tasks, { config, reporter, controller, keep: supervisor.keep });
+    const { keep, background } = supervisor;
+    const result = await runTasks(tasks, { config, reporter, controller, keep, background });
     report.tasks = toReportTasks(result.records);
     const end: RunEnd = result.error
       ? { kind: 'failed', error: result.error }

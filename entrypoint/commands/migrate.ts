@@ -22,7 +22,7 @@ export async function run(cmd: CommandContext): Promise<number> {
   const { runBoot } = await import('./boot.js');
   return runBoot(cmd, {
     command: 'migrate',
-    phases: ['restore', 'migrate', 'seed'],
+    phases: ['lease', 'restore', 'migrate', 'seed'],
     stores: cmd.positionals,
     supervise: false,
   });

@@ -34,7 +34,7 @@ export async function run(cmd: CommandContext): Promise<number> {
     const { runBoot } = await import('./boot.js');
     return runBoot(cmd, {
       command: 'restore',
-      phases: ['restore'],
+      phases: ['lease', 'restore'],
       stores: cmd.positionals,
       supervise: false,
     });

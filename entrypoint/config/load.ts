@@ -121,6 +121,10 @@ export function parseConfig(text: string, options: ParseOptions): ParseResult {
     shutdown: { graceMs: c.shutdown.grace, replicationGraceMs: c.shutdown.replication_grace },
     report: { dir: reportDir, keep: c.report.keep },
     backup: { dir: path.join(reportDir, 'backups'), keep: c.backup.keep, postgres: c.backup.postgres },
+    lease: {
+      dir: c.lease.dir === undefined ? undefined : path.resolve(dir, c.lease.dir),
+      waitMs: c.lease.wait,
+    },
     env: expander.resolvedFromFiles(),
     redact,
   };

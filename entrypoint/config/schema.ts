@@ -164,6 +164,15 @@ export const configSchema = strict({
     dir: nonEmpty.default('.bootseq/runs'),
     keep: z.number().int().min(1).default(20),
   }).prefault({}),
+  /**
+   * One bootseq at a time restores/migrates a sqlite store, and one runs Litestream on it: kernel-held
+   * locks beside each database (`.<db>-bootseq/`), or under `dir`. Always on.
+   */
+  lease: strict({
+    dir: nonEmpty.optional(),
+    /** How long to wait for another bootseq that is restoring or migrating the same databases. */
+    wait: duration.prefault('5m'),
+  }).prefault({}),
   /** Backups taken before the built-in migrator applies anything: `<report.dir>/backups/<store>/`. */
   backup: strict({ keep: z.number().int().min(1).default(3), postgres: z.boolean().default(true) }).prefault(
     {},
@@ -224,6 +233,8 @@ export interface Config {
    * postgres: pg_dump -Fc (needs pg_dump ≥ the server).
    */
   readonly backup: { readonly dir: string; readonly keep: number; readonly postgres: boolean };
+  /** Where the lease locks live (undefined: beside each database) and how long to wait for a booting holder. */
+  readonly lease: { readonly dir: string | undefined; readonly waitMs: number };
   /** Variables resolved from `VAR_FILE`, passed on to every child. */
   readonly env: Readonly<Record<string, string>>;
   /** Replaces every secret in `text` with *** (and URL passwords). */

@@ -7,7 +7,7 @@ import { InterruptedError, TaskFailedError } from './errors.js';
 import type { BootEvent } from './events.js';
 import { describeExit, signalExitCode } from './exit.js';
 import type { Spawner } from './spawn.js';
-import type { Child, CommandSpec, Config, KeepChild, TaskContext, TaskId } from './task.js';
+import type { Child, CommandSpec, Config, KeepChild, StartBackground, TaskContext, TaskId } from './task.js';
 
 export interface ContextOptions {
   readonly config: Config;
@@ -18,6 +18,8 @@ export interface ContextOptions {
   readonly emit: (event: BootEvent) => void;
   /** Hands a child to the supervisor (core/supervisor). */
   readonly keep: KeepChild;
+  /** Hands background work to the supervisor. */
+  readonly background: StartBackground;
   /** The exit code of the last command the task ran, for the report. */
   setExitCode(code: number | undefined): void;
   /** Facts for the run report under this task. */
@@ -90,6 +92,9 @@ export function createTaskContext(taskId: TaskId, options: ContextOptions): Task
     },
     record(key, value) {
       options.facts[key] = value;
+    },
+    background(job) {
+      options.background(taskId, job);
     },
   };
 }

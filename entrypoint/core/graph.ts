@@ -1,6 +1,7 @@
-// Turns the phases' tasks into one dependency graph: a store's tasks run in phase order
-// (restore → migrate → seed → verify), a store's `after:` waits for the other store's last task,
-// replicate waits for every store, processes wait for replicate and for each other. Filters by
+// Turns the phases' tasks into one dependency graph: the boot lease first (a sqlite store's chain
+// waits for it), a store's tasks in phase order (restore → migrate → seed → verify), a store's
+// `after:` waits for the other store's last task, replicate waits for every store, processes wait
+// for replicate and for each other. Filters by
 // command (`restore`, `migrate`, …), store names and `--until`. Knows nothing of what tasks do.
 
 import { UsageError } from './errors.js';
@@ -66,6 +67,7 @@ export function buildGraph(phases: readonly Phase[], config: Config, options: Gr
 
   const storeLasts = [...chain.keys()].map(lastOf).filter((id): id is TaskId => id !== undefined);
   const replicateIds = tasks.filter((t) => t.phase === 'replicate').map((t) => t.id);
+  const leaseIds = tasks.filter((t) => t.phase === 'lease').map((t) => t.id);
 
   return tasks.map((task) => {
     const after = new Set(task.after.filter((id) => ids.has(id)));
@@ -76,6 +78,7 @@ export function buildGraph(phases: readonly Phase[], config: Config, options: Gr
       if (previous) after.add(previous.id);
       else {
         const store = config.stores.find((s) => s.name === task.target);
+        if (store?.kind === 'sqlite') for (const id of leaseIds) after.add(id);
         for (const other of store?.after ?? []) {
           const last = lastOf(other);
           if (last) after.add(last);

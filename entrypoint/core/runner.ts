@@ -8,7 +8,7 @@ import { createTaskContext, errorMessage, firstLine } from './context.js';
 import { BootseqError, TaskFailedError } from './errors.js';
 import type { BootEvent, Reporter, TaskStatus } from './events.js';
 import { spawner as realSpawner, type Spawner } from './spawn.js';
-import type { Config, KeepChild, TaskId, TaskSpec } from './task.js';
+import type { Config, KeepChild, StartBackground, TaskId, TaskSpec } from './task.js';
 
 export interface TaskRecord {
   readonly id: TaskId;
@@ -33,6 +33,8 @@ export interface RunOptions {
   readonly controller: AbortController;
   /** Hands a child to the supervisor (core/supervisor). */
   readonly keep: KeepChild;
+  /** Hands a task's background work to the supervisor. */
+  readonly background: StartBackground;
   /** Default: execa through core/spawn.ts. */
   readonly spawner?: Spawner;
 }
@@ -108,7 +110,7 @@ function newRecord(task: TaskSpec): TaskRecord {
 
 /** Runs one task: `ok`, or `failed` (the first failure aborts the run), or `cancelled` by an abort. */
 async function execute(task: TaskSpec, record: TaskRecord, run: Run): Promise<void> {
-  const { config, controller, spawner, keep } = run.options;
+  const { config, controller, spawner, keep, background } = run.options;
   record.startedAtMs = Date.now();
   record.status = 'running';
   run.emit({ event: 'task-start', task: task.id });
@@ -123,6 +125,7 @@ async function execute(task: TaskSpec, record: TaskRecord, run: Run): Promise<vo
         spawner,
         emit: run.emit,
         keep,
+        background,
         setExitCode,
         facts: record.facts,
       }),

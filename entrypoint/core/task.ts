@@ -8,7 +8,7 @@ export type { Config } from '../config/schema.js';
 /** How loud a note is: `info` routine, `warn` worth a look, `error` something is wrong. */
 export type NoteLevel = 'info' | 'warn' | 'error';
 
-export const PHASES = ['restore', 'migrate', 'seed', 'verify', 'replicate', 'start'] as const;
+export const PHASES = ['lease', 'restore', 'migrate', 'seed', 'verify', 'replicate', 'start'] as const;
 export type PhaseName = (typeof PHASES)[number];
 
 /** `phase:target` (`restore:primary`, `start:web`) or `replicate`. */
@@ -72,10 +72,15 @@ export type KeepChild = (
   options?: KeepOptions,
 ) => void;
 
+/** How a task's background job reaches the supervisor. */
+export type StartBackground = (taskId: TaskId, job: (signal: AbortSignal) => Promise<void>) => void;
+
 /** What the supervisor does with a kept child besides stopping it in order. */
 export interface KeepOptions {
   /** Bring it back when it exits on its own; without one, its exit ends supervision. */
   readonly restart?: RestartPolicy;
+  /** Called right before the supervisor asks it to stop at shutdown (what happens after is not its work). */
+  readonly beforeStop?: () => void;
   /**
    * Once the supervisor has stopped it at shutdown: whether it finished its work (Litestream: every
    * store's last writes are in the replica). A problem makes the run end with exit 1.
@@ -110,6 +115,12 @@ export interface TaskContext {
   keep(child: Child, role: 'replication' | 'process', options?: KeepOptions): void;
   /** Records a fact for the run report under this task (gates, checks). */
   record(key: string, value: unknown): void;
+  /**
+   * Work that goes on after the task has finished (waiting for the replication lease). When shutdown
+   * begins the supervisor aborts `signal` and waits for the job before stopping anything; a job that
+   * fails ends supervision as a crash would.
+   */
+  background(job: (signal: AbortSignal) => Promise<void>): void;
 }
 
 export interface TaskSpec {

@@ -12,6 +12,14 @@ import type { Child, Config, Phase, TaskContext } from '../../entrypoint/core/ta
 import { touchLitestreamSeq } from '../../db/index.js';
 import { classify, isErrorLine, REPLACED_LINE } from './faults.js';
 import { parseLine } from './lines.js';
+import {
+  releaseBootLeases,
+  releaseReplication,
+  replicationLease,
+  tryReplication,
+  waitForReplication,
+  type ReplicationLease,
+} from './lease.js';
 import { createProgressMonitor, type ProgressMonitor, type Stall } from './progress.js';
 import { awaitTakeover, TakeoverError, type TakeoverState, type TakeoverTarget } from './takeover.js';
 
@@ -45,6 +53,8 @@ interface Session {
   readonly config: Config & { litestream: NonNullable<Config['litestream']> };
   readonly targets: readonly TakeoverTarget[];
   readonly monitor: ProgressMonitor;
+  /** The replication lease of every sqlite store: held while this bootseq runs Litestream. */
+  readonly lease: ReplicationLease;
   /** The Litestream that has taken over and is watched; undefined while one starts or restarts. */
   current: Child | undefined;
 }
@@ -53,17 +63,42 @@ async function startReplication(ctx: TaskContext, config: Config): Promise<void>
   const litestream = config.litestream;
   if (!litestream) return;
   const session = createSession(ctx, { ...config, litestream });
+  const holder = await tryReplication(session.lease, []);
+  // The files are final: whoever boots next may restore and migrate (in place) now.
+  releaseBootLeases(session.lease.dbPaths, config.lease.dir);
+  if (holder !== undefined) {
+    ctx.record('lease', { role: 'waiting', holder });
+    ctx.note(
+      'info',
+      `litestream for ${session.targets.map((t) => t.store).join(', ')} runs in ${holder}: this bootseq starts the app now and takes over replication as soon as that one stops`,
+    );
+    ctx.background((signal) => takeOverLater(session, signal));
+    return;
+  }
+  ctx.record('lease', { role: 'replicating' });
+  await replicateAtBoot(session);
+}
+
+async function replicateAtBoot(session: Session): Promise<void> {
+  const { ctx, config } = session;
   const startedAt = Date.now();
-  await bumpSeq(session, 'boot');
-  const child = await spawnLitestream(session);
+  let child: Child;
   let states: Map<string, TakeoverState>;
   try {
+    await bumpSeq(session, 'boot');
+    child = await spawnLitestream(session);
+  } catch (error) {
+    releaseReplication(session.lease);
+    throw error;
+  }
+  try {
     states = await awaitTakeover(child, session.targets, {
-      timeoutMs: litestream.takeoverTimeoutMs,
+      timeoutMs: config.litestream.takeoverTimeoutMs,
       signal: ctx.signal,
     });
   } catch (error) {
     await ctx.stop(child, config.shutdown.replicationGraceMs);
+    releaseReplication(session.lease);
     if (!(error instanceof TakeoverError)) throw error;
     throw new ReplicationError(TASK_ID, error.message, {
       outputTail: error.outputTail,
@@ -79,10 +114,61 @@ async function startReplication(ctx: TaskContext, config: Config): Promise<void>
     'info',
     `litestream has taken over ${stores.join(', ')} (its own first write to the replica after ${Date.now() - startedAt} ms)`,
   );
+  keepReplicating(session, child);
   watch(session, child);
+}
+
+/**
+ * The rolling deploy's other half: the app already runs here while another bootseq's Litestream
+ * replicates the same files. The moment that one lets go (after its final sync), this one takes the
+ * lease, starts Litestream and proves its takeover as at boot; a takeover that fails is a crash
+ * (bounded restarts, then the app stops). Shutdown aborts the wait.
+ */
+async function takeOverLater(session: Session, signal: AbortSignal): Promise<void> {
+  const { ctx, config } = session;
+  const waitingSince = Date.now();
+  let said = waitingSince;
+  await waitForReplication(
+    session.lease,
+    () => [],
+    signal,
+    (holder) => {
+      if (Date.now() - said < 60_000) return;
+      said = Date.now();
+      ctx.note('info', `still waiting for ${holder} to stop replicating`);
+    },
+  );
+  const stores = session.targets.map((t) => t.store).join(', ');
+  ctx.note(
+    'info',
+    `the replication lease is free after ${Math.round((Date.now() - waitingSince) / 1000)} s: starting litestream for ${stores}`,
+  );
+  await bumpSeq(session, 'restart');
+  const child = await spawnLitestream(session);
+  keepReplicating(session, child);
+  try {
+    await awaitTakeover(child, session.targets, { timeoutMs: config.litestream.takeoverTimeoutMs, signal });
+  } catch (error) {
+    if (signal.aborted) return;
+    const hint = error instanceof TakeoverError ? ` (${error.hint})` : '';
+    ctx.note('error', `litestream did not take over after the handoff: ${(error as Error).message}${hint}`);
+    void child.stop(0, 'SIGKILL'); // the supervisor restarts it as after a crash, within its bound
+    return;
+  }
+  ctx.note('info', `litestream has taken over ${stores}: this bootseq replicates now`);
+  watch(session, child);
+}
+
+/**
+ * Hands a Litestream to the supervisor: restarted when it exits (bounded; the files were not
+ * replaced, so a new process picks up the same databases: docs/litestream.md Q1, q1c), and at
+ * shutdown judged by what its final sync shipped, after which the replication lease goes to whoever
+ * waits for it.
+ */
+function keepReplicating(session: Session, child: Child): void {
+  const { ctx, config } = session;
+  const stores = session.targets.map((t) => t.store).join(', ');
   const timer = setInterval(() => session.monitor.poll(), PROGRESS_POLL_MS).unref();
-  // Litestream exiting while the app runs is restarted (bounded): the files were not replaced, so a
-  // new process picks up the same databases (docs/litestream.md Q1, q1c). Past the bound the app stops.
   ctx.keep(child, 'replication', {
     restart: {
       start: async () => {
@@ -90,16 +176,22 @@ async function startReplication(ctx: TaskContext, config: Config): Promise<void>
         return spawnLitestream(session);
       },
       onFailureOnly: false,
-      ...litestream.restart,
+      ...config.litestream.restart,
       awaitReady: async (restarted, signal) => {
-        await awaitTakeover(restarted, session.targets, { timeoutMs: litestream.takeoverTimeoutMs, signal });
+        await awaitTakeover(restarted, session.targets, {
+          timeoutMs: config.litestream.takeoverTimeoutMs,
+          signal,
+        });
         watch(session, restarted);
-        return `litestream has taken over ${stores.join(', ')} again`;
+        return `litestream has taken over ${stores} again`;
       },
     },
+    beforeStop: () => session.monitor.markStop(),
     afterStop: (exit) => {
       clearInterval(timer);
-      return Promise.resolve(session.monitor.verdict(exit.signal === 'SIGKILL'));
+      const verdict = session.monitor.verdict(exit.signal === 'SIGKILL');
+      releaseReplication(session.lease);
+      return Promise.resolve(verdict);
     },
   });
 }
@@ -121,6 +213,10 @@ function createSession(ctx: TaskContext, config: Session['config']): Session {
     ctx,
     config,
     targets,
+    lease: replicationLease(
+      targets.map((t) => t.dbPath),
+      config.lease.dir,
+    ),
     current: undefined,
     monitor: createProgressMonitor(targets, {
       stallTimeoutMs: config.litestream.stall.timeoutMs,

@@ -85,6 +85,7 @@ export function createProgressMonitor(targets: readonly ProgressTarget[], option
   /** Set once a Litestream that has taken over is watched; a restart is asked for once per process. */
   let restartAsked = true;
   let stoppingAtMs: number | undefined;
+  let stopMarkMs: number | undefined;
   const stopErrors: LitestreamLine[] = [];
 
   const lagOf = (s: StoreProgress, at: number): { lagMs: number; behind: Stall['behind'] } => {
@@ -152,12 +153,26 @@ export function createProgressMonitor(targets: readonly ProgressTarget[], option
       return s ? lagOf(s, now()).lagMs : 0;
     },
 
+    /**
+     * Shutdown is about to stop Litestream: what changes from now on (another bootseq's app, in a
+     * rolling deploy) is not this Litestream's to ship; what changed until now is.
+     */
+    markStop(): void {
+      const at = now();
+      for (const s of stores) look(s, at);
+      stopMarkMs = at;
+    },
+
     /** After Litestream stopped at shutdown: did its final sync put every store's last writes in every replica? */
     verdict(killed: boolean): StopCheck {
       const at = now();
       const problems: string[] = [];
       for (const s of stores) {
         look(s, at);
+        if (stopMarkMs !== undefined) {
+          const mark = stopMarkMs;
+          s.local.splice(0, s.local.length, ...s.local.filter((w) => w.from < mark));
+        }
         const { lagMs, behind } = lagOf(s, at);
         if (lagMs > 0) {
           const where =

@@ -13,6 +13,7 @@ import { abortError, createLatch, settle } from './outcome.js';
 import { watch, type RestartEnv } from './restarts.js';
 import { stopInOrder } from './shutdown.js';
 import { listenForSignals } from './signals.js';
+import { createBackground } from './background.js';
 import type { Clock, Kept, Outcome, Role, RunEnd, ShutdownResult, SupervisorOptions } from './types.js';
 
 export type {
@@ -62,6 +63,7 @@ export function createSupervisor(options: SupervisorOptions) {
 
   const shutdownStarted = new AbortController();
   const disposed = new AbortController();
+  const jobs = createBackground({ shutdownStarted: shutdownStarted.signal, emit, end });
   const restartEnv: RestartEnv = {
     clock,
     emit,
@@ -74,12 +76,13 @@ export function createSupervisor(options: SupervisorOptions) {
   return {
     /** Hands a started child over: watched (and restarted by `restart`) until shutdown stops it. */
     keep: (child: Child, role: Role, taskId: TaskId, keepOptions: KeepOptions = {}): void => {
-      const { restart, afterStop } = keepOptions;
+      const { restart, beforeStop, afterStop } = keepOptions;
       const entry: Kept = {
         child,
         role,
         taskId,
         restart,
+        beforeStop,
         afterStop,
         restartTimes: [],
         pendingReady: undefined,
@@ -88,6 +91,10 @@ export function createSupervisor(options: SupervisorOptions) {
       kept.push(entry);
       watch(entry, restartEnv);
     },
+
+    /** Runs a task's background job until it ends or shutdown aborts it. */
+    background: (taskId: TaskId, job: (signal: AbortSignal) => Promise<void>): void =>
+      jobs.start(taskId, job),
 
     /** After boot: resolves with what ended supervision (a signal, or a child that exited). */
     supervise(): Promise<Outcome> {
@@ -102,6 +109,8 @@ export function createSupervisor(options: SupervisorOptions) {
     async shutdown(runEnd: RunEnd): Promise<ShutdownResult> {
       phase = 'shutdown';
       shutdownStarted.abort();
+      // A background job may be handing a child over right now: let it finish or give up first.
+      await jobs.settled();
       const settled = settle(runEnd, bootAbort);
       if (settled.note) emit({ event: 'note', level: 'info', ...settled.note });
       const stops = await stopInOrder(kept, settled.reason, { ...options, clock });

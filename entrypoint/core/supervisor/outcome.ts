@@ -34,6 +34,8 @@ export function settle(end: RunEnd, bootAbort: BootseqError | undefined): Settle
         const reason = `received ${outcome.signal}`;
         return { reason, exitCode: exitCodeAfterSignal(outcome.signal), error: undefined };
       }
+      if (outcome.kind === 'failed')
+        return { reason: `${outcome.taskId} failed`, exitCode: outcome.error.exitCode, error: outcome.error };
       const reason = `${outcome.taskId} ended`;
       const exitCode = exitCodeAfterChildExit(outcome.role, outcome.exit);
       if (outcome.role === 'process' && exitCode === EXIT_OK) {
@@ -51,9 +53,9 @@ export function settle(end: RunEnd, bootAbort: BootseqError | undefined): Settle
 
 /** What a signal or a kept child's death during boot aborts the run with. */
 export function abortError(outcome: Outcome): BootseqError {
-  return outcome.kind === 'signal'
-    ? new InterruptedError(outcome.signal)
-    : unexpectedExitError(outcome.taskId, outcome.role, outcome.exit, outcome.child);
+  if (outcome.kind === 'signal') return new InterruptedError(outcome.signal);
+  if (outcome.kind === 'failed') return outcome.error;
+  return unexpectedExitError(outcome.taskId, outcome.role, outcome.exit, outcome.child);
 }
 
 /** A value set once (the first outcome wins), and a promise of it. */

@@ -60,6 +60,7 @@ async function stopOne(k: Kept, options: StopOptions): Promise<StopRecord> {
   }
   const wasRunning = !k.child.hasExited;
   const stoppingAtMs = clock.now();
+  k.beforeStop?.();
   const exit = await k.child.stop(graceMs);
   // Whether the child finished its work (Litestream: the final sync shipped every store's last writes).
   const check = k.afterStop ? await k.afterStop(exit) : undefined;

@@ -7,9 +7,13 @@ import type { Child, ChildExit, KeepOptions, RestartPolicy, TaskId } from '../ta
 
 export type Role = 'replication' | 'process';
 
-/** What ended supervision: a signal to bootseq, or a kept child that exited (past its restarts). */
+/**
+ * What ended supervision: a signal to bootseq, a kept child that exited (past its restarts), or a
+ * task's background job that failed.
+ */
 export type Outcome =
   | { readonly kind: 'signal'; readonly signal: string }
+  | { readonly kind: 'failed'; readonly taskId: TaskId; readonly error: BootseqError }
   | {
       readonly kind: 'exit';
       readonly taskId: TaskId;
@@ -55,6 +59,7 @@ export interface Kept {
   readonly role: Role;
   readonly taskId: TaskId;
   readonly restart: RestartPolicy | undefined;
+  readonly beforeStop: KeepOptions['beforeStop'];
   readonly afterStop: KeepOptions['afterStop'];
   /** When each restart happened, oldest first: those within the policy's window count. */
   restartTimes: number[];

@@ -47,7 +47,7 @@ describe('parseConfig refuses bad config with the key path, what was expected an
     [
       'an unknown top-level key',
       `${base()}proceses: {}\n`,
-      'bootseq.yml: proceses: unknown key "proceses" (expected one of: version, litestream, stores, processes, shutdown, report, backup)',
+      'bootseq.yml: proceses: unknown key "proceses" (expected one of: version, litestream, stores, processes, shutdown, report, lease, backup)',
     ],
     [
       'a number where a duration belongs',

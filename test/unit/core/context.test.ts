@@ -71,6 +71,7 @@ function setup() {
     spawner,
     emit: (e) => events.push(e),
     keep: () => undefined,
+    background: () => undefined,
     setExitCode: (code) => exitCodes.push(code),
     facts,
   });

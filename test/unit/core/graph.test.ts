@@ -40,11 +40,12 @@ const edges = (tasks: ReturnType<typeof buildGraph>) =>
   Object.fromEntries(tasks.map((t) => [t.id, [...t.after].sort()]));
 
 describe('buildGraph', () => {
-  test('chains each store, honours after:, puts replicate after every store and processes after replicate', () => {
+  test('the boot lease first, chains each store, honours after:, replicate after every store, processes after replicate', () => {
     expect(edges(buildGraph(PHASE_LIST, configOf(CONFIG)))).toEqual({
-      'restore:primary': [],
-      'restore:queue': ['verify:primary'],
-      'restore:cable': [],
+      lease: [],
+      'restore:primary': ['lease'],
+      'restore:queue': ['lease', 'verify:primary'],
+      'restore:cable': ['lease'],
       'migrate:primary': ['restore:primary'],
       'migrate:queue': ['restore:queue'],
       'seed:primary': ['migrate:primary'],
@@ -89,6 +90,6 @@ describe('buildGraph', () => {
       for (const dep of task.after) expect(seen.has(dep), `${task.id} after ${dep}`).toBe(true);
       seen.add(task.id);
     }
-    expect(ordered).toHaveLength(13);
+    expect(ordered).toHaveLength(14);
   });
 });

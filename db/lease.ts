@@ -1,0 +1,103 @@
+// Leases: which bootseq, of those sharing a volume, may restore and migrate a sqlite store (`boot`)
+// and which runs Litestream on it (`replicate`). Two containers on one host share one kernel, so a
+// lock the kernel holds works between them and is released when its holder dies (SIGKILL, OOM):
+// never a stale lock a person must delete. The lock is SQLite's own: a connection to a small lock
+// database that keeps a `BEGIN IMMEDIATE` open holds its RESERVED lock (a POSIX fcntl lock) until
+// it ends the transaction, closes, or dies; anyone else's `BEGIN IMMEDIATE` gets SQLITE_BUSY at once.
+// better-sqlite3 is already bootseq's, so no lock is written by hand. Who holds a lease (pid, host,
+// since) is written beside it for the others' messages: informative only, the lock decides.
+// POSIX locks do not work across hosts (NFS and the like): two hosts need Litestream v0.5's leases.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export type LeaseKind = 'boot' | 'replicate';
+
+export interface LeaseFile {
+  readonly lock: string;
+  readonly info: string;
+}
+
+/** Who holds a lease, as its holder wrote it. */
+export interface Holder {
+  readonly pid: number;
+  readonly host: string;
+  /** ISO-8601 UTC. */
+  readonly since: string;
+}
+
+type Connection = import('better-sqlite3').Database;
+
+/** The locks this process holds, by lock file: POSIX locks belong to the process, and so does this map. */
+const held = new Map<string, Connection>();
+
+/** `.<db>-bootseq/<kind>.lock` beside the database, or `<dir>/<db file name>/<kind>.lock`. */
+export function leaseFile(dbPath: string, kind: LeaseKind, dir?: string): LeaseFile {
+  const folder = dir
+    ? path.join(dir, path.basename(dbPath))
+    : path.join(path.dirname(dbPath), `.${path.basename(dbPath)}-bootseq`);
+  return { lock: path.join(folder, `${kind}.lock`), info: path.join(folder, `${kind}.json`) };
+}
+
+export function me(): Holder {
+  return { pid: process.pid, host: os.hostname(), since: new Date().toISOString() };
+}
+
+/**
+ * Takes the lease if nobody holds it: true (and `holder` written beside it), or false at once when
+ * another process holds it. True again when this process holds it already.
+ */
+export async function tryLease(file: LeaseFile, holder: Holder): Promise<boolean> {
+  if (held.has(file.lock)) return true;
+  fs.mkdirSync(path.dirname(file.lock), { recursive: true });
+  const { default: Database } = await import('better-sqlite3');
+  const db = new Database(file.lock);
+  try {
+    db.pragma('busy_timeout = 0');
+    db.exec('BEGIN IMMEDIATE');
+  } catch (error) {
+    db.close();
+    if ((error as { code?: string }).code === 'SQLITE_BUSY') return false;
+    throw error;
+  }
+  held.set(file.lock, db);
+  const temp = `${file.info}.tmp-${process.pid}`;
+  fs.writeFileSync(temp, `${JSON.stringify(holder)}\n`);
+  fs.renameSync(temp, file.info);
+  return true;
+}
+
+/** Ends this process's hold on the lease (no-op when it holds none); the next waiter takes it. */
+export function releaseLease(file: LeaseFile): void {
+  const db = held.get(file.lock);
+  if (!db) return;
+  held.delete(file.lock);
+  try {
+    db.exec('ROLLBACK');
+  } finally {
+    db.close();
+  }
+}
+
+export function holdsLease(file: LeaseFile): boolean {
+  return held.has(file.lock);
+}
+
+/** Who its last holder said it was; only meaningful while somebody holds the lease. */
+export function readHolder(file: LeaseFile): Holder | undefined {
+  try {
+    const value = JSON.parse(fs.readFileSync(file.info, 'utf8')) as Partial<Holder>;
+    if (typeof value.pid !== 'number' || typeof value.host !== 'string' || typeof value.since !== 'string')
+      return undefined;
+    return { pid: value.pid, host: value.host, since: value.since };
+  } catch {
+    return undefined;
+  }
+}
+
+/** `pid 812 on web-7f3c (since 10:02:11)`, or `another bootseq` when it did not say. */
+export function describeHolder(holder: Holder | undefined): string {
+  if (!holder) return 'another bootseq';
+  return `pid ${holder.pid} on ${holder.host} (since ${holder.since.slice(11, 19)} UTC)`;
+}

@@ -1,0 +1,76 @@
+// The lease phase: before anything restores or migrates a sqlite store, this bootseq takes the
+// store's boot lease (db/lease.ts), so that of two containers starting at once on one volume exactly
+// one restores and migrates while the other waits, naming who it waits for; the other then finds the
+// files final. The replicate phase hands the boot lease on once it knows whether this bootseq runs
+// Litestream; a command that ends earlier (migrate, restore) lets it go as it exits.
+
+import { setTimeout as sleep } from 'node:timers/promises';
+import { TaskFailedError } from '../../entrypoint/core/errors.js';
+import type { Config, Phase, TaskContext } from '../../entrypoint/core/task.js';
+import { describeHolder, leaseFile, me, readHolder, tryLease } from '../../db/index.js';
+
+const TASK_ID = 'lease';
+const POLL_MS = 100;
+/** How often a waiting bootseq says again whom it waits for. */
+const NOTE_EVERY_MS = 10_000;
+
+export const lease: Phase = {
+  name: 'lease',
+  tasks: (config) => {
+    const stores = config.stores.filter((s) => s.kind === 'sqlite');
+    if (stores.length === 0) return [];
+    return [
+      {
+        id: TASK_ID,
+        phase: 'lease',
+        target: 'stores',
+        after: [],
+        describe: `one bootseq at a time restores and migrates ${stores.map((s) => s.name).join(', ')} (waits up to ${config.lease.waitMs / 1000}s for another)`,
+        run: (ctx) => takeBootLease(ctx, config),
+      },
+    ];
+  },
+};
+
+async function takeBootLease(ctx: TaskContext, config: Config): Promise<void> {
+  const startedAt = Date.now();
+  const deadline = startedAt + config.lease.waitMs;
+  // Always in the same order, so two bootseqs never hold one lease each and wait for the other's.
+  const stores = config.stores
+    .filter((s) => s.kind === 'sqlite')
+    .sort((a, b) => a.location.localeCompare(b.location));
+  let waitedFor: string | undefined;
+  for (const store of stores) {
+    const file = leaseFile(store.location, 'boot', config.lease.dir);
+    let notedAt = 0;
+    while (!(await tryLease(file, me()))) {
+      const holder = describeHolder(readHolder(file));
+      waitedFor = holder;
+      if (Date.now() - notedAt >= NOTE_EVERY_MS) {
+        notedAt = Date.now();
+        ctx.note(
+          'info',
+          `waiting for ${holder}, which is restoring or migrating ${store.name}; this bootseq continues once its files are final`,
+        );
+      }
+      if (Date.now() > deadline)
+        throw new TaskFailedError(
+          TASK_ID,
+          `${holder} has been restoring or migrating ${store.name} for longer than lease.wait (${config.lease.waitMs / 1000}s); nothing was touched`,
+          {
+            hint: 'if that bootseq is stuck, stop it (its lease goes with it); raise lease.wait if its restores take that long',
+          },
+        );
+      await sleep(POLL_MS, undefined, { signal: ctx.signal });
+    }
+  }
+  const waitedMs = Date.now() - startedAt;
+  ctx.record('waited_ms', waitedMs);
+  if (waitedFor) {
+    ctx.record('waited_for', waitedFor);
+    ctx.note(
+      'info',
+      `${waitedFor} is done booting after ${Math.round(waitedMs / 100) / 10} s; the files are final`,
+    );
+  }
+}

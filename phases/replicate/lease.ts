@@ -1,0 +1,104 @@
+// The replication lease of every sqlite store (db/lease.ts): this bootseq runs Litestream only while
+// it holds all of them, so two bootseqs on one volume (a rolling deploy: the old container still
+// serving, the new one booting) never replicate one database at once. Taken all or nothing, always
+// in the same order. A Litestream that is not under any bootseq's lease but has a database open (an
+// orphan of a killed bootseq on this host, one started by hand) counts as a holder too.
+
+import fs from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  describeHolder,
+  leaseFile,
+  me,
+  readHolder,
+  releaseLease,
+  tryLease,
+  type LeaseFile,
+} from '../../db/index.js';
+
+const POLL_MS = 100;
+
+export interface ReplicationLease {
+  readonly files: readonly LeaseFile[];
+  readonly dbPaths: readonly string[];
+}
+
+export function replicationLease(dbPaths: readonly string[], dir: string | undefined): ReplicationLease {
+  const sorted = [...dbPaths].sort();
+  return { files: sorted.map((p) => leaseFile(p, 'replicate', dir)), dbPaths: sorted };
+}
+
+/** Hands on the boot leases (db/lease.ts) once this bootseq's files are final. */
+export function releaseBootLeases(dbPaths: readonly string[], dir: string | undefined): void {
+  for (const p of dbPaths) releaseLease(leaseFile(p, 'boot', dir));
+}
+
+export function releaseReplication(lease: ReplicationLease): void {
+  for (const file of lease.files) releaseLease(file);
+}
+
+/**
+ * Takes every replication lease, or none: undefined once they are all this process's, otherwise who
+ * holds one (as its holder described itself) or which stray Litestream has a database open.
+ */
+export async function tryReplication(
+  lease: ReplicationLease,
+  own: readonly number[],
+): Promise<string | undefined> {
+  const taken: LeaseFile[] = [];
+  for (const file of lease.files) {
+    if (await tryLease(file, me())) {
+      taken.push(file);
+      continue;
+    }
+    for (const t of taken) releaseLease(t);
+    return describeHolder(readHolder(file));
+  }
+  const stray = strayLitestreams(lease.dbPaths, own);
+  if (stray.length === 0) return undefined;
+  for (const t of taken) releaseLease(t);
+  return `litestream pid ${stray.join(', ')}, which no bootseq leases (an orphan of a killed bootseq, or started by hand)`;
+}
+
+/** Waits until every replication lease is this process's; rejects when `signal` aborts. */
+export async function waitForReplication(
+  lease: ReplicationLease,
+  own: () => readonly number[],
+  signal: AbortSignal,
+  onWait: (holder: string) => void,
+): Promise<void> {
+  for (;;) {
+    const holder = await tryReplication(lease, own());
+    if (holder === undefined) return;
+    onWait(holder);
+    await sleep(POLL_MS, undefined, { signal });
+  }
+}
+
+/** Processes named litestream, other than `own`, that have one of the databases open (Linux /proc). */
+function strayLitestreams(dbPaths: readonly string[], own: readonly number[]): number[] {
+  const wanted = new Set(dbPaths);
+  const found: number[] = [];
+  let entries: string[];
+  try {
+    entries = fs.readdirSync('/proc').filter((e) => /^\d+$/.test(e));
+  } catch {
+    return found;
+  }
+  for (const entry of entries) {
+    const pid = Number(entry);
+    if (own.includes(pid)) continue;
+    try {
+      if (fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'litestream') continue;
+      for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+        if (wanted.has(fs.readlinkSync(`/proc/${pid}/fd/${fd}`))) {
+          found.push(pid);
+          break;
+        }
+      }
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return found;
+}

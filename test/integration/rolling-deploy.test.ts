@@ -1,0 +1,163 @@
+// Two containers on one volume, as a rolling deploy has them: two bootseq processes on one set of
+// files. At most one Litestream per database at any moment (sampled from /proc every 50 ms), the app
+// never stopped for the handoff, and every acknowledged row in the replica afterwards. These races
+// depend on timing, so each scenario runs ten times in a row.
+
+import fs from 'node:fs';
+import { describe, expect } from 'vitest';
+import { test } from '../helpers/fixtures.js';
+import { freePort, processesIn, type Run, type TmpProject } from '../helpers/project.js';
+import { descendantsOf, watchForTwoReplicators } from '../helpers/replicators.js';
+import { countRows, restoreCopy } from '../helpers/sqlite.js';
+
+const ROUNDS = Number(process.env["ROUNDS"] ?? 10);
+
+async function writeNotes(port: number, count: number, label: string): Promise<number> {
+  for (let i = 0; i < count; i += 1) {
+    const response = await fetch(`http://127.0.0.1:${port}/notes`, { method: 'POST', body: `${label} ${i}` });
+    expect(response.status, `${label} ${i}`).toBe(201);
+  }
+  return count;
+}
+
+function replicaRows(project: TmpProject, round: number): number {
+  const out = project.path(`restored/round-${round}.sqlite3`);
+  const rows = countRows(restoreCopy(project.dir, '.demo/storage/primary.sqlite3', out), 'notes');
+  fs.rmSync(project.path('restored'), { recursive: true, force: true });
+  return rows;
+}
+
+function bootOn(project: TmpProject, port: number): Run {
+  return project.start(['up', '--log-format', 'plain'], { DEMO_PORT: String(port) });
+}
+
+describe('rolling deploys on a shared volume', () => {
+  test(
+    `a rolling deploy, ${ROUNDS} times: B serves while A replicates, takes over when A stops, no row lost`,
+    { timeout: 600_000 },
+    async ({ project }) => {
+      const portB = await freePort();
+      const watch = watchForTwoReplicators(project.dir);
+      let written = 0;
+      const problems: string[] = [];
+      for (let round = 1; round <= ROUNDS; round += 1) {
+        const a = bootOn(project, project.port);
+        await a.waitForLine(/ready: worker, web running/);
+        written += await writeNotes(project.port, 5, `round ${round} A`);
+        const b = bootOn(project, portB);
+        await b.waitForLine(
+          /litestream for primary, queue, cache, cable runs in pid \d+ on .*: this bootseq starts the app now/,
+        );
+        await b.waitForLine(/ready: worker, web running/);
+        written += await writeNotes(project.port, 5, `round ${round} A`);
+        written += await writeNotes(portB, 5, `round ${round} B`);
+        process.kill(a.pid, 'SIGTERM');
+        const aDone = await a.done;
+        if (aDone.exitCode !== 0)
+          problems.push(`round ${round}: A exited ${aDone.exitCode}:\n${aDone.output.slice(-1500)}`);
+        await b.waitForLine(
+          /litestream has taken over primary, queue, cache, cable: this bootseq replicates now/,
+        );
+        written += await writeNotes(portB, 5, `round ${round} B after`);
+        process.kill(b.pid, 'SIGTERM');
+        const bDone = await b.done;
+        if (bDone.exitCode !== 0)
+          problems.push(`round ${round}: B exited ${bDone.exitCode}:\n${bDone.output.slice(-1500)}`);
+        const rows = replicaRows(project, round);
+        if (rows !== written) problems.push(`round ${round}: the replica has ${rows} of ${written} notes`);
+      }
+      const { samples, overlaps } = watch.stop();
+      expect(problems).toEqual([]);
+      expect(samples).toBeGreaterThan(ROUNDS * 10);
+      expect(overlaps).toEqual([]);
+      expect(processesIn(project.dir)).toEqual([]);
+    },
+  );
+
+  test(
+    `two containers started at once on an empty volume, ${ROUNDS} times: one restores and migrates, the other waits`,
+    { timeout: 600_000 },
+    async ({ project }) => {
+      const portB = await freePort();
+      const watch = watchForTwoReplicators(project.dir);
+      const problems: string[] = [];
+      for (let round = 1; round <= ROUNDS; round += 1) {
+        fs.rmSync(project.path('.demo'), { recursive: true, force: true });
+        const a = bootOn(project, project.port);
+        const b = bootOn(project, portB);
+        await Promise.all([
+          a.waitForLine(/ready: worker, web running/),
+          b.waitForLine(/ready: worker, web running/),
+        ]);
+        await writeNotes(project.port, 3, `round ${round} A`);
+        await writeNotes(portB, 3, `round ${round} B`);
+        const lines = [...a.lines, ...b.lines];
+        const runs = lines
+          .map((l) => /\[migrate:primary\] (\d+) applied, (\d+) in/.exec(l))
+          .filter((m): m is RegExpExecArray => m !== null)
+          .map((m) => ({ applied: Number(m[1]), files: Number(m[2]) }));
+        const total = runs.reduce((n, r) => n + r.applied, 0);
+        if (runs.length !== 2 || total !== runs[0]?.files || !runs.some((r) => r.applied === 0))
+          problems.push(
+            `round ${round}: primary's migrations ran ${JSON.stringify(runs)} (expected each once in all)`,
+          );
+        const waited = lines.filter((l) =>
+          /waiting for pid \d+ on .*, which is restoring or migrating/.test(l),
+        );
+        if (waited.length === 0) problems.push(`round ${round}: neither said it waited, nor for whom`);
+        const replicating = lines.filter((l) =>
+          /litestream has taken over primary, queue, cache, cable \(/.test(l),
+        );
+        if (replicating.length !== 1)
+          problems.push(`round ${round}: ${replicating.length} took over at boot (expected 1)`);
+        for (const run of [b, a]) process.kill(run.pid, 'SIGTERM');
+        const results = await Promise.all([a.done, b.done]);
+        for (const r of results)
+          if (r.exitCode !== 0)
+            problems.push(`round ${round}: exit ${r.exitCode}:\n${r.output.slice(-1500)}`);
+      }
+      const { overlaps } = watch.stop();
+      expect(problems).toEqual([]);
+      expect(overlaps).toEqual([]);
+      expect(processesIn(project.dir)).toEqual([]);
+    },
+  );
+
+  test(
+    `the holder killed outright, ${ROUNDS} times: the other takes over within 2 s, later rows reach the replica`,
+    { timeout: 600_000 },
+    async ({ project }) => {
+      const portB = await freePort();
+      const watch = watchForTwoReplicators(project.dir);
+      const problems: string[] = [];
+      for (let round = 1; round <= ROUNDS; round += 1) {
+        fs.rmSync(project.path('.demo'), { recursive: true, force: true });
+        const a = bootOn(project, project.port);
+        await a.waitForLine(/ready: worker, web running/);
+        const b = bootOn(project, portB);
+        await b.waitForLine(/ready: worker, web running/);
+        const killedAt = Date.now();
+        for (const pid of [a.pid, ...descendantsOf(a.pid)]) process.kill(pid, 'SIGKILL');
+        await a.done;
+        const freed = await b.waitForLine(/the replication lease is free after/);
+        const tookMs = Date.parse(freed.slice(0, 24)) - killedAt;
+        if (tookMs > 2000) problems.push(`round ${round}: took ${tookMs} ms to take the lease`);
+        const written = await writeNotes(portB, 10, `round ${round} B`);
+        await b.waitForLine(
+          /litestream has taken over primary, queue, cache, cable: this bootseq replicates now/,
+        );
+        process.kill(b.pid, 'SIGTERM');
+        const bDone = await b.done;
+        if (bDone.exitCode !== 0)
+          problems.push(`round ${round}: B exited ${bDone.exitCode}:\n${bDone.output.slice(-1500)}`);
+        const rows = replicaRows(project, round);
+        if (rows < written)
+          problems.push(`round ${round}: the replica has ${rows} notes, B alone wrote ${written}`);
+      }
+      const { overlaps } = watch.stop();
+      expect(problems).toEqual([]);
+      expect(overlaps).toEqual([]);
+      expect(processesIn(project.dir)).toEqual([]);
+    },
+  );
+});
