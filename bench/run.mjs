@@ -2,10 +2,11 @@
 // whether each target is met. Not a test: timings depend on the machine; nothing fails on them.
 import { machine } from './lib.mjs';
 import { benchBootSuite } from './boot.mjs';
+import { benchHandoff } from './handoff.mjs';
 import { benchMigrate } from './migrate.mjs';
 
 const only = process.argv[2];
-const suites = { boot: benchBootSuite, migrate: benchMigrate };
+const suites = { boot: benchBootSuite, migrate: benchMigrate, handoff: benchHandoff };
 console.log(`bootseq benchmarks — ${new Date().toISOString()} — ${machine()}\n`);
 for (const [name, run] of Object.entries(suites)) {
   if (only && only !== name) continue;
