@@ -10,7 +10,7 @@ import { freePort, processesIn, type Run, type TmpProject } from '../helpers/pro
 import { descendantsOf, watchForTwoReplicators } from '../helpers/replicators.js';
 import { countRows, restoreCopy } from '../helpers/sqlite.js';
 
-const ROUNDS = Number(process.env["ROUNDS"] ?? 10);
+const ROUNDS = Number(process.env['ROUNDS'] ?? 10);
 
 async function writeNotes(port: number, count: number, label: string): Promise<number> {
   for (let i = 0; i < count; i += 1) {
