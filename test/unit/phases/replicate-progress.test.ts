@@ -263,6 +263,34 @@ describe('createProgressMonitor', () => {
     if (verdict.ok) expect(verdict.note).toMatch(/although it reported: client write/);
   });
 
+  test("verdict: writes after the stop began (another bootseq's app, in a rolling deploy) are not this Litestream's", () => {
+    const t = setup();
+    t.write(4152, 1_000_000);
+    t.copy(4152, 1_000_100);
+    t.ship(0, 4152, 1_000_200);
+    t.set(1_000_500);
+    t.monitor.markStop();
+    t.write(8272, 1_000_600); // the new container's app keeps writing
+    t.set(1_000_900);
+    expect(t.monitor.verdict(false)).toMatchObject({ ok: true });
+  });
+
+  test('verdict: writes before the stop began that never reached the copy are missing', () => {
+    const t = setup();
+    t.write(4152, 1_000_000);
+    t.copy(4152, 1_000_100);
+    t.ship(0, 4152, 1_000_200);
+    t.set(1_000_300);
+    t.monitor.poll();
+    t.write(8272, 1_000_400); // this bootseq's own last write
+    t.set(1_000_500);
+    t.monitor.markStop();
+    t.set(1_000_900);
+    const verdict = t.monitor.verdict(false);
+    expect(verdict.ok).toBe(false);
+    if (!verdict.ok) expect(verdict.problem).toMatch(/never reached litestream's WAL copy/);
+  });
+
   test('verdict: the benign "context canceled" of a final checkpoint is a clean stop', () => {
     const t = setup();
     t.copy(4152, 1_000_100);
