@@ -4,10 +4,11 @@
 // files final. The replicate phase hands the boot lease on once it knows whether this bootseq runs
 // Litestream; a command that ends earlier (migrate, restore) lets it go as it exits.
 
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TaskFailedError } from '../../entrypoint/core/errors.js';
 import type { Config, Phase, TaskContext } from '../../entrypoint/core/task.js';
-import { describeHolder, leaseFile, me, readHolder, tryLease } from '../../db/index.js';
+import { describeHolder, leaseFile, me, readHolder, tryLease, type LeaseFile } from '../../db/index.js';
 
 const TASK_ID = 'lease';
 const POLL_MS = 100;
@@ -32,6 +33,27 @@ export const lease: Phase = {
   },
 };
 
+/** tryLease, with a failure (a read-only volume, permissions) said in the store's terms. */
+async function take(file: LeaseFile, store: string): Promise<boolean> {
+  try {
+    return await tryLease(file, me());
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const folder = path.dirname(file.lock);
+    const hint =
+      code === 'EROFS'
+        ? `${path.dirname(folder)} is on a read-only file system: bootseq, Litestream and the app need it read-write; mount the volume read-write`
+        : `bootseq must be able to create and lock ${folder}; check its owner and permissions (or set lease.dir)`;
+    throw new TaskFailedError(
+      TASK_ID,
+      `cannot take the boot lease of ${store}: ${(error as Error).message}`,
+      {
+        hint: `${hint}; nothing was touched`,
+      },
+    );
+  }
+}
+
 async function takeBootLease(ctx: TaskContext, config: Config): Promise<void> {
   const startedAt = Date.now();
   const deadline = startedAt + config.lease.waitMs;
@@ -43,7 +65,7 @@ async function takeBootLease(ctx: TaskContext, config: Config): Promise<void> {
   for (const store of stores) {
     const file = leaseFile(store.location, 'boot', config.lease.dir);
     let notedAt = 0;
-    while (!(await tryLease(file, me()))) {
+    while (!(await take(file, store.name))) {
       const holder = describeHolder(readHolder(file));
       waitedFor = holder;
       if (Date.now() - notedAt >= NOTE_EVERY_MS) {
