@@ -8,22 +8,10 @@
 //   of the replica afterwards (target 0).
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
-import { CLI, LITESTREAM, REPO, fmt, median, tempDir } from './lib.mjs';
+import { CLI, LITESTREAM, REPO, fmt, freePort, median, tempDir } from './lib.mjs';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function boot(dir, port) {
   const child = spawn(process.execPath, [CLI, 'up', '--log-format', 'plain'], {

@@ -35,7 +35,7 @@ export function median(values) {
 
 export const fmt = (ms) => `${ms.toFixed(0)} ms`;
 
-async function freePort() {
+export async function freePort() {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once('error', reject);

@@ -87,6 +87,13 @@ export function processesIn(dir: string): number[] {
   return found;
 }
 
+/** The pid a task recorded in the run report (`replicate`, `start:web`). */
+export function pidOf(report: { tasks: { id: string; [k: string]: unknown }[] }, id: string): number {
+  const pid = report.tasks.find((t) => t.id === id)?.['pid'];
+  if (typeof pid !== 'number') throw new Error(`no pid for ${id} in the run report`);
+  return pid;
+}
+
 /** Direct children of a process (Linux /proc). */
 export function childrenOf(pid: number): number[] {
   try {

@@ -4,13 +4,7 @@
 import { describe, expect } from 'vitest';
 import { fixture, useProcesses } from '../helpers/config.js';
 import { test } from '../helpers/fixtures.js';
-import { processesIn } from '../helpers/project.js';
-
-function pidOf(report: { tasks: { id: string; [k: string]: unknown }[] }, id: string): number {
-  const pid = report.tasks.find((t) => t.id === id)?.['pid'];
-  if (typeof pid !== 'number') throw new Error(`no pid for ${id} in the run report`);
-  return pid;
-}
+import { pidOf, processesIn } from '../helpers/project.js';
 
 describe('process exits', () => {
   test('a wrapper shell SIGKILLed while its child holds the pipe: noticed at once, exit 137, nothing left', async ({

@@ -6,15 +6,9 @@
 import fs from 'node:fs';
 import { describe, expect } from 'vitest';
 import { test } from '../helpers/fixtures.js';
-import { freePort, isAlive, processesIn, type TmpProject } from '../helpers/project.js';
+import { freePort, isAlive, pidOf, processesIn, type TmpProject } from '../helpers/project.js';
 import { mountTmpfs, whyNoMount, type Mount } from '../helpers/mount.js';
 import { countRows, restoreCopy } from '../helpers/sqlite.js';
-
-function pidOf(report: { tasks: { id: string; [k: string]: unknown }[] }, id: string): number {
-  const pid = report.tasks.find((t) => t.id === id)?.['pid'];
-  if (typeof pid !== 'number') throw new Error(`no pid for ${id} in the run report`);
-  return pid;
-}
 
 /** Adds keys to the demo's `litestream:` section of bootseq.yml. */
 function useLitestream(project: TmpProject, keys: string): void {

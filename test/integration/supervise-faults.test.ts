@@ -5,14 +5,8 @@ import fs from 'node:fs';
 import { describe, expect } from 'vitest';
 import { fixture, useMigrate, useProcesses } from '../helpers/config.js';
 import { test } from '../helpers/fixtures.js';
-import { isAlive, processesIn, type TmpProject } from '../helpers/project.js';
+import { isAlive, pidOf, processesIn, type TmpProject } from '../helpers/project.js';
 import { countRows, restoreCopy } from '../helpers/sqlite.js';
-
-function pidOf(report: { tasks: { id: string; [k: string]: unknown }[] }, id: string): number {
-  const pid = report.tasks.find((t) => t.id === id)?.['pid'];
-  if (typeof pid !== 'number') throw new Error(`no pid for ${id} in the run report`);
-  return pid;
-}
 
 describe('supervision', () => {
   test('SIGKILL of the worker from outside → web and litestream stopped in order, exit 137', async ({
