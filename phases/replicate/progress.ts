@@ -88,15 +88,6 @@ export function createProgressMonitor(targets: readonly ProgressTarget[], option
   let stopMarkMs: number | undefined;
   const stopErrors: LitestreamLine[] = [];
 
-  const lagOf = (s: StoreProgress, at: number): { lagMs: number; behind: Stall['behind'] } => {
-    const localOldest = s.local[0] ? Math.max(s.local[0].from, s.shadow?.mtimeMs ?? 0) : undefined;
-    const replicaOldest = Math.min(...s.behindSince.values());
-    if (localOldest === undefined && !Number.isFinite(replicaOldest)) return { lagMs: 0, behind: 'replica' };
-    if (localOldest !== undefined && !(replicaOldest < localOldest))
-      return { lagMs: Math.max(0, at - localOldest), behind: 'litestream' };
-    return { lagMs: Math.max(0, at - replicaOldest), behind: 'replica' };
-  };
-
   return {
     /** Feeds one of Litestream's lines (any process of it). */
     observe(line: LitestreamLine): void {
@@ -116,25 +107,7 @@ export function createProgressMonitor(targets: readonly ProgressTarget[], option
 
     /** Looks at the files once and reports what crossed a bound. */
     poll(): void {
-      const at = now();
-      const stalls: Stall[] = [];
-      const fresh: Stall[] = [];
-      for (const s of stores) {
-        look(s, at);
-        const { lagMs, behind } = lagOf(s, at);
-        if (lagMs >= options.stallTimeoutMs) {
-          const stall = { store: s.target.store, lagMs, behind, lastError: s.lastError };
-          stalls.push(stall);
-          // A stall is reported once, when it crosses the bound, not at every later look.
-          if (s.stalledSince === undefined) fresh.push(stall);
-          s.stalledSince ??= at - lagMs;
-        } else if (s.stalledSince !== undefined) {
-          options.onRecover(s.target.store, at - s.stalledSince);
-          s.stalledSince = undefined;
-        }
-      }
-      if (fresh.length > 0) options.onStall(fresh);
-      const due = stalls.filter((st) => st.lagMs >= options.stallRestartMs);
+      const due = lookForStalls(stores, options, now());
       if (due.length > 0 && !restartAsked) {
         restartAsked = true;
         options.onRestartDue(due);
@@ -166,50 +139,87 @@ export function createProgressMonitor(targets: readonly ProgressTarget[], option
     /** After Litestream stopped at shutdown: did its final sync put every store's last writes in every replica? */
     verdict(killed: boolean): StopCheck {
       const at = now();
-      const problems: string[] = [];
-      for (const s of stores) {
-        look(s, at);
-        if (stopMarkMs !== undefined) {
-          const mark = stopMarkMs;
-          s.local.splice(0, s.local.length, ...s.local.filter((w) => w.from < mark));
-        }
-        const { lagMs, behind } = lagOf(s, at);
-        if (lagMs > 0) {
-          const where =
-            behind === 'litestream'
-              ? "its last writes never reached litestream's WAL copy"
-              : `replica ${[...s.behindSince.keys()].join(', ')} behind`;
-          problems.push(`${s.target.store} (${where}; writes after ${clock(at - lagMs)} may be missing)`);
-        }
-      }
-      const errors = stopErrors.filter((l) => !isBenign(l));
-      // What counts is what reached the replica: an error at exit after everything was shipped (two of
-      // Litestream's own writers racing on one segment) loses nothing, and is said so.
-      if (problems.length === 0 && !killed) {
-        const note = "litestream's final sync put every store's last writes in the replica";
-        const said = errors[0] ? `${note}, although it reported: ${errors[0].error ?? errors[0].text}` : note;
-        return { ok: true, note: said };
-      }
-      const why = killed
-        ? 'litestream had to be killed before its final sync finished'
-        : errors.length > 0
-          ? `litestream reported: ${errors[0]!.error ?? errors[0]!.text}`
-          : "litestream's final sync left writes behind";
-      const affected =
-        problems.length > 0 ? problems.join('; ') : 'every store was caught up at its last look';
-      return {
-        ok: false,
-        problem: `replication did not complete at shutdown: ${why}; ${affected}`,
-        hint:
-          errors.length > 0
-            ? classify(errors[0]!).advice
-            : 'start the container again once the cause is fixed: Litestream ships what is still in the WAL then; restore a copy (`bootseq rehearse --into DIR`) to see what the replica holds',
-      };
+      const problems = stores.flatMap((s) => missingAt(s, at, stopMarkMs) ?? []);
+      return judge(
+        problems,
+        stopErrors.filter((l) => !isBenign(l)),
+        killed,
+      );
     },
   };
 }
 
 export type ProgressMonitor = ReturnType<typeof createProgressMonitor>;
+
+/** Updates every store, reports stalls that begin and end; returns the stalls past stall_restart. */
+function lookForStalls(stores: readonly StoreProgress[], options: ProgressOptions, at: number): Stall[] {
+  const stalls: Stall[] = [];
+  const fresh: Stall[] = [];
+  for (const s of stores) {
+    look(s, at);
+    const { lagMs, behind } = lagOf(s, at);
+    if (lagMs >= options.stallTimeoutMs) {
+      const stall = { store: s.target.store, lagMs, behind, lastError: s.lastError };
+      stalls.push(stall);
+      // A stall is reported once, when it crosses the bound, not at every later look.
+      if (s.stalledSince === undefined) fresh.push(stall);
+      s.stalledSince ??= at - lagMs;
+    } else if (s.stalledSince !== undefined) {
+      options.onRecover(s.target.store, at - s.stalledSince);
+      s.stalledSince = undefined;
+    }
+  }
+  if (fresh.length > 0) options.onStall(fresh);
+  return stalls.filter((st) => st.lagMs >= options.stallRestartMs);
+}
+
+/** How long the oldest change not yet in every replica has waited, and which hop holds it. */
+function lagOf(s: StoreProgress, at: number): { lagMs: number; behind: Stall['behind'] } {
+  const localOldest = s.local[0] ? Math.max(s.local[0].from, s.shadow?.mtimeMs ?? 0) : undefined;
+  const replicaOldest = Math.min(...s.behindSince.values());
+  if (localOldest === undefined && !Number.isFinite(replicaOldest)) return { lagMs: 0, behind: 'replica' };
+  if (localOldest !== undefined && !(replicaOldest < localOldest))
+    return { lagMs: Math.max(0, at - localOldest), behind: 'litestream' };
+  return { lagMs: Math.max(0, at - replicaOldest), behind: 'replica' };
+}
+
+/** The verdict on a stopped Litestream from what each store still lacks and what it said at exit. */
+function judge(problems: readonly string[], errors: readonly LitestreamLine[], killed: boolean): StopCheck {
+  // What counts is what reached the replica: an error at exit after everything was shipped (two of
+  // Litestream's own writers racing on one segment) loses nothing, and is said so.
+  if (problems.length === 0 && !killed) {
+    const note = "litestream's final sync put every store's last writes in the replica";
+    const said = errors[0] ? `${note}, although it reported: ${errors[0].error ?? errors[0].text}` : note;
+    return { ok: true, note: said };
+  }
+  const why = killed
+    ? 'litestream had to be killed before its final sync finished'
+    : errors.length > 0
+      ? `litestream reported: ${errors[0]!.error ?? errors[0]!.text}`
+      : "litestream's final sync left writes behind";
+  const affected = problems.length > 0 ? problems.join('; ') : 'every store was caught up at its last look';
+  return {
+    ok: false,
+    problem: `replication did not complete at shutdown: ${why}; ${affected}`,
+    hint:
+      errors.length > 0
+        ? classify(errors[0]!).advice
+        : 'start the container again once the cause is fixed: Litestream ships what is still in the WAL then; restore a copy (`bootseq rehearse --into DIR`) to see what the replica holds',
+  };
+}
+
+/** What a store still lacks at shutdown (changes after `mark` are not this Litestream's), or undefined. */
+function missingAt(s: StoreProgress, at: number, mark: number | undefined): string | undefined {
+  look(s, at);
+  if (mark !== undefined) s.local.splice(0, s.local.length, ...s.local.filter((w) => w.from < mark));
+  const { lagMs, behind } = lagOf(s, at);
+  if (lagMs === 0) return undefined;
+  const where =
+    behind === 'litestream'
+      ? "its last writes never reached litestream's WAL copy"
+      : `replica ${[...s.behindSince.keys()].join(', ')} behind`;
+  return `${s.target.store} (${where}; writes after ${clock(at - lagMs)} may be missing)`;
+}
 
 const MAX_WINDOWS = 300;
 

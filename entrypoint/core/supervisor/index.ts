@@ -5,13 +5,12 @@
 // of its own: restart policies, given by the phases, do.
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import { UnfinishedStopError, type BootseqError } from '../errors.js';
-import { exitCodeWhenForced } from '../exit.js';
+import type { BootseqError } from '../errors.js';
 import { killAllGroups } from '../groups.js';
 import type { Child, KeepOptions, TaskId } from '../task.js';
-import { abortError, createLatch, settle } from './outcome.js';
+import { abortError, createLatch, finalExit, settle } from './outcome.js';
 import { watch, type RestartEnv } from './restarts.js';
-import { stopInOrder } from './shutdown.js';
+import { killEverything, stopInOrder } from './shutdown.js';
 import { listenForSignals } from './signals.js';
 import { createBackground } from './background.js';
 import type { Clock, Kept, Outcome, Role, RunEnd, ShutdownResult, SupervisorOptions } from './types.js';
@@ -40,14 +39,12 @@ export function createSupervisor(options: SupervisorOptions) {
   /** What aborted the boot from outside; it wins over the task failures it caused. */
   let bootAbort: BootseqError | undefined;
   let forcedBy: NodeJS.Signals | undefined;
-
   const first = createLatch<Outcome>();
   const end = (o: Outcome, interruptsBoot = false) => {
     if (!first.set(o) || phase !== 'boot' || !interruptsBoot) return;
     bootAbort = abortError(o);
     controller.abort(bootAbort);
   };
-
   const signals = listenForSignals({
     source: options.signals ?? process,
     clock,
@@ -56,34 +53,29 @@ export function createSupervisor(options: SupervisorOptions) {
     onFirst: (signal) => end({ kind: 'signal', signal }, true),
     onForce: (signal) => {
       forcedBy = signal;
-      for (const k of kept) void k.child.stop(0, 'SIGKILL');
-      killAll();
+      killEverything(kept, killAll);
     },
   });
-
   const shutdownStarted = new AbortController();
   const disposed = new AbortController();
   const jobs = createBackground({ shutdownStarted: shutdownStarted.signal, emit, end });
+  const isShuttingDown = () => phase === 'shutdown';
   const restartEnv: RestartEnv = {
     clock,
     emit,
     shutdownStarted: shutdownStarted.signal,
     disposed: disposed.signal,
-    isShuttingDown: () => phase === 'shutdown',
+    isShuttingDown,
     end,
   };
-
   return {
     /** Hands a started child over: watched (and restarted by `restart`) until shutdown stops it. */
     keep: (child: Child, role: Role, taskId: TaskId, keepOptions: KeepOptions = {}): void => {
-      const { restart, beforeStop, afterStop } = keepOptions;
       const entry: Kept = {
         child,
         role,
         taskId,
-        restart,
-        beforeStop,
-        afterStop,
+        ...keepOptions,
         restartTimes: [],
         pendingReady: undefined,
         restarting: undefined,
@@ -91,17 +83,14 @@ export function createSupervisor(options: SupervisorOptions) {
       kept.push(entry);
       watch(entry, restartEnv);
     },
-
     /** Runs a task's background job until it ends or shutdown aborts it. */
     background: (taskId: TaskId, job: (signal: AbortSignal) => Promise<void>): void =>
       jobs.start(taskId, job),
-
     /** After boot: resolves with what ended supervision (a signal, or a child that exited). */
     supervise(): Promise<Outcome> {
       phase = 'supervise';
       return first.promise;
     },
-
     /**
      * Stops every kept child in order and decides how the run ends: what stopped, the exit code, and
      * the error to report (the boot's failure, or the child whose exit ended supervision).
@@ -114,22 +103,8 @@ export function createSupervisor(options: SupervisorOptions) {
       const settled = settle(runEnd, bootAbort);
       if (settled.note) emit({ event: 'note', level: 'info', ...settled.note });
       const stops = await stopInOrder(kept, settled.reason, { ...options, clock });
-      const unfinished = stops.filter((st) => st.problem !== undefined);
-      // The run's own failure first; then an operator's forced kill; then work a child left unfinished.
-      if (settled.error) return { stops, exitCode: settled.exitCode, error: settled.error };
-      if (forcedBy)
-        return { stops, exitCode: exitCodeWhenForced(settled.exitCode, forcedBy), error: undefined };
-      if (unfinished.length > 0) {
-        const error = new UnfinishedStopError(
-          unfinished.map((st) => `${st.task}: ${st.problem}`),
-          unfinished[0]!.hint,
-        );
-        return { stops, exitCode: error.exitCode, error };
-      }
-      const exitCode = settled.exitCode;
-      return { stops, exitCode, error: undefined };
+      return { stops, ...finalExit(settled, stops, forcedBy) };
     },
-
     dispose(): void {
       disposed.abort();
       signals.dispose();

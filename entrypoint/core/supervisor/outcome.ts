@@ -1,10 +1,23 @@
 // How a run ends, in words and numbers: the reason shown in "shutting down (…)", the exit code
 // (by the policy in core/exit.ts) and the error cli.ts prints. Pure: decides, stops nothing.
 
-import { InterruptedError, ProcessExitedError, ReplicationError, type BootseqError } from '../errors.js';
-import { describeExit, EXIT_OK, exitCodeAfterChildExit, exitCodeAfterSignal, exitCodeOf } from '../exit.js';
+import {
+  InterruptedError,
+  ProcessExitedError,
+  ReplicationError,
+  UnfinishedStopError,
+  type BootseqError,
+} from '../errors.js';
+import {
+  describeExit,
+  EXIT_OK,
+  exitCodeAfterChildExit,
+  exitCodeAfterSignal,
+  exitCodeOf,
+  exitCodeWhenForced,
+} from '../exit.js';
 import type { Child, ChildExit, TaskId } from '../task.js';
-import type { Outcome, Role, RunEnd } from './types.js';
+import type { Outcome, Role, RunEnd, StopRecord } from './types.js';
 
 export interface Settlement {
   /** For "shutting down (…)". */
@@ -49,6 +62,26 @@ export function settle(end: RunEnd, bootAbort: BootseqError | undefined): Settle
       return { reason, exitCode: error.exitCode, error };
     }
   }
+}
+
+/**
+ * The exit code and error once everything stopped: the run's own failure first; then an operator's
+ * forced kill (128+n); then work a child left unfinished on its way out (exit 1); else the settled code.
+ */
+export function finalExit(
+  settled: Settlement,
+  stops: readonly StopRecord[],
+  forcedBy: string | undefined,
+): { exitCode: number; error: BootseqError | undefined } {
+  if (settled.error) return { exitCode: settled.exitCode, error: settled.error };
+  if (forcedBy) return { exitCode: exitCodeWhenForced(settled.exitCode, forcedBy), error: undefined };
+  const unfinished = stops.filter((st) => st.problem !== undefined);
+  if (unfinished.length === 0) return { exitCode: settled.exitCode, error: undefined };
+  const error = new UnfinishedStopError(
+    unfinished.map((st) => `${st.task}: ${st.problem}`),
+    unfinished[0]!.hint,
+  );
+  return { exitCode: error.exitCode, error };
 }
 
 /** What a signal or a kept child's death during boot aborts the run with. */

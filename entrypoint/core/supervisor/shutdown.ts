@@ -81,3 +81,9 @@ async function stopOne(k: Kept, options: StopOptions): Promise<StopRecord> {
     ...(check && !check.ok ? { problem: check.problem, hint: check.hint } : {}),
   };
 }
+
+/** An operator insisted (a second SIGTERM/SIGINT): SIGKILL every kept child and every group left. */
+export function killEverything(kept: readonly Kept[], killAll: () => void): void {
+  for (const k of kept) void k.child.stop(0, 'SIGKILL');
+  killAll();
+}

@@ -58,9 +58,9 @@ export interface Kept {
   child: Child;
   readonly role: Role;
   readonly taskId: TaskId;
-  readonly restart: RestartPolicy | undefined;
-  readonly beforeStop: KeepOptions['beforeStop'];
-  readonly afterStop: KeepOptions['afterStop'];
+  readonly restart?: RestartPolicy | undefined;
+  readonly beforeStop?: KeepOptions['beforeStop'];
+  readonly afterStop?: KeepOptions['afterStop'];
   /** When each restart happened, oldest first: those within the policy's window count. */
   restartTimes: number[];
   /** Set while a restarted child has not proved it works again. */
