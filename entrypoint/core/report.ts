@@ -112,14 +112,35 @@ function snakeKeys(facts: Record<string, unknown>): Record<string, unknown> {
 }
 
 /** Writes the report; returns its path, or an error message. */
+/** The file each run's report went to first: later writes of the same run replace it. */
+const claimed = new WeakMap<RunReport, string>();
+
+/**
+ * Claims `<stamp>.json` for a run, exclusively: two bootseqs on one volume (a rolling deploy) can
+ * start in the same millisecond, and neither report may replace the other. The stamp moves on by a
+ * millisecond until a name is free; the report itself keeps the exact start time.
+ */
+async function claimName(dir: string, report: RunReport): Promise<string> {
+  for (let ms = report.started_at_ms; ; ms += 1) {
+    const file = path.join(dir, stampedName('json', ms));
+    try {
+      await (await fs.open(file, 'wx')).close();
+      return file;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
+}
+
 export async function writeReport(
   dir: string,
   report: RunReport,
   keep: number,
 ): Promise<{ path?: string; problem?: string }> {
-  const file = path.join(dir, stampedName('json', report.started_at_ms));
   try {
     await fs.mkdir(dir, { recursive: true });
+    const file = claimed.get(report) ?? (await claimName(dir, report));
+    claimed.set(report, file);
     const temp = `${file}.tmp-${process.pid}`;
     await fs.writeFile(temp, `${JSON.stringify(report, null, 2)}\n`);
     await fs.rename(temp, file);
