@@ -15,6 +15,7 @@ export {
   readHolder,
   releaseLease,
   tryLease,
+  whoHolds,
   type Holder,
   type LeaseFile,
 } from './lease.js';

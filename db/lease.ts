@@ -96,6 +96,19 @@ export function readHolder(file: LeaseFile): Holder | undefined {
   }
 }
 
+/**
+ * Who holds a lease this process was just refused: its holder writes who it is right after it takes
+ * the lock, so a refusal can come a moment before that; give it up to 50 ms to say.
+ */
+export async function whoHolds(file: LeaseFile): Promise<Holder | undefined> {
+  for (let i = 0; ; i += 1) {
+    const holder = readHolder(file);
+    if (holder && holder.pid !== process.pid) return holder;
+    if (i >= 5) return holder;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 /** `pid 812 on web-7f3c (since 10:02:11)`, or `another bootseq` when it did not say. */
 export function describeHolder(holder: Holder | undefined): string {
   if (!holder) return 'another bootseq';

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TaskFailedError } from '../../entrypoint/core/errors.js';
 import type { Config, Phase, TaskContext } from '../../entrypoint/core/task.js';
-import { describeHolder, leaseFile, me, readHolder, tryLease, type LeaseFile } from '../../db/index.js';
+import { describeHolder, leaseFile, me, tryLease, whoHolds, type LeaseFile } from '../../db/index.js';
 
 const TASK_ID = 'lease';
 const POLL_MS = 100;
@@ -66,7 +66,7 @@ async function takeBootLease(ctx: TaskContext, config: Config): Promise<void> {
     const file = leaseFile(store.location, 'boot', config.lease.dir);
     let notedAt = 0;
     while (!(await take(file, store.name))) {
-      const holder = describeHolder(readHolder(file));
+      const holder = describeHolder(await whoHolds(file));
       waitedFor = holder;
       if (Date.now() - notedAt >= NOTE_EVERY_MS) {
         notedAt = Date.now();

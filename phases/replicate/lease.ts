@@ -10,9 +10,9 @@ import {
   describeHolder,
   leaseFile,
   me,
-  readHolder,
   releaseLease,
   tryLease,
+  whoHolds,
   type LeaseFile,
 } from '../../db/index.js';
 
@@ -52,7 +52,7 @@ export async function tryReplication(
       continue;
     }
     for (const t of taken) releaseLease(t);
-    return describeHolder(readHolder(file));
+    return describeHolder(await whoHolds(file));
   }
   const stray = strayLitestreams(lease.dbPaths, own);
   if (stray.length === 0) return undefined;

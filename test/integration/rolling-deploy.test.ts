@@ -131,7 +131,9 @@ describe('rolling deploys on a shared volume', () => {
             /waiting for pid \d+ on .*, which is restoring or migrating/.test(l),
           );
           if (waitedFor !== undefined && !said)
-            problems.push(`round ${round}: it waited but did not say for whom`);
+            problems.push(
+              `round ${round}: it waited (for ${String(waitedFor)}) but did not say for whom:\n${lines.filter((l) => l.includes('[lease]')).join('\n')}`,
+            );
           if (waitedFor !== undefined) overlapped += 1;
         }
         const replicating = lines.filter((l) =>
