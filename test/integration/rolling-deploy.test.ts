@@ -132,7 +132,7 @@ describe('rolling deploys on a shared volume', () => {
           );
           if (waitedFor !== undefined && !said)
             problems.push(
-              `round ${round}: it waited (for ${String(waitedFor)}) but did not say for whom:\n${lines.filter((l) => l.includes('[lease]')).join('\n')}`,
+              `round ${round}: it waited (for ${JSON.stringify(waitedFor)}) but did not say for whom:\n${lines.filter((l) => l.includes('[lease]')).join('\n')}`,
             );
           if (waitedFor !== undefined) overlapped += 1;
         }
