@@ -11,11 +11,18 @@ export type Env = Readonly<Record<string, string | undefined>>;
 /** The disk as config loading sees it; unit tests pass a fake. */
 export interface ConfigFs {
   readFile(file: string): string | undefined;
+  /** At most the first `maxBytes` of a file (a secret, a dump's signature): /dev/zero must not hang. */
+  readHead?(file: string, maxBytes: number): string | undefined;
   exists(file: string): boolean;
   isDirectory(file: string): boolean;
   isExecutable(file: string): boolean;
   /** What `PROGRAM version` prints (trimmed), or undefined when it cannot be run; optional for fakes. */
   versionOf?(program: string): string | undefined;
+}
+
+/** The first `maxBytes` of a file through `disk`, whether or not it can read heads. */
+export function readHead(disk: ConfigFs, file: string, maxBytes: number): string | undefined {
+  return disk.readHead ? disk.readHead(file, maxBytes) : disk.readFile(file)?.slice(0, maxBytes);
 }
 
 export const realFs: ConfigFs = {
@@ -24,6 +31,21 @@ export const realFs: ConfigFs = {
       return fs.readFileSync(file, 'utf8');
     } catch {
       return undefined;
+    }
+  },
+  readHead: (file, maxBytes) => {
+    let fd: number | undefined;
+    try {
+      fd = fs.openSync(file, 'r');
+      const buffer = Buffer.alloc(maxBytes);
+      let read = 0;
+      for (let n = 1; n > 0 && read < maxBytes; read += n)
+        n = fs.readSync(fd, buffer, read, maxBytes - read, null);
+      return buffer.subarray(0, read).toString('utf8');
+    } catch {
+      return undefined;
+    } finally {
+      if (fd !== undefined) fs.closeSync(fd);
     }
   },
   exists: (file) => fs.existsSync(file),

@@ -73,6 +73,18 @@ export function fromZod(issue: z.core.$ZodIssue, root: unknown, file: string): C
           message: `${issue.message.startsWith('Invalid') ? 'expected a value of another type' : issue.message}, found ${show(found)}`,
         },
       ];
+    case 'invalid_key': {
+      // A store or process name: say what a name may contain, with the name as written.
+      const key = issue.path.at(-1);
+      const why = issue.issues[0]?.message ?? 'expected a name of lowercase letters, digits, _ and -';
+      return [
+        {
+          file,
+          path: formatPath(issue.path.slice(0, -1)),
+          message: `${JSON.stringify(String(key))} is not a valid name: ${why} (starting with a letter)`,
+        },
+      ];
+    }
     case 'invalid_format':
     case 'too_small':
     case 'too_big':

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { ConfigError, type ConfigIssue } from '../core/errors.js';
-import { createResolveContext, realFs, type ConfigFs, type Env } from './context.js';
+import { createResolveContext, readHead, realFs, type ConfigFs, type Env } from './context.js';
 import { checkCycle } from './cycles.js';
 import { packagedLitestreamBin } from './executables.js';
 import { formatPath, fromZod } from './issues.js';
@@ -76,7 +76,7 @@ export function parseConfig(text: string, options: ParseOptions): ParseResult {
   const raw = readYaml(text, file);
   if (!raw.ok) return { config: undefined, issues: raw.issues, warnings };
 
-  const expander = createExpander({ env, readFile: (f) => disk.readFile(path.resolve(dir, f)) });
+  const expander = createExpander({ env, readFile: (f, max) => readHead(disk, path.resolve(dir, f), max) });
   const expanded = mapStrings(raw.value, [], (value, at) => {
     const { value: out, problems } = expander.expand(value);
     for (const message of problems) issues.push({ file, path: formatPath(at), message });
@@ -147,7 +147,22 @@ function readYaml(
       })),
     };
   }
-  const value: unknown = doc.toJS();
+  let value: unknown;
+  try {
+    // The yaml library refuses more than 100 alias expansions (a "billion laughs" bomb): a config error.
+    value = doc.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    return {
+      ok: false,
+      issues: [
+        {
+          file,
+          path: '',
+          message: `is not valid YAML: ${(error as Error).message} (too many *alias expansions; write the values out)`,
+        },
+      ],
+    };
+  }
   if (value === null || typeof value !== 'object' || Array.isArray(value))
     return {
       ok: false,

@@ -8,11 +8,13 @@ export interface Expansion {
 
 export interface SecretSource {
   readonly env: Readonly<Record<string, string | undefined>>;
-  /** Reads a file for `VAR_FILE`; undefined when it cannot be read. */
-  readFile(path: string): string | undefined;
+  /** Reads at most `maxBytes` of a file for `VAR_FILE`; undefined when it cannot be read. */
+  readFile(path: string, maxBytes: number): string | undefined;
 }
 
 const REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+/** A secret file is read up to this size; anything longer is not a secret (or is /dev/zero). */
+const SECRET_FILE_MAX = 64 * 1024;
 const SECRET_NAME = /PASS|SECRET|TOKEN|KEY|CREDENTIAL|PRIVATE/i;
 
 /**
@@ -32,9 +34,14 @@ export function createExpander(source: SecretSource) {
     }
     const file = source.env[`${name}_FILE`];
     if (file !== undefined) {
-      const text = source.readFile(file);
+      const text = source.readFile(file, SECRET_FILE_MAX + 1);
       if (text === undefined)
         return { value: undefined, problem: `${name}_FILE names ${file}, which cannot be read` };
+      if (Buffer.byteLength(text) > SECRET_FILE_MAX)
+        return {
+          value: undefined,
+          problem: `${name}_FILE names ${file}, which holds more than ${SECRET_FILE_MAX / 1024} KiB (expected a secret: a password, a token, a URL)`,
+        };
       const value = text.replace(/[\s\r\n]+$/u, '');
       if (value === '') return { value: undefined, problem: `${name}_FILE names ${file}, which is empty` };
       secrets.add(value);
@@ -66,12 +73,44 @@ export function createExpander(source: SecretSource) {
   };
 }
 
-function urlPasswords(text: string): string[] {
-  const found: string[] = [];
-  for (const match of text.matchAll(/[a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:([^@/?#\s]+)@/gi)) {
-    if (match[1]) found.push(match[1], safeDecode(match[1]));
+/**
+ * Where the passwords of `scheme://user:password@host` URLs are in `text`, as [start, end) spans. The
+ * userinfo ends at the LAST `@` of the token (people paste passwords with unencoded `@ : / % #`): a
+ * path with an `@` is over-redacted, never a byte of a password shown. Linear in the text's length:
+ * each `://` is looked at once, its token scanned once (docs: issue "no input freezes").
+ */
+export function urlPasswordSpans(text: string): [number, number][] {
+  const spans: [number, number][] = [];
+  let from = 0;
+  for (;;) {
+    const sep = text.indexOf('://', from);
+    if (sep < 0) return spans;
+    let end = sep + 3;
+    while (end < text.length && !TOKEN_END.test(text[end]!)) end += 1;
+    from = end;
+    if (!hasScheme(text, sep)) continue;
+    const token = text.slice(sep + 3, end);
+    const at = token.lastIndexOf('@');
+    const colon = token.indexOf(':');
+    if (at < 0 || colon < 0 || colon > at) continue;
+    spans.push([sep + 3 + colon + 1, sep + 3 + at]);
   }
-  return found;
+}
+
+const TOKEN_END = /[\s"'<>`]/;
+
+/** A URL scheme right before `://`: a letter, then letters, digits, `+ . -` (at most 32). */
+function hasScheme(text: string, sep: number): boolean {
+  let start = sep;
+  while (start > 0 && sep - start < 32 && /[a-z0-9+.-]/i.test(text[start - 1]!)) start -= 1;
+  return start < sep && /[a-z]/i.test(text[start]!);
+}
+
+function urlPasswords(text: string): string[] {
+  return urlPasswordSpans(text).flatMap(([a, b]) => {
+    const password = text.slice(a, b);
+    return [password, safeDecode(password)];
+  });
 }
 
 function safeDecode(text: string): string {
@@ -82,12 +121,28 @@ function safeDecode(text: string): string {
   }
 }
 
-/** Replaces every known secret (and any URL password) in a text with ***. */
+/**
+ * Replaces every URL password with ***, then every known secret left (a token from a `VAR_FILE`, a
+ * `*PASSWORD*` variable). URLs first, so a URL read from a file still shows its host and database.
+ * Linear: one scan for URLs, split/join per secret.
+ */
 function createRedactor(secrets: readonly string[]): (text: string) => string {
   const ordered = [...new Set(secrets)].filter((s) => s.length >= 3).sort((a, b) => b.length - a.length);
   return (text) => {
-    let out = text.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)([^@/?#\s]+)@/gi, '$1***@');
+    let out = redactUrlPasswords(text);
     for (const secret of ordered) if (out.includes(secret)) out = out.split(secret).join('***');
     return out;
   };
+}
+
+function redactUrlPasswords(text: string): string {
+  const spans = urlPasswordSpans(text);
+  if (spans.length === 0) return text;
+  let result = '';
+  let last = 0;
+  for (const [a, b] of spans) {
+    result += `${text.slice(last, a)}***`;
+    last = b;
+  }
+  return result + text.slice(last);
 }

@@ -3,7 +3,7 @@
 // the programs it needs on PATH. Only reads the disk.
 
 import path from 'node:path';
-import type { ResolveContext } from './context.js';
+import { readHead, type ResolveContext } from './context.js';
 import { checkCommand, resolveExecutable } from './executables.js';
 import { defaultMetaPath } from './litestream.js';
 import type {
@@ -113,7 +113,7 @@ function checkRestore(ctx: ResolveContext, name: string, s: RawStore, kind: Stor
     );
     return;
   }
-  const head = ctx.disk.readFile(path.resolve(ctx.dir, s.restore.dump));
+  const head = readHead(ctx.disk, path.resolve(ctx.dir, s.restore.dump), 5);
   if (head === undefined) {
     ctx.issue(
       `${at}.dump`,

@@ -8,7 +8,7 @@ type Formatters = { [K in BootEvent['event']]: (e: Extract<BootEvent, { event: K
 const formatters: Formatters = {
   plan: (e) => `boot plan: ${e.tasks.length} tasks (${e.tasks.map((t) => t.id).join(', ')})`,
   'task-start': (e) => `[${e.task}] started`,
-  'task-output': (e) => `[${outputLabel(e.task)}] ${e.line}`,
+  'task-output': (e) => `[${outputLabel(e.task)}] ${escapeControl(e.line)}`,
   'task-end': (e) =>
     e.status === 'skipped'
       ? `[${e.task}] skipped`
@@ -20,6 +20,19 @@ const formatters: Formatters = {
   note: (e) =>
     `${e.task ? `[${e.task}] ` : ''}${e.level === 'info' ? '' : `${e.level}: `}${e.text}${e.hint ? `\n  Try: ${e.hint}` : ''}`,
 };
+
+/**
+ * A child's bytes as printable text: control characters (NUL, ESC sequences that clear the screen or
+ * set the terminal's title, CR, DEL, the C1 range) become `\x1b`-style escapes, as the JSON format
+ * escapes them. Tabs stay. One pass over the line.
+ */
+export function escapeControl(line: string): string {
+  return line.replace(
+    // eslint-disable-next-line no-control-regex -- matching control characters is the point
+    /[\x00-\x08\x0a-\x1f\x7f-\x9f]/g,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
+}
 
 export function formatPlain(event: BootEvent, now: Date = new Date()): string | undefined {
   const format = formatters[event.event] as (e: BootEvent) => string | undefined;

@@ -4,7 +4,7 @@
 
 import { Listr, type ListrTaskWrapper } from 'listr2';
 import type { BootEvent, Reporter, TaskStatus } from '../core/events.js';
-import { formatPlain } from './plain.js';
+import { escapeControl, formatPlain } from './plain.js';
 
 interface Row {
   readonly started: Deferred<void>;
@@ -88,7 +88,7 @@ export function createPrettyReporter(out: NodeJS.WriteStream = process.stdout): 
             row.started.resolve();
             return;
           case 'task-output':
-            if (setOutput(row, event.line)) return;
+            if (setOutput(row, escapeControl(event.line))) return;
             break;
           case 'note':
             if (

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { formatJson } from '../../../entrypoint/log/json.js';
-import { formatPlain } from '../../../entrypoint/log/plain.js';
+import { escapeControl, formatPlain } from '../../../entrypoint/log/plain.js';
 
 const NOW = new Date('2026-11-22T10:00:00.123Z');
 
@@ -48,5 +48,21 @@ describe('plain and json renderers', () => {
     expect(formatJson({ event: 'task-end', task: 'replicate', status: 'ok', duration_ms: 1070 }, NOW)).toBe(
       '{"time":"2026-11-22T10:00:00.123Z","event":"task-end","task":"replicate","status":"ok","duration_ms":1070}',
     );
+  });
+});
+
+describe('escapeControl', () => {
+  test('NUL, terminal escapes (clear screen, window title), CR and DEL become visible escapes; tabs stay', () => {
+    expect(escapeControl('a\x00b\x1b[2Jc\td\x1b]0;pwned\x07e\rf\x7f')).toBe(
+      'a\\x00b\\x1b[2Jc\td\\x1b]0;pwned\\x07e\\x0df\\x7f',
+    );
+  });
+
+  test("a child's binary output reaches the plain log as text", () => {
+    const line = formatPlain(
+      { event: 'task-output', task: 'start:web', stream: 'stdout', line: '\x1b[2J\x00' },
+      new Date('2026-12-01T10:00:00.000Z'),
+    );
+    expect(line).toBe('2026-12-01T10:00:00.000Z [web] \\x1b[2J\\x00');
   });
 });
