@@ -5,7 +5,14 @@ import { nested, StatementError, type MigrationDb } from './database.js';
 import { splitStatements } from './split.js';
 
 /* eslint-disable @typescript-eslint/require-await */
-export async function openSqlite(file: string): Promise<MigrationDb> {
+/** How long a script may run between two looks at the event loop (signals, the abort signal). */
+const YIELD_MS = 50;
+
+/**
+ * `signal`: the run's; a long script (a data migration, a schema dump) stops between statements when
+ * it aborts, and the event loop gets a turn every YIELD_MS so a SIGTERM is heard at all.
+ */
+export async function openSqlite(file: string, options: { signal?: AbortSignal } = {}): Promise<MigrationDb> {
   const { default: Database } = await import('better-sqlite3');
   const db = new Database(file);
   // Concurrent migrators wait for each other's write lock instead of failing with SQLITE_BUSY.
@@ -17,7 +24,13 @@ export async function openSqlite(file: string): Promise<MigrationDb> {
   return {
     dialect: 'sqlite',
     async execScript(sql) {
+      let turn = Date.now();
       for (const statement of splitStatements(sql)) {
+        if (Date.now() - turn >= YIELD_MS) {
+          await new Promise((resolve) => setImmediate(resolve));
+          options.signal?.throwIfAborted();
+          turn = Date.now();
+        }
         try {
           db.exec(statement.text);
         } catch (error) {

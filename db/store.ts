@@ -22,7 +22,7 @@ export function describePostgres(url: string): string {
 
 /** Opens the store's database: the sqlite file, or PostgreSQL with retries while it starts. */
 export async function openStore(ctx: TaskContext, store: Store): Promise<MigrationDb> {
-  if (store.kind === 'sqlite') return openSqlite(store.location);
+  if (store.kind === 'sqlite') return openSqlite(store.location, { signal: ctx.signal });
   const target = describePostgres(store.location);
   let retries = 0;
   try {

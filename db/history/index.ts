@@ -11,6 +11,8 @@ import { rails } from './rails.js';
 import { sqlx } from './sqlx.js';
 
 export type { LocalMigration, MigrateOptions } from './model.js';
+import type { LocalMigration } from './model.js';
+import { splitStatements } from '../split.js';
 
 export const FORMATS: Readonly<Record<HistoryFormat['name'], HistoryFormat>> = {
   bootseq: bootseqHistory,
@@ -57,4 +59,25 @@ export async function historyGate(
     ok: true,
     detail: `none pending or failed (${migrations.length} in ${spec.dirShown}, ${format.name} history in ${options.table})`,
   };
+}
+
+const TRANSACTION_CONTROL = new Set(['BEGIN', 'COMMIT', 'END', 'ROLLBACK', 'SAVEPOINT', 'RELEASE']);
+
+/**
+ * Statements that would end or nest bootseq's own transaction around a migration (a stray `COMMIT;`
+ * commits half of it with no history row): `file:line: WORD …` for each, in migrations that run in a
+ * transaction. A file that starts with `-- no-transaction` manages its own transactions.
+ */
+export function transactionControl(migrations: readonly LocalMigration[]): string[] {
+  const found: string[] = [];
+  for (const m of migrations) {
+    if (!m.transactional) continue;
+    for (const statement of splitStatements(m.sql)) {
+      const code = statement.text.replace(/^(?:\s+|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*/, '');
+      const word = /^[A-Za-z]+/.exec(code)?.[0]?.toUpperCase();
+      if (word && TRANSACTION_CONTROL.has(word))
+        found.push(`${m.script}:${statement.line}: ${word} (transaction control)`);
+    }
+  }
+  return found;
 }

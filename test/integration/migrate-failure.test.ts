@@ -5,6 +5,19 @@ import fs from 'node:fs';
 import { describe, expect } from 'vitest';
 import { test } from '../helpers/fixtures.js';
 import { processesIn } from '../helpers/project.js';
+import Database from 'better-sqlite3';
+
+function countTables(file: string, like: string): number {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    return db
+      .prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name LIKE ?")
+      .pluck()
+      .get(like) as number;
+  } finally {
+    db.close();
+  }
+}
 
 describe('a failing migration stops the boot', () => {
   test('migrate exits 3 → bootseq exits 1 naming migrate:queue and its command', async ({ project }) => {
@@ -36,5 +49,24 @@ describe('a failing migration stops the boot', () => {
     expect(report.exit_code).toBe(1);
     expect(processesIn(project.dir)).toEqual([]);
     expect(fs.existsSync(project.path('.demo/replica'))).toBe(false);
+  });
+
+  test('a stray COMMIT inside a migration is refused before anything runs, naming file and line', async ({
+    project,
+  }) => {
+    expect((await project.run(['up', '--until', 'verify'])).exitCode).toBe(0);
+    project.write({
+      'examples/demo/db/cache/900_stray_commit.sql':
+        'CREATE TABLE stray_a (id INTEGER);\nCOMMIT;\nCREATE TABLE stray_b (id INTEGER);\nCREATE TABLE (;\n',
+    });
+    const result = await project.run(['migrate', 'cache']);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain(
+      'migrate:cache failed: examples/demo/db/cache has transaction control inside migrations; nothing was migrated:',
+    );
+    expect(result.stderr).toContain('900_stray_commit.sql:2: COMMIT (transaction control)');
+    expect(result.stderr).toMatch(/Try: .*start the file with `-- no-transaction`/);
+    const tables = countTables(project.path('.demo/storage/cache.sqlite3'), 'stray_%');
+    expect(tables).toBe(0);
   });
 });

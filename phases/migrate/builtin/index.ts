@@ -12,6 +12,7 @@ import { openStore, StatementError, type MigrationDb } from '../../../db/index.j
 import {
   FORMATS,
   migrateOptions,
+  transactionControl,
   type BuiltinMigrate,
   type LocalMigration,
   type MigrateOptions,
@@ -118,6 +119,16 @@ function createMigrationRun(ctx: TaskContext, store: Store, spec: BuiltinMigrate
       `${spec.dirShown} holds files ${format.name} would refuse:\n  ${problems.join('\n  ')}`,
       {
         hint: `rename or fix those files; \`bootseq plan\` shows the store's migration folder`,
+      },
+    );
+  }
+  const control = transactionControl(migrations);
+  if (control.length > 0) {
+    throw new TaskFailedError(
+      taskId,
+      `${spec.dirShown} has transaction control inside migrations; nothing was migrated:\n  ${control.join('\n  ')}`,
+      {
+        hint: 'bootseq runs each migration in one transaction of its own: remove those statements, or start the file with `-- no-transaction` to manage transactions yourself',
       },
     );
   }
