@@ -68,14 +68,14 @@ describe('a long SQLite script', () => {
     for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
   });
 
-  async function scratch() {
+  function scratch(): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bootseq-script-'));
     dirs.push(dir);
     return path.join(dir, 'a.db');
   }
 
   test('lets the event loop run while it executes (a SIGTERM is heard)', async () => {
-    const db = await openSqlite(await scratch());
+    const db = await openSqlite(scratch());
     await db.exec('CREATE TABLE t (a INT, b TEXT)');
     let ticks = 0;
     const timer = setInterval(() => (ticks += 1), 1);
@@ -88,7 +88,7 @@ describe('a long SQLite script', () => {
 
   test('stops between statements when the run has aborted, and its transaction leaves nothing', async () => {
     const controller = new AbortController();
-    const db = await openSqlite(await scratch(), { signal: controller.signal });
+    const db = await openSqlite(scratch(), { signal: controller.signal });
     await db.exec('CREATE TABLE t (a INT, b TEXT)');
     controller.abort(new Error('interrupted by SIGTERM'));
     await expect(db.transaction(() => db.execScript(sqlOf(8)))).rejects.toThrow('interrupted by SIGTERM');
