@@ -19,3 +19,4 @@ export {
   type Holder,
   type LeaseFile,
 } from './lease.js';
+export { splitStatements } from './split.js';

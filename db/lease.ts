@@ -62,9 +62,14 @@ export async function tryLease(file: LeaseFile, holder: Holder): Promise<boolean
     throw error;
   }
   held.set(file.lock, db);
+  // Who holds it is for the others' messages only: a full disk must not stop a boot here.
   const temp = `${file.info}.tmp-${process.pid}`;
-  fs.writeFileSync(temp, `${JSON.stringify(holder)}\n`);
-  fs.renameSync(temp, file.info);
+  try {
+    fs.writeFileSync(temp, `${JSON.stringify(holder)}\n`);
+    fs.renameSync(temp, file.info);
+  } catch {
+    fs.rmSync(temp, { force: true });
+  }
   return true;
 }
 

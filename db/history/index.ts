@@ -10,7 +10,7 @@ import type { HistoryFormat, MigrateOptions } from './model.js';
 import { rails } from './rails.js';
 import { sqlx } from './sqlx.js';
 
-export type { LocalMigration, MigrateOptions } from './model.js';
+export type { HistoryFormat, LocalMigration, MigrateOptions } from './model.js';
 import type { LocalMigration } from './model.js';
 import { splitStatements } from '../split.js';
 

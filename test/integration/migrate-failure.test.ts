@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import { describe, expect } from 'vitest';
 import { test } from '../helpers/fixtures.js';
+import { mountTmpfs, whyNoMount } from '../helpers/mount.js';
 import { processesIn } from '../helpers/project.js';
 import Database from 'better-sqlite3';
 
@@ -68,5 +69,28 @@ describe('a failing migration stops the boot', () => {
     expect(result.stderr).toMatch(/Try: .*start the file with `-- no-transaction`/);
     const tables = countTables(project.path('.demo/storage/cache.sqlite3'), 'stray_%');
     expect(tables).toBe(0);
+  });
+
+  test('a full disk during a migration says so, names the folder, and never prints "applied" for it', async ({
+    project,
+    skip,
+  }) => {
+    const why = whyNoMount();
+    if (why) skip(why);
+    const storage = mountTmpfs(project.path('.demo/storage'), 1024);
+    project.onDestroy(() => storage.unmount());
+    expect((await project.run(['up', '--until', 'verify'])).exitCode).toBe(0);
+    project.write({
+      'examples/demo/db/cache/900_big.sql':
+        'CREATE TABLE big (b BLOB);\nWITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 4000)\nINSERT INTO big SELECT randomblob(4096) FROM n;\n',
+    });
+    storage.fill();
+    const result = await project.run(['migrate', 'cache', '--log-format', 'plain']);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toMatch(
+      /migrate:cache failed: .*the file system holding .*\.demo\/storage is full/,
+    );
+    expect(result.stderr).toMatch(/Try: free space on the volume holding .*\.demo\/storage/);
+    expect(result.output).not.toContain('applied 900_big.sql');
   });
 });

@@ -151,11 +151,10 @@ describe('replication is never silently absent', () => {
     project.write({ 'bootseq.yml': config });
     const result = await project.run(['up', '--log-format', 'plain']);
     expect(result.exitCode, result.output.slice(-3000)).toBe(1);
-    // The first thing that writes beside the databases is the boot lease: it says so, naming the folder.
     expect(result.stderr).toMatch(
-      /Error: lease failed: cannot take the boot lease of \w+: .*read-only file system/,
+      /Error: replicate failed: cannot prepare \w+ for litestream: .*readonly database/,
     );
-    expect(result.stderr).toMatch(/Try: .*\.demo\/storage is on a read-only file system/);
+    expect(result.stderr).toMatch(/Try: .*\.sqlite3 is on a read-only file system/);
     expect(result.output).not.toContain('has taken over');
   });
 

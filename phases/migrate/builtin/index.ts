@@ -5,15 +5,17 @@
 // boots apply each migration exactly once. Drift (edited, missing, failed, out-of-order migrations)
 // stops the boot before any migration runs.
 
+import fs from 'node:fs';
 import path from 'node:path';
 import { TaskFailedError } from '../../../entrypoint/core/errors.js';
 import type { Config, TaskContext } from '../../../entrypoint/core/task.js';
-import { openStore, StatementError, type MigrationDb } from '../../../db/index.js';
+import { openStore, splitStatements, StatementError, type MigrationDb } from '../../../db/index.js';
 import {
   FORMATS,
   migrateOptions,
   transactionControl,
   type BuiltinMigrate,
+  type HistoryFormat,
   type LocalMigration,
   type MigrateOptions,
 } from '../../../db/history/index.js';
@@ -35,6 +37,16 @@ function showChecksum(checksum: LocalMigration['checksum']): string | null {
 
 export async function migrateBuiltin(ctx: TaskContext, store: Store, spec: BuiltinMigrate): Promise<void> {
   const run = createMigrationRun(ctx, store, spec);
+  // A full disk may surface anywhere (opening the file, the preview, the commit): said as such.
+  await commitOrExplain(run, store, () => migrateWith(ctx, store, spec, run));
+}
+
+async function migrateWith(
+  ctx: TaskContext,
+  store: Store,
+  spec: BuiltinMigrate,
+  run: ReturnType<typeof createMigrationRun>,
+): Promise<void> {
   const { format, migrations, options, checkPlan, applyOne } = run;
 
   const recordBackup = (backup: BackupRecord) => {
@@ -80,23 +92,26 @@ export async function migrateBuiltin(ctx: TaskContext, store: Store, spec: Built
         if (backup) recordBackup(backup);
       }
       let failure: Error | undefined;
-      await db.transaction(async () => {
-        const plan = await format.plan(db, migrations, options);
-        checkPlan(plan);
-        for (const m of plan.pending) {
-          await db.exec('SAVEPOINT bootseq_migration');
-          try {
-            await applyOne(db, m, true);
-            await db.exec('RELEASE bootseq_migration');
-          } catch (error) {
-            await db.exec('ROLLBACK TO bootseq_migration');
-            await db.exec('RELEASE bootseq_migration');
-            failure = error instanceof Error ? error : new Error(String(error));
-            return;
+      await commitOrExplain(run, store, async () =>
+        db.transaction(async () => {
+          const plan = await format.plan(db, migrations, options);
+          checkPlan(plan);
+          for (const m of plan.pending) {
+            await db.exec('SAVEPOINT bootseq_migration');
+            try {
+              await applyOne(db, m, true);
+              await db.exec('RELEASE bootseq_migration');
+            } catch (error) {
+              await db.exec('ROLLBACK TO bootseq_migration');
+              await db.exec('RELEASE bootseq_migration');
+              failure = error instanceof Error ? error : new Error(String(error));
+              return;
+            }
           }
-        }
-        await format.finish?.(db, options);
-      });
+          await format.finish?.(db, options);
+        }),
+      );
+      run.committed();
       if (failure) throw failure;
     }
   } finally {
@@ -112,6 +127,122 @@ export async function migrateBuiltin(ctx: TaskContext, store: Store, spec: Built
 function createMigrationRun(ctx: TaskContext, store: Store, spec: BuiltinMigrate) {
   const { taskId } = ctx;
   const format = FORMATS[spec.history];
+  const migrations = readFolder(taskId, spec, format);
+  const options: MigrateOptions = migrateOptions(spec, format);
+  const applied: AppliedMigration[] = [];
+  ctx.record('migrations', applied);
+  const noted = new Set<string>();
+  const checkPlan = (plan: { problems: readonly string[]; notes: readonly string[] }) => {
+    for (const note of plan.notes) {
+      if (!noted.has(note)) ctx.note('info', note);
+      noted.add(note);
+    }
+    if (plan.problems.length > 0) {
+      throw new TaskFailedError(
+        taskId,
+        `${options.table} does not match ${spec.dirShown} (${format.name}); nothing was migrated:\n  ${plan.problems.join('\n  ')}`,
+        {
+          hint: `resolve each point above; \`bootseq checksum FILE --history ${format.name}\` prints what ${format.name} records for a file`,
+        },
+      );
+    }
+  };
+  const isDiskFull = (error: unknown) => diskFullAt(store, error);
+  /** "applied …" lines wait for their commit: a migration is applied once it is committed, not before. */
+  const uncommitted: string[] = [];
+  const committed = () => {
+    for (const text of uncommitted.splice(0)) ctx.note('info', text);
+  };
+  const applyOne = async (db: MigrationDb, m: LocalMigration, inTransaction: boolean) => {
+    ctx.signal.throwIfAborted();
+    if (splitStatements(m.sql).length === 0)
+      ctx.note('warn', `${m.script} holds no SQL statement: it is recorded as applied and changes nothing`);
+    const started = Date.now();
+    try {
+      await format.apply(db, m, options, inTransaction);
+    } catch (error) {
+      throw failedMigration({
+        taskId,
+        store,
+        dirShown: spec.dirShown,
+        m,
+        error,
+        dialect: db.dialect,
+        before: applied.length,
+        isDiskFull,
+      });
+    }
+    const entry = {
+      version: m.version ?? null,
+      script: m.script,
+      checksum: showChecksum(m.checksum),
+      duration_ms: Date.now() - started,
+    };
+    applied.push(entry);
+    uncommitted.push(`applied ${m.script} (${entry.duration_ms} ms)`);
+    if (!inTransaction) committed(); // PostgreSQL: each migration commits on its own
+  };
+  const summary = () =>
+    `${applied.length} applied, ${migrations.length} in ${spec.dirShown} (${format.name} history in ${options.table})`;
+  return { taskId, format, migrations, options, checkPlan, applyOne, committed, isDiskFull, summary };
+}
+
+/** Runs the SQLite transaction; a commit refused for a full disk is said as such, naming where. */
+async function commitOrExplain(
+  run: ReturnType<typeof createMigrationRun>,
+  store: Store,
+  work: () => Promise<void>,
+): Promise<void> {
+  try {
+    await work();
+  } catch (error) {
+    const full = run.isDiskFull(error);
+    if (!full || error instanceof TaskFailedError) throw error;
+    throw new TaskFailedError(
+      run.taskId,
+      `the file system holding ${full} is full: the migrations of this run could not be committed, nothing of them remains (${(error as Error).message})`,
+      {
+        cause: error,
+        hint: `free space on the volume holding ${full}, then run \`bootseq migrate ${store.name}\``,
+      },
+    );
+  }
+}
+
+/** A migration that failed, said with its file and line, what was undone, and what to do. */
+function failedMigration(f: {
+  taskId: string;
+  store: Store;
+  dirShown: string;
+  m: LocalMigration;
+  error: unknown;
+  dialect: MigrationDb['dialect'];
+  before: number;
+  isDiskFull: (error: unknown) => string | undefined;
+}): TaskFailedError {
+  const { error, m } = f;
+  const where = `${path.posix.join(f.dirShown, m.script)}${error instanceof StatementError && error.line ? `:${error.line}` : ''}`;
+  const undone =
+    m.transactional || f.dialect === 'sqlite'
+      ? 'it was rolled back, nothing of it remains'
+      : 'it ran outside a transaction, so statements before the failing one stay applied';
+  const full = f.isDiskFull(error);
+  const message = (error as Error).message;
+  const next = `then run \`bootseq migrate ${f.store.name}\`; nothing was replicated and no process was started`;
+  return new TaskFailedError(
+    f.taskId,
+    `${where}: ${full ? `the file system holding ${full} is full (${message})` : message} (${undone}; ${f.before} earlier migration(s) of this run stay applied)`,
+    {
+      cause: error,
+      hint: full
+        ? `free space on the volume holding ${full}, ${next}`
+        : `fix the statement at ${where}, ${next}`,
+    },
+  );
+}
+
+/** The folder's migrations, or a TaskFailedError for what the tool would refuse before anything runs. */
+function readFolder(taskId: string, spec: BuiltinMigrate, format: HistoryFormat): LocalMigration[] {
   const { migrations, problems } = format.resolve(spec.dir);
   if (problems.length > 0) {
     throw new TaskFailedError(
@@ -132,55 +263,24 @@ function createMigrationRun(ctx: TaskContext, store: Store, spec: BuiltinMigrate
       },
     );
   }
-  const options: MigrateOptions = migrateOptions(spec, format);
-  const applied: AppliedMigration[] = [];
-  ctx.record('migrations', applied);
-  const noted = new Set<string>();
-  const checkPlan = (plan: { problems: readonly string[]; notes: readonly string[] }) => {
-    for (const note of plan.notes) {
-      if (!noted.has(note)) ctx.note('info', note);
-      noted.add(note);
-    }
-    if (plan.problems.length > 0) {
-      throw new TaskFailedError(
-        taskId,
-        `${options.table} does not match ${spec.dirShown} (${format.name}); nothing was migrated:\n  ${plan.problems.join('\n  ')}`,
-        {
-          hint: `resolve each point above; \`bootseq checksum FILE --history ${format.name}\` prints what ${format.name} records for a file`,
-        },
-      );
-    }
-  };
-  const applyOne = async (db: MigrationDb, m: LocalMigration, inTransaction: boolean) => {
-    ctx.signal.throwIfAborted();
-    const started = Date.now();
-    try {
-      await format.apply(db, m, options, inTransaction);
-    } catch (error) {
-      const where = `${path.posix.join(spec.dirShown, m.script)}${error instanceof StatementError && error.line ? `:${error.line}` : ''}`;
-      const undone =
-        m.transactional || db.dialect === 'sqlite'
-          ? 'it was rolled back, nothing of it remains'
-          : 'it ran outside a transaction, so statements before the failing one stay applied';
-      throw new TaskFailedError(
-        taskId,
-        `${where}: ${(error as Error).message} (${undone}; ${applied.length} earlier migration(s) of this run stay applied)`,
-        {
-          cause: error,
-          hint: `fix the statement at ${where}, then run \`bootseq migrate ${store.name}\`; nothing was replicated and no process was started`,
-        },
-      );
-    }
-    const entry = {
-      version: m.version ?? null,
-      script: m.script,
-      checksum: showChecksum(m.checksum),
-      duration_ms: Date.now() - started,
-    };
-    applied.push(entry);
-    ctx.note('info', `applied ${m.script} (${entry.duration_ms} ms)`);
-  };
-  const summary = () =>
-    `${applied.length} applied, ${migrations.length} in ${spec.dirShown} (${format.name} history in ${options.table})`;
-  return { taskId, format, migrations, options, checkPlan, applyOne, summary };
+  return [...migrations];
+}
+
+/**
+ * Where the store's data lives, when `error` comes from its file system being full; undefined otherwise.
+ * SQLite says "database or disk is full", or only "disk I/O error" when a WAL write hits ENOSPC: then
+ * the folder's free space decides.
+ */
+function diskFullAt(store: Store, error: unknown): string | undefined {
+  const message = String((error as Error | undefined)?.message ?? error);
+  if (store.kind !== 'sqlite')
+    return /no space left on device|disk full/i.test(message) ? 'the database' : undefined;
+  const folder = path.dirname(store.location);
+  if (/database or disk is full|SQLITE_FULL|no space left on device/i.test(message)) return folder;
+  if (!/disk I\/O error|SQLITE_IOERR/i.test(message)) return undefined;
+  try {
+    return fs.statfsSync(folder).bavail === 0 ? folder : undefined;
+  } catch {
+    return undefined;
+  }
 }
