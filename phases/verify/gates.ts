@@ -48,11 +48,7 @@ export async function sqliteGates(
     gate('quick_check', check.length === 1 && check[0] === 'ok', check.slice(0, 3).join('; '));
     schemaGates(db, required, gate);
   } catch (error) {
-    gate(
-      'open',
-      false,
-      `${(error as Error).message}${onReadOnlyFs(dbPath) ? ` (${path.dirname(dbPath)} is on a read-only file system: Litestream and the app need it read-write)` : ''}`,
-    );
+    gate('open', false, `${dbPath}: ${(error as Error).message}${whyNoOpen(dbPath)}`);
   } finally {
     db?.close();
   }
@@ -102,6 +98,21 @@ function schemaGates(db: import('better-sqlite3').Database, required: SqliteRequ
       missing.length === 0,
       missing.length === 0 ? columns.join(', ') : `missing ${missing.join(', ')}`,
     );
+  }
+}
+
+/** What the file system says about a database that cannot be opened: a read-only mount, no permission. */
+function whyNoOpen(dbPath: string): string {
+  if (onReadOnlyFs(dbPath))
+    return ` (${path.dirname(dbPath)} is on a read-only file system: Litestream and the app need it read-write)`;
+  try {
+    fs.accessSync(dbPath, fs.constants.R_OK | fs.constants.W_OK);
+    return '';
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === 'EACCES' || code === 'EPERM'
+      ? ' (permission denied: the user bootseq runs as must be able to read and write the file and its folder)'
+      : '';
   }
 }
 

@@ -3,7 +3,7 @@
 
 import path from 'node:path';
 import { GateFailedError, type GateResult } from '../../entrypoint/core/errors.js';
-import type { Phase } from '../../entrypoint/core/task.js';
+import type { Config, Phase } from '../../entrypoint/core/task.js';
 import { historyGate } from '../../db/history/index.js';
 import { openStore, type MigrationDb } from '../../db/index.js';
 import { postgresGates, sqliteGates } from './gates.js';
@@ -60,16 +60,19 @@ export const verify: Phase = {
             ctx.note(g.ok ? 'info' : 'error', `${g.ok ? 'ok  ' : 'FAIL'} ${g.gate}: ${g.detail}`);
           }
           if (gates.some((g) => !g.ok)) {
-            const missingFile = gates.some((g) => g.gate === 'exists' && !g.ok);
-            throw new GateFailedError(
-              taskId,
-              gates,
-              missingFile
-                ? `nothing created ${path.relative(config.dir, store.location)}: give stores.${store.name} a migrate command that creates it, or check that its path matches litestream.yml`
-                : `fix the failing gates (run \`bootseq verify ${store.name}\` to see every gate); nothing was replicated and no process was started`,
-            );
+            throw new GateFailedError(taskId, gates, gateHint(gates, store, config.dir));
           }
         },
       };
     }),
 };
+
+/** What to do about failed gates: the most specific advice first. Never repairs anything itself. */
+function gateHint(gates: readonly GateResult[], store: Config['stores'][number], dir: string): string {
+  const shown = path.relative(dir, store.location) || store.location;
+  if (gates.some((g) => g.gate === 'exists' && !g.ok))
+    return `nothing created ${shown}: give stores.${store.name} a migrate command that creates it, or check that its path matches litestream.yml`;
+  if (gates.some((g) => !g.ok && /malformed|not a database|corrupt/i.test(`${g.gate} ${g.detail}`)))
+    return `${shown} is damaged. bootseq does not move it for you: stop the app, move it aside (\`mv ${shown} ${shown}.damaged\`, with its -wal and -shm) so the next boot restores it from the replica, or put a backup back with \`bootseq restore --from-backup PATH ${store.name}\``;
+  return `fix the failing gates (run \`bootseq verify ${store.name}\` to see every gate); nothing was replicated and no process was started`;
+}

@@ -50,4 +50,22 @@ describe('a failing gate', () => {
     );
     expect(processesIn(project.dir)).toEqual([]);
   });
+
+  test('a damaged local database: verify says how to get the replica back, and moves nothing itself', async ({
+    project,
+  }) => {
+    expect((await project.run(['up', '--until', 'verify'])).exitCode).toBe(0);
+    const file = project.path('.demo/storage/primary.sqlite3');
+    const bytes = fs.readFileSync(file);
+    // Page 2 onwards overwritten: the header still says SQLite, the b-tree pages are garbage.
+    bytes.fill(0xa5, 4096);
+    fs.writeFileSync(file, bytes);
+    const result = await project.run(['verify', 'primary']);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toMatch(/Error: verify:primary failed: gate (quick_check|open): .*malformed/);
+    expect(result.stderr).toContain(
+      'Try: .demo/storage/primary.sqlite3 is damaged. bootseq does not move it for you: stop the app, move it aside',
+    );
+    expect(fs.readFileSync(file).equals(bytes)).toBe(true);
+  });
 });
