@@ -12,7 +12,6 @@ export interface SecretSource {
   readFile(path: string, maxBytes: number): string | undefined;
 }
 
-const REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 /** A secret file is read up to this size; anything longer is not a secret (or is /dev/zero). */
 const SECRET_FILE_MAX = 64 * 1024;
 const SECRET_NAME = /PASS|SECRET|TOKEN|KEY|CREDENTIAL|PRIVATE/i;
@@ -53,7 +52,7 @@ export function createExpander(source: SecretSource) {
 
   function expand(text: string): Expansion {
     const problems: string[] = [];
-    const value = text.replace(REFERENCE, (_match, name: string, fallback: string | undefined) => {
+    const value = replaceReferences(text, (name, fallback) => {
       const found = lookup(name);
       if (found.value !== undefined) return found.value;
       if (found.problem) problems.push(found.problem);
@@ -71,6 +70,35 @@ export function createExpander(source: SecretSource) {
     resolvedFromFiles: (): Readonly<Record<string, string>> => ({ ...fromFiles }),
     redactor: () => createRedactor([...secrets]),
   };
+}
+
+/**
+ * `${NAME}` and `${NAME:-default}` in `text`, each replaced by `fn(NAME, default)`; anything else is
+ * kept as written. One pass: each `${` is looked at once and each `}` found once, so an unclosed
+ * `${A:-…` repeated over a long value costs linear time (a regular expression here was quadratic).
+ */
+export function replaceReferences(
+  text: string,
+  fn: (name: string, fallback: string | undefined) => string,
+): string {
+  let out = '';
+  let i = 0;
+  for (;;) {
+    const start = text.indexOf('${', i);
+    if (start < 0) return out + text.slice(i);
+    const name = /^[A-Za-z_][A-Za-z0-9_]*/.exec(text.slice(start + 2, start + 2 + 256))?.[0];
+    const after = start + 2 + (name?.length ?? 0);
+    const hasDefault = text.startsWith(':-', after);
+    if (!name || (!hasDefault && text[after] !== '}')) {
+      out += text.slice(i, start + 2);
+      i = start + 2;
+      continue;
+    }
+    const close = text.indexOf('}', after);
+    if (close < 0) return out + text.slice(i); // no `}` left: no later reference can close either
+    out += text.slice(i, start) + fn(name, hasDefault ? text.slice(after + 2, close) : undefined);
+    i = close + 1;
+  }
 }
 
 /**
