@@ -70,7 +70,11 @@ function readHeader(dbPath: string, gate: Gate): Buffer | undefined {
       fs.closeSync(fd);
     }
   } catch (error) {
-    const why = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    const code = (error as NodeJS.ErrnoException).code;
+    const why =
+      code === 'EACCES' || code === 'EPERM'
+        ? `${code}, permission denied: the user bootseq runs as must be able to read and write it`
+        : (code ?? (error as Error).message);
     gate('exists', false, `${dbPath} cannot be read: ${why}`);
     return undefined;
   }

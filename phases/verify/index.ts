@@ -70,8 +70,10 @@ export const verify: Phase = {
 /** What to do about failed gates: the most specific advice first. Never repairs anything itself. */
 function gateHint(gates: readonly GateResult[], store: Config['stores'][number], dir: string): string {
   const shown = path.relative(dir, store.location) || store.location;
-  if (gates.some((g) => g.gate === 'exists' && !g.ok))
+  if (gates.some((g) => g.gate === 'exists' && !g.ok && g.detail.includes('ENOENT')))
     return `nothing created ${shown}: give stores.${store.name} a migrate command that creates it, or check that its path matches litestream.yml`;
+  if (gates.some((g) => !g.ok && /permission denied/.test(g.detail)))
+    return `give the user bootseq runs as read and write access to ${shown} and its folder (\`chown\`/\`chmod\`, or run the container as the volume's owner)`;
   if (gates.some((g) => !g.ok && /malformed|not a database|corrupt/i.test(`${g.gate} ${g.detail}`)))
     return `${shown} is damaged. bootseq does not move it for you: stop the app, move it aside (\`mv ${shown} ${shown}.damaged\`, with its -wal and -shm) so the next boot restores it from the replica, or put a backup back with \`bootseq restore --from-backup PATH ${store.name}\``;
   return `fix the failing gates (run \`bootseq verify ${store.name}\` to see every gate); nothing was replicated and no process was started`;

@@ -1,6 +1,7 @@
 // A missing required table: `bootseq verify` exits 1 with that gate FAIL, and `bootseq up` never
 // starts Litestream or the app.
 
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import { describe, expect } from 'vitest';
 import { test } from '../helpers/fixtures.js';
@@ -67,5 +68,31 @@ describe('a failing gate', () => {
       'Try: .demo/storage/primary.sqlite3 is damaged. bootseq does not move it for you: stop the app, move it aside',
     );
     expect(fs.readFileSync(file).equals(bytes)).toBe(true);
+  });
+
+  test('a database bootseq may not read (mode 000, as an unprivileged user): verify names the file and the permission', async ({
+    project,
+  }) => {
+    expect((await project.run(['up', '--until', 'verify'])).exitCode).toBe(0);
+    fs.chmodSync(project.dir, 0o755);
+    execFileSync('chown', ['-R', 'nobody', project.dir]);
+    const file = project.path('.demo/storage/primary.sqlite3');
+    fs.chmodSync(file, 0o000);
+    const run = project.start(['verify', 'primary'], {}, ['runuser', '-u', 'nobody', '--']);
+    const result = await run.done;
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain(`${file} cannot be read: EACCES, permission denied`);
+    expect(result.stderr).toMatch(
+      /Try: give the user bootseq runs as read and write access to \.demo\/storage\/primary\.sqlite3/,
+    );
+  });
+
+  test('an empty migration file is applied with a warning, not silently', async ({ project }) => {
+    project.write({ 'examples/demo/db/cache/900_nothing.sql': '-- to be written\n\n' });
+    const result = await project.run(['migrate', 'cache', '--log-format', 'plain']);
+    expect(result.exitCode).toBe(0);
+    expect(result.output).toContain(
+      '[migrate:cache] warn: 900_nothing.sql holds no SQL statement: it is recorded as applied and changes nothing',
+    );
   });
 });
