@@ -154,8 +154,9 @@ export async function postgresGates(
 ): Promise<GateResult[]> {
   const gates: GateResult[] = [];
   const gate = (name: string, ok: boolean, detail: string) => gates.push({ store, gate: name, ok, detail });
-  const version = await db.query<{ v: string }>('SHOW server_version');
-  gate('connect', true, `PostgreSQL ${version[0]?.v ?? '?'}`);
+  // The column SHOW returns is named after the setting: server_version.
+  const version = await db.query<{ server_version: string }>('SHOW server_version');
+  gate('connect', true, `PostgreSQL ${version[0]?.server_version ?? '?'}`);
   for (const table of required.tables) {
     const rows = await db.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [table]);
     const ok = rows[0]?.t !== null && rows[0]?.t !== undefined;

@@ -66,9 +66,11 @@ describe('seeds/003: PostgreSQL from a baseline dump, Flyway baseline + migrate,
     ]);
     const gates = (
       project.report().tasks.find((t) => t.id === 'verify:app') as unknown as {
-        gates: { gate: string; ok: boolean }[];
+        gates: { gate: string; ok: boolean; detail: string }[];
       }
     ).gates;
+    // The server's real version, not a placeholder: the gate reads the column SHOW returns.
+    expect(gates[0]?.detail).toMatch(/^PostgreSQL \d+\.\d+/);
     expect(gates.map((g) => [g.gate, g.ok])).toEqual([
       ['connect', true],
       ['table d_audit_event', true],
