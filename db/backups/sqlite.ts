@@ -28,7 +28,11 @@ export async function backupSqlite(
       .get() as number;
     if (userTables === 0) return undefined; // nothing to lose yet
     fs.mkdirSync(dir, { recursive: true });
-    const target = path.join(dir, stampedName(BACKUP_EXT.sqlite));
+    // Taken under the migration's write lock, so one at a time per store; a name taken already (the
+    // same millisecond) moves on by one.
+    let ms = Date.now();
+    while (fs.existsSync(path.join(dir, stampedName(BACKUP_EXT.sqlite, ms)))) ms += 1;
+    const target = path.join(dir, stampedName(BACKUP_EXT.sqlite, ms));
     const started = Date.now();
     db.prepare('VACUUM INTO ?').run(target);
     const record = { path: target, bytes: fs.statSync(target).size, duration_ms: Date.now() - started };

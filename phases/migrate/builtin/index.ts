@@ -84,18 +84,20 @@ async function migrateWith(
       // concurrent boots wait and then find everything applied; each migration sits in a savepoint,
       // so a failing one is rolled back alone and the ones before it are kept, as separate
       // transactions would leave them (without a commit and an fsync per file).
-      // Before anything changes: a copy to roll back to. The plan is previewed in a transaction that is
-      // rolled back (it may create the history table), as VACUUM INTO cannot run inside one.
-      const preview = await db.dryRun(() => format.plan(db, migrations, options));
-      if (preview.problems.length === 0 && preview.pending.length > 0) {
-        const backup = await takeBackup(ctx, store, db);
-        if (backup) recordBackup(backup);
-      }
+      // Before anything changes, and only by the process that holds the write lock and has something
+      // pending: a copy to roll back to. takeBackup reads through a connection of its own (VACUUM INTO
+      // cannot run inside a transaction), which sees the file as last committed, without the history
+      // table this transaction's plan may just have created. Concurrent migrators wait for the lock,
+      // then find nothing pending: one backup per change, never two writing or pruning at once.
       let failure: Error | undefined;
       await commitOrExplain(run, store, async () =>
         db.transaction(async () => {
           const plan = await format.plan(db, migrations, options);
           checkPlan(plan);
+          if (plan.pending.length > 0) {
+            const backup = await takeBackup(ctx, store, db);
+            if (backup) recordBackup(backup);
+          }
           for (const m of plan.pending) {
             await db.exec('SAVEPOINT bootseq_migration');
             try {
