@@ -9,6 +9,7 @@ const FILES: Record<string, string> = {
   '/p/db/seeds.sql': 'select 1;',
   '/run/secrets/db': 'postgres://app:s3cret@db.internal/app\r\n\n',
   '/run/secrets/token': 'tok-123456\n',
+  '/run/secrets/padded': 'p4ss-w0rd \t \t\r\n',
 };
 const fakeFs: ConfigFs = {
   readFile: (f) => FILES[f],
@@ -236,6 +237,19 @@ describe('secrets', () => {
     expect(config.redact(config.processes[0]?.command ?? '')).toBe(
       'node web.js --db postgres://app:***@db.internal/app',
     );
+  });
+
+  test('a secret file with trailing spaces and tabs: trimmed, children and redaction get the bare value', () => {
+    const result = parseConfig(`${base()}processes:\n  web: { command: "node web.js \${DB_PASSWORD}" }\n`, {
+      file: 'bootseq.yml',
+      dir: '/p',
+      env: { PATH: '/usr/bin', DB_PASSWORD_FILE: '/run/secrets/padded' },
+      fs: fakeFs,
+    });
+    expect(result.issues).toEqual([]);
+    expect(result.config?.env).toEqual({ DB_PASSWORD: 'p4ss-w0rd' });
+    expect(result.config?.processes[0]?.command).toBe('node web.js p4ss-w0rd');
+    expect(result.config?.redact('connected with p4ss-w0rd')).toBe('connected with ***');
   });
 
   test('VAR wins over VAR_FILE, and ${VAR:-default} falls back', () => {
