@@ -51,7 +51,7 @@ const MUTATIONS = [
     file: 'entrypoint/core/supervisor/shutdown.ts',
     from: "    ...kept.filter((k) => k.role === 'process').reverse(),\n    ...kept.filter((k) => k.role === 'replication'),",
     to: "    ...kept.filter((k) => k.role === 'replication'),\n    ...kept.filter((k) => k.role === 'process').reverse(),",
-    tests: ['test/unit/core/supervisor.test.ts'],
+    tests: ['test/unit/core/supervisor.test.ts', 'test/integration/zero-loss.test.ts'],
   },
   {
     name: 'a litestream restore failure swallowed',

@@ -44,3 +44,46 @@ describe('zero loss on SIGTERM', () => {
     },
   );
 });
+
+describe('zero loss when writes continue into the shutdown', () => {
+  test(
+    '10 rounds: a client keeps writing while SIGTERM arrives; every acknowledged note is in the replica',
+    { timeout: 600_000 },
+    async ({ project }) => {
+      const losses: string[] = [];
+      let acknowledged = 0;
+      for (let round = 1; round <= 10; round += 1) {
+        const boot = project.start(['up']);
+        await boot.waitForLine(/ready: worker, web running/);
+        let writing = true;
+        const writer = (async () => {
+          for (let i = 0; writing; i += 1) {
+            try {
+              const response = await fetch(`http://127.0.0.1:${project.port}/notes`, {
+                method: 'POST',
+                body: `round ${round} note ${i}`,
+              });
+              if (response.status === 201) acknowledged += 1;
+            } catch {
+              // the web process is gone: nothing acknowledged, nothing owed
+            }
+          }
+        })();
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        process.kill(boot.pid, 'SIGTERM');
+        const result = await boot.done;
+        writing = false;
+        await writer;
+        expect(result.exitCode, result.output.slice(-2000)).toBe(0);
+        const out = project.path(`restored/round-${round}.sqlite3`);
+        const restored = countRows(restoreCopy(project.dir, '.demo/storage/primary.sqlite3', out), 'notes');
+        if (restored < acknowledged)
+          losses.push(`round ${round}: ${acknowledged - restored} acknowledged notes missing`);
+        fs.rmSync(project.path('restored'), { recursive: true, force: true });
+      }
+      expect(losses).toEqual([]);
+      expect(acknowledged).toBeGreaterThan(10);
+      expect(processesIn(project.dir)).toEqual([]);
+    },
+  );
+});
