@@ -20,3 +20,4 @@ export {
   type LeaseFile,
 } from './lease.js';
 export { splitStatements } from './split.js';
+export { processesWithOpen } from './processes.js';

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { TaskFailedError } from '../../entrypoint/core/errors.js';
 import { pruneStamped, stampAt, stampedName } from '../../entrypoint/core/stamped-files.js';
+import { processesWithOpen } from '../processes.js';
 import { checkIntegrity } from '../sqlite.js';
 import { BACKUP_EXT, type BackupRecord } from './layout.js';
 
@@ -92,30 +93,4 @@ async function checkBackup(file: string): Promise<string | undefined> {
   if (check.ok) return undefined;
   // A failing check is named; a file that is no database at all says so itself.
   return check.opened ? `integrity_check: ${check.detail}` : check.detail;
-}
-
-/** PIDs of processes that hold any of `files` open (Linux /proc). */
-function processesWithOpen(files: readonly string[]): number[] {
-  const wanted = new Set(files.map((f) => path.resolve(f)));
-  const found: number[] = [];
-  let entries: string[] = [];
-  try {
-    entries = fs.readdirSync('/proc').filter((e) => /^\d+$/.test(e));
-  } catch {
-    return found;
-  }
-  for (const pid of entries) {
-    if (Number(pid) === process.pid) continue;
-    try {
-      for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
-        if (wanted.has(fs.readlinkSync(`/proc/${pid}/fd/${fd}`))) {
-          found.push(Number(pid));
-          break;
-        }
-      }
-    } catch {
-      // gone, or not ours to read
-    }
-  }
-  return found;
 }

@@ -4,7 +4,6 @@
 // in the same order. A Litestream that is not under any bootseq's lease but has a database open (an
 // orphan of a killed bootseq on this host, one started by hand) counts as a holder too.
 
-import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   describeHolder,
@@ -12,6 +11,7 @@ import {
   me,
   releaseLease,
   tryLease,
+  processesWithOpen,
   whoHolds,
   type LeaseFile,
 } from '../../db/index.js';
@@ -54,7 +54,7 @@ export async function tryReplication(
     for (const t of taken) releaseLease(t);
     return describeHolder(await whoHolds(file));
   }
-  const stray = strayLitestreams(lease.dbPaths, own);
+  const stray = processesWithOpen(lease.dbPaths, 'litestream').filter((pid) => !own.includes(pid));
   if (stray.length === 0) return undefined;
   for (const t of taken) releaseLease(t);
   return `litestream pid ${stray.join(', ')}, which no bootseq leases (an orphan of a killed bootseq, or started by hand)`;
@@ -73,32 +73,4 @@ export async function waitForReplication(
     onWait(holder);
     await sleep(POLL_MS, undefined, { signal });
   }
-}
-
-/** Processes named litestream, other than `own`, that have one of the databases open (Linux /proc). */
-function strayLitestreams(dbPaths: readonly string[], own: readonly number[]): number[] {
-  const wanted = new Set(dbPaths);
-  const found: number[] = [];
-  let entries: string[];
-  try {
-    entries = fs.readdirSync('/proc').filter((e) => /^\d+$/.test(e));
-  } catch {
-    return found;
-  }
-  for (const entry of entries) {
-    const pid = Number(entry);
-    if (own.includes(pid)) continue;
-    try {
-      if (fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'litestream') continue;
-      for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
-        if (wanted.has(fs.readlinkSync(`/proc/${pid}/fd/${fd}`))) {
-          found.push(pid);
-          break;
-        }
-      }
-    } catch {
-      // gone, or not ours to read
-    }
-  }
-  return found;
 }
