@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLI = path.join(REPO, 'dist/entrypoint/cli.js');
+/** Longer than any single run a test makes; shorter than vitest's 120 s test timeout. */
+const RUN_DEADLINE_MS = 100_000;
 export const LITESTREAM = path.join(REPO, 'node_modules/@flydotio/litestream-linux-x64/litestream');
 export const STORES = ['primary', 'queue', 'cache', 'cable'] as const;
 
@@ -240,7 +242,19 @@ export async function createTmpProject(options: { demo?: boolean } = {}): Promis
     start,
     async run(args, env) {
       const r = start(args, env);
-      const result = await r.done;
+      // A run that hangs fails here with its output, not as a mute test timeout (vitest's is 120 s).
+      let timer: NodeJS.Timeout | undefined;
+      const hung = new Promise<'hung'>((resolve) => {
+        timer = setTimeout(() => resolve('hung'), RUN_DEADLINE_MS);
+      });
+      const result = await Promise.race([r.done, hung]);
+      clearTimeout(timer);
+      if (result === 'hung') {
+        r.child.kill('SIGKILL');
+        throw new Error(
+          `bootseq ${args.join(' ')} still running after ${RUN_DEADLINE_MS / 1000}s; output:\n${r.lines.slice(-60).join('\n')}`,
+        );
+      }
       return { exitCode: result.exitCode, output: result.output, stderr: result.stderr };
     },
     report() {
