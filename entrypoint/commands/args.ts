@@ -67,6 +67,7 @@ export function resolveCommandLine(
       into: text('into'),
       timestamp: text('timestamp'),
       postgresUrl: text('postgres-url'),
+      socket: text('socket'),
     },
   };
 }

@@ -24,6 +24,8 @@ import {
 } from '../core/supervisor/index.js';
 import type { TaskSpec } from '../core/task.js';
 import { createReporter } from '../log/index.js';
+import { createLiveState, type LiveState } from '../status/live.js';
+import { openStatusServers, type StatusServers } from '../status/server.js';
 import { PHASE_LIST } from '../../phases/index.js';
 import type { CommandContext } from './context.js';
 
@@ -38,12 +40,42 @@ export interface BootOptions extends GraphOptions {
 type LoadedConfig = Config & { warnings: readonly string[] };
 
 export async function runBoot(cmd: CommandContext, options: BootOptions): Promise<number> {
-  const config = options.config ?? loadConfig(cmd.configPath);
-  const tasks = buildGraph(PHASE_LIST, config, options);
-  const reporter = await createReporter(cmd.logFormat);
-  const emit = reporter.emit.bind(reporter);
+  const loaded = options.config ?? loadConfig(cmd.configPath);
+  const tasks = buildGraph(PHASE_LIST, loaded, options);
+  const log = await createReporter(cmd.logFormat);
   const controller = new AbortController();
-  const supervisor = createSupervisor({ ...config.shutdown, emit, controller });
+  // The live state follows the same events the log renders: status and health never disagree with it.
+  let live: LiveState | undefined;
+  const reporter: Reporter = {
+    emit: (event) => {
+      live?.observe(event);
+      log.emit(event);
+    },
+    close: () => log.close(),
+  };
+  const emit = reporter.emit.bind(reporter);
+  const supervisor = createSupervisor({ ...loaded.shutdown, emit, controller });
+  live = createLiveState({
+    config: loaded,
+    command: options.command,
+    version: cmd.version,
+    kept: supervisor.view,
+  });
+  let servers: StatusServers | undefined;
+  try {
+    // Only a supervising `up` answers `bootseq status`: a one-off `migrate` beside it must not take its socket.
+    if (options.supervise)
+      servers = await openStatusServers({ config: loaded, snapshot: live.snapshot, emit });
+  } catch (error) {
+    supervisor.dispose();
+    await log.close();
+    throw error;
+  }
+  if (servers?.healthUrl) live.setHealthUrl(servers.healthUrl);
+  // The app may ask bootseq's health itself (a proxy that only probes the app's port: docker/).
+  const config: LoadedConfig = servers?.healthUrl
+    ? { ...loaded, env: { ...loaded.env, BOOTSEQ_HEALTH_URL: servers.healthUrl } }
+    : loaded;
   const report = createRunReport({
     command: options.command,
     argv: cmd.argv,
@@ -55,7 +87,14 @@ export async function runBoot(cmd: CommandContext, options: BootOptions): Promis
   try {
     announce(reporter, config, tasks);
     const { keep, background } = supervisor;
-    const result = await runTasks(tasks, { config, reporter, controller, keep, background });
+    const result = await runTasks(tasks, {
+      config,
+      reporter,
+      controller,
+      keep,
+      background,
+      expose: live.expose,
+    });
     report.tasks = toReportTasks(result.records);
     const end: RunEnd = result.error
       ? { kind: 'failed', error: result.error }
@@ -65,9 +104,12 @@ export async function runBoot(cmd: CommandContext, options: BootOptions): Promis
             kind: 'done',
             reason: options.until ? `--until ${options.until} reached` : `${options.command} done`,
           };
+    live.shuttingDown();
     ended = await supervisor.shutdown(end);
   } finally {
+    live.shuttingDown();
     supervisor.dispose();
+    await servers?.close();
     // A bug thrown above still leaves a report, marked failed, and cli.ts reports the bug.
     const exitCode = ended?.exitCode ?? EXIT_FAILED;
     finishRunReport(report, {

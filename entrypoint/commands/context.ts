@@ -49,6 +49,8 @@ export interface CommandContext {
   readonly into: string | undefined;
   readonly timestamp: string | undefined;
   readonly postgresUrl: string | undefined;
+  /** `--socket PATH` (status). */
+  readonly socket: string | undefined;
   readonly argv: readonly string[];
   readonly version: string;
   print(text: string): void;

@@ -10,6 +10,7 @@ import * as plan from './plan.js';
 import * as rehearse from './rehearse.js';
 import * as report from './report.js';
 import * as restore from './restore.js';
+import * as status from './status.js';
 import * as up from './up.js';
 import * as verify from './verify.js';
 
@@ -18,4 +19,14 @@ export interface Command {
   run(cmd: CommandContext): Promise<number>;
 }
 
-export const COMMANDS: readonly Command[] = [up, plan, restore, migrate, verify, rehearse, checksum, report];
+export const COMMANDS: readonly Command[] = [
+  up,
+  status,
+  plan,
+  restore,
+  migrate,
+  verify,
+  rehearse,
+  checksum,
+  report,
+];

@@ -18,6 +18,7 @@ import { resolveLitestream } from './replication.js';
 import { configSchema, type Config } from './schema.js';
 import { createExpander } from './secrets.js';
 import { checkOneStorePerDatabase, resolveStores } from './stores.js';
+import { resolveHealth, resolveStatus } from './status.js';
 
 export type { ConfigFs } from './context.js';
 
@@ -121,6 +122,8 @@ export function parseConfig(text: string, options: ParseOptions): ParseResult {
     shutdown: { graceMs: c.shutdown.grace, replicationGraceMs: c.shutdown.replication_grace },
     report: { dir: reportDir, keep: c.report.keep },
     backup: { dir: path.join(reportDir, 'backups'), keep: c.backup.keep, postgres: c.backup.postgres },
+    status: resolveStatus(ctx, c, reportDir),
+    health: resolveHealth(ctx, c),
     lease: {
       dir: c.lease.dir === undefined ? undefined : path.resolve(dir, c.lease.dir),
       waitMs: c.lease.wait,

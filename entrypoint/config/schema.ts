@@ -173,6 +173,14 @@ export const configSchema = strict({
     /** How long to wait for another bootseq that is restoring or migrating the same databases. */
     wait: duration.prefault('5m'),
   }).prefault({}),
+  /** `bootseq status` asks the running bootseq over this unix socket (owner-only); default under report.dir. */
+  status: strict({ socket: nonEmpty.optional() }).prefault({}),
+  /** HTTP health and metrics (/livez, /readyz, /metrics): off unless `listen` is set. */
+  health: strict({
+    listen: nonEmpty.optional(),
+    /** A store whose replica is further behind than this makes /readyz 503 and `bootseq status` exit 1. */
+    max_lag: duration.prefault('30s'),
+  }).prefault({}),
   /** Backups taken before the built-in migrator applies anything: `<report.dir>/backups/<store>/`. */
   backup: strict({ keep: z.number().int().min(1).default(3), postgres: z.boolean().default(true) }).prefault(
     {},
@@ -211,6 +219,14 @@ export interface LitestreamConfig {
   readonly stall: { readonly timeoutMs: number; readonly restartMs: number };
 }
 
+/** `health.listen`: a TCP address; port 0 takes any free port (the one taken is logged). */
+export interface ListenAddress {
+  readonly host: string;
+  readonly port: number;
+  /** As written in bootseq.yml. */
+  readonly shown: string;
+}
+
 /** At most `maxRestarts` within `windowMs`; the wait before one starts at `backoffMs` and doubles. */
 export interface RestartLimits {
   readonly maxRestarts: number;
@@ -235,6 +251,10 @@ export interface Config {
   readonly backup: { readonly dir: string; readonly keep: number; readonly postgres: boolean };
   /** Where the lease locks live (undefined: beside each database) and how long to wait for a booting holder. */
   readonly lease: { readonly dir: string | undefined; readonly waitMs: number };
+  /** The control socket `bootseq status` reads (absolute), or undefined when its path cannot be one. */
+  readonly status: { readonly socket: string | undefined };
+  /** HTTP health: where it listens (undefined: off), and the replication lag past which it is degraded. */
+  readonly health: { readonly listen: ListenAddress | undefined; readonly maxLagMs: number };
   /** Variables resolved from `VAR_FILE`, passed on to every child. */
   readonly env: Readonly<Record<string, string>>;
   /** Replaces every secret in `text` with *** (and URL passwords). */

@@ -7,7 +7,16 @@ import { InterruptedError, TaskFailedError } from './errors.js';
 import type { BootEvent } from './events.js';
 import { describeExit, signalExitCode } from './exit.js';
 import type { Spawner } from './spawn.js';
-import type { Child, CommandSpec, Config, KeepChild, StartBackground, TaskContext, TaskId } from './task.js';
+import type {
+  Child,
+  CommandSpec,
+  Config,
+  KeepChild,
+  LiveViews,
+  StartBackground,
+  TaskContext,
+  TaskId,
+} from './task.js';
 
 export interface ContextOptions {
   readonly config: Config;
@@ -20,6 +29,8 @@ export interface ContextOptions {
   readonly keep: KeepChild;
   /** Hands background work to the supervisor. */
   readonly background: StartBackground;
+  /** Publishes a task's live views (status, health); default: nobody reads them. */
+  readonly expose?: (views: LiveViews) => void;
   /** The exit code of the last command the task ran, for the report. */
   setExitCode(code: number | undefined): void;
   /** Facts for the run report under this task. */
@@ -95,6 +106,9 @@ export function createTaskContext(taskId: TaskId, options: ContextOptions): Task
     },
     background(job) {
       options.background(taskId, job);
+    },
+    expose(views) {
+      options.expose?.(views);
     },
   };
 }

@@ -19,6 +19,8 @@ import type { ChildExit } from './task.js';
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
+/** `bootseq status`: no bootseq is running there (1 means it runs, degraded). */
+export const EXIT_NOT_RUNNING = 3;
 
 const SIGNAL_NUMBERS: Readonly<Record<string, number>> = {
   SIGHUP: 1,

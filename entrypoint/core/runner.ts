@@ -8,7 +8,7 @@ import { createTaskContext, errorMessage, firstLine } from './context.js';
 import { BootseqError, TaskFailedError } from './errors.js';
 import type { BootEvent, Reporter, TaskStatus } from './events.js';
 import { spawner as realSpawner, type Spawner } from './spawn.js';
-import type { Config, KeepChild, StartBackground, TaskId, TaskSpec } from './task.js';
+import type { Config, KeepChild, LiveViews, StartBackground, TaskId, TaskSpec } from './task.js';
 
 export interface TaskRecord {
   readonly id: TaskId;
@@ -37,6 +37,8 @@ export interface RunOptions {
   readonly background: StartBackground;
   /** Default: execa through core/spawn.ts. */
   readonly spawner?: Spawner;
+  /** Where tasks publish what status and health read (core/live.ts); default: nowhere. */
+  readonly expose?: (views: LiveViews) => void;
 }
 
 export interface RunResult {
@@ -110,7 +112,7 @@ function newRecord(task: TaskSpec): TaskRecord {
 
 /** Runs one task: `ok`, or `failed` (the first failure aborts the run), or `cancelled` by an abort. */
 async function execute(task: TaskSpec, record: TaskRecord, run: Run): Promise<void> {
-  const { config, controller, spawner, keep, background } = run.options;
+  const { config, controller, spawner, keep, background, expose } = run.options;
   record.startedAtMs = Date.now();
   record.status = 'running';
   run.emit({ event: 'task-start', task: task.id });
@@ -126,6 +128,7 @@ async function execute(task: TaskSpec, record: TaskRecord, run: Run): Promise<vo
         emit: run.emit,
         keep,
         background,
+        expose,
         setExitCode,
         facts: record.facts,
       }),

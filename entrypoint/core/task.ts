@@ -121,6 +121,33 @@ export interface TaskContext {
    * fails ends supervision as a crash would.
    */
   background(job: (signal: AbortSignal) => Promise<void>): void;
+  /** Lets status and health read what this task measures from now on (replicate: each store's lag). */
+  expose(views: LiveViews): void;
+}
+
+/** One sqlite store's replication as this bootseq measures it right now (docs/litestream.md Q9). */
+export interface StoreReplicationView {
+  readonly store: string;
+  /** Litestream's current generation of the store, null before its first. */
+  readonly generation: string | null;
+  /** When the last change reached every replica (Litestream's `wal segment written`), if seen. */
+  readonly lastSyncMs: number | undefined;
+  /** How long the oldest local change not yet in every replica has waited; 0 when caught up. */
+  readonly lagMs: number;
+}
+
+/** Who replicates the sqlite stores, and how far behind each one is. */
+export interface ReplicationView {
+  /** `waiting`: another bootseq on the same files holds the replication lease (a rolling deploy). */
+  readonly role: 'replicating' | 'waiting';
+  readonly holder?: string;
+  /** Measured only while this bootseq replicates; empty while it waits. */
+  readonly stores: readonly StoreReplicationView[];
+}
+
+/** What a task lets `bootseq status`, /readyz and /metrics read while the run goes on (read-only views). */
+export interface LiveViews {
+  readonly replication?: () => ReplicationView;
 }
 
 export interface TaskSpec {

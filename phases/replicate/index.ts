@@ -57,6 +57,8 @@ interface Session {
   readonly lease: ReplicationLease;
   /** The Litestream that has taken over and is watched; undefined while one starts or restarts. */
   current: Child | undefined;
+  /** Whether this bootseq replicates, or waits for the one holding the replication lease. */
+  role: { readonly role: 'replicating' | 'waiting'; readonly holder?: string };
 }
 
 async function startReplication(ctx: TaskContext, config: Config): Promise<void> {
@@ -64,10 +66,17 @@ async function startReplication(ctx: TaskContext, config: Config): Promise<void>
   if (!litestream) return;
   const session = createSession(ctx, { ...config, litestream });
   const holder = await tryReplication(session.lease, []);
+  ctx.expose({
+    replication: () => ({
+      ...session.role,
+      stores: session.role.role === 'replicating' ? session.monitor.views() : [],
+    }),
+  });
   // The files are final: whoever boots next may restore and migrate (in place) now.
   releaseBootLeases(session.lease.dbPaths, config.lease.dir);
   if (holder !== undefined) {
-    ctx.record('lease', { role: 'waiting', holder });
+    session.role = { role: 'waiting', holder };
+    ctx.record('lease', session.role);
     ctx.note(
       'info',
       `litestream for ${session.targets.map((t) => t.store).join(', ')} runs in ${holder}: this bootseq starts the app now and takes over replication as soon as that one stops`,
@@ -156,6 +165,7 @@ async function takeOverLater(session: Session, signal: AbortSignal): Promise<voi
     return;
   }
   ctx.note('info', `litestream has taken over ${stores}: this bootseq replicates now`);
+  session.role = { role: 'replicating' };
   watch(session, child);
 }
 
@@ -218,6 +228,7 @@ function createSession(ctx: TaskContext, config: Session['config']): Session {
       config.lease.dir,
     ),
     current: undefined,
+    role: { role: 'replicating' },
     monitor: createProgressMonitor(targets, {
       stallTimeoutMs: config.litestream.stall.timeoutMs,
       stallRestartMs: config.litestream.stall.restartMs,

@@ -13,7 +13,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import type { StopCheck } from '../../entrypoint/core/task.js';
+import type { StopCheck, StoreReplicationView } from '../../entrypoint/core/task.js';
 import { classify, isBenign, isErrorLine } from './faults.js';
 import { isAtOrPast, type LitestreamLine, type Position } from './lines.js';
 import { readGeneration } from './takeover.js';
@@ -127,6 +127,20 @@ export function createProgressMonitor(targets: readonly ProgressTarget[], option
     },
 
     /**
+     * Each store as status and health see it, from the last look (at most one poll old) and the lines
+     * seen since: generation, when the last change reached every replica, and the lag now.
+     */
+    views(): StoreReplicationView[] {
+      const at = now();
+      return stores.map((s) => ({
+        store: s.target.store,
+        generation: readGeneration(s.target.metaPath) ?? null,
+        lastSyncMs: lastSync(s),
+        lagMs: lagOf(s, at).lagMs,
+      }));
+    },
+
+    /**
      * Shutdown is about to stop Litestream: what changes from now on (another bootseq's app, in a
      * rolling deploy) is not this Litestream's to ship; what changed until now is.
      */
@@ -171,6 +185,13 @@ function lookForStalls(stores: readonly StoreProgress[], options: ProgressOption
   }
   if (fresh.length > 0) options.onStall(fresh);
   return stalls.filter((st) => st.lagMs >= options.stallRestartMs);
+}
+
+/** When every replica last took a segment: the oldest of their latest (undefined until each has one). */
+function lastSync(s: StoreProgress): number | undefined {
+  const times = s.target.replicas.map((r) => s.shipped.get(r)?.atMs);
+  if (times.length === 0 || times.some((t) => t === undefined)) return undefined;
+  return Math.min(...(times as number[]));
 }
 
 /** How long the oldest change not yet in every replica has waited, and which hop holds it. */

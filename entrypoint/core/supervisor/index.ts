@@ -13,7 +13,16 @@ import { watch, type RestartEnv } from './restarts.js';
 import { killEverything, stopInOrder } from './shutdown.js';
 import { listenForSignals } from './signals.js';
 import { createBackground } from './background.js';
-import type { Clock, Kept, Outcome, Role, RunEnd, ShutdownResult, SupervisorOptions } from './types.js';
+import type {
+  Clock,
+  Kept,
+  KeptView,
+  Outcome,
+  Role,
+  RunEnd,
+  ShutdownResult,
+  SupervisorOptions,
+} from './types.js';
 
 export type {
   Outcome,
@@ -23,6 +32,7 @@ export type {
   SupervisorOptions,
   Clock,
   SignalSource,
+  KeptView,
 } from './types.js';
 
 const systemClock: Clock = {
@@ -77,6 +87,8 @@ export function createSupervisor(options: SupervisorOptions) {
         taskId,
         ...keepOptions,
         restartTimes: [],
+        restartsTotal: 0,
+        startedAtMs: clock.now(),
         pendingReady: undefined,
         restarting: undefined,
       };
@@ -104,6 +116,18 @@ export function createSupervisor(options: SupervisorOptions) {
       if (settled.note) emit({ event: 'note', level: 'info', ...settled.note });
       const stops = await stopInOrder(kept, settled.reason, { ...options, clock });
       return { stops, ...finalExit(settled, stops, forcedBy) };
+    },
+    /** What is kept right now, for status and health: read-only. */
+    view(): KeptView[] {
+      return kept.map((k) => ({
+        taskId: k.taskId,
+        role: k.role,
+        pid: k.child.pid,
+        up: !k.child.hasExited && k.pendingReady === undefined && k.restarting === undefined,
+        restarting: k.restarting !== undefined || k.pendingReady !== undefined,
+        restarts: k.restartsTotal,
+        startedAtMs: k.startedAtMs,
+      }));
     },
     dispose(): void {
       disposed.abort();

@@ -73,6 +73,7 @@ export function watch(entry: Kept, env: RestartEnv): void {
 async function restart(entry: Kept, policy: RestartPolicy, exit: ChildExit, env: RestartEnv): Promise<void> {
   const child = entry.child;
   entry.restartTimes.push(env.clock.now());
+  entry.restartsTotal += 1;
   const count = entry.restartTimes.length;
   const waitMs = backoffMs(policy, count);
   const what = nameOf(entry);
@@ -94,6 +95,7 @@ async function restart(entry: Kept, policy: RestartPolicy, exit: ChildExit, env:
     if (env.shutdownStarted.aborted && !replication) return;
     try {
       entry.child = await policy.start();
+      entry.startedAtMs = env.clock.now();
     } catch (error) {
       env.emit({
         event: 'note',

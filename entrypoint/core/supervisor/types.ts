@@ -63,6 +63,10 @@ export interface Kept {
   readonly afterStop?: KeepOptions['afterStop'];
   /** When each restart happened, oldest first: those within the policy's window count. */
   restartTimes: number[];
+  /** Every restart since it was kept (status and metrics; restartTimes forgets old ones). */
+  restartsTotal: number;
+  /** When the current child was started (or kept, for the first one). */
+  startedAtMs: number;
   /** Set while a restarted child has not proved it works again. */
   pendingReady: Promise<unknown> | undefined;
   /** Set while a restart waits out its backoff. */
@@ -92,4 +96,17 @@ export interface SupervisorOptions {
   readonly clock?: Clock;
   /** SIGKILLs every process group bootseq started. Default: core/groups.ts. */
   readonly killAll?: () => void;
+}
+
+/** A kept child as `bootseq status` and the health endpoints see it. */
+export interface KeptView {
+  readonly taskId: TaskId;
+  readonly role: Role;
+  readonly pid: number;
+  /** Running, and not a restart that has yet to prove it works again. */
+  readonly up: boolean;
+  /** Waiting out a restart's backoff, or proving a restarted child works. */
+  readonly restarting: boolean;
+  readonly restarts: number;
+  readonly startedAtMs: number;
 }

@@ -1,0 +1,253 @@
+// What the running bootseq knows about itself right now, as one snapshot: the boot (from the event
+// stream), the kept children (from the supervisor), each store's replication (from what the replicate
+// task exposes), and the health verdict. `bootseq status`, /readyz and /metrics all read this one
+// snapshot, so they never disagree. Reads only; changes nothing it looks at.
+
+import type { BootEvent, TaskStatus } from '../core/events.js';
+import type { KeptView } from '../core/supervisor/index.js';
+import type { Config, LiveViews, ReplicationView } from '../core/task.js';
+
+export type BootState = 'booting' | 'ready' | 'failed' | 'shutting-down';
+
+/** The JSON `bootseq status --json` prints and the control socket's `/status` answers. */
+export interface StatusSnapshot {
+  readonly bootseq: {
+    readonly pid: number;
+    readonly version: string;
+    readonly command: string;
+    readonly config: string;
+    readonly started_at: string;
+  };
+  readonly boot: {
+    readonly state: BootState;
+    readonly ready_at: string | null;
+    /** From bootseq's start to ready (or until now while booting). */
+    readonly duration_ms: number;
+    /** The tasks running now (while booting). */
+    readonly running: readonly string[];
+    readonly tasks: readonly {
+      readonly id: string;
+      readonly status: TaskStatus | 'pending' | 'running';
+      readonly duration_ms: number | null;
+    }[];
+    /** Each phase's wall-clock span: its first task's start to its last task's end (tasks run in parallel). */
+    readonly phases: readonly { readonly phase: string; readonly duration_ms: number }[];
+  };
+  readonly processes: readonly {
+    readonly name: string;
+    readonly pid: number | null;
+    readonly ready: boolean;
+    readonly restarts: number;
+    readonly uptime_ms: number | null;
+  }[];
+  /** null when no store is replicated by Litestream. */
+  readonly litestream: {
+    readonly pid: number | null;
+    readonly up: boolean;
+    readonly restarts: number;
+    readonly uptime_ms: number | null;
+  } | null;
+  /** The replication lease (sqlite stores): this bootseq replicates, or waits for `holder`. */
+  readonly lease: { readonly role: ReplicationView['role']; readonly holder: string | null } | null;
+  readonly stores: readonly {
+    readonly name: string;
+    readonly kind: 'sqlite' | 'postgres';
+    readonly generation: string | null;
+    /** When the last change reached every replica (ISO time), null until seen or when not replicated here. */
+    readonly last_sync: string | null;
+    /** How long the oldest change not yet in every replica has waited; 0 caught up; null: not measured here. */
+    readonly lag_ms: number | null;
+  }[];
+  readonly health: {
+    readonly status: 'healthy' | 'degraded';
+    /** Each failing check in one line; empty when healthy. */
+    readonly problems: readonly string[];
+    readonly max_lag_ms: number;
+  };
+  /** Where /livez, /readyz and /metrics answer, when health.listen is set. */
+  readonly health_url: string | null;
+}
+
+export interface LiveOptions {
+  readonly config: Config;
+  readonly command: string;
+  readonly version: string;
+  /** The supervisor's kept children, read at each snapshot. */
+  readonly kept: () => readonly KeptView[];
+  readonly now?: () => number;
+}
+
+interface TaskState {
+  status: TaskStatus | 'pending' | 'running';
+  startedAtMs: number | undefined;
+  endedAtMs: number | undefined;
+  durationMs: number | null;
+}
+
+export function createLiveState(options: LiveOptions) {
+  const { config } = options;
+  const now = options.now ?? Date.now;
+  const startedAtMs = now();
+  const tasks = new Map<string, TaskState>();
+  let readyAtMs: number | undefined;
+  let failed = false;
+  let shuttingDown = false;
+  let healthUrl: string | null = null;
+  let views: LiveViews = {};
+
+  const bootState = (): BootState =>
+    shuttingDown ? 'shutting-down' : failed ? 'failed' : readyAtMs !== undefined ? 'ready' : 'booting';
+
+  return {
+    /** Follows the run through its events (the same stream the log renders). */
+    observe(event: BootEvent): void {
+      if (event.event === 'plan') {
+        for (const t of event.tasks)
+          tasks.set(t.id, {
+            status: 'pending',
+            startedAtMs: undefined,
+            endedAtMs: undefined,
+            durationMs: null,
+          });
+      } else if (event.event === 'task-start') {
+        tasks.set(event.task, {
+          status: 'running',
+          startedAtMs: now(),
+          endedAtMs: undefined,
+          durationMs: null,
+        });
+      } else if (event.event === 'task-end') {
+        const startedAt = tasks.get(event.task)?.startedAtMs;
+        tasks.set(event.task, {
+          status: event.status,
+          startedAtMs: startedAt,
+          endedAtMs: now(),
+          durationMs: event.duration_ms,
+        });
+        if (event.status === 'failed') failed = true;
+      } else if (event.event === 'ready') {
+        readyAtMs = now();
+      }
+    },
+    /** A task's views (replicate: each store's lag), read at every snapshot from now on. */
+    expose(more: LiveViews): void {
+      views = { ...views, ...more };
+    },
+    shuttingDown(): void {
+      shuttingDown = true;
+    },
+    setHealthUrl(url: string): void {
+      healthUrl = url;
+    },
+
+    snapshot(): StatusSnapshot {
+      const at = now();
+      const kept = options.kept();
+      const state = bootState();
+      const taskList = [...tasks].map(([id, t]) => ({ id, status: t.status, duration_ms: t.durationMs }));
+      const processes = config.processes.map((p) => {
+        const child = kept.find((k) => k.role === 'process' && k.taskId === `start:${p.name}`);
+        const started = tasks.get(`start:${p.name}`)?.status === 'ok';
+        return {
+          name: p.name,
+          pid: child?.pid ?? null,
+          ready: started && child !== undefined && child.up,
+          restarts: child?.restarts ?? 0,
+          uptime_ms: child?.up ? at - child.startedAtMs : null,
+        };
+      });
+      const sqlite = config.stores.some((s) => s.kind === 'sqlite') && config.litestream !== undefined;
+      const replicator = kept.find((k) => k.role === 'replication');
+      const litestream = sqlite
+        ? {
+            pid: replicator?.pid ?? null,
+            up: replicator?.up ?? false,
+            restarts: replicator?.restarts ?? 0,
+            uptime_ms: replicator?.up ? at - replicator.startedAtMs : null,
+          }
+        : null;
+      const replication = views.replication?.();
+      const measured = new Map(replication?.stores.map((s) => [s.store, s]));
+      const stores = config.stores.map((s) => {
+        const m = measured.get(s.name);
+        return {
+          name: s.name,
+          kind: s.kind,
+          generation: m?.generation ?? null,
+          last_sync: m?.lastSyncMs === undefined ? null : new Date(m.lastSyncMs).toISOString(),
+          lag_ms: m ? Math.round(m.lagMs) : null,
+        };
+      });
+      const lease = replication ? { role: replication.role, holder: replication.holder ?? null } : null;
+      const snapshot = {
+        bootseq: {
+          pid: process.pid,
+          version: options.version,
+          command: options.command,
+          config: config.file,
+          started_at: new Date(startedAtMs).toISOString(),
+        },
+        boot: {
+          state,
+          ready_at: readyAtMs === undefined ? null : new Date(readyAtMs).toISOString(),
+          duration_ms: (readyAtMs ?? at) - startedAtMs,
+          running: taskList.filter((t) => t.status === 'running').map((t) => t.id),
+          tasks: taskList,
+          phases: phaseSpans(tasks),
+        },
+        processes,
+        litestream,
+        lease,
+        stores,
+        health_url: healthUrl,
+      };
+      return { ...snapshot, health: judgeHealth(snapshot, config.health.maxLagMs) };
+    },
+  };
+}
+
+export type LiveState = ReturnType<typeof createLiveState>;
+
+/**
+ * Healthy: booted, every process ready, Litestream up where this bootseq replicates, every store's
+ * lag under max_lag. While another bootseq holds the replication lease (a rolling deploy), this one is
+ * healthy without a Litestream of its own: its app must take traffic for the old one to stop.
+ */
+export function judgeHealth(s: Omit<StatusSnapshot, 'health'>, maxLagMs: number): StatusSnapshot['health'] {
+  const problems: string[] = [];
+  if (s.boot.state === 'booting')
+    problems.push(`booting${s.boot.running.length ? `: ${s.boot.running.join(', ')} running` : ''}`);
+  else if (s.boot.state === 'failed') problems.push('the boot failed: shutting down');
+  else if (s.boot.state === 'shutting-down') problems.push('shutting down');
+  if (s.boot.state === 'ready') {
+    for (const p of s.processes)
+      if (!p.ready)
+        problems.push(`process ${p.name} is not ready (${p.pid === null ? 'not running' : 'restarting'})`);
+    if (s.litestream && !s.litestream.up && s.lease?.role !== 'waiting')
+      problems.push(`litestream is down${s.litestream.pid === null ? '' : ' (restarting)'}`);
+  }
+  for (const store of s.stores)
+    if (store.lag_ms !== null && store.lag_ms > maxLagMs)
+      problems.push(
+        `store ${store.name}: a change has waited ${seconds(store.lag_ms)} for the replica (health.max_lag ${seconds(maxLagMs)})`,
+      );
+  return { status: problems.length === 0 ? 'healthy' : 'degraded', problems, max_lag_ms: maxLagMs };
+}
+
+function phaseSpans(tasks: ReadonlyMap<string, TaskState>): { phase: string; duration_ms: number }[] {
+  const spans = new Map<string, { from: number; to: number }>();
+  for (const [id, t] of tasks) {
+    if (t.startedAtMs === undefined || t.endedAtMs === undefined) continue;
+    const phase = id.split(':')[0] ?? id;
+    const span = spans.get(phase);
+    spans.set(phase, {
+      from: Math.min(span?.from ?? Infinity, t.startedAtMs),
+      to: Math.max(span?.to ?? -Infinity, t.endedAtMs),
+    });
+  }
+  return [...spans].map(([phase, { from, to }]) => ({ phase, duration_ms: to - from }));
+}
+
+function seconds(ms: number): string {
+  return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
+}

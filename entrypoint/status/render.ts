@@ -1,0 +1,102 @@
+// The status snapshot for a person: a few lines and small tables to read at a glance.
+
+import type { StatusSnapshot } from './live.js';
+
+export function renderStatus(s: StatusSnapshot, now = Date.now()): string {
+  const lines: string[] = [];
+  const verdict = s.health.status === 'healthy' ? 'healthy' : 'DEGRADED';
+  const boot =
+    s.boot.state === 'ready' && s.boot.ready_at
+      ? `ready since ${clock(s.boot.ready_at)} (boot took ${duration(s.boot.duration_ms)})`
+      : s.boot.state === 'booting'
+        ? `booting for ${duration(s.boot.duration_ms)}${s.boot.running.length ? `: ${s.boot.running.join(', ')}` : ''}`
+        : s.boot.state;
+  lines.push(
+    `bootseq ${s.bootseq.version} (pid ${s.bootseq.pid}) · ${s.bootseq.command} · ${boot} · ${verdict}`,
+  );
+  for (const problem of s.health.problems) lines.push(`  ✗ ${problem}`);
+  lines.push('');
+  if (s.processes.length > 0)
+    lines.push(
+      ...table(
+        ['PROCESS', 'PID', 'READY', 'RESTARTS', 'UPTIME'],
+        s.processes.map((p) => [
+          p.name,
+          pid(p.pid),
+          p.ready ? 'yes' : 'no',
+          String(p.restarts),
+          uptime(p.uptime_ms),
+        ]),
+      ),
+      '',
+    );
+  if (s.litestream) {
+    const l = s.litestream;
+    const lease =
+      s.lease?.role === 'waiting'
+        ? `waiting for the replication lease (held by ${s.lease.holder ?? 'another bootseq'})`
+        : '';
+    lines.push(
+      ...table(
+        ['LITESTREAM', 'PID', 'UP', 'RESTARTS', 'UPTIME'],
+        [
+          [
+            'litestream',
+            pid(l.pid),
+            l.up ? 'yes' : lease ? 'elsewhere' : 'no',
+            String(l.restarts),
+            uptime(l.uptime_ms),
+          ],
+        ],
+      ),
+    );
+    if (lease) lines.push(lease);
+    lines.push('');
+  }
+  if (s.stores.length > 0)
+    lines.push(
+      ...table(
+        ['STORE', 'KIND', 'GENERATION', 'LAST SYNC', 'LAG'],
+        s.stores.map((st) => [
+          st.name,
+          st.kind,
+          st.generation ?? '-',
+          st.last_sync ? `${clock(st.last_sync)} (${duration(now - Date.parse(st.last_sync))} ago)` : '-',
+          st.lag_ms === null ? '-' : st.lag_ms === 0 ? '0 (caught up)' : duration(st.lag_ms),
+        ]),
+      ),
+      '',
+    );
+  if (s.health_url) lines.push(`health: ${s.health_url}/readyz · metrics: ${s.health_url}/metrics`);
+  return lines.join('\n').trimEnd();
+}
+
+function table(header: string[], rows: string[][]): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)];
+}
+
+function pid(p: number | null): string {
+  return p === null ? '-' : String(p);
+}
+
+function uptime(ms: number | null): string {
+  return ms === null ? '-' : duration(ms);
+}
+
+function clock(iso: string): string {
+  return new Date(iso).toLocaleTimeString('en-GB', { hour12: false });
+}
+
+export function duration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  const s = Math.round(ms / 1000);
+  if (s < 3600) return `${Math.floor(s / 60)}m ${s % 60}s`;
+  return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
+}
