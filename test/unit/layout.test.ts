@@ -69,6 +69,15 @@ describe('import rules (docs/architecture.md)', () => {
     ).toEqual([]);
   });
 
+  test('status/ reads core and config types only: never phases/, db/, log/ or commands/', () => {
+    expect(
+      violations(
+        (f) => f.startsWith('entrypoint/status/'),
+        (i) => /^(phases|db|entrypoint\/log|entrypoint\/commands)\//.test(i),
+      ),
+    ).toEqual([]);
+  });
+
   test('commands reach phases and db/ only through their public entries', () => {
     const entries = ['phases/index.ts', 'db/index.ts', 'db/history/index.ts', 'db/backups/index.ts'];
     expect(
@@ -89,7 +98,7 @@ describe('import rules (docs/architecture.md)', () => {
     ).toEqual([]);
   });
 
-  test('one door per dependency: execa in core/spawn.ts, listr2 in log/pretty.ts, pg in db/', () => {
+  test('one door per dependency: execa in core/spawn.ts, listr2 in log/pretty.ts, pg in db/, prom-client in status/metrics.ts', () => {
     const door = (pkg: string, ok: (f: string) => boolean) =>
       violations(
         (f) => !ok(f),
@@ -98,6 +107,7 @@ describe('import rules (docs/architecture.md)', () => {
     expect(door('execa', (f) => f === 'entrypoint/core/spawn.ts')).toEqual([]);
     expect(door('listr2', (f) => f === 'entrypoint/log/pretty.ts')).toEqual([]);
     expect(door('pg', (f) => f.startsWith('db/'))).toEqual([]);
+    expect(door('prom-client', (f) => f === 'entrypoint/status/metrics.ts')).toEqual([]);
   });
 
   test('no import cycle', () => {

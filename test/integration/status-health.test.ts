@@ -1,0 +1,228 @@
+// Issue 17 on a real boot: `bootseq status` over the control socket, /livez, /readyz and /metrics on
+// health.listen. Values, not only shapes: the lag rises while the real Litestream is frozen (SIGSTOP)
+// under writes, /readyz turns 503 and status exits 1, and both come back once it runs again.
+
+import fs from 'node:fs';
+import net from 'node:net';
+import { spawn } from 'node:child_process';
+import parsePrometheus from 'parse-prometheus-text-format';
+import { describe, expect } from 'vitest';
+import { test } from '../helpers/fixtures.js';
+import { pidOf, processesIn, type TmpProject } from '../helpers/project.js';
+
+interface Snapshot {
+  bootseq: { pid: number };
+  boot: { state: string };
+  processes: {
+    name: string;
+    pid: number | null;
+    ready: boolean;
+    restarts: number;
+    uptime_ms: number | null;
+  }[];
+  litestream: { pid: number | null; up: boolean; restarts: number };
+  lease: { role: string; holder: string | null };
+  stores: { name: string; generation: string | null; lag_ms: number | null; last_sync: string | null }[];
+  health: { status: string; problems: string[] };
+  health_url: string | null;
+}
+
+/** The demo with health on (any free port), a 2 s max_lag, and no stall restart within the test. */
+function withHealth(project: TmpProject): void {
+  const file = project.path('bootseq.yml');
+  const text = fs.readFileSync(file, 'utf8');
+  project.write({
+    'bootseq.yml': `${text.replace(
+      '  config: litestream.yml\n',
+      '  config: litestream.yml\n  stall_timeout: 60s\n  stall_restart: 120s\n',
+    )}health: { listen: '127.0.0.1:0', max_lag: 2s }\n`,
+  });
+}
+
+async function status(project: TmpProject, ...args: string[]) {
+  const r = await project.run(['status', ...args]);
+  return {
+    ...r,
+    json: args.includes('--json') && r.exitCode !== 3 ? (JSON.parse(r.output) as Snapshot) : undefined,
+  };
+}
+
+async function get(url: string, init?: RequestInit): Promise<{ status: number; body: string }> {
+  const res = await fetch(url, init);
+  return { status: res.status, body: await res.text() };
+}
+
+async function writeNotes(project: TmpProject, count: number): Promise<void> {
+  for (let i = 0; i < count; i += 1) {
+    const res = await fetch(`http://127.0.0.1:${project.port}/notes`, { method: 'POST', body: `n${i}` });
+    expect(res.status).toBe(201);
+  }
+}
+
+const socketOf = (project: TmpProject) => project.path('.demo/runs/control/bootseq.sock');
+
+describe('bootseq status and the health endpoints', () => {
+  test('lag rises while Litestream is frozen under writes: /readyz 503 and status exit 1, then both recover', async ({
+    project,
+  }) => {
+    withHealth(project);
+    const boot = project.start(['up', '--log-format', 'plain']);
+    const line = await boot.waitForLine(/health on http:\/\/127\.0\.0\.1:\d+/);
+    const base = /http:\/\/127\.0\.0\.1:\d+/.exec(line)![0];
+    await boot.waitForLine(/ready: worker, web running/);
+
+    const healthy = await status(project, '--json');
+    expect(healthy.exitCode, healthy.output).toBe(0);
+    const report = project.report();
+    const litestream = pidOf(report, 'replicate');
+    expect(healthy.json!.litestream).toMatchObject({ pid: litestream, up: true, restarts: 0 });
+    expect(healthy.json!.processes.map((p) => [p.name, p.pid, p.ready])).toEqual([
+      ['worker', pidOf(report, 'start:worker'), true],
+      ['web', pidOf(report, 'start:web'), true],
+    ]);
+    expect(healthy.json!.stores.map((s) => s.name)).toEqual(['primary', 'queue', 'cache', 'cable']);
+    for (const s of healthy.json!.stores) {
+      expect(s.lag_ms).toBe(0);
+      expect(s.generation).toMatch(/^[0-9a-f]{16}$/);
+      expect(Date.parse(s.last_sync!)).toBeGreaterThan(Date.now() - 60_000);
+    }
+    expect(healthy.json!.health_url).toBe(base);
+    expect(await get(`${base}/readyz`)).toEqual({ status: 200, body: 'ok\n' });
+    expect((await get(`${base}/livez`)).status).toBe(200);
+    const plain = await status(project);
+    expect(plain.output).toMatch(/^bootseq .* · healthy$/m);
+    expect(plain.output).toMatch(/^primary +sqlite +[0-9a-f]{16} .*0 \(caught up\)$/m);
+
+    process.kill(litestream, 'SIGSTOP');
+    try {
+      await writeNotes(project, 5);
+      await expect
+        .poll(async () => (await status(project, '--json')).json!.stores[0]!.lag_ms, { timeout: 10_000 })
+        .toBeGreaterThan(0);
+      const first = (await status(project, '--json')).json!.stores[0]!.lag_ms!;
+      await new Promise((r) => setTimeout(r, 1500));
+      const later = await status(project, '--json');
+      expect(later.json!.stores[0]!.lag_ms!).toBeGreaterThan(first);
+      await expect.poll(async () => (await get(`${base}/readyz`)).status, { timeout: 10_000 }).toBe(503);
+      const ready = await get(`${base}/readyz`);
+      expect(ready.body).toMatch(
+        /^store primary: a change has waited [\d.]+ s for the replica \(health\.max_lag 2\.0 s\)$/m,
+      );
+      const degraded = await status(project);
+      expect(degraded.exitCode).toBe(1);
+      expect(degraded.output).toMatch(/DEGRADED\n {2}✗ store primary: a change has waited/);
+      const metrics = parsePrometheus((await get(`${base}/metrics`)).body);
+      const lag = metrics.find((m) => m.name === 'bootseq_replication_lag_seconds')!;
+      expect(Number(lag.metrics.find((m) => m.labels?.['store'] === 'primary')!.value)).toBeGreaterThan(2);
+    } finally {
+      process.kill(litestream, 'SIGCONT');
+    }
+    await expect.poll(async () => (await get(`${base}/readyz`)).status, { timeout: 15_000 }).toBe(200);
+    const recovered = await status(project, '--json');
+    expect(recovered.exitCode).toBe(0);
+    expect(recovered.json!.stores[0]!.lag_ms).toBe(0);
+
+    process.kill(boot.pid, 'SIGTERM');
+    const result = await boot.done;
+    expect(result.exitCode, result.output.slice(-2000)).toBe(0);
+    // Gone with it: the socket, and an answer.
+    expect(fs.existsSync(socketOf(project))).toBe(false);
+    const after = await status(project);
+    expect(after.exitCode).toBe(3);
+    expect(after.output.trim()).toBe(
+      `bootseq status: no bootseq is running here (no socket at ${socketOf(project)})`,
+    );
+    expect(processesIn(project.dir)).toEqual([]);
+  });
+
+  test('/metrics parses as Prometheus text with every metric and label; both doors are read-only and owner-only', async ({
+    project,
+  }) => {
+    withHealth(project);
+    const boot = project.start(['up', '--log-format', 'plain']);
+    const base = /http:\/\/127\.0\.0\.1:\d+/.exec(
+      await boot.waitForLine(/health on http:\/\/127\.0\.0\.1:\d+/),
+    )![0];
+    await boot.waitForLine(/ready: worker, web running/);
+    const res = await fetch(`${base}/metrics`);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    const families = new Map(parsePrometheus(await res.text()).map((f) => [f.name, f]));
+    const labels = (name: string, label: string) =>
+      (families.get(name)?.metrics ?? []).map((m) => m.labels?.[label]).sort();
+    const value = (name: string) => Number(families.get(name)?.metrics[0]?.value);
+    const stores = ['cable', 'cache', 'primary', 'queue'];
+    expect(labels('bootseq_replication_lag_seconds', 'store')).toEqual(stores);
+    expect(labels('bootseq_last_sync_timestamp_seconds', 'store')).toEqual(stores);
+    for (const m of families.get('bootseq_last_sync_timestamp_seconds')!.metrics)
+      expect(Number(m.value)).toBeGreaterThan(Date.now() / 1000 - 60);
+    expect(value('bootseq_litestream_up')).toBe(1);
+    expect(families.get('bootseq_litestream_restarts_total')?.type).toBe('COUNTER');
+    expect(value('bootseq_litestream_restarts_total')).toBe(0);
+    expect(labels('bootseq_process_up', 'process')).toEqual(['web', 'worker']);
+    expect(families.get('bootseq_process_up')!.metrics.map((m) => Number(m.value))).toEqual([1, 1]);
+    expect(labels('bootseq_process_restarts_total', 'process')).toEqual(['web', 'worker']);
+    expect(labels('bootseq_task_duration_seconds', 'task')).toContain('migrate:primary');
+    expect(labels('bootseq_phase_duration_seconds', 'phase')).toEqual([
+      'lease',
+      'migrate',
+      'replicate',
+      'restore',
+      'start',
+      'verify',
+    ]);
+    expect(value('bootseq_ready')).toBe(1);
+    expect(value('bootseq_boot_duration_seconds')).toBeGreaterThan(0);
+
+    // Read-only: nothing but GET/HEAD; /status only on the socket.
+    expect((await get(`${base}/readyz`, { method: 'POST' })).status).toBe(405);
+    expect((await get(`${base}/status`)).status).toBe(404);
+    const socket = socketOf(project);
+    expect(fs.statSync(socket).mode & 0o777).toBe(0o600);
+    expect(fs.statSync(project.path('.demo/runs/control')).mode & 0o777).toBe(0o700);
+    process.kill(boot.pid, 'SIGTERM');
+    expect((await boot.done).exitCode).toBe(0);
+  });
+
+  test('a socket left by a killed bootseq: status says nobody is there (exit 3), the next boot replaces it', async ({
+    project,
+  }) => {
+    const none = await status(project);
+    expect(none.exitCode).toBe(3);
+    expect(none.output.trim().split('\n')).toHaveLength(1);
+
+    // A real listener on the socket path, killed with SIGKILL: the socket file stays, nothing accepts.
+    const socket = socketOf(project);
+    fs.mkdirSync(project.path('.demo/runs/control'), { recursive: true, mode: 0o700 });
+    const holder = spawn(process.execPath, [
+      '-e',
+      `require('net').createServer().listen(${JSON.stringify(socket)}, () => console.log('up'))`,
+    ]);
+    await new Promise((r) => holder.stdout.once('data', r));
+    holder.kill('SIGKILL');
+    await new Promise((r) => holder.once('exit', r));
+    expect(fs.lstatSync(socket).isSocket()).toBe(true);
+    const stale = await status(project);
+    expect(stale.exitCode).toBe(3);
+    expect(stale.output).toContain(`(${socket} was left by one that is gone)`);
+
+    const boot = project.start(['up', '--log-format', 'plain']);
+    await boot.waitForLine(/ready: worker, web running/);
+    const answered = await status(project, '--json');
+    expect(answered.exitCode, answered.output).toBe(0);
+    expect(answered.json!.bootseq.pid).toBe(boot.pid);
+    expect(await connects(socket)).toBe(true);
+    process.kill(boot.pid, 'SIGTERM');
+    expect((await boot.done).exitCode).toBe(0);
+  });
+});
+
+function connects(socket: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = net.connect(socket);
+    c.once('connect', () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.once('error', () => resolve(false));
+  });
+}

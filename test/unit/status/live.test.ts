@@ -1,0 +1,184 @@
+// The live snapshot and its verdict, from events, kept children and the replication view, with a
+// fake clock: what /readyz, /metrics and `bootseq status` all read.
+
+import { describe, expect, test } from 'vitest';
+import { parseConfig } from '../../../entrypoint/config/load.js';
+import type { KeptView } from '../../../entrypoint/core/supervisor/index.js';
+import type { ReplicationView } from '../../../entrypoint/core/task.js';
+import { createLiveState } from '../../../entrypoint/status/live.js';
+import { renderStatus } from '../../../entrypoint/status/render.js';
+
+const LITESTREAM_YML = 'dbs:\n  - path: a.sqlite3\n    replicas:\n      - path: rep/a\n';
+const config = (() => {
+  const result = parseConfig(
+    [
+      'version: 1',
+      'litestream: { config: litestream.yml, bin: /bin/litestream }',
+      'stores: { a: { sqlite: a.sqlite3 } }',
+      'processes: { worker: { command: w }, web: { command: x } }',
+      'health: { max_lag: 10s }',
+    ].join('\n'),
+    {
+      file: 'bootseq.yml',
+      dir: '/p',
+      env: { PATH: '/bin' },
+      fs: {
+        readFile: (f) => (f === '/p/litestream.yml' ? LITESTREAM_YML : undefined),
+        exists: (f) => f === '/p/litestream.yml',
+        isDirectory: () => false,
+        isExecutable: () => true,
+        versionOf: () => 'v0.3.13',
+      },
+    },
+  );
+  if (!result.config) throw new Error(JSON.stringify(result.issues));
+  return result.config;
+})();
+
+function setup() {
+  let now = 1_000_000;
+  const kept: KeptView[] = [];
+  const live = createLiveState({ config, command: 'up', version: '0.1.0', kept: () => kept, now: () => now });
+  let replication: ReplicationView = { role: 'replicating', stores: [] };
+  const boot = () => {
+    live.observe({
+      event: 'plan',
+      tasks: ['restore:a', 'replicate', 'start:worker', 'start:web'].map((id) => ({
+        id,
+        after: [],
+        describe: id,
+      })),
+    });
+    for (const id of ['restore:a', 'replicate', 'start:worker', 'start:web']) {
+      live.observe({ event: 'task-start', task: id });
+      now += 100;
+      live.observe({ event: 'task-end', task: id, status: 'ok', duration_ms: 100 });
+    }
+    kept.push(
+      {
+        taskId: 'replicate',
+        role: 'replication',
+        pid: 10,
+        up: true,
+        restarting: false,
+        restarts: 0,
+        startedAtMs: now,
+      },
+      {
+        taskId: 'start:worker',
+        role: 'process',
+        pid: 11,
+        up: true,
+        restarting: false,
+        restarts: 0,
+        startedAtMs: now,
+      },
+      {
+        taskId: 'start:web',
+        role: 'process',
+        pid: 12,
+        up: true,
+        restarting: false,
+        restarts: 2,
+        startedAtMs: now,
+      },
+    );
+    live.expose({ replication: () => replication });
+    replication = {
+      role: 'replicating',
+      stores: [{ store: 'a', generation: 'abcd', lastSyncMs: now, lagMs: 0 }],
+    };
+    live.observe({ event: 'ready', processes: ['worker', 'web'] });
+  };
+  return {
+    live,
+    kept,
+    boot,
+    advance: (ms: number) => (now += ms),
+    setReplication: (r: ReplicationView) => (replication = r),
+  };
+}
+
+describe('the live snapshot', () => {
+  test('while booting: degraded, naming what runs; nothing started yet has no pid', () => {
+    const t = setup();
+    t.live.observe({ event: 'plan', tasks: [{ id: 'restore:a', after: [], describe: '' }] });
+    t.live.observe({ event: 'task-start', task: 'restore:a' });
+    const s = t.live.snapshot();
+    expect(s.boot.state).toBe('booting');
+    expect(s.health).toEqual({
+      status: 'degraded',
+      problems: ['booting: restore:a running'],
+      max_lag_ms: 10_000,
+    });
+    expect(s.processes).toEqual([
+      { name: 'worker', pid: null, ready: false, restarts: 0, uptime_ms: null },
+      { name: 'web', pid: null, ready: false, restarts: 0, uptime_ms: null },
+    ]);
+    expect(s.stores).toEqual([
+      { name: 'a', kind: 'sqlite', generation: null, last_sync: null, lag_ms: null },
+    ]);
+  });
+
+  test('booted: healthy, with pids, restarts, uptime, generation, last sync and phase spans', () => {
+    const t = setup();
+    t.boot();
+    t.advance(5000);
+    const s = t.live.snapshot();
+    expect(s.health.status).toBe('healthy');
+    expect(s.boot.state).toBe('ready');
+    expect(s.boot.duration_ms).toBe(400);
+    expect(s.boot.phases).toEqual([
+      { phase: 'restore', duration_ms: 100 },
+      { phase: 'replicate', duration_ms: 100 },
+      { phase: 'start', duration_ms: 200 },
+    ]);
+    expect(s.processes[1]).toEqual({ name: 'web', pid: 12, ready: true, restarts: 2, uptime_ms: 5000 });
+    expect(s.litestream).toEqual({ pid: 10, up: true, restarts: 0, uptime_ms: 5000 });
+    expect(s.lease).toEqual({ role: 'replicating', holder: null });
+    expect(s.stores[0]).toMatchObject({ generation: 'abcd', lag_ms: 0 });
+    expect(Date.parse(s.stores[0]!.last_sync!)).toBe(1_000_400);
+  });
+
+  test('degraded by each check: lag past max_lag, a process restarting, litestream down', () => {
+    const t = setup();
+    t.boot();
+    t.setReplication({
+      role: 'replicating',
+      stores: [{ store: 'a', generation: 'abcd', lastSyncMs: 1, lagMs: 10_001 }],
+    });
+    expect(t.live.snapshot().health.problems).toEqual([
+      'store a: a change has waited 10 s for the replica (health.max_lag 10 s)',
+    ]);
+    t.setReplication({
+      role: 'replicating',
+      stores: [{ store: 'a', generation: 'abcd', lastSyncMs: 1, lagMs: 10_000 }],
+    });
+    expect(t.live.snapshot().health.status).toBe('healthy');
+    t.kept[2] = { ...t.kept[2]!, up: false, restarting: true };
+    t.kept[0] = { ...t.kept[0]!, up: false, restarting: true };
+    expect(t.live.snapshot().health.problems).toEqual([
+      'process web is not ready (restarting)',
+      'litestream is down (restarting)',
+    ]);
+  });
+
+  test('waiting for the replication lease (rolling deploy): healthy without a Litestream of its own', () => {
+    const t = setup();
+    t.boot();
+    t.kept.splice(0, 1);
+    t.setReplication({ role: 'waiting', holder: 'bootseq pid 7', stores: [] });
+    const s = t.live.snapshot();
+    expect(s.health.status).toBe('healthy');
+    expect(s.litestream).toEqual({ pid: null, up: false, restarts: 0, uptime_ms: null });
+    expect(s.stores[0]!.lag_ms).toBeNull();
+    expect(renderStatus(s)).toContain('waiting for the replication lease (held by bootseq pid 7)');
+  });
+
+  test('shutting down is not ready', () => {
+    const t = setup();
+    t.boot();
+    t.live.shuttingDown();
+    expect(t.live.snapshot().health.problems).toEqual(['shutting down']);
+  });
+});
