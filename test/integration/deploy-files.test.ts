@@ -3,6 +3,7 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { validate } from 'dockerfile-utils';
@@ -10,7 +11,7 @@ import { parse as parseToml } from 'smol-toml';
 import { describe, expect } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { test } from '../helpers/fixtures.js';
-import { CLI, childrenOf, processesIn, REPO } from '../helpers/project.js';
+import { CLI, childrenOf, freePort, processesIn, REPO, type TmpProject } from '../helpers/project.js';
 
 const docker = (...parts: string[]) => path.join(REPO, 'docker', ...parts);
 
@@ -79,6 +80,63 @@ describe('docker/', () => {
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
       fs.rmSync(bin, { recursive: true, force: true });
+    }
+  });
+});
+
+/** The demo's web.mjs alone (no bootseq), on the project's migrated stores; returns its port. */
+async function startWeb(project: TmpProject, env: Record<string, string>): Promise<number> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['examples/demo/web.mjs'], {
+    cwd: project.dir,
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+  await expect.poll(() => output, { timeout: 10_000 }).toContain('web listening');
+  return port;
+}
+
+const get = async (port: number, urlPath: string) => {
+  const response = await fetch(`http://127.0.0.1:${port}${urlPath}`);
+  return { status: response.status, body: await response.text() };
+};
+
+describe("the demo web's /readyz, which Kamal's proxy probes on the app's port", () => {
+  test('relays bootseq /readyz as it is, 503 when bootseq does not answer, 404 without BOOTSEQ_HEALTH_URL', async ({
+    project,
+  }) => {
+    expect((await project.run(['migrate'])).exitCode).toBe(0);
+    // Stands in for bootseq's health server: the contract is only "status and body of /readyz".
+    let answer = { status: 503, body: 'not ready: replication lag of primary 42s > max_lag 30s\n' };
+    const bootseq = http.createServer((req, res) => {
+      if (req.url === '/readyz')
+        res.writeHead(answer.status, { 'content-type': 'text/plain' }).end(answer.body);
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => bootseq.listen(0, '127.0.0.1', resolve));
+    const address = bootseq.address();
+    const healthUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    try {
+      const relaying = await startWeb(project, { BOOTSEQ_HEALTH_URL: healthUrl });
+      expect(await get(relaying, '/readyz')).toEqual(answer);
+      answer = { status: 200, body: 'ready\n' };
+      expect(await get(relaying, '/readyz')).toEqual(answer);
+      expect((await get(relaying, '/up')).status).toBe(200);
+
+      const silent = await startWeb(project, { BOOTSEQ_HEALTH_URL: `http://127.0.0.1:${await freePort()}` });
+      const refused = await get(silent, '/readyz');
+      expect(refused.status).toBe(503);
+      expect(refused.body).toContain('bootseq health did not answer');
+
+      // Empty counts as unset, and overrides one this test run may have inherited.
+      const unwired = await startWeb(project, { BOOTSEQ_HEALTH_URL: '' });
+      expect((await get(unwired, '/readyz')).status).toBe(404);
+      expect((await get(unwired, '/up')).status).toBe(200);
+    } finally {
+      await new Promise((resolve) => bootseq.close(resolve));
     }
   });
 });
