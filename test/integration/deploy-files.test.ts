@@ -43,6 +43,8 @@ describe('docker/', () => {
       unknown
     >;
     expect(deploy['volumes']).toEqual(['bootseq_demo_data:/app/.demo']);
+    // On app_port (the only port kamal-proxy probes), where the demo web relays bootseq's /readyz.
+    expect(deploy['proxy']).toMatchObject({ app_port: 3000, healthcheck: { path: '/readyz' } });
     expect(deploy['drain_timeout']).toBe(30);
     const hook = docker('kamal/.kamal/hooks/pre-deploy');
     expect(fs.statSync(hook).mode & 0o111).not.toBe(0);
