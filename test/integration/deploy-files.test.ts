@@ -16,11 +16,14 @@ import { CLI, childrenOf, freePort, processesIn, REPO, type TmpProject } from '.
 const docker = (...parts: string[]) => path.join(REPO, 'docker', ...parts);
 
 describe('docker/', () => {
-  test('the Dockerfile lints clean, copies what exists, and runs tini -- bootseq up', () => {
+  test("the Dockerfile lints clean, copies what exists, runs tini -- bootseq up, health-checks bootseq's /readyz", () => {
     const text = fs.readFileSync(docker('Dockerfile'), 'utf8');
     expect(validate(text)).toEqual([]);
     expect(text).toMatch(/^ENTRYPOINT \["tini", "--", "bootseq", "up"\]$/m);
-    expect(text).toMatch(/^HEALTHCHECK .*\n?.*curl -fsS http:\/\/127\.0\.0\.1:3000\/up/m);
+    expect(text).toMatch(/^HEALTHCHECK .*\n?.*curl -fsS http:\/\/127\.0\.0\.1:9090\/readyz /m);
+    // The health server listens where the HEALTHCHECK, probes and Prometheus look for it.
+    expect(text).toMatch(/^ENV .*\bHEALTH_LISTEN=0\.0\.0\.0:9090\b/m);
+    expect(text).toMatch(/^EXPOSE .*\b9090\b/m);
     const copies = [...text.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((m) => m[1]!.split(/\s+/));
     expect(copies.length).toBeGreaterThan(5);
     for (const source of copies) expect(fs.existsSync(path.join(REPO, source)), source).toBe(true);
