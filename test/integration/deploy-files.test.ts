@@ -40,6 +40,24 @@ describe('docker/', () => {
     expect(postgres.deploy.release_command).toBe('bootseq migrate');
   });
 
+  test("fly.toml: a top-level check asks bootseq's /readyz on 9090, the routing check stays on the web", () => {
+    for (const file of ['fly/fly.toml', 'fly/fly.postgres.toml']) {
+      const config = parseToml(fs.readFileSync(docker(file), 'utf8')) as {
+        checks: Record<string, unknown>;
+        http_service: { internal_port: number; checks: { path: string }[] };
+      };
+      // Only a top-level check can name a port other than internal_port.
+      expect(Object.values(config.checks), file).toEqual([
+        expect.objectContaining({ type: 'http', port: 9090, method: 'GET', path: '/readyz' }),
+      ]);
+      expect(config.http_service.internal_port, file).toBe(3000);
+      expect(
+        config.http_service.checks.map((c) => c.path),
+        file,
+      ).toEqual(['/up']);
+    }
+  });
+
   test('Kamal: the excerpt parses, the pre-deploy hook is executable bash that runs bootseq rehearse', () => {
     const deploy = parseYaml(fs.readFileSync(docker('kamal/config/deploy.yml'), 'utf8')) as Record<
       string,
