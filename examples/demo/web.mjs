@@ -1,6 +1,7 @@
 // The demo's web process: GET /up (readiness), POST /notes writes a note to the primary store and
 // enqueues a job in the queue store, GET /notes counts them. Each write is acknowledged only after
-// its commit, so an acknowledged note is one Litestream must not lose.
+// its commit, so an acknowledged note is one Litestream must not lose. GET /readyz relays bootseq's
+// own /readyz, because Kamal's proxy only probes the app's port (docker/kamal/config/deploy.yml).
 import http from 'node:http';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -19,9 +20,37 @@ const insertNote = primary.prepare('INSERT INTO notes (body) VALUES (?)');
 const enqueue = queue.prepare('INSERT INTO jobs (kind, payload) VALUES (?, ?)');
 const countNotes = primary.prepare('SELECT count(*) FROM notes').pluck();
 
+// bootseq sets BOOTSEQ_HEALTH_URL for the processes it starts when its health server is on.
+const healthUrl = process.env.BOOTSEQ_HEALTH_URL;
+
+/**
+ * bootseq's /readyz, status and body as bootseq said them; 503 when bootseq does not answer within
+ * 2 s, so the caller (kamal-proxy waits 3 s, deploy.yml) gets an answer rather than a timeout.
+ */
+async function relayReadyz(res) {
+  try {
+    const answer = await fetch(`${healthUrl}/readyz`, { signal: AbortSignal.timeout(2000) });
+    const body = await answer.text();
+    res.writeHead(answer.status, { 'content-type': 'text/plain' }).end(body);
+  } catch (error) {
+    res
+      .writeHead(503, { 'content-type': 'text/plain' })
+      .end(`bootseq health did not answer: ${error.message}\n`);
+  }
+}
+
 const server = http.createServer((req, res) => {
   if (req.method === 'GET' && req.url === '/up') {
     res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+    return;
+  }
+  if (req.method === 'GET' && req.url === '/readyz') {
+    if (healthUrl) {
+      void relayReadyz(res);
+      return;
+    }
+    // No health server, nothing to relay: a 404 says so, where a 200 would claim a check nobody made.
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('BOOTSEQ_HEALTH_URL is not set\n');
     return;
   }
   if (req.url === '/notes' && req.method === 'POST') {
