@@ -27,16 +27,20 @@ interface Snapshot {
   health_url: string | null;
 }
 
-/** The demo with health on (any free port), a 2 s max_lag, and no stall restart within the test. */
+/** The demo (health on any free port) with a 2 s max_lag, and no stall restart within the test. */
 function withHealth(project: TmpProject): void {
-  const file = project.path('bootseq.yml');
-  const text = fs.readFileSync(file, 'utf8');
-  project.write({
-    'bootseq.yml': `${text.replace(
+  const text = fs.readFileSync(project.path('bootseq.yml'), 'utf8');
+  const edited = text
+    .replace(
       '  config: litestream.yml\n',
       '  config: litestream.yml\n  stall_timeout: 60s\n  stall_restart: 120s\n',
-    )}health: { listen: '127.0.0.1:0', max_lag: 2s }\n`,
-  });
+    )
+    .replace(
+      "health: { listen: '${HEALTH_LISTEN:-127.0.0.1:0}', max_lag: 30s }",
+      "health: { listen: '127.0.0.1:0', max_lag: 2s }",
+    );
+  expect(edited).toContain('max_lag: 2s');
+  project.write({ 'bootseq.yml': edited });
 }
 
 async function status(project: TmpProject, ...args: string[]) {
