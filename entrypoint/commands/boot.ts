@@ -5,7 +5,7 @@
 
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import type { Reporter } from '../core/events.js';
+import type { BootEvent, Reporter } from '../core/events.js';
 import { describeBootseqExit, EXIT_FAILED } from '../core/exit.js';
 import { buildGraph, type GraphOptions } from '../core/graph.js';
 import {
@@ -45,37 +45,30 @@ export async function runBoot(cmd: CommandContext, options: BootOptions): Promis
   const log = await createReporter(cmd.logFormat);
   const controller = new AbortController();
   // The live state follows the same events the log renders: status and health never disagree with it.
-  let live: LiveState | undefined;
+  const live = createLiveState({
+    config: loaded,
+    command: options.command,
+    version: cmd.version,
+    kept: () => supervisor.view(),
+  });
   const reporter: Reporter = {
     emit: (event) => {
-      live?.observe(event);
+      live.observe(event);
       log.emit(event);
     },
     close: () => log.close(),
   };
   const emit = reporter.emit.bind(reporter);
   const supervisor = createSupervisor({ ...loaded.shutdown, emit, controller });
-  live = createLiveState({
-    config: loaded,
-    command: options.command,
-    version: cmd.version,
-    kept: supervisor.view,
-  });
   let servers: StatusServers | undefined;
+  let config: LoadedConfig;
   try {
-    // Only a supervising `up` answers `bootseq status`: a one-off `migrate` beside it must not take its socket.
-    if (options.supervise)
-      servers = await openStatusServers({ config: loaded, snapshot: live.snapshot, emit });
+    ({ servers, config } = await openStatus(loaded, live, emit, options.supervise));
   } catch (error) {
     supervisor.dispose();
     await log.close();
     throw error;
   }
-  if (servers?.healthUrl) live.setHealthUrl(servers.healthUrl);
-  // The app may ask bootseq's health itself (a proxy that only probes the app's port: docker/).
-  const config: LoadedConfig = servers?.healthUrl
-    ? { ...loaded, env: { ...loaded.env, BOOTSEQ_HEALTH_URL: servers.healthUrl } }
-    : loaded;
   const report = createRunReport({
     command: options.command,
     argv: cmd.argv,
@@ -93,7 +86,7 @@ export async function runBoot(cmd: CommandContext, options: BootOptions): Promis
       controller,
       keep,
       background,
-      expose: live.expose,
+      expose: (views) => live.expose(views),
     });
     report.tasks = toReportTasks(result.records);
     const end: RunEnd = result.error
@@ -126,6 +119,24 @@ export async function runBoot(cmd: CommandContext, options: BootOptions): Promis
   }
   if (ended.error) throw ended.error;
   return ended.exitCode;
+}
+
+/**
+ * The control socket and the health endpoints, for a supervising `up` only (a one-off `migrate` beside
+ * it must not take its socket); and the config the tasks get: with the health address in the
+ * children's environment, so an app behind a proxy that only probes its own port can relay /readyz.
+ */
+async function openStatus(
+  loaded: LoadedConfig,
+  live: LiveState,
+  emit: (event: BootEvent) => void,
+  supervise: boolean,
+): Promise<{ servers: StatusServers | undefined; config: LoadedConfig }> {
+  if (!supervise) return { servers: undefined, config: loaded };
+  const servers = await openStatusServers({ config: loaded, snapshot: () => live.snapshot(), emit });
+  if (!servers.healthUrl) return { servers, config: loaded };
+  live.setHealthUrl(servers.healthUrl);
+  return { servers, config: { ...loaded, env: { ...loaded.env, BOOTSEQ_HEALTH_URL: servers.healthUrl } } };
 }
 
 /** Config warnings and the plan: what the operator reads before the first task. */

@@ -46,6 +46,36 @@ function bootOn(project: TmpProject, port: number): Run {
   return project.start(['up', '--log-format', 'plain'], { DEMO_PORT: String(port) });
 }
 
+interface Status {
+  bootseq: { pid: number };
+  lease: { role: string; holder: string | null };
+  health: { status: string };
+}
+
+async function statusOf(project: TmpProject): Promise<Status | undefined> {
+  const r = await project.run(['status', '--json']);
+  return r.exitCode === 3 ? undefined : (JSON.parse(r.output) as Status);
+}
+
+/** What is wrong with B's /readyz and the status socket while B waits for A's replication lease. */
+async function healthWhileWaiting(project: TmpProject, a: Run, b: Run): Promise<string[]> {
+  const problems: string[] = [];
+  const url = /http:\/\/127\.0\.0\.1:\d+/.exec(b.lines.find((l) => l.includes('health on http')) ?? '')?.[0];
+  const ready = url ? await fetch(`${url}/readyz`) : undefined;
+  if (ready?.status !== 200)
+    problems.push(`B's /readyz while waiting: ${ready?.status} ${await ready?.text()}`);
+  const status = await statusOf(project);
+  if (
+    status?.bootseq.pid !== a.pid ||
+    status.lease.role !== 'replicating' ||
+    status.health.status !== 'healthy'
+  )
+    problems.push(
+      `status while B waits should answer A (pid ${a.pid}), replicating: ${JSON.stringify(status)}`,
+    );
+  return problems;
+}
+
 describe('rolling deploys on a shared volume', () => {
   test(
     `a rolling deploy, ${ROUNDS} times: B serves while A replicates, takes over when A stops, no row lost`,
@@ -64,6 +94,9 @@ describe('rolling deploys on a shared volume', () => {
           /litestream for primary, queue, cache, cable runs in pid \d+ on .*: this bootseq starts the app now/,
         );
         await b.waitForLine(/ready: worker, web running/);
+        // B is ready while it waits for the lease (else a proxy waiting for B would never stop A), and
+        // `bootseq status` answers A, the one replicating, until A stops.
+        if (round === 1) problems.push(...(await healthWhileWaiting(project, a, b)));
         written += await writeNotes(project.port, 5, `round ${round} A`);
         written += await writeNotes(portB, 5, `round ${round} B`);
         process.kill(a.pid, 'SIGTERM');
@@ -73,6 +106,12 @@ describe('rolling deploys on a shared volume', () => {
         await b.waitForLine(
           /litestream has taken over primary, queue, cache, cable: this bootseq replicates now/,
         );
+        if (round === 1) {
+          await expect
+            .poll(async () => (await statusOf(project))?.bootseq.pid, { timeout: 10_000 })
+            .toBe(b.pid);
+          expect((await statusOf(project))?.lease).toEqual({ role: 'replicating', holder: null });
+        }
         written += await writeNotes(portB, 5, `round ${round} B after`);
         process.kill(b.pid, 'SIGTERM');
         const bDone = await b.done;

@@ -74,6 +74,8 @@ describe('health', () => {
   test('max_lag must be a duration; unknown keys are named', () => {
     const bad = parse('health: { max_lag: soon, port: 9090 }');
     expect(bad.issues.map((i) => i.path).sort()).toEqual(['health.max_lag', 'health.port']);
-    expect(bad.issues.find((i) => i.path === 'health.port')!.message).toContain('expected one of: listen, max_lag');
+    expect(bad.issues.find((i) => i.path === 'health.port')!.message).toContain(
+      'expected one of: listen, max_lag',
+    );
   });
 });
