@@ -3,11 +3,18 @@
 import { machine } from './lib.mjs';
 import { benchBootSuite } from './boot.mjs';
 import { benchHandoff } from './handoff.mjs';
+import { benchHealth } from './health.mjs';
 import { benchMigrate } from './migrate.mjs';
 import { benchParse } from './parse.mjs';
 
 const only = process.argv[2];
-const suites = { boot: benchBootSuite, migrate: benchMigrate, handoff: benchHandoff, parse: benchParse };
+const suites = {
+  boot: benchBootSuite,
+  migrate: benchMigrate,
+  handoff: benchHandoff,
+  parse: benchParse,
+  health: benchHealth,
+};
 console.log(`bootseq benchmarks — ${new Date().toISOString()} — ${machine()}\n`);
 for (const [name, run] of Object.entries(suites)) {
   if (only && only !== name) continue;
