@@ -5,7 +5,8 @@
 import { NotReadyError } from '../../entrypoint/core/errors.js';
 import { describeExit } from '../../entrypoint/core/exit.js';
 import type { Config, Phase, TaskContext } from '../../entrypoint/core/task.js';
-import { describeReady, waitReady } from './readiness.js';
+import { withDeadline } from './deadline.js';
+import { describeReady, readyAddress, waitReady } from './readiness.js';
 
 type Process = Config['processes'][number];
 
@@ -37,14 +38,16 @@ async function startProcess(ctx: TaskContext, p: Process): Promise<void> {
     const timeoutMs = ready.timeout;
     const check = describeReady(ready);
     const lastProblem = { text: '' };
-    const waitSignal = AbortSignal.any([ctx.signal, AbortSignal.timeout(timeoutMs)]);
+    const deadline = withDeadline(ctx.signal, timeoutMs);
     const outcome = await Promise.race([
-      waitReady(child, ready, { signal: waitSignal, dir: config.dir, startedAtMs, lastProblem }).then(
+      waitReady(child, ready, { signal: deadline.signal, dir: config.dir, startedAtMs, lastProblem }).then(
         () => 'ready' as const,
         () => 'aborted' as const,
       ),
       child.exited.then((exit) => exit),
     ]);
+    // A process that exited first leaves the checks polling: they stop here.
+    deadline.dispose();
     if (outcome !== 'ready') {
       const exited = typeof outcome === 'object' ? outcome : undefined;
       // Interrupted by a signal to bootseq: ctx.stop gives the process that same signal.
@@ -73,7 +76,13 @@ async function startProcess(ctx: TaskContext, p: Process): Promise<void> {
       );
     }
   }
-  ctx.record('ready_ms', Date.now() - startedAtMs);
+  const readyMs = Date.now() - startedAtMs;
+  ctx.record('ready_ms', readyMs);
+  const address = readyAddress(ready);
+  if (address) ctx.record('address', address);
+  ctx.summarize(
+    `${address ? `ready on ${address}` : ready ? `ready (${describeReady(ready)})` : 'started'} after ${readyMs} ms`,
+  );
   const { onFailure, ...limits } = p.restart;
   const restart = {
     start: () => ctx.start({ command: p.command, env: p.env }),

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { Child } from '../../entrypoint/core/task.js';
+import { withDeadline } from './deadline.js';
 
 interface ReadySpec {
   readonly log?: string | undefined;
@@ -23,6 +24,14 @@ export function describeReady(ready: ReadySpec | undefined): string {
   if (ready.http !== undefined) return `http ${ready.http}`;
   if (ready.file !== undefined) return `file ${ready.file}`;
   return `delay ${ready.delay ?? 0} ms`;
+}
+
+/** Where a process answered its tcp or http check (`http://127.0.0.1:3000`, `127.0.0.1:5432`), else undefined. */
+export function readyAddress(ready: ReadySpec | undefined): string | undefined {
+  if (ready?.http !== undefined) return new URL(ready.http).origin;
+  if (ready?.tcp === undefined) return undefined;
+  const [host, port] = typeof ready.tcp === 'number' ? ['127.0.0.1', ready.tcp] : splitHostPort(ready.tcp);
+  return `${host}:${port}`;
 }
 
 /** Resolves when the check passes; `lastProblem` says why it has not yet. Rejects only on abort. */
@@ -97,10 +106,11 @@ async function checkOnce(
  */
 async function httpProblem(url: string, signal: AbortSignal): Promise<string | undefined> {
   const client = url.startsWith('https:') ? await import('node:https') : await import('node:http');
-  return new Promise((resolve) => {
+  const deadline = withDeadline(signal, 2000);
+  return new Promise<string | undefined>((resolve) => {
     const request = client.get(
       url,
-      { signal: AbortSignal.any([signal, AbortSignal.timeout(2000)]), headers: { connection: 'close' } },
+      { signal: deadline.signal, headers: { connection: 'close' } },
       (response) => {
         response.resume();
         const status = response.statusCode ?? 0;
@@ -108,7 +118,7 @@ async function httpProblem(url: string, signal: AbortSignal): Promise<string | u
       },
     );
     request.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
-  });
+  }).finally(() => deadline.dispose());
 }
 
 function splitHostPort(text: string): [string, number] {
