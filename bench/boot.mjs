@@ -168,7 +168,7 @@ async function benchSupervise(port) {
       child.stderr.on('data', (c) => (out += c));
       const exited = new Promise((resolve) => child.once('close', resolve));
       const deadline = Date.now() + 30_000;
-      while (!out.includes('ready: worker, web running')) {
+      while (!/ready in \S+ m?s: worker; web on/.test(out)) {
         if (Date.now() > deadline) throw new Error(`not ready:\n${out.slice(-2000)}`);
         await new Promise((r) => setTimeout(r, 50));
       }

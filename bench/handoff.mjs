@@ -101,12 +101,12 @@ function lastReportOf(dir) {
 
 async function round(dir, portA, portB) {
   const a = boot(dir, portA);
-  await a.waitFor(/ready: worker, web running/);
+  await a.waitFor(/ready in \S+ m?s: worker; web on/);
   let toA = true;
   let toB = true;
   const wa = writer(portA, 'A', () => toA);
   const b = boot(dir, portB);
-  await b.waitFor(/ready: worker, web running/);
+  await b.waitFor(/ready in \S+ m?s: worker; web on/);
   const wb = writer(portB, 'B', () => toB);
   await new Promise((r) => setTimeout(r, 1000));
   toA = false; // the proxy drains A before stopping it

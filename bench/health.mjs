@@ -41,7 +41,7 @@ async function measure(dir, health) {
   child.stderr.on('data', (c) => (output += c));
   const exited = new Promise((resolve) => child.once('close', resolve));
   const deadline = Date.now() + 30_000;
-  while (!output.includes('ready: worker, web running')) {
+  while (!/ready in \S+ m?s: worker; web on/.test(output)) {
     if (Date.now() > deadline || child.exitCode !== null)
       throw new Error(`no ready:\n${output.slice(-2000)}`);
     await new Promise((r) => setTimeout(r, 50));

@@ -5,7 +5,7 @@
 
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import type { BootEvent, Reporter } from '../core/events.js';
+import { outputLabel, type BootEvent, type Reporter } from '../core/events.js';
 import { describeBootseqExit, EXIT_FAILED } from '../core/exit.js';
 import { buildGraph, type GraphOptions } from '../core/graph.js';
 import {
@@ -40,6 +40,7 @@ export interface BootOptions extends GraphOptions {
 type LoadedConfig = Config & { warnings: readonly string[] };
 
 export async function runBoot(cmd: CommandContext, options: BootOptions): Promise<number> {
+  const startedAtMs = Date.now();
   const loaded = options.config ?? loadConfig(cmd.configPath);
   const tasks = buildGraph(PHASE_LIST, loaded, options);
   const log = await createReporter(cmd.logFormat);
@@ -92,7 +93,10 @@ export async function runBoot(cmd: CommandContext, options: BootOptions): Promis
     const end: RunEnd = result.error
       ? { kind: 'failed', error: result.error }
       : options.supervise
-        ? { kind: 'supervised', outcome: await superviseUntilEnd(supervisor, reporter, config, report) }
+        ? {
+            kind: 'supervised',
+            outcome: await superviseUntilEnd(supervisor, reporter, config, report, startedAtMs),
+          }
         : {
             kind: 'done',
             reason: options.until ? `--until ${options.until} reached` : `${options.command} done`,
@@ -154,8 +158,20 @@ async function superviseUntilEnd(
   reporter: Reporter,
   config: Config,
   report: RunReport,
+  startedAtMs: number,
 ) {
   await writeReport(config.report.dir, report, config.report.keep);
-  reporter.emit({ event: 'ready', processes: config.processes.map((p) => p.name) });
+  // Where each process answered its readiness check, as the start tasks recorded it.
+  const addresses = Object.fromEntries(
+    (report.tasks as { id: string; address?: unknown }[]).flatMap((t) =>
+      t.id.startsWith('start:') && typeof t.address === 'string' ? [[outputLabel(t.id), t.address]] : [],
+    ),
+  );
+  reporter.emit({
+    event: 'ready',
+    processes: config.processes.map((p) => p.name),
+    addresses,
+    duration_ms: Date.now() - startedAtMs,
+  });
   return supervisor.supervise();
 }

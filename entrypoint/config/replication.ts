@@ -45,6 +45,7 @@ export function resolveLitestream(
       backoffMs: section.backoff,
     },
     stall: { timeoutMs: section.stall_timeout, restartMs: section.stall_restart },
+    log: section.log,
   };
 }
 

@@ -140,6 +140,8 @@ export const configSchema = strict({
     stall_timeout: duration.prefault('30s'),
     /** A stall this long kills Litestream and restarts it (it counts as a restart). */
     stall_restart: duration.prefault('60s'),
+    /** Which of Litestream's lines reach bootseq's log: `warnings` hides its routine per-sync lines. */
+    log: z.enum(['warnings', 'all'], { error: 'expected "warnings" or "all"' }).default('warnings'),
   })
     .superRefine((l, ctx) => {
       if (l.stall_restart <= l.stall_timeout)
@@ -217,6 +219,11 @@ export interface LitestreamConfig {
   readonly restart: RestartLimits;
   /** How long a local change may wait for the replica before it is a stall, and before Litestream is restarted. */
   readonly stall: { readonly timeoutMs: number; readonly restartMs: number };
+  /**
+   * `warnings`: errors, warnings and lifecycle lines are relayed, not the per-sync lines (`write wal
+   * segment`, `wal segment written`, snapshots); `all`: every line. bootseq reads every line either way.
+   */
+  readonly log: 'warnings' | 'all';
 }
 
 /** `health.listen`: a TCP address; port 0 takes any free port (the one taken is logged). */

@@ -47,7 +47,10 @@ export function createTaskContext(taskId: TaskId, options: ContextOptions): Task
       { cwd: config.dir, ...command },
       { baseEnv: config.env, redact: config.redact },
     );
-    child.onLine((line, stream) => options.emit({ event: 'task-output', task: taskId, stream, line }));
+    const relay = command.relay;
+    child.onLine((line, stream) => {
+      if (!relay || relay(line)) options.emit({ event: 'task-output', task: taskId, stream, line });
+    });
     return child;
   };
 
@@ -94,6 +97,9 @@ export function createTaskContext(taskId: TaskId, options: ContextOptions): Task
     config,
     note(level, text, hint) {
       options.emit({ event: 'note', level, task: taskId, text, ...(hint === undefined ? {} : { hint }) });
+    },
+    summarize(text) {
+      options.emit({ event: 'note', level: 'info', task: taskId, text, summary: true });
     },
     run,
     start,

@@ -16,8 +16,21 @@ export type BootEvent =
   | { event: 'task-start'; task: TaskId }
   | { event: 'task-output'; task: TaskId; stream: 'stdout' | 'stderr'; line: string }
   | { event: 'task-end'; task: TaskId; status: TaskStatus; duration_ms: number; error?: string }
-  | { event: 'ready'; processes: readonly string[] }
-  | { event: 'note'; level: NoteLevel; text: string; hint?: string; task?: TaskId };
+  | {
+      event: 'ready';
+      processes: readonly string[];
+      /** Where a process answered its tcp or http readiness check: `{ web: 'http://127.0.0.1:3000' }`. */
+      addresses: Readonly<Record<string, string>>;
+      /** From bootseq's start to ready. */
+      duration_ms: number;
+    }
+  /** A kept child stopped at shutdown: how it ended, how long it took, what its own check said. */
+  | { event: 'stopped'; task: TaskId; duration_ms: number; exit: string; note?: string }
+  /**
+   * `summary`: the one line that sums a finished task up (`2 applied (sqlx)`, `7 gates passed`); the
+   * pretty list shows it beside the task, the other formats print it as any note.
+   */
+  | { event: 'note'; level: NoteLevel; text: string; hint?: string; task?: TaskId; summary?: boolean };
 
 export interface Reporter {
   emit(event: BootEvent): void;

@@ -22,6 +22,11 @@ export interface CommandSpec {
   readonly env?: Readonly<Record<string, string>>;
   /** How the command appears in messages (secrets redacted); defaults to the command. */
   readonly display?: string;
+  /**
+   * Which output lines reach the log (default: all). The others still reach `onLine` listeners and
+   * the output tail: Litestream's routine per-sync lines are read, not shown.
+   */
+  readonly relay?: (line: string) => boolean;
   /** What to do when it fails; default: run it by hand. */
   readonly hint?: string;
 }
@@ -101,6 +106,8 @@ export interface TaskContext {
   readonly config: Config;
   /** A line for the operator under this task; redacted before any reporter sees it. */
   note(level: NoteLevel, text: string, hint?: string): void;
+  /** The task's outcome in a few words (`2 applied (sqlx)`, `7 gates passed`), shown beside it in a terminal. */
+  summarize(text: string): void;
   /** Runs a command to completion; throws TaskFailedError on a non-zero exit or abort. */
   run(command: CommandSpec): Promise<void>;
   /** Starts a long-running child whose output becomes this task's output (loads the spawner first). */

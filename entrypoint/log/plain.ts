@@ -13,13 +13,27 @@ const formatters: Formatters = {
     e.status === 'skipped'
       ? `[${e.task}] skipped`
       : `[${e.task}] ${e.status === 'ok' ? 'ok' : e.status.toUpperCase()} in ${e.duration_ms} ms${e.error ? `: ${e.error}` : ''}`,
-  ready: (e) =>
-    e.processes.length > 0
-      ? `ready: ${e.processes.join(', ')} running; supervising (SIGTERM or Ctrl+C stops everything in order)`
-      : 'ready: supervising litestream (SIGTERM or Ctrl+C stops it)',
+  ready: (e) => `${describeReadyEvent(e)}; supervising (SIGTERM or Ctrl+C stops everything in order)`,
+  stopped: (e) =>
+    `[${e.task}] stopped in ${shortDuration(e.duration_ms)}: ${e.exit}${e.note ? ` (${e.note})` : ''}`,
   note: (e) =>
     `${e.task ? `[${e.task}] ` : ''}${e.level === 'info' ? '' : `${e.level}: `}${e.text}${e.hint ? `\n  Try: ${e.hint}` : ''}`,
 };
+
+/** `ready in 1.4 s: worker; web on http://127.0.0.1:3000`: what runs, and where it answered. */
+export function describeReadyEvent(e: Extract<BootEvent, { event: 'ready' }>): string {
+  const what =
+    e.processes.length > 0
+      ? e.processes.map((p) => (e.addresses[p] ? `${p} on ${e.addresses[p]}` : p)).join('; ')
+      : 'litestream (no processes)';
+  return `ready in ${shortDuration(e.duration_ms)}: ${what}`;
+}
+
+/** `850 ms`, `1.4 s`, `75 s`. */
+export function shortDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
+}
 
 /**
  * A child's bytes as printable text: control characters (NUL, ESC sequences that clear the screen or
@@ -34,9 +48,14 @@ export function escapeControl(line: string): string {
   );
 }
 
-export function formatPlain(event: BootEvent, now: Date = new Date()): string | undefined {
+/** An event's text without a time stamp (lines after the first are a hint: `  Try: …`). */
+export function formatText(event: BootEvent): string | undefined {
   const format = formatters[event.event] as (e: BootEvent) => string | undefined;
-  const text = format(event);
+  return format(event);
+}
+
+export function formatPlain(event: BootEvent, now: Date = new Date()): string | undefined {
+  const text = formatText(event);
   if (text === undefined) return undefined;
   const stamp = now.toISOString();
   return text

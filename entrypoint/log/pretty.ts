@@ -1,10 +1,15 @@
-// Pretty renderer for a TTY: during boot, a listr2 list mirroring the plan (each row waits for its
-// task's events); once the app is ready, plain lines. The only listr2 import. listr2 must not own
-// signals (registerSignalListeners: false), or Ctrl+C would exit 127 instead of shutting down in order.
+// Pretty renderer for a TTY. During boot, a listr2 list mirroring the plan is the summary of the
+// boot: each row shows its task's latest line while it runs, then its time and the one-line summary
+// the task gave (`2 applied (sqlx)`, `7 gates passed`), and keeps its warnings and errors under it.
+// The details (every gate, every migration) are not replayed: plain, json and the run report have
+// them. Once the app is ready, one line where it runs, then the app's output and bootseq's events with
+// short local times, and the ordered shutdown as a short list. The only listr2 import. listr2 must not
+// own signals (registerSignalListeners: false), or Ctrl+C would exit 127 instead of shutting down in
+// order.
 
-import { Listr, type ListrTaskWrapper } from 'listr2';
-import type { BootEvent, Reporter, TaskStatus } from '../core/events.js';
-import { escapeControl, formatPlain } from './plain.js';
+import { Listr, type ListrDefaultRenderer, type ListrSimpleRenderer, type ListrTaskWrapper } from 'listr2';
+import { outputLabel, type BootEvent, type Reporter, type TaskStatus } from '../core/events.js';
+import { describeReadyEvent, escapeControl, formatText, shortDuration } from './plain.js';
 
 interface Row {
   readonly started: Deferred<void>;
@@ -12,6 +17,11 @@ interface Row {
   wrapper: { output: string; title: string; skip(message?: string): void } | undefined;
   /** The task has ended: later lines of a still-running process print as plain lines. */
   done: boolean;
+  summary: string | undefined;
+  /** Its warnings and errors: they stay under the row. */
+  readonly kept: string[];
+  /** The latest line, for when listr2 has not handed the row its wrapper yet. */
+  latest: string | undefined;
 }
 
 interface Deferred<T> {
@@ -28,14 +38,43 @@ function deferred<T>(): Deferred<T> {
   return { promise, resolve };
 }
 
-/** Shows a line under the task's row; false when listr2 cannot take it (then it prints plain). */
-function setOutput(row: Row, text: string): boolean {
-  if (!row.wrapper) return false;
+/**
+ * Shows text under the task's row (once listr2 has started it; until then the latest is kept for it).
+ * The row's own lines never fall out of the list: the list is the summary.
+ */
+function setOutput(row: Row, text: string): true {
+  row.latest = text;
   try {
-    row.wrapper.output = text;
-    return true;
+    if (row.wrapper) row.wrapper.output = text;
   } catch {
-    return false;
+    // listr2 has finished the row: nothing more to show there
+  }
+  return true;
+}
+
+/** `17:23:26`: local time, for a person watching. */
+function clock(now = new Date()): string {
+  return now.toTimeString().slice(0, 8);
+}
+
+/** slog's `time=… level=INFO msg="…" k=v` without the time (the line has one) and the INFO. */
+function compact(line: string): string {
+  return line.replace(/^time=\S+ /, '').replace(/^level=INFO /, '');
+}
+
+/** One event as a line after the list (or while it runs, for what belongs to no row). */
+function formatLine(event: BootEvent): string | undefined {
+  switch (event.event) {
+    case 'ready':
+      return `✔ ${describeReadyEvent(event)} · Ctrl+C stops everything in order`;
+    case 'stopped':
+      return `  ✔ ${outputLabel(event.task).padEnd(12)} stopped in ${shortDuration(event.duration_ms)}: ${event.exit}${event.note ? ` · ${event.note}` : ''}`;
+    case 'task-output':
+      return `${clock()} ${outputLabel(event.task)}  ${compact(escapeControl(event.line))}`;
+    default: {
+      const text = formatText(event);
+      return text === undefined ? undefined : `${clock()} ${text}`;
+    }
   }
 }
 
@@ -45,8 +84,8 @@ export function createPrettyReporter(out: NodeJS.WriteStream = process.stdout): 
   let live = false;
   const queued: string[] = [];
 
-  const writePlain = (event: BootEvent) => {
-    const line = formatPlain(event);
+  const writeLine = (event: BootEvent) => {
+    const line = formatLine(event);
     if (line === undefined) return;
     if (live) queued.push(line);
     else out.write(`${line}\n`);
@@ -59,12 +98,47 @@ export function createPrettyReporter(out: NodeJS.WriteStream = process.stdout): 
     }
   };
 
+  /** Whether a live row took the event. */
+  const intoRow = (event: BootEvent, row: Row): boolean => {
+    switch (event.event) {
+      case 'task-start':
+        row.started.resolve();
+        return true;
+      case 'task-output':
+        return setOutput(row, compact(escapeControl(event.line)));
+      case 'note': {
+        if (event.summary) {
+          row.summary = event.text;
+          return true;
+        }
+        if (event.level === 'info') return setOutput(row, event.text);
+        row.kept.push(`${event.level}: ${event.text}${event.hint ? `\n  Try: ${event.hint}` : ''}`);
+        return setOutput(row, `${event.level}: ${event.text}`);
+      }
+      case 'task-end':
+        row.done = true;
+        row.started.resolve();
+        row.ended.resolve({ status: event.status, error: event.error, durationMs: event.duration_ms });
+        return true;
+      default:
+        return false;
+    }
+  };
+
   return {
     emit(event) {
       if (event.event === 'plan' && !listing && event.tasks.length > 0) {
         for (const t of event.tasks)
-          rows.set(t.id, { started: deferred(), ended: deferred(), wrapper: undefined, done: false });
-        const list = new Listr(
+          rows.set(t.id, {
+            started: deferred(),
+            ended: deferred(),
+            wrapper: undefined,
+            done: false,
+            summary: undefined,
+            kept: [],
+            latest: undefined,
+          });
+        const list = new Listr<unknown, 'default', 'simple'>(
           event.tasks.map((t) => mirrorTask(t.id, rows)),
           { concurrent: true, exitOnError: false, registerSignalListeners: false, collectErrors: false },
         );
@@ -82,32 +156,11 @@ export function createPrettyReporter(out: NodeJS.WriteStream = process.stdout): 
         return;
       }
       const row = 'task' in event && event.task ? rows.get(event.task) : undefined;
-      if (live && row && !row.done) {
-        switch (event.event) {
-          case 'task-start':
-            row.started.resolve();
-            return;
-          case 'task-output':
-            if (setOutput(row, escapeControl(event.line))) return;
-            break;
-          case 'note':
-            if (
-              setOutput(row, event.level === 'info' ? event.text : `${event.level}: ${event.text}`) &&
-              event.level === 'info'
-            )
-              return;
-            break;
-          case 'task-end':
-            row.done = true;
-            row.started.resolve();
-            row.ended.resolve({ status: event.status, error: event.error, durationMs: event.duration_ms });
-            return;
-          default:
-            break;
-        }
-      }
+      if (live && row && !row.done && intoRow(event, row)) return;
+      // A summary belongs beside its row; once the list is gone it says nothing new.
+      if (event.event === 'note' && event.summary) return;
       if (event.event === 'ready') finishList();
-      writePlain(event);
+      writeLine(event);
     },
     async close() {
       finishList();
@@ -116,20 +169,28 @@ export function createPrettyReporter(out: NodeJS.WriteStream = process.stdout): 
   };
 }
 
-/** A listr2 task that mirrors one bootseq task: waits for its start, shows its end. */
+/** A listr2 task that mirrors one bootseq task: waits for its start, shows its end and summary. */
 function mirrorTask(id: string, rows: ReadonlyMap<string, Row>) {
   return {
     title: `${id}  (waiting)`,
-    task: async (_ctx: unknown, task: ListrTaskWrapper<unknown, never, never>) => {
+    rendererOptions: { persistentOutput: false, outputBar: 1 },
+    task: async (
+      _ctx: unknown,
+      task: ListrTaskWrapper<unknown, ListrDefaultRenderer, ListrSimpleRenderer>,
+    ) => {
       const row = rows.get(id);
       if (!row) return;
       row.wrapper = task as unknown as Row['wrapper'];
+      if (row.latest !== undefined) task.output = row.latest;
       await row.started.promise;
       task.title = id;
       const end = await row.ended.promise;
+      // What stays under the row once it is done: its warnings and errors, not its routine lines.
+      const kept = row.kept.map((line) => `\n${line}`).join('');
       if (end.status === 'skipped') task.skip(`${id} (skipped)`);
-      else if (end.status !== 'ok') throw new Error(`${id}: ${end.error ?? end.status}`);
-      else task.title = `${id}  ${end.durationMs} ms`;
+      else if (end.status !== 'ok') throw new Error(`${end.error ?? `${id} ${end.status}`}${kept}`);
+      else
+        task.title = `${id}  ${shortDuration(end.durationMs)}${row.summary ? ` · ${row.summary}` : ''}${kept}`;
     },
   };
 }

@@ -34,4 +34,5 @@ export async function seedStore(ctx: TaskContext, store: Store): Promise<void> {
   } finally {
     await db.close();
   }
+  ctx.summarize(`${store.seed.length} seed file${store.seed.length === 1 ? '' : 's'} applied`);
 }

@@ -11,7 +11,7 @@ import { ReplicationError } from '../../entrypoint/core/errors.js';
 import type { Child, Config, Phase, TaskContext } from '../../entrypoint/core/task.js';
 import { touchLitestreamSeq } from '../../db/index.js';
 import { classify, isErrorLine, REPLACED_LINE } from './faults.js';
-import { parseLine } from './lines.js';
+import { isRoutine, parseLine } from './lines.js';
 import {
   releaseBootLeases,
   releaseReplication,
@@ -81,6 +81,7 @@ async function startReplication(ctx: TaskContext, config: Config): Promise<void>
       'info',
       `litestream for ${session.targets.map((t) => t.store).join(', ')} runs in ${holder}: this bootseq starts the app now and takes over replication as soon as that one stops`,
     );
+    ctx.summarize(`the app starts now; litestream waits for ${holder} to stop`);
     ctx.background((signal) => takeOverLater(session, signal));
     return;
   }
@@ -119,9 +120,13 @@ async function replicateAtBoot(session: Session): Promise<void> {
   ctx.record('takeover_ms', Object.fromEntries(stores.map((s) => [s, done(s)])));
   ctx.record('generations', Object.fromEntries(stores.map((s) => [s, states.get(s)?.generation ?? null])));
   ctx.record('pid', child.pid);
+  const tookMs = Date.now() - startedAt;
   ctx.note(
     'info',
-    `litestream has taken over ${stores.join(', ')} (its own first write to the replica after ${Date.now() - startedAt} ms)`,
+    `litestream has taken over ${stores.join(', ')} (its own first write to the replica after ${tookMs} ms)`,
+  );
+  ctx.summarize(
+    `litestream (pid ${child.pid}) has taken over ${stores.length === 1 ? stores[0] : `${stores.length} stores`}`,
   );
   keepReplicating(session, child);
   watch(session, child);
@@ -279,6 +284,8 @@ async function spawnLitestream(session: Session): Promise<Child> {
   const child = await ctx.start({
     command: { file: config.litestream.bin, args: ['replicate', '-config', config.litestream.configPath] },
     display: `litestream replicate -config ${path.relative(config.dir, config.litestream.configPath)}`,
+    // Every line is read below; only what an operator should see is relayed (litestream.log).
+    ...(config.litestream.log === 'all' ? {} : { relay: (text: string) => !isRoutine(parseLine(text)) }),
   });
   const reported = new Set<string>();
   child.onLine((text) => {

@@ -101,3 +101,15 @@ function jsonFields(text: string): Record<string, string> {
     return {};
   }
 }
+
+/**
+ * The lines Litestream prints for every sync, per database and replica (two a second per store under
+ * writes): `write wal segment`, `wal segment written`, and the snapshot pair. Routine only at INFO
+ * level; anything else (a WARN or ERROR, the lifecycle lines: start, `initialized db`, `replicating
+ * to`, `sync: new generation`, shutdown) is not.
+ */
+const ROUTINE = new Set(['write wal segment', 'wal segment written', 'write snapshot', 'snapshot written']);
+
+export function isRoutine(line: LitestreamLine): boolean {
+  return line.level === 'INFO' && line.msg !== undefined && ROUTINE.has(line.msg);
+}

@@ -28,6 +28,7 @@ export async function restorePostgres(ctx: TaskContext, store: Store): Promise<v
   const shown = path.relative(ctx.config.dir, dump);
   if (tables > 0) {
     ctx.note('info', `${target} has ${tables} tables or sequences; left as it is (${shown} not applied)`);
+    ctx.summarize('has tables, kept');
     ctx.record('restored', false);
     return;
   }
@@ -50,4 +51,5 @@ export async function restorePostgres(ctx: TaskContext, store: Store): Promise<v
   });
   ctx.record('restored', true);
   ctx.note('info', `applied ${shown} to the empty database ${target} (${custom ? 'pg_restore' : 'psql'})`);
+  ctx.summarize(`${shown} applied to the empty database`);
 }

@@ -18,6 +18,7 @@ export async function restoreSqlite(ctx: TaskContext, store: Store): Promise<voi
   const shown = path.relative(config.dir, dbPath) || dbPath;
   if (fs.existsSync(dbPath)) {
     ctx.note('info', `${shown} exists; left as it is (not restored)`);
+    ctx.summarize('exists, kept');
     ctx.record('restored', false);
     return;
   }
@@ -31,6 +32,7 @@ export async function restoreSqlite(ctx: TaskContext, store: Store): Promise<voi
   // folder, a remote replica) is litestream's to judge.
   if (!mayHaveBackups(store)) {
     ctx.note('info', `no replica of ${shown} exists yet (${replicas} has no generations): fresh start`);
+    ctx.summarize('fresh start (no replica yet)');
     ctx.record('restored', false);
     return;
   }
@@ -55,6 +57,7 @@ export async function restoreSqlite(ctx: TaskContext, store: Store): Promise<voi
   });
   if (!fs.existsSync(dbPath)) {
     ctx.note('info', `no replica of ${shown} exists yet (${replicas}): fresh start`);
+    ctx.summarize('fresh start (no replica yet)');
     ctx.record('restored', false);
     return;
   }
@@ -76,6 +79,7 @@ export async function restoreSqlite(ctx: TaskContext, store: Store): Promise<voi
   const size = fs.statSync(dbPath).size;
   ctx.record('restored', true);
   ctx.note('info', `restored ${shown} (${size} bytes) from ${replicas}; integrity_check ok`);
+  ctx.summarize(`restored from the replica (${formatBytes(size)})`);
 }
 
 function mayHaveBackups(store: Store): boolean {
@@ -89,4 +93,9 @@ function mayHaveBackups(store: Store): boolean {
       return (error as NodeJS.ErrnoException).code !== 'ENOENT';
     }
   });
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes < 1024 * 1024) return `${Math.max(1, Math.round(bytes / 1024))} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }

@@ -62,6 +62,7 @@ export const verify: Phase = {
           if (gates.some((g) => !g.ok)) {
             throw new GateFailedError(taskId, gates, gateHint(gates, store, config.dir));
           }
+          ctx.summarize(`${gates.length} gates passed`);
         },
       };
     }),

@@ -14,6 +14,11 @@ export const CLI = path.join(REPO, 'dist/entrypoint/cli.js');
 const RUN_DEADLINE_MS = 100_000;
 export const LITESTREAM = path.join(REPO, 'node_modules/@flydotio/litestream-linux-x64/litestream');
 export const STORES = ['primary', 'queue', 'cache', 'cable'] as const;
+/** The demo's ready line: `ready in 1.4 s: worker; web on http://127.0.0.1:PORT; supervising …`. */
+export const READY = /ready in [\d.]+ m?s: worker; web on http:\/\/127\.0\.0\.1:\d+/;
+/** The ready line naming these processes, each with the address it answered on if it has one. */
+export const readyWith = (...names: string[]) =>
+  new RegExp(`ready in [\\d.]+ m?s: ${names.map((n) => `${n}( on \\S+)?`).join('; ')};`);
 
 export interface Run {
   readonly pid: number;

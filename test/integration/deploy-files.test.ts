@@ -11,7 +11,7 @@ import { parse as parseToml } from 'smol-toml';
 import { describe, expect } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { test } from '../helpers/fixtures.js';
-import { CLI, childrenOf, freePort, processesIn, REPO, type TmpProject } from '../helpers/project.js';
+import { CLI, READY, REPO, type TmpProject, childrenOf, freePort, processesIn } from '../helpers/project.js';
 
 const docker = (...parts: string[]) => path.join(REPO, 'docker', ...parts);
 
@@ -93,7 +93,7 @@ describe('docker/', () => {
     child.stderr.on('data', (c: Buffer) => (output += c.toString()));
     const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
     try {
-      await expect.poll(() => output, { timeout: 30_000 }).toContain('ready: worker, web running');
+      await expect.poll(() => output, { timeout: 30_000 }).toMatch(READY);
       expect((await fetch(`http://127.0.0.1:${project.port}/up`)).status).toBe(200);
       const [tini] = childrenOf(child.pid!);
       process.kill(tini!, 'SIGTERM');

@@ -45,8 +45,11 @@ describe('log formats', () => {
     expect(result.status, result.stderr).toBe(0);
     // eslint-disable-next-line no-control-regex -- strip the terminal escape sequences listr2 draws with
     const screen = result.stdout.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
-    expect(screen).toMatch(/✔ replicate {2}\d+ ms/);
-    expect(screen).toMatch(/✔ start:web {2}\d+ ms/);
+    expect(screen).toMatch(/✔ replicate {2}[\d.]+ m?s · litestream \(pid \d+\) has taken over 4 stores/);
+    expect(screen).toMatch(/✔ verify:primary {2}[\d.]+ m?s · 7 gates passed/);
+    expect(screen).toMatch(/✔ start:web {2}[\d.]+ m?s · ready on http:\/\/127\.0\.0\.1:\d+/);
+    // The summary, not a replay: no gate line is printed after the list.
+    expect(screen).not.toMatch(/ok {3}quick_check/);
     expect(screen).toContain('bootseq exits with code 0');
   });
 });

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { describe, expect } from 'vitest';
 import { useProcesses } from '../helpers/config.js';
 import { test } from '../helpers/fixtures.js';
-import { childrenOf, processesIn, zombiesOf } from '../helpers/project.js';
+import { childrenOf, processesIn, readyWith, zombiesOf } from '../helpers/project.js';
 
 const NAMESPACE = ['unshare', '--pid', '--fork', '--mount-proc'];
 
@@ -29,7 +29,7 @@ describe('as PID 1 in a PID namespace', () => {
     requireTool('unshare', 'apt-get install -y util-linux');
     useProcesses(project, ORPHANING.replaceAll('PORT_HERE', String(project.port)));
     const boot = project.start(['up'], {}, [...NAMESPACE, 'tini', '--']);
-    await boot.waitForLine(/ready: web running/);
+    await boot.waitForLine(readyWith('web'));
     const [tini] = childrenOf(boot.pid);
     expect(tini).toBeGreaterThan(0);
     expect(boot.lines.join('\n')).not.toContain('bootseq is PID 1');
@@ -48,7 +48,7 @@ describe('as PID 1 in a PID namespace', () => {
     requireTool('unshare', 'apt-get install -y util-linux');
     useProcesses(project, ORPHANING.replaceAll('PORT_HERE', String(project.port)));
     const boot = project.start(['up'], {}, NAMESPACE);
-    await boot.waitForLine(/ready: web running/);
+    await boot.waitForLine(readyWith('web'));
     const [bootseq] = childrenOf(boot.pid);
     expect(bootseq).toBeGreaterThan(0);
     const warnings = boot.lines.filter((l) => l.includes('bootseq is PID 1 without an init'));

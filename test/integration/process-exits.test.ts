@@ -4,7 +4,7 @@
 import { describe, expect } from 'vitest';
 import { fixture, useProcesses } from '../helpers/config.js';
 import { test } from '../helpers/fixtures.js';
-import { pidOf, processesIn } from '../helpers/project.js';
+import { pidOf, processesIn, readyWith } from '../helpers/project.js';
 
 describe('process exits', () => {
   test('a wrapper shell SIGKILLed while its child holds the pipe: noticed at once, exit 137, nothing left', async ({
@@ -16,7 +16,7 @@ describe('process exits', () => {
       '{ grace: 2s, replication_grace: 5s }',
     );
     const boot = project.start(['up', '--log-format', 'plain']);
-    await boot.waitForLine(/ready: wrapper running/);
+    await boot.waitForLine(readyWith('wrapper'));
     const shell = pidOf(project.report(), 'start:wrapper');
     const killedAt = Date.now();
     process.kill(shell, 'SIGKILL');
@@ -34,7 +34,7 @@ describe('process exits', () => {
       `  flaky:\n    command: ${fixture('exit-with.mjs', '1', '600')}\n    ready: { log: "^ready$" }\n    restart: on-failure\n    max_restarts: 1\n    restart_window: 300ms\n    backoff: 100ms\n`,
     );
     const boot = project.start(['up', '--log-format', 'plain']);
-    await boot.waitForLine(/ready: flaky running/);
+    await boot.waitForLine(readyWith('flaky'));
     const restarts = () =>
       boot.lines.filter((l) => /flaky exited with code 1; restarting in 100 ms \(restart 1 of 1\)/.test(l));
     await expect.poll(() => restarts().length, { timeout: 15_000 }).toBeGreaterThanOrEqual(3);

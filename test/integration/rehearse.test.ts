@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import { describe, expect } from 'vitest';
 import { test } from '../helpers/fixtures.js';
-import { processesIn } from '../helpers/project.js';
+import { READY, processesIn } from '../helpers/project.js';
 import { countRows } from '../helpers/sqlite.js';
 import { treeDigest } from '../helpers/tree.js';
 
@@ -14,7 +14,7 @@ describe('bootseq rehearse', () => {
     project,
   }) => {
     const boot = project.start(['up']);
-    await boot.waitForLine(/ready: worker, web running/);
+    await boot.waitForLine(READY);
     for (let i = 0; i < 7; i += 1)
       expect(
         (await fetch(`http://127.0.0.1:${project.port}/notes`, { method: 'POST', body: `n${i}` })).status,

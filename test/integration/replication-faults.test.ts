@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import { describe, expect } from 'vitest';
 import { test } from '../helpers/fixtures.js';
-import { freePort, isAlive, pidOf, processesIn, type TmpProject } from '../helpers/project.js';
+import { READY, type TmpProject, freePort, isAlive, pidOf, processesIn } from '../helpers/project.js';
 import { mountTmpfs, whyNoMount, type Mount } from '../helpers/mount.js';
 import { countRows, restoreCopy } from '../helpers/sqlite.js';
 
@@ -52,7 +52,7 @@ describe('replication is never silently absent', () => {
   }) => {
     useLitestream(project, '  stall_timeout: 3s\n  stall_restart: 6s\n');
     const boot = project.start(['up', '--log-format', 'plain']);
-    await boot.waitForLine(/ready: worker, web running/);
+    await boot.waitForLine(READY);
     const frozen = pidOf(project.report(), 'replicate');
     await writeNotes(project, 0, 10);
     process.kill(frozen, 'SIGSTOP');
@@ -89,7 +89,7 @@ describe('replication is never silently absent', () => {
         .replace('replication_grace: 10s', 'replication_grace: 3s'),
     });
     const boot = project.start(['up', '--log-format', 'plain']);
-    await boot.waitForLine(/ready: worker, web running/);
+    await boot.waitForLine(READY);
     replica.fill();
     await writeNotes(project, 0, 20);
     await boot.waitForLine(
@@ -141,7 +141,7 @@ describe('replication is never silently absent', () => {
     const storage = mountIn(project, '.demo/storage', 8192, skip);
     // A container killed mid-run leaves its -wal and -shm files: SQLite can still read the databases.
     const first = project.start(['up']);
-    await first.waitForLine(/ready: worker, web running/);
+    await first.waitForLine(READY);
     for (const pid of [first.pid, ...processesIn(project.dir)]) process.kill(pid, 'SIGKILL');
     await first.done;
     await expect.poll(() => processesIn(project.dir)).toEqual([]);

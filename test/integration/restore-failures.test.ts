@@ -6,12 +6,12 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import { describe, expect } from 'vitest';
 import { test } from '../helpers/fixtures.js';
-import { processesIn, type TmpProject } from '../helpers/project.js';
+import { READY, type TmpProject, processesIn } from '../helpers/project.js';
 import { filesUnder, treeDigest } from '../helpers/tree.js';
 
 async function bootOnceAndLoseTheDatabases(project: TmpProject): Promise<void> {
   const boot = project.start(['up']);
-  await boot.waitForLine(/ready: worker, web running/);
+  await boot.waitForLine(READY);
   expect(
     (await fetch(`http://127.0.0.1:${project.port}/notes`, { method: 'POST', body: 'precious' })).status,
   ).toBe(201);

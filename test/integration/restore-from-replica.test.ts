@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import { describe, expect } from 'vitest';
 import { test } from '../helpers/fixtures.js';
-import { processesIn } from '../helpers/project.js';
+import { READY, processesIn } from '../helpers/project.js';
 import { countRows } from '../helpers/sqlite.js';
 
 const TABLES = { primary: 'notes', queue: 'jobs', cache: 'cache_entries', cable: 'cable_messages' } as const;
@@ -12,7 +12,7 @@ const TABLES = { primary: 'notes', queue: 'jobs', cache: 'cache_entries', cable:
 describe('restore from the replica', () => {
   test('deleted databases come back with the same row counts', async ({ project }) => {
     const boot = project.start(['up']);
-    await boot.waitForLine(/ready: worker, web running/);
+    await boot.waitForLine(READY);
     for (let i = 0; i < 12; i += 1) {
       expect(
         (await fetch(`http://127.0.0.1:${project.port}/notes`, { method: 'POST', body: `n${i}` })).status,

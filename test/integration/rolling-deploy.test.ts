@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import { describe, expect } from 'vitest';
 import { test } from '../helpers/fixtures.js';
-import { freePort, processesIn, type Run, type TmpProject } from '../helpers/project.js';
+import { READY, type Run, type TmpProject, freePort, processesIn } from '../helpers/project.js';
 import { descendantsOf, watchForTwoReplicators } from '../helpers/replicators.js';
 import { countRows, restoreCopy } from '../helpers/sqlite.js';
 
@@ -87,13 +87,13 @@ describe('rolling deploys on a shared volume', () => {
       const problems: string[] = [];
       for (let round = 1; round <= ROUNDS; round += 1) {
         const a = bootOn(project, project.port);
-        await a.waitForLine(/ready: worker, web running/);
+        await a.waitForLine(READY);
         written += await writeNotes(project.port, 5, `round ${round} A`);
         const b = bootOn(project, portB);
         await b.waitForLine(
           /litestream for primary, queue, cache, cable runs in pid \d+ on .*: this bootseq starts the app now/,
         );
-        await b.waitForLine(/ready: worker, web running/);
+        await b.waitForLine(READY);
         // B is ready while it waits for the lease (else a proxy waiting for B would never stop A), and
         // `bootseq status` answers A, the one replicating, until A stops.
         if (round === 1) problems.push(...(await healthWhileWaiting(project, a, b)));
@@ -140,10 +140,7 @@ describe('rolling deploys on a shared volume', () => {
         fs.rmSync(project.path('.demo'), { recursive: true, force: true });
         const a = bootOn(project, project.port);
         const b = bootOn(project, portB);
-        await Promise.all([
-          a.waitForLine(/ready: worker, web running/),
-          b.waitForLine(/ready: worker, web running/),
-        ]);
+        await Promise.all([a.waitForLine(READY), b.waitForLine(READY)]);
         await writeNotes(project.port, 3, `round ${round} A`);
         await writeNotes(portB, 3, `round ${round} B`);
         const lines = [...a.lines, ...b.lines];
@@ -205,9 +202,9 @@ describe('rolling deploys on a shared volume', () => {
       for (let round = 1; round <= ROUNDS; round += 1) {
         fs.rmSync(project.path('.demo'), { recursive: true, force: true });
         const a = bootOn(project, project.port);
-        await a.waitForLine(/ready: worker, web running/);
+        await a.waitForLine(READY);
         const b = bootOn(project, portB);
-        await b.waitForLine(/ready: worker, web running/);
+        await b.waitForLine(READY);
         const killedAt = Date.now();
         for (const pid of [a.pid, ...descendantsOf(a.pid)]) process.kill(pid, 'SIGKILL');
         await a.done;

@@ -4,7 +4,7 @@
 
 import { describe, expect } from 'vitest';
 import { test } from '../helpers/fixtures.js';
-import { processesIn } from '../helpers/project.js';
+import { READY, processesIn } from '../helpers/project.js';
 import { countRows, generationsOf, restoreCopy } from '../helpers/sqlite.js';
 
 const STORES = ['primary', 'queue', 'cache', 'cable'] as const;
@@ -12,7 +12,7 @@ const STORES = ['primary', 'queue', 'cache', 'cable'] as const;
 describe('seeds/002: replication starts only after every store is migrated', () => {
   test('fresh boot, writes through web, SIGTERM, restore has every row', async ({ project }) => {
     const boot = project.start(['up']);
-    await boot.waitForLine(/ready: worker, web running/);
+    await boot.waitForLine(READY);
     const notes = 25;
     for (let i = 0; i < notes; i += 1) {
       const response = await fetch(`http://127.0.0.1:${project.port}/notes`, {

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import parsePrometheus from 'parse-prometheus-text-format';
 import { describe, expect } from 'vitest';
 import { test } from '../helpers/fixtures.js';
-import { pidOf, processesIn, type TmpProject } from '../helpers/project.js';
+import { READY, type TmpProject, pidOf, processesIn } from '../helpers/project.js';
 
 interface Snapshot {
   bootseq: { pid: number };
@@ -73,7 +73,7 @@ describe('bootseq status and the health endpoints', () => {
     const boot = project.start(['up', '--log-format', 'plain']);
     const line = await boot.waitForLine(/health on http:\/\/127\.0\.0\.1:\d+/);
     const base = /http:\/\/127\.0\.0\.1:\d+/.exec(line)![0];
-    await boot.waitForLine(/ready: worker, web running/);
+    await boot.waitForLine(READY);
 
     const healthy = await status(project, '--json');
     expect(healthy.exitCode, healthy.output).toBe(0);
@@ -147,7 +147,7 @@ describe('bootseq status and the health endpoints', () => {
     const base = /http:\/\/127\.0\.0\.1:\d+/.exec(
       await boot.waitForLine(/health on http:\/\/127\.0\.0\.1:\d+/),
     )![0];
-    await boot.waitForLine(/ready: worker, web running/);
+    await boot.waitForLine(READY);
     const res = await fetch(`${base}/metrics`);
     expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
     const families = new Map(parsePrometheus(await res.text()).map((f) => [f.name, f]));
@@ -210,7 +210,7 @@ describe('bootseq status and the health endpoints', () => {
     expect(stale.output).toContain(`(${socket} was left by one that is gone)`);
 
     const boot = project.start(['up', '--log-format', 'plain']);
-    await boot.waitForLine(/ready: worker, web running/);
+    await boot.waitForLine(READY);
     const answered = await status(project, '--json');
     expect(answered.exitCode, answered.output).toBe(0);
     expect(answered.json!.bootseq.pid).toBe(boot.pid);

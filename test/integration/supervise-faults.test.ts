@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import { describe, expect } from 'vitest';
 import { fixture, useMigrate, useProcesses } from '../helpers/config.js';
 import { test } from '../helpers/fixtures.js';
-import { isAlive, pidOf, processesIn, type TmpProject } from '../helpers/project.js';
+import { READY, type TmpProject, isAlive, pidOf, processesIn, readyWith } from '../helpers/project.js';
 import { countRows, restoreCopy } from '../helpers/sqlite.js';
 
 describe('supervision', () => {
@@ -13,7 +13,7 @@ describe('supervision', () => {
     project,
   }) => {
     const boot = project.start(['up']);
-    await boot.waitForLine(/ready: worker, web running/);
+    await boot.waitForLine(READY);
     const report = project.report();
     const worker = pidOf(report, 'start:worker');
     const web = pidOf(report, 'start:web');
@@ -39,7 +39,7 @@ describe('supervision', () => {
       '{ grace: 1s, replication_grace: 5s }',
     );
     const boot = project.start(['up']);
-    await boot.waitForLine(/ready: stubborn running/);
+    await boot.waitForLine(readyWith('stubborn'));
     const stubborn = pidOf(project.report(), 'start:stubborn');
     const sentAt = Date.now();
     process.kill(boot.pid, 'SIGTERM');
@@ -47,7 +47,7 @@ describe('supervision', () => {
     const tookMs = Date.now() - sentAt;
     expect(result.exitCode).toBe(0);
     expect(result.output).toContain('[stubborn] ignoring SIGTERM');
-    expect(result.output).toContain('[start:stubborn] stopped: was killed by SIGKILL');
+    expect(result.output).toMatch(/\[start:stubborn\] stopped in [\d.]+ m?s: was killed by SIGKILL/);
     expect(tookMs).toBeGreaterThanOrEqual(1000);
     expect(tookMs).toBeLessThan(1000 + 5000 + 3000);
     expect(project.report().shutdown.map((s) => s.task)).toEqual(['start:stubborn', 'replicate']);
@@ -62,7 +62,7 @@ describe('supervision', () => {
       '{ grace: 60s, replication_grace: 5s }',
     );
     const boot = project.start(['up']);
-    await boot.waitForLine(/ready: stubborn running/);
+    await boot.waitForLine(readyWith('stubborn'));
     const stubborn = pidOf(project.report(), 'start:stubborn');
     process.kill(boot.pid, 'SIGTERM');
     await boot.waitForLine(/\[stubborn\] ignoring SIGTERM/);
@@ -85,7 +85,7 @@ describe('supervision', () => {
     );
     const boot = project.start(['up']);
     const line = await boot.waitForLine(/master \d+ workers \d+ \d+/);
-    await boot.waitForLine(/ready: puma running/);
+    await boot.waitForLine(readyWith('puma'));
     const pids = (line.match(/\d+ workers \d+ \d+/)?.[0] ?? '').split(/\D+/).filter(Boolean).map(Number);
     expect(pids).toHaveLength(3);
     for (const pid of pids) expect(isAlive(pid)).toBe(true);
@@ -125,7 +125,7 @@ describe('supervision', () => {
       ),
     });
     const boot = project.start(['up']);
-    await boot.waitForLine(/ready: worker, web running/);
+    await boot.waitForLine(READY);
     return { boot, litestream: pidOf(project.report(), 'replicate') };
   }
   const writeNote = async (project: TmpProject, body: string) =>
@@ -176,7 +176,7 @@ describe('supervision', () => {
       'bootseq.yml': text.replace('  config: litestream.yml', '  config: litestream.yml\n  max_restarts: 0'),
     });
     const boot = project.start(['up']);
-    await boot.waitForLine(/ready: worker, web running/);
+    await boot.waitForLine(READY);
     const report = project.report();
     const web = pidOf(report, 'start:web');
     process.kill(pidOf(report, 'replicate'), 'SIGKILL');

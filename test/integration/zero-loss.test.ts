@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import { describe, expect } from 'vitest';
 import { test } from '../helpers/fixtures.js';
-import { processesIn } from '../helpers/project.js';
+import { READY, processesIn } from '../helpers/project.js';
 import { countRows, restoreCopy } from '../helpers/sqlite.js';
 
 const ROUNDS = 20;
@@ -20,7 +20,7 @@ describe('zero loss on SIGTERM', () => {
       let written = 0;
       for (let round = 1; round <= ROUNDS; round += 1) {
         const boot = project.start(['up']);
-        await boot.waitForLine(/ready: worker, web running/);
+        await boot.waitForLine(READY);
         for (let i = 0; i < NOTES_PER_ROUND; i += 1) {
           const response = await fetch(`http://127.0.0.1:${project.port}/notes`, {
             method: 'POST',
@@ -54,7 +54,7 @@ describe('zero loss when writes continue into the shutdown', () => {
       let acknowledged = 0;
       for (let round = 1; round <= 10; round += 1) {
         const boot = project.start(['up']);
-        await boot.waitForLine(/ready: worker, web running/);
+        await boot.waitForLine(READY);
         let writing = true;
         const writer = (async () => {
           for (let i = 0; writing; i += 1) {

@@ -64,10 +64,14 @@ async function stopOne(k: Kept, options: StopOptions): Promise<StopRecord> {
   const exit = await k.child.stop(graceMs);
   // Whether the child finished its work (Litestream: the final sync shipped every store's last writes).
   const check = k.afterStop ? await k.afterStop(exit) : undefined;
-  if (wasRunning) {
-    const said = check?.ok && check.note ? ` (${check.note})` : '';
-    emit({ event: 'note', level: 'info', task: k.taskId, text: `stopped: ${describeExit(exit)}${said}` });
-  }
+  if (wasRunning)
+    emit({
+      event: 'stopped',
+      task: k.taskId,
+      duration_ms: clock.now() - stoppingAtMs,
+      exit: describeExit(exit),
+      ...(check?.ok && check.note ? { note: check.note } : {}),
+    });
   if (check && !check.ok)
     emit({ event: 'note', level: 'error', task: k.taskId, text: check.problem, hint: check.hint });
   return {

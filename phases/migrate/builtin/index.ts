@@ -120,6 +120,7 @@ async function migrateWith(
     await db.close();
   }
   ctx.note('info', run.summary());
+  ctx.summarize(run.short());
 }
 
 /**
@@ -186,7 +187,12 @@ function createMigrationRun(ctx: TaskContext, store: Store, spec: BuiltinMigrate
   };
   const summary = () =>
     `${applied.length} applied, ${migrations.length} in ${spec.dirShown} (${format.name} history in ${options.table})`;
-  return { taskId, format, migrations, options, checkPlan, applyOne, committed, isDiskFull, summary };
+  /** `2 applied (sqlx)`, `up to date (2, flyway)`: beside the task in a terminal. */
+  const short = () =>
+    applied.length > 0
+      ? `${applied.length} applied (${format.name})`
+      : `up to date (${migrations.length}, ${format.name})`;
+  return { taskId, format, migrations, options, checkPlan, applyOne, committed, isDiskFull, summary, short };
 }
 
 /** Runs the SQLite transaction; a commit refused for a full disk is said as such, naming where. */

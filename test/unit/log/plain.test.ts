@@ -24,6 +24,29 @@ describe('plain and json renderers', () => {
     ],
     [
       {
+        event: 'ready',
+        processes: ['worker', 'web'],
+        addresses: { web: 'http://127.0.0.1:3000' },
+        duration_ms: 1385,
+      } as const,
+      '2026-11-22T10:00:00.123Z ready in 1.4 s: worker; web on http://127.0.0.1:3000; supervising (SIGTERM or Ctrl+C stops everything in order)',
+    ],
+    [
+      { event: 'ready', processes: [], addresses: {}, duration_ms: 640 } as const,
+      '2026-11-22T10:00:00.123Z ready in 640 ms: litestream (no processes); supervising (SIGTERM or Ctrl+C stops everything in order)',
+    ],
+    [
+      {
+        event: 'stopped',
+        task: 'replicate',
+        duration_ms: 16,
+        exit: 'exited with code 0',
+        note: "litestream's final sync put every store's last writes in the replica",
+      } as const,
+      "2026-11-22T10:00:00.123Z [replicate] stopped in 16 ms: exited with code 0 (litestream's final sync put every store's last writes in the replica)",
+    ],
+    [
+      {
         event: 'task-end',
         task: 'verify:cable',
         status: 'failed',

@@ -88,7 +88,7 @@ function setup() {
       role: 'replicating',
       stores: [{ store: 'a', generation: 'abcd', lastSyncMs: now, lagMs: 0 }],
     };
-    live.observe({ event: 'ready', processes: ['worker', 'web'] });
+    live.observe({ event: 'ready', processes: ['worker', 'web'], addresses: {}, duration_ms: 400 });
   };
   return {
     live,
