@@ -6,6 +6,7 @@ import { migrate, seed } from './migrate/index.js';
 import { replicate } from './replicate/index.js';
 import { restore } from './restore/index.js';
 import { start } from './start/index.js';
+import { sync } from './sync/index.js';
 import { verify } from './verify/index.js';
 
-export const PHASE_LIST: readonly Phase[] = [lease, restore, migrate, seed, verify, replicate, start];
+export const PHASE_LIST: readonly Phase[] = [lease, restore, migrate, seed, sync, verify, replicate, start];

@@ -68,6 +68,9 @@ export function resolveCommandLine(
       timestamp: text('timestamp'),
       postgresUrl: text('postgres-url'),
       socket: text('socket'),
+      to: text('to'),
+      fromLsn: text('from-lsn'),
+      out: text('out'),
     },
   };
 }

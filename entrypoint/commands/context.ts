@@ -49,6 +49,10 @@ export interface CommandContext {
   readonly into: string | undefined;
   readonly timestamp: string | undefined;
   readonly postgresUrl: string | undefined;
+  /** `--to PEER`, `--from-lsn N`, `--out FILE` (sync export). */
+  readonly to: string | undefined;
+  readonly fromLsn: string | undefined;
+  readonly out: string | undefined;
   /** `--socket PATH` (status). */
   readonly socket: string | undefined;
   readonly argv: readonly string[];

@@ -11,6 +11,7 @@ import * as rehearse from './rehearse.js';
 import * as report from './report.js';
 import * as restore from './restore.js';
 import * as status from './status.js';
+import * as sync from './sync.js';
 import * as up from './up.js';
 import * as verify from './verify.js';
 
@@ -29,4 +30,5 @@ export const COMMANDS: readonly Command[] = [
   rehearse,
   checksum,
   report,
+  sync,
 ];

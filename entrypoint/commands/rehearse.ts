@@ -101,7 +101,14 @@ export async function run(cmd: CommandContext): Promise<number> {
   };
   await forEachScratch(scratch, (name) => `CREATE DATABASE "${name}"`);
   try {
-    return await runBoot(cmd, { command: 'rehearse', until: 'verify', supervise: false, config });
+    // No sync phase: a rehearsal must not take the change files waiting in the live inbox.
+    return await runBoot(cmd, {
+      command: 'rehearse',
+      until: 'verify',
+      phases: ['lease', 'restore', 'migrate', 'seed', 'verify'],
+      supervise: false,
+      config,
+    });
   } finally {
     await forEachScratch(scratch, (name) => `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
   }

@@ -70,6 +70,22 @@ const requireSpec = strict({
   extensions: z.array(nonEmpty).default([]),
 });
 
+/** Change-log sync between SQLite nodes (docs/sync.md): this store's node, its role and what it syncs. */
+const sync = strict({
+  node: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'expected a node id of letters, digits, ".", "_" and "-"'),
+  role: z.enum(['main', 'client'], { error: 'expected "main" or "client"' }),
+  tables: z
+    .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected a table name'))
+    .min(1, 'expected at least one table'),
+  prefer_main: z.array(nonEmpty).default([]),
+  inbox: nonEmpty.optional(),
+  /** Transactions per commit on import. @default IMPORT_BATCH_SIZE from the environment, else 100 */
+  batch_size: z.number().int().min(1).optional(),
+  allow_schema_alter: z.boolean().default(false),
+});
+
 const store = strict({
   sqlite: nonEmpty.optional(),
   postgres: nonEmpty.optional(),
@@ -80,6 +96,7 @@ const store = strict({
   require: requireSpec.prefault({}),
   /** postgres: how long to retry connecting while the server starts. */
   wait: duration.prefault('30s'),
+  sync: sync.optional(),
 }).superRefine((s, ctx) => {
   if ((s.sqlite === undefined) === (s.postgres === undefined)) {
     ctx.addIssue({ code: 'custom', message: 'expected exactly one of "sqlite: PATH" or "postgres: URL"' });
@@ -288,8 +305,22 @@ interface StoreCommon {
   readonly restoreTimestamp?: string | undefined;
 }
 
+/** `stores.NAME.sync`, resolved: the inbox absolute, the batch size decided. */
+export interface SyncConfig {
+  readonly node: string;
+  readonly role: 'main' | 'client';
+  readonly tables: readonly string[];
+  readonly preferMain: readonly string[];
+  /** Where change files wait to be imported at boot (absolute), or undefined: only `bootseq sync import`. */
+  readonly inbox: string | undefined;
+  readonly batchSize: number;
+  readonly allowSchemaAlter: boolean;
+}
+
 export interface SqliteStoreConfig extends StoreCommon {
   readonly kind: 'sqlite';
+  /** Change-log sync with other nodes, when configured. */
+  readonly sync: SyncConfig | undefined;
   /** litestream.yml's entry for the file: its replicas and meta path (`.<db>-litestream` beside it unless set). */
   readonly litestream: LitestreamDb;
 }
@@ -297,6 +328,7 @@ export interface SqliteStoreConfig extends StoreCommon {
 export interface PostgresStoreConfig extends StoreCommon {
   readonly kind: 'postgres';
   readonly litestream: undefined;
+  readonly sync: undefined;
 }
 
 export type HistoryName = (typeof HISTORY_FORMATS)[number];

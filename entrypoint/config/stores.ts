@@ -13,6 +13,7 @@ import type {
   RawConfig,
   SqliteStoreConfig,
   StoreConfig,
+  SyncConfig,
 } from './schema.js';
 
 type RawStore = RawConfig['stores'][string];
@@ -39,8 +40,44 @@ export function resolveStores(
       require: s.require,
       restoreDump: s.restore?.dump === undefined ? undefined : path.resolve(ctx.dir, s.restore.dump),
       waitMs: s.wait,
-    };
+      sync: resolveSync(ctx, name, s, located.kind),
+    } as StoreConfig;
   });
+}
+
+/** `stores.NAME.sync`: sqlite only; prefer_main within tables; the batch size from IMPORT_BATCH_SIZE when not written. */
+function resolveSync(
+  ctx: ResolveContext,
+  name: string,
+  s: RawStore,
+  kind: StoreConfig['kind'],
+): SyncConfig | undefined {
+  const raw = s.sync;
+  if (!raw) return undefined;
+  const at = `stores.${name}.sync`;
+  if (kind !== 'sqlite') {
+    ctx.issue(at, 'change-log sync is for sqlite stores only');
+    return undefined;
+  }
+  for (const [i, table] of raw.prefer_main.entries())
+    if (!raw.tables.includes(table))
+      ctx.issue(`${at}.prefer_main[${i}]`, `"${table}" is not in ${at}.tables (${raw.tables.join(', ')})`);
+  let batchSize = raw.batch_size;
+  const fromEnv = ctx.env['IMPORT_BATCH_SIZE'];
+  if (batchSize === undefined && fromEnv !== undefined && fromEnv !== '') {
+    const n = Number(fromEnv);
+    if (Number.isInteger(n) && n >= 1) batchSize = n;
+    else ctx.issue(`${at}.batch_size`, `IMPORT_BATCH_SIZE is "${fromEnv}" (expected a whole number ≥ 1)`);
+  }
+  return {
+    node: raw.node,
+    role: raw.role,
+    tables: raw.tables,
+    preferMain: raw.prefer_main,
+    inbox: raw.inbox === undefined ? undefined : path.resolve(ctx.dir, raw.inbox),
+    batchSize: batchSize ?? 100,
+    allowSchemaAlter: raw.allow_schema_alter,
+  };
 }
 
 /** Two stores on one database would migrate it twice and replicate it twice. */

@@ -19,7 +19,7 @@ export interface GraphOptions {
   readonly stores?: readonly string[];
 }
 
-const STORE_PHASES: readonly PhaseName[] = ['restore', 'migrate', 'seed', 'verify'];
+const STORE_PHASES: readonly PhaseName[] = ['restore', 'migrate', 'seed', 'sync', 'verify'];
 
 export function buildGraph(phases: readonly Phase[], config: Config, options: GraphOptions = {}): TaskSpec[] {
   const storeNames = config.stores.map((s) => s.name);

@@ -3,7 +3,8 @@
 // history table of sqlx, Flyway, Rails or bootseq.
 
 import path from 'node:path';
-import type { Phase, TaskSpec } from '../../entrypoint/core/task.js';
+import type { Config, Phase, TaskContext, TaskSpec } from '../../entrypoint/core/task.js';
+import { ensureCapture, openSyncDb } from '../../db/sync/index.js';
 import { migrateBuiltin } from './builtin/index.js';
 import { migrateWithCommand } from './command.js';
 import { seedStore } from './seed.js';
@@ -20,7 +21,10 @@ export const migrate: Phase = {
           {
             ...base,
             describe: config.redact(spec.command),
-            run: (ctx) => migrateWithCommand(ctx, store, spec.command),
+            run: async (ctx) => {
+              await migrateWithCommand(ctx, store, spec.command);
+              await captureChanges(ctx, store);
+            },
           },
         ];
       }
@@ -28,7 +32,10 @@ export const migrate: Phase = {
         {
           ...base,
           describe: `apply ${spec.dirShown} with ${spec.history} history${spec.table ? ` in ${spec.table}` : ''}${spec.baseline !== undefined ? ` (baseline ${spec.baseline})` : ''}`,
-          run: (ctx) => migrateBuiltin(ctx, store, spec),
+          run: async (ctx) => {
+            await migrateBuiltin(ctx, store, spec);
+            await captureChanges(ctx, store);
+          },
         },
       ];
     }),
@@ -48,3 +55,17 @@ export const seed: Phase = {
         run: (ctx) => seedStore(ctx, store),
       })),
 };
+
+/**
+ * A store with `sync:` gets its change log and capture triggers right after its migrations, which may
+ * have changed the synced tables' columns (docs/sync.md). Idempotent; the sync phase checks again.
+ */
+async function captureChanges(ctx: TaskContext, store: Config['stores'][number]): Promise<void> {
+  if (store.kind !== 'sqlite' || !store.sync) return;
+  const db = await openSyncDb(store.location);
+  try {
+    ensureCapture(db, ctx.taskId, store.sync);
+  } finally {
+    db.close();
+  }
+}

@@ -47,7 +47,7 @@ describe('import rules (docs/architecture.md)', () => {
 
   test('a phase imports its own files, db/ through its index files, and core/{task,errors,events,exit}', () => {
     const allowedCore = ['task', 'errors', 'events', 'exit'].map((n) => `entrypoint/core/${n}.ts`);
-    const dbEntries = ['db/index.ts', 'db/history/index.ts', 'db/backups/index.ts'];
+    const dbEntries = ['db/index.ts', 'db/history/index.ts', 'db/backups/index.ts', 'db/sync/index.ts'];
     expect(
       violations(
         (f) => f.startsWith('phases/') && f !== 'phases/index.ts',
@@ -79,7 +79,13 @@ describe('import rules (docs/architecture.md)', () => {
   });
 
   test('commands reach phases and db/ only through their public entries', () => {
-    const entries = ['phases/index.ts', 'db/index.ts', 'db/history/index.ts', 'db/backups/index.ts'];
+    const entries = [
+      'phases/index.ts',
+      'db/index.ts',
+      'db/history/index.ts',
+      'db/backups/index.ts',
+      'db/sync/index.ts',
+    ];
     expect(
       violations(
         (f) => f.startsWith('entrypoint/commands/'),

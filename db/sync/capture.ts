@@ -1,0 +1,209 @@
+// Capture (docs/sync.md): the change log the seeds/004 policy defines, kept in the database itself,
+// and triggers on every synced table that write one change_log row per changed row. Created
+// idempotently after migrations on every boot, and recreated so that they follow the tables' current
+// columns. Triggers only ever add rows; they never block the app's write (a BLOB is hex-encoded, not
+// refused), and they are silent while bootseq applies an import (sync_node.applying), so imported rows
+// are not captured again as local changes.
+
+import type Database from 'better-sqlite3';
+import { TaskFailedError } from '../../entrypoint/core/errors.js';
+
+export type Db = Database.Database;
+
+const DDL = `
+CREATE TABLE IF NOT EXISTS change_log (
+  lsn INTEGER PRIMARY KEY AUTOINCREMENT,
+  tx_id TEXT NOT NULL,
+  table_name TEXT NOT NULL,
+  pk_json TEXT NOT NULL,
+  op TEXT NOT NULL CHECK (op IN ('I', 'U', 'D')),
+  payload TEXT,
+  tombstone INTEGER NOT NULL DEFAULT 0 CHECK (tombstone IN (0, 1)),
+  created_at TEXT NOT NULL,
+  source_node TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sync_state (
+  peer TEXT PRIMARY KEY,
+  peer_role TEXT,
+  last_lsn INTEGER NOT NULL DEFAULT 0,
+  exported_lsn INTEGER NOT NULL DEFAULT 0,
+  updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sync_applied (
+  source_node TEXT NOT NULL,
+  tx_id TEXT NOT NULL,
+  max_lsn INTEGER NOT NULL,
+  applied_at TEXT NOT NULL,
+  PRIMARY KEY (source_node, tx_id)
+);
+CREATE TABLE IF NOT EXISTS sync_audit (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  at TEXT NOT NULL,
+  file TEXT,
+  tx_id TEXT,
+  table_name TEXT NOT NULL,
+  pk_json TEXT,
+  rule TEXT NOT NULL,
+  winner TEXT NOT NULL,
+  columns TEXT,
+  detail TEXT
+);
+CREATE TABLE IF NOT EXISTS sync_row_version (
+  table_name TEXT NOT NULL,
+  pk_json TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  source_node TEXT NOT NULL,
+  from_main INTEGER NOT NULL,
+  deleted INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (table_name, pk_json)
+);
+CREATE TABLE IF NOT EXISTS sync_node (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  node TEXT NOT NULL,
+  role TEXT NOT NULL CHECK (role IN ('main', 'client')),
+  applying INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS sync_tx (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  tx_id TEXT NOT NULL
+);
+`;
+
+/** The tables bootseq owns: never synced, never captured. */
+export const SYNC_OWN_TABLES = [
+  'change_log',
+  'sync_state',
+  'sync_applied',
+  'sync_audit',
+  'sync_row_version',
+  'sync_node',
+  'sync_tx',
+];
+
+/** A UUID v4 from SQLite's randomblob(), inside a trigger (no variables there). */
+const UUID = `(SELECT lower(substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-4' || substr(h, 14, 3) || '-' || substr('89ab', 1 + (abs(random()) % 4), 1) || substr(h, 18, 3) || '-' || substr(h, 21, 12)) FROM (SELECT hex(randomblob(16)) AS h))`;
+const NOW = `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`;
+const NODE = `(SELECT node FROM sync_node WHERE id = 1)`;
+const FROM_MAIN = `(SELECT role = 'main' FROM sync_node WHERE id = 1)`;
+/** The app's declared transaction (docs/sync.md), else one id per changed row. */
+const TX_ID = `coalesce((SELECT tx_id FROM sync_tx WHERE id = 1), ${UUID})`;
+
+export interface TableShape {
+  readonly name: string;
+  readonly columns: readonly string[];
+  readonly pk: readonly string[];
+}
+
+const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
+const lit = (text: string) => `'${text.replace(/'/g, "''")}'`;
+
+/** A column's value as JSON: BLOBs as {"$hex": "…"} (json_object refuses them), the rest as is. */
+function jsonValue(row: 'NEW' | 'OLD', column: string): string {
+  const ref = `${row}.${q(column)}`;
+  return `CASE typeof(${ref}) WHEN 'blob' THEN json_object('$hex', hex(${ref})) ELSE ${ref} END`;
+}
+
+function jsonOf(row: 'NEW' | 'OLD', columns: readonly string[]): string {
+  return `json_object(${columns.map((c) => `${lit(c)}, ${jsonValue(row, c)}`).join(', ')})`;
+}
+
+/** The table's columns and primary key, or undefined when it does not exist. */
+export function tableShape(db: Db, table: string): TableShape | undefined {
+  const rows = db.prepare(`SELECT name, pk FROM pragma_table_info(?)`).all(table) as {
+    name: string;
+    pk: number;
+  }[];
+  if (rows.length === 0) return undefined;
+  const pk = rows
+    .filter((r) => r.pk > 0)
+    .sort((a, b) => a.pk - b.pk)
+    .map((r) => r.name);
+  return { name: table, columns: rows.map((r) => r.name), pk };
+}
+
+function triggerSql(shape: TableShape): string[] {
+  const t = shape.name;
+  const when = `WHEN (SELECT applying FROM sync_node WHERE id = 1) = 0`;
+  const log = (op: string, row: 'NEW' | 'OLD', tombstone: number) =>
+    `INSERT INTO change_log (tx_id, table_name, pk_json, op, payload, tombstone, created_at, source_node)
+     VALUES (${TX_ID}, ${lit(t)}, ${jsonOf(row, shape.pk)}, '${op}', ${jsonOf(row, shape.columns)}, ${tombstone}, ${NOW}, ${NODE});`;
+  const version = (row: 'NEW' | 'OLD', deleted: number) =>
+    `INSERT INTO sync_row_version (table_name, pk_json, created_at, source_node, from_main, deleted)
+     VALUES (${lit(t)}, ${jsonOf(row, shape.pk)}, ${NOW}, ${NODE}, ${FROM_MAIN}, ${deleted})
+     ON CONFLICT (table_name, pk_json) DO UPDATE SET created_at = excluded.created_at,
+       source_node = excluded.source_node, from_main = excluded.from_main, deleted = excluded.deleted;`;
+  const name = (suffix: string) => q(`bootseq_sync_${t}_${suffix}`);
+  const pkChanged = shape.pk.map((c) => `OLD.${q(c)} IS NOT NEW.${q(c)}`).join(' OR ');
+  return [
+    `CREATE TRIGGER ${name('ai')} AFTER INSERT ON ${q(t)} ${when} BEGIN ${log('I', 'NEW', 0)} ${version('NEW', 0)} END`,
+    // An UPDATE that moves a row to another key deletes the old key as far as the other nodes know.
+    `CREATE TRIGGER ${name('ak')} AFTER UPDATE ON ${q(t)} ${when} AND (${pkChanged}) BEGIN ${log('D', 'OLD', 1)} ${version('OLD', 1)} END`,
+    `CREATE TRIGGER ${name('au')} AFTER UPDATE ON ${q(t)} ${when} BEGIN ${log('U', 'NEW', 0)} ${version('NEW', 0)} END`,
+    `CREATE TRIGGER ${name('ad')} AFTER DELETE ON ${q(t)} ${when} BEGIN ${log('D', 'OLD', 1)} ${version('OLD', 1)} END`,
+  ];
+}
+
+export interface CaptureSpec {
+  readonly node: string;
+  readonly role: 'main' | 'client';
+  readonly tables: readonly string[];
+}
+
+/**
+ * Creates the sync tables, records this node, and (re)creates the capture triggers of every synced
+ * table, in one transaction. A node id that differs from the one the database was set up with, a
+ * table that does not exist or has no primary key: a TaskFailedError naming it, nothing changed.
+ */
+export function ensureCapture(db: Db, taskId: string, spec: CaptureSpec): TableShape[] {
+  return db.transaction(() => {
+    db.exec(DDL);
+    const known = db.prepare('SELECT node, role FROM sync_node WHERE id = 1').get() as
+      | { node: string; role: string }
+      | undefined;
+    if (known && known.node !== spec.node)
+      throw new TaskFailedError(
+        taskId,
+        `sync.node is "${spec.node}" but this database was set up as node "${known.node}": its change log and the other nodes' sync_state name it so`,
+        {
+          hint: `set sync.node back to "${known.node}"; a node id is for the life of its database`,
+        },
+      );
+    db.prepare(
+      `INSERT INTO sync_node (id, node, role) VALUES (1, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET role = excluded.role, applying = 0`,
+    ).run(spec.node, spec.role);
+    const shapes = spec.tables.map((table) => {
+      if (SYNC_OWN_TABLES.includes(table))
+        throw new TaskFailedError(taskId, `sync.tables lists "${table}", one of bootseq's own sync tables`, {
+          hint: `remove "${table}" from sync.tables`,
+        });
+      const shape = tableShape(db, table);
+      if (!shape)
+        throw new TaskFailedError(taskId, `sync.tables lists "${table}", which this database does not have`, {
+          hint: 'add a migration that creates it, or remove it from sync.tables',
+        });
+      if (shape.pk.length === 0)
+        throw new TaskFailedError(
+          taskId,
+          `table "${table}" has no PRIMARY KEY: its rows cannot be matched across nodes`,
+          {
+            hint: `give "${table}" a primary key (a migration), or remove it from sync.tables`,
+          },
+        );
+      return shape;
+    });
+    recreateTriggers(db, shapes);
+    return shapes;
+  })();
+}
+
+/** Drops every bootseq capture trigger and creates those of `shapes` (their columns as they are now). */
+export function recreateTriggers(db: Db, shapes: readonly TableShape[]): void {
+  const existing = db
+    .prepare(
+      "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'bootseq\\_sync\\_%' ESCAPE '\\'",
+    )
+    .all() as { name: string }[];
+  for (const { name } of existing) db.exec(`DROP TRIGGER IF EXISTS ${q(name)}`);
+  for (const shape of shapes) for (const sql of triggerSql(shape)) db.exec(sql);
+}

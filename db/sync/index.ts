@@ -1,0 +1,66 @@
+// Change-log sync between SQLite nodes (docs/sync.md; seeds/004's policy): capture.ts (the change
+// log and its triggers), format.ts (the change file), export.ts, import.ts, and here what the phases
+// and the `sync` command share: opening a store for sync, and the inbox's files (oldest first; done/
+// and rejected/ with a reason file beside it).
+
+import fs from 'node:fs';
+import path from 'node:path';
+import type { SyncConfig } from '../../entrypoint/core/task.js';
+import type { Db } from './capture.js';
+import type { ImportResult } from './import.js';
+
+export { ensureCapture, SYNC_OWN_TABLES, type Db } from './capture.js';
+export { exportChanges, type Exported } from './export.js';
+export { importChanges, type ImportResult, type Rule } from './import.js';
+
+/** The store's database, opened for sync (better-sqlite3 loads here, on first use). */
+export async function openSyncDb(dbPath: string): Promise<Db> {
+  const { default: Database } = await import('better-sqlite3');
+  const db = new Database(dbPath, { fileMustExist: true });
+  db.pragma('busy_timeout = 10000');
+  return db;
+}
+
+/** `*.ndjson` in the inbox, oldest first (by modification time, then name). */
+export function inboxFiles(sync: SyncConfig): string[] {
+  if (!sync.inbox) return [];
+  let names: string[];
+  try {
+    names = fs.readdirSync(sync.inbox).filter((n) => n.endsWith('.ndjson'));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  return names
+    .map((n) => ({ file: path.join(sync.inbox!, n), mtime: fs.statSync(path.join(sync.inbox!, n)).mtimeMs }))
+    .sort((a, b) => a.mtime - b.mtime || a.file.localeCompare(b.file))
+    .map((f) => f.file);
+}
+
+/**
+ * Moves a handled file into `<inbox>/done/` or `<inbox>/rejected/` (the inbox: the store's, else the
+ * file's own folder) and, for a rejected one, writes `<name>.reason` beside it. Returns where it went.
+ */
+export function settleFile(
+  file: string,
+  sync: SyncConfig,
+  outcome: 'done' | 'rejected',
+  reason?: string,
+): string {
+  const dir = path.join(sync.inbox ?? path.dirname(file), outcome);
+  fs.mkdirSync(dir, { recursive: true });
+  let target = path.join(dir, path.basename(file));
+  if (fs.existsSync(target)) target = path.join(dir, `${Date.now()}-${path.basename(file)}`);
+  fs.renameSync(file, target);
+  if (reason !== undefined) fs.writeFileSync(`${target}.reason`, `${reason}\n`);
+  return target;
+}
+
+/** One line per imported file, for the log and the command: what was applied, skipped, failed, decided. */
+export function describeImport(file: string, result: Extract<ImportResult, { status: 'applied' }>): string {
+  const conflicts = Object.entries(result.conflicts)
+    .map(([rule, n]) => `${n} ${rule}`)
+    .join(', ');
+  const s = (n: number) => (n === 1 ? '' : 's');
+  return `${path.basename(file)} from ${result.meta.source_node}: ${result.applied} transaction${s(result.applied)} applied, ${result.skipped} skipped, ${result.failed.length} failed${conflicts ? `; conflicts: ${conflicts}` : ''}`;
+}
