@@ -111,6 +111,15 @@ export function importChanges(db: Db, sync: SyncConfig, text: string, file: stri
        ON CONFLICT (peer) DO UPDATE SET peer_role = excluded.peer_role,
          last_lsn = max(last_lsn, excluded.last_lsn), updated_at = excluded.updated_at`,
     ).run(meta.source_node, meta.source_role, Math.max(0, upTo), new Date().toISOString());
+    // A client that exported before it knew its main's id recorded what it sent under "main".
+    if (sync.role === 'client' && meta.source_role === 'main') {
+      db.prepare(
+        `UPDATE sync_state SET exported_lsn = max(exported_lsn,
+           coalesce((SELECT exported_lsn FROM sync_state WHERE peer = 'main' AND peer_role IS NULL), 0))
+         WHERE peer = ?`,
+      ).run(meta.source_node);
+      if (meta.source_node !== 'main') db.exec("DELETE FROM sync_state WHERE peer = 'main' AND peer_role IS NULL");
+    }
     commit();
   } catch (error) {
     if (db.inTransaction) db.exec('ROLLBACK');
