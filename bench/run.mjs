@@ -6,6 +6,7 @@ import { benchHandoff } from './handoff.mjs';
 import { benchHealth } from './health.mjs';
 import { benchMigrate } from './migrate.mjs';
 import { benchParse } from './parse.mjs';
+import { benchSync } from './sync.mjs';
 
 const only = process.argv[2];
 const suites = {
@@ -14,6 +15,7 @@ const suites = {
   handoff: benchHandoff,
   parse: benchParse,
   health: benchHealth,
+  sync: benchSync,
 };
 console.log(`bootseq benchmarks — ${new Date().toISOString()} — ${machine()}\n`);
 for (const [name, run] of Object.entries(suites)) {

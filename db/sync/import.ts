@@ -32,6 +32,8 @@ export type ImportResult =
       /** Conflict decisions by rule (both sides had changed the row), and ALTERs. */
       readonly conflicts: Readonly<Partial<Record<Rule, number>>>;
       readonly changes: number;
+      /** From the first check of the file to the last commit. */
+      readonly durationMs: number;
     };
 
 interface Version {
@@ -50,6 +52,7 @@ class TxFailure extends Error {}
 
 /** Applies one change file's text; `file` is how audit rows name it. */
 export function importChanges(db: Db, sync: SyncConfig, text: string, file: string): ImportResult {
+  const startedAt = performance.now();
   const parsed = parseChangeFile(text);
   if (!parsed.ok) return { status: 'rejected', reason: parsed.reason };
   const { meta, entries } = parsed;
@@ -118,7 +121,8 @@ export function importChanges(db: Db, sync: SyncConfig, text: string, file: stri
            coalesce((SELECT exported_lsn FROM sync_state WHERE peer = 'main' AND peer_role IS NULL), 0))
          WHERE peer = ?`,
       ).run(meta.source_node);
-      if (meta.source_node !== 'main') db.exec("DELETE FROM sync_state WHERE peer = 'main' AND peer_role IS NULL");
+      if (meta.source_node !== 'main')
+        db.exec("DELETE FROM sync_state WHERE peer = 'main' AND peer_role IS NULL");
     }
     commit();
   } catch (error) {
@@ -132,6 +136,7 @@ export function importChanges(db: Db, sync: SyncConfig, text: string, file: stri
     failed,
     conflicts: engine.conflicts,
     changes: entries.length,
+    durationMs: performance.now() - startedAt,
   };
 }
 
@@ -242,6 +247,20 @@ function createEngine(db: Db, sync: SyncConfig, file: string) {
   };
 
   const where = (shape: TableShape) => shape.pk.map((c) => `${q(c)} IS ?`).join(' AND ');
+  /** One prepared SELECT and DELETE per table (and per shape: an ALTER clears them with the upserts). */
+  const byKey = (kind: 'select' | 'delete', shape: TableShape) => {
+    const key = `${kind}\u0000${shape.name}\u0000${shape.columns.join('\u0000')}`;
+    let stmt = upserts.get(key);
+    if (!stmt) {
+      stmt = db.prepare<unknown[]>(
+        kind === 'select'
+          ? `SELECT * FROM ${q(shape.name)} WHERE ${where(shape)}`
+          : `DELETE FROM ${q(shape.name)} WHERE ${where(shape)}`,
+      );
+      upserts.set(key, stmt);
+    }
+    return stmt;
+  };
 
   return {
     conflicts,
@@ -273,9 +292,9 @@ function createEngine(db: Db, sync: SyncConfig, file: string) {
       const shape = row ? ensureColumns(tx, entry, row) : shapeOf(entry.table_name);
       if (existing && existing.source_node !== entry.source_node) {
         const rule: Rule = decision.rule;
-        const current = db
-          .prepare(`SELECT * FROM ${q(shape.name)} WHERE ${where(shape)}`)
-          .get(...shape.pk.map((c) => pk[c])) as Record<string, unknown> | undefined;
+        const current = byKey('select', shape).get(...shape.pk.map((c) => pk[c])) as
+          | Record<string, unknown>
+          | undefined;
         const differing = row
           ? Object.keys(row).filter((c) => current === undefined || !sameValue(current[c], row[c]))
           : current
@@ -297,7 +316,7 @@ function createEngine(db: Db, sync: SyncConfig, file: string) {
       if (!decision.win) return;
       try {
         if (entry.op === 'D') {
-          db.prepare(`DELETE FROM ${q(shape.name)} WHERE ${where(shape)}`).run(...shape.pk.map((c) => pk[c]));
+          byKey('delete', shape).run(...shape.pk.map((c) => pk[c]));
         } else {
           const columns = Object.keys(row!);
           upsertFor(shape, columns).run(...columns.map((c) => bindable(row![c])));

@@ -62,5 +62,5 @@ export function describeImport(file: string, result: Extract<ImportResult, { sta
     .map(([rule, n]) => `${n} ${rule}`)
     .join(', ');
   const s = (n: number) => (n === 1 ? '' : 's');
-  return `${path.basename(file)} from ${result.meta.source_node}: ${result.applied} transaction${s(result.applied)} applied, ${result.skipped} skipped, ${result.failed.length} failed${conflicts ? `; conflicts: ${conflicts}` : ''}`;
+  return `${path.basename(file)} from ${result.meta.source_node}: ${result.applied} transaction${s(result.applied)} applied, ${result.skipped} skipped, ${result.failed.length} failed${conflicts ? `; conflicts: ${conflicts}` : ''} (${result.changes} change${s(result.changes)} in ${Math.round(result.durationMs)} ms)`;
 }
