@@ -390,7 +390,11 @@ function bindable(value: unknown): unknown {
 function sameValue(a: unknown, b: unknown): boolean {
   if (Buffer.isBuffer(a) && Buffer.isBuffer(b)) return a.equals(b);
   // SQLite returns integers as numbers; a JSON payload may carry 1 for true.
-  return a === b || (a != null && b != null && String(a) === String(bindable(b)));
+  if (a === b) return true;
+  const scalar = (v: unknown) =>
+    typeof v === 'string' || typeof v === 'number' || typeof v === 'bigint' ? String(v) : undefined;
+  const x = scalar(a);
+  return x !== undefined && x === scalar(bindable(b));
 }
 
 function sqlType(value: unknown): string {

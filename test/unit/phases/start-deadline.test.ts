@@ -8,7 +8,7 @@ import { describe, expect, test } from 'vitest';
 import { withDeadline } from '../../../phases/start/deadline.js';
 
 v8.setFlagsFromString('--expose-gc');
-const gc = vm.runInNewContext('gc') as () => void;
+const gc: () => void = vm.runInNewContext('gc') as () => void;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -19,7 +19,9 @@ describe('withDeadline', () => {
         const outer = new AbortController();
         const deadline = withDeadline(outer.signal, 150);
         let fired: unknown;
-        deadline.signal.addEventListener('abort', () => (fired = deadline.signal.reason));
+        deadline.signal.addEventListener('abort', () => {
+          fired = deadline.signal.reason as unknown;
+        });
         for (let i = 0; i < 3; i += 1) {
           gc();
           await sleep(20);
@@ -31,7 +33,7 @@ describe('withDeadline', () => {
     for (const reason of results) expect((reason as DOMException).name).toBe('TimeoutError');
   });
 
-  test('aborts with the outer reason when the outer signal aborts first; dispose stops what listens', async () => {
+  test('aborts with the outer reason when the outer signal aborts first; dispose stops what listens', () => {
     const outer = new AbortController();
     const deadline = withDeadline(outer.signal, 10_000);
     outer.abort(new Error('SIGTERM'));
