@@ -8,7 +8,16 @@ export type { Config } from '../config/schema.js';
 /** How loud a note is: `info` routine, `warn` worth a look, `error` something is wrong. */
 export type NoteLevel = 'info' | 'warn' | 'error';
 
-export const PHASES = ['lease', 'restore', 'migrate', 'seed', 'verify', 'replicate', 'start'] as const;
+export const PHASES = [
+  'service',
+  'lease',
+  'restore',
+  'migrate',
+  'seed',
+  'verify',
+  'replicate',
+  'start',
+] as const;
 export type PhaseName = (typeof PHASES)[number];
 
 /** `phase:target` (`restore:primary`, `start:web`) or `replicate`. */
