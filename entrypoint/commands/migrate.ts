@@ -22,7 +22,8 @@ export async function run(cmd: CommandContext): Promise<number> {
   const { runBoot } = await import('./boot.js');
   return runBoot(cmd, {
     command: 'migrate',
-    phases: ['lease', 'restore', 'migrate', 'seed'],
+    // Migrations and seeds may talk to the services (a Redis, an API): migrate waits for them as up does.
+    phases: ['service', 'lease', 'restore', 'migrate', 'seed'],
     stores: cmd.positionals,
     supervise: false,
   });

@@ -39,6 +39,9 @@ export async function run(cmd: CommandContext): Promise<number> {
           phase: t.phase,
           target: t.target,
           after: t.after,
+          ...(t.phase === 'service'
+            ? { before: tasks.filter((w) => w.after.includes(t.id)).map((w) => w.id) }
+            : {}),
           describe: t.describe,
         })),
       }),
@@ -50,6 +53,11 @@ export async function run(cmd: CommandContext): Promise<number> {
   for (const t of tasks) {
     lines.push(`${t.id.padEnd(width)}  ${t.describe}`);
     lines.push(`${''.padEnd(width)}  after: ${t.after.length ? t.after.join(', ') : '(nothing)'}`);
+    // A service is a prerequisite: who waits for it is what the operator asks of it.
+    if (t.phase === 'service') {
+      const waiters = tasks.filter((w) => w.after.includes(t.id)).map((w) => w.id);
+      lines.push(`${''.padEnd(width)}  before: ${waiters.join(', ')}`);
+    }
   }
   for (const w of config.warnings) lines.push('', `warn: ${w}`);
   cmd.print(lines.join('\n'));

@@ -94,6 +94,9 @@ export async function run(cmd: CommandContext): Promise<number> {
     ...live,
     stores,
     processes: [],
+    // A rehearsal migrates copies with the built-in migrator only (command migrations are skipped
+    // above), which never talks to Redis or an API: it need not wait for the app's services.
+    services: [],
     report: { ...live.report, dir: path.join(into, 'runs') },
     // Copies need no backups of their own; a scratch postgres database is dropped anyway.
     backup: { ...live.backup, dir: path.join(into, 'backups'), postgres: false },

@@ -41,7 +41,7 @@ or a transaction rolled back.`,
     },
     out: { type: 'string', value: 'FILE', help: 'write the export to FILE instead of stdout' },
   },
-  positionals: { name: 'export|import STORE [FILE…]', count: 'any' },
+  positionals: { name: 'STORE', count: 'any' },
 };
 
 export async function run(cmd: CommandContext): Promise<number> {

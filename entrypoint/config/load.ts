@@ -1,7 +1,7 @@
 // One pipeline from bootseq.yml to a validated Config, each step in its own module: read → parse YAML
 // → expand ${VAR} / VAR_FILE in every string (secrets.ts) → zod, strict objects (schema.ts; issues.ts
 // words its problems) → resolve: paths absolute, defaults filled, camelCase (replication.ts, stores.ts,
-// processes.ts, checked against the disk and PATH) → cross-checks that need every store or process
+// processes.ts, services.ts, checked against the disk and PATH) → cross-checks that need every store or process
 // (one store per database, after: cycles) → Config. Every problem is collected and reported
 // together; nothing is started while any remains.
 
@@ -17,6 +17,7 @@ import { resolveProcesses } from './processes.js';
 import { resolveLitestream } from './replication.js';
 import { configSchema, type Config } from './schema.js';
 import { createExpander } from './secrets.js';
+import { resolveServices } from './services.js';
 import { checkOneStorePerDatabase, resolveStores } from './stores.js';
 import { resolveHealth, resolveStatus } from './status.js';
 
@@ -102,7 +103,8 @@ export function parseConfig(text: string, options: ParseOptions): ParseResult {
   const stores = resolveStores(ctx, c, litestream);
   checkOneStorePerDatabase(ctx, stores);
   checkCycle(ctx, 'stores', stores);
-  const processes = resolveProcesses(ctx, c.processes);
+  const processes = resolveProcesses(ctx, c.processes, c.services);
+  const services = resolveServices(ctx, c);
   checkCycle(
     ctx,
     'processes',
@@ -119,6 +121,7 @@ export function parseConfig(text: string, options: ParseOptions): ParseResult {
     litestream,
     stores,
     processes,
+    services,
     shutdown: { graceMs: c.shutdown.grace, replicationGraceMs: c.shutdown.replication_grace },
     report: { dir: reportDir, keep: c.report.keep },
     backup: { dir: path.join(reportDir, 'backups'), keep: c.backup.keep, postgres: c.backup.postgres },

@@ -143,6 +143,14 @@ const processSpec = strict({
   backoff: duration.prefault('1s'),
 });
 
+/** A service the app needs (Redis, a broker, an HTTP API): waited on before the first task that needs it. */
+const service = strict({
+  /** redis, rediss, amqp, amqps, tcp, http or https; checked at preflight (services.ts). */
+  url: nonEmpty,
+  /** How long to retry until it answers (backoff between attempts). */
+  wait: duration.prefault('30s'),
+});
+
 export const configSchema = strict({
   version: z.literal(1, { error: 'expected 1 (the only config version)' }),
   litestream: strict({
@@ -175,6 +183,9 @@ export const configSchema = strict({
     .default({}),
   processes: z
     .record(z.string().regex(NAME, 'expected a name of lowercase letters, digits, _ and -'), processSpec)
+    .default({}),
+  services: z
+    .record(z.string().regex(NAME, 'expected a name of lowercase letters, digits, _ and -'), service)
     .default({}),
   shutdown: strict({ grace: duration.prefault('20s'), replication_grace: duration.prefault('10s') }).prefault(
     {},
@@ -266,6 +277,8 @@ export interface Config {
   readonly litestream: LitestreamConfig | undefined;
   readonly stores: readonly StoreConfig[];
   readonly processes: readonly ProcessConfig[];
+  /** `services:`, in the order written. */
+  readonly services: readonly ServiceConfig[];
   readonly shutdown: { readonly graceMs: number; readonly replicationGraceMs: number };
   readonly report: { readonly dir: string; readonly keep: number };
   /**
@@ -361,9 +374,29 @@ export type MigrateConfig = CommandMigrate | BuiltinMigrate;
 export interface ProcessConfig {
   readonly name: string;
   readonly command: string;
-  /** undefined: after the process written before it. */
+  /** The processes named in `after:`; undefined: after the process written before it. */
   readonly after: readonly string[] | undefined;
+  /** The services named in `after:`: waited on right before this process starts. */
+  readonly services: readonly string[];
   readonly env: Readonly<Record<string, string>>;
   readonly ready: RawProcess['ready'];
   readonly restart: RestartLimits & { readonly onFailure: boolean };
+}
+
+export const SERVICE_SCHEMES = ['redis', 'rediss', 'amqp', 'amqps', 'tcp', 'http', 'https'] as const;
+export type ServiceScheme = (typeof SERVICE_SCHEMES)[number];
+
+/** A service bootseq waits for; `url` may hold a password: print it only through redact. */
+export interface ServiceConfig {
+  readonly name: string;
+  readonly url: string;
+  readonly scheme: ServiceScheme;
+  readonly host: string;
+  readonly port: number;
+  readonly waitMs: number;
+  /**
+   * The processes whose `after:` names it: waited on only before them. Empty: waited on before
+   * migrate (migrations and seeds may talk to it).
+   */
+  readonly processes: readonly string[];
 }

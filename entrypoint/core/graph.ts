@@ -1,8 +1,11 @@
 // Turns the phases' tasks into one dependency graph: the boot lease first (a sqlite store's chain
 // waits for it), a store's tasks in phase order (restore → migrate → seed → verify), a store's
 // `after:` waits for the other store's last task, replicate waits for every store, processes wait
-// for replicate and for each other. Filters by
-// command (`restore`, `migrate`, …), store names and `--until`. Knows nothing of what tasks do.
+// for replicate and for each other. A service (`service:NAME`) is waited on by the tasks that need
+// it: by default the first migrate or seed task of each store (else, with nothing to migrate, every
+// process), or only the processes whose `after:` names it. Filters by command (`restore`, `migrate`,
+// …), store names and `--until`; a service no remaining task needs is left out, so `--until restore`
+// waits for none. Knows nothing of what tasks do.
 
 import { UsageError } from './errors.js';
 import { PHASES, type Config, type Phase, type PhaseName, type TaskId, type TaskSpec } from './task.js';
@@ -52,7 +55,25 @@ export function buildGraph(phases: readonly Phase[], config: Config, options: Gr
       tasks.push(task);
     }
   }
+  const serviceIds = new Map(config.services.map((s) => [s.name, `service:${s.name}`]));
+  const defaultServices = config.services
+    .filter((s) => s.processes.length === 0)
+    .map((s) => `service:${s.name}`);
+  const migrates = tasks.filter((t) => t.phase === 'migrate' || t.phase === 'seed');
+  const starts = tasks.filter((t) => t.phase === 'start');
+  // Who waits for each service: what decides whether it runs at all.
+  const neededBy = (service: TaskSpec): readonly TaskSpec[] => {
+    const s = config.services.find((x) => `service:${x.name}` === service.id);
+    if (!s) return [];
+    if (s.processes.length > 0) return starts.filter((t) => s.processes.includes(t.target));
+    return migrates.length > 0 ? migrates : starts;
+  };
+  for (let i = tasks.length - 1; i >= 0; i -= 1) {
+    const task = tasks[i];
+    if (task?.phase === 'service' && neededBy(task).length === 0) tasks.splice(i, 1);
+  }
   const ids = new Set(tasks.map((t) => t.id));
+  const present = (list: readonly string[]) => list.filter((id) => ids.has(id));
 
   // A store's chain, and the last task of each store.
   const chain = new Map<string, TaskSpec[]>();
@@ -68,6 +89,8 @@ export function buildGraph(phases: readonly Phase[], config: Config, options: Gr
   const storeLasts = [...chain.keys()].map(lastOf).filter((id): id is TaskId => id !== undefined);
   const replicateIds = tasks.filter((t) => t.phase === 'replicate').map((t) => t.id);
   const leaseIds = tasks.filter((t) => t.phase === 'lease').map((t) => t.id);
+  // What every process waits for besides other processes.
+  const startPrerequisites = replicateIds.length > 0 ? replicateIds : storeLasts;
 
   return tasks.map((task) => {
     const after = new Set(task.after.filter((id) => ids.has(id)));
@@ -75,6 +98,9 @@ export function buildGraph(phases: readonly Phase[], config: Config, options: Gr
       const list = chain.get(task.target) ?? [];
       const index = list.indexOf(task);
       const previous = list[index - 1];
+      const isMigrate = (t: TaskSpec | undefined) => t?.phase === 'migrate' || t?.phase === 'seed';
+      // The store's first migrate or seed task waits for the default services; the rest follow it.
+      if (isMigrate(task) && !isMigrate(previous)) for (const id of present(defaultServices)) after.add(id);
       if (previous) after.add(previous.id);
       else {
         const store = config.stores.find((s) => s.name === task.target);
@@ -87,8 +113,20 @@ export function buildGraph(phases: readonly Phase[], config: Config, options: Gr
     } else if (task.phase === 'replicate') {
       for (const id of storeLasts) after.add(id);
     } else if (task.phase === 'start') {
-      if (replicateIds.length > 0) for (const id of replicateIds) after.add(id);
-      else for (const id of storeLasts) after.add(id);
+      for (const id of startPrerequisites) after.add(id);
+      const process = config.processes.find((p) => p.name === task.target);
+      for (const name of process?.services ?? []) {
+        const id = serviceIds.get(name);
+        if (id && ids.has(id)) after.add(id);
+      }
+      // Nothing to migrate: the processes are the first tasks that need the default services.
+      if (migrates.length === 0) for (const id of present(defaultServices)) after.add(id);
+    } else if (task.phase === 'service') {
+      // A service only processes wait for is waited on when they can start (its `wait` counts from
+      // there, and a service that never answers does not cut a migration short); a default one from
+      // the start of the boot, beside lease and restore.
+      const s = config.services.find((x) => `service:${x.name}` === task.id);
+      if (s && s.processes.length > 0) for (const id of startPrerequisites) after.add(id);
     }
     return { ...task, run: task.run.bind(task), after: [...after] };
   });

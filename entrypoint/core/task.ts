@@ -9,6 +9,7 @@ export type { Config, SyncConfig } from '../config/schema.js';
 export type NoteLevel = 'info' | 'warn' | 'error';
 
 export const PHASES = [
+  'service',
   'lease',
   'restore',
   'migrate',

@@ -43,12 +43,12 @@ describe('parseConfig refuses bad config with the key path, what was expected an
     [
       'an unknown key',
       base('    aftr: [primary]\n'),
-      'bootseq.yml: stores.queue.aftr: unknown key "aftr" (expected one of: sqlite, postgres, after, restore, migrate, seed, require, wait)',
+      'bootseq.yml: stores.queue.aftr: unknown key "aftr" (expected one of: sqlite, postgres, after, restore, migrate, seed, require, wait, sync)',
     ],
     [
       'an unknown top-level key',
       `${base()}proceses: {}\n`,
-      'bootseq.yml: proceses: unknown key "proceses" (expected one of: version, litestream, stores, processes, shutdown, report, lease, status, health, backup)',
+      'bootseq.yml: proceses: unknown key "proceses" (expected one of: version, litestream, stores, processes, services, shutdown, report, lease, status, health, backup)',
     ],
     [
       'a number where a duration belongs',

@@ -1,7 +1,8 @@
 import { describe, expect, test } from 'vitest';
 import { parseConfig, type ConfigFs } from '../../../entrypoint/config/load.js';
 import type { Config } from '../../../entrypoint/config/schema.js';
-import { buildGraph, topologicalOrder } from '../../../entrypoint/core/graph.js';
+import { buildGraph, topologicalOrder, type Until } from '../../../entrypoint/core/graph.js';
+import type { PhaseName } from '../../../entrypoint/core/task.js';
 import { PHASE_LIST } from '../../../phases/index.js';
 
 const LITESTREAM = ['primary', 'queue', 'cable']
@@ -91,5 +92,76 @@ describe('buildGraph', () => {
       seen.add(task.id);
     }
     expect(ordered).toHaveLength(14);
+  });
+});
+
+const SERVICES = `${CONFIG}services:
+  redis: { url: "redis://cache:6379" }
+  api: { url: "http://api/up" }
+`;
+const withAfter = (text: string) =>
+  text.replace('web: { command: node web.js }', 'web: { command: node web.js, after: [api] }');
+
+describe('buildGraph with services', () => {
+  test('a default service is waited for by each store’s first migrate or seed task, from the start of the boot', () => {
+    const graph = edges(buildGraph(PHASE_LIST, configOf(withAfter(SERVICES))));
+    expect(graph['service:redis']).toEqual([]);
+    expect(graph['migrate:primary']).toEqual(['restore:primary', 'service:redis']);
+    expect(graph['migrate:queue']).toEqual(['restore:queue', 'service:redis']);
+    // seed:primary follows migrate:primary, which already waited.
+    expect(graph['seed:primary']).toEqual(['migrate:primary']);
+    expect(graph['restore:primary']).toEqual(['lease']);
+  });
+
+  test('a service named in a process’s after: is waited for only by that process, once it could start', () => {
+    const graph = edges(buildGraph(PHASE_LIST, configOf(withAfter(SERVICES))));
+    expect(graph['service:api']).toEqual(['replicate']);
+    expect(graph['start:web']).toEqual(['replicate', 'service:api', 'start:worker']);
+    expect(graph['start:worker']).toEqual(['replicate']);
+    expect(graph['migrate:primary']).not.toContain('service:api');
+    expect(graph['start:admin']).toEqual(['replicate', 'start:worker']);
+  });
+
+  test('--until leaves out the services no remaining task needs', () => {
+    const ids = (until: Until) =>
+      buildGraph(PHASE_LIST, configOf(withAfter(SERVICES)), { until }).map((t) => t.id);
+    expect(ids('restore').filter((id) => id.startsWith('service:'))).toEqual([]);
+    expect(ids('migrate').filter((id) => id.startsWith('service:'))).toEqual(['service:redis']);
+    expect(ids('verify').filter((id) => id.startsWith('service:'))).toEqual(['service:redis']);
+    expect(ids('ready').filter((id) => id.startsWith('service:'))).toEqual(['service:redis', 'service:api']);
+  });
+
+  test('bootseq migrate waits for the default services; restore and verify wait for none', () => {
+    const config = configOf(withAfter(SERVICES));
+    const services = (phases: PhaseName[], stores?: string[]) =>
+      buildGraph(PHASE_LIST, config, { phases, ...(stores ? { stores } : {}) })
+        .filter((t) => t.phase === 'service')
+        .map((t) => t.id);
+    expect(services(['service', 'lease', 'restore', 'migrate', 'seed'])).toEqual(['service:redis']);
+    expect(services(['service', 'lease', 'restore', 'migrate', 'seed'], ['queue'])).toEqual([
+      'service:redis',
+    ]);
+    expect(services(['lease', 'restore'])).toEqual([]);
+    expect(services(['verify'])).toEqual([]);
+  });
+
+  test('nothing to migrate: the processes are the first to need a default service', () => {
+    const config = configOf(
+      'processes:\n  worker: { command: node worker.js }\nservices:\n  redis: { url: "redis://cache" }\n',
+    );
+    expect(edges(buildGraph(PHASE_LIST, config))).toEqual({
+      'service:redis': [],
+      'start:worker': ['service:redis'],
+    });
+  });
+
+  test('plan order: every task after what it waits for, services included', () => {
+    const ordered = topologicalOrder(buildGraph(PHASE_LIST, configOf(withAfter(SERVICES))));
+    const seen = new Set<string>();
+    for (const task of ordered) {
+      for (const dep of task.after) expect(seen.has(dep), `${task.id} after ${dep}`).toBe(true);
+      seen.add(task.id);
+    }
+    expect(ordered).toHaveLength(16);
   });
 });

@@ -1,0 +1,259 @@
+// services: (issue 19) through the built CLI: a real redis-server started on a free loopback port
+// after bootseq (with and without a password), an HTTP service answering 503 then 200, a closed
+// port, Ctrl+C during a wait, a service only one process waits for, and URLs refused at preflight.
+// Every server is started here and killed by PID, pass or fail.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, describe, expect } from 'vitest';
+import { FIXTURES } from '../helpers/config.js';
+import { test } from '../helpers/fixtures.js';
+import { freePort, type ReportTask, type TmpProject } from '../helpers/project.js';
+
+const servers: ChildProcess[] = [];
+
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map(stopServer));
+});
+
+async function stopServer(server: ChildProcess): Promise<void> {
+  if (server.pid === undefined || server.exitCode !== null || server.signalCode !== null) return;
+  const exited = new Promise((resolve) => server.once('exit', resolve));
+  process.kill(server.pid, 'SIGKILL');
+  await exited;
+}
+
+/** `redis-server` on 127.0.0.1:port, no persistence; extra args such as `--requirepass PW`. */
+function startRedis(port: number, ...args: string[]): ChildProcess {
+  const server = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...args],
+    { stdio: 'ignore' },
+  );
+  servers.push(server);
+  return server;
+}
+
+/** test/fixtures/http-status.mjs: `badCount` answers of `badStatus`, then 200. */
+function startHttp(
+  port: number,
+  badCount: number,
+  badStatus: number,
+): { server: ChildProcess; answers: string[] } {
+  const server = spawn(
+    process.execPath,
+    [`${FIXTURES}/http-status.mjs`, String(port), String(badCount), String(badStatus)],
+    {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    },
+  );
+  servers.push(server);
+  const answers: string[] = [];
+  server.stdout?.on('data', (chunk: Buffer) =>
+    answers.push(...(chunk.toString().match(/answered \d+/g) ?? [])),
+  );
+  return { server, answers };
+}
+
+/** Adds a `services:` section to the demo's bootseq.yml. */
+function useServices(project: TmpProject, services: string): void {
+  const text = fs.readFileSync(project.path('bootseq.yml'), 'utf8');
+  project.write({ 'bootseq.yml': text.replace('shutdown:', `services:\n${services}shutdown:`) });
+}
+
+function taskOf(project: TmpProject, id: string): ReportTask {
+  const task = project.report().tasks.find((t) => t.id === id);
+  if (!task) throw new Error(`no ${id} in the run report`);
+  return task;
+}
+
+const migrates = (project: TmpProject) => project.report().tasks.filter((t) => t.phase === 'migrate');
+
+describe('waiting for Redis', () => {
+  test('started 2 s after bootseq: the boot waits for PONG, then migrates (3 runs)', async ({ project }) => {
+    for (let run = 0; run < 3; run += 1) {
+      const port = await freePort();
+      if (run === 0)
+        useServices(project, `  redis: { url: "redis://127.0.0.1:\${REDIS_PORT}", wait: 20s }\n`);
+      const startedAt = Date.now();
+      const boot = project.start(['up', '--until', 'migrate', '--log-format', 'plain'], {
+        REDIS_PORT: String(port),
+      });
+      await boot.waitForLine(
+        /\[service:redis\] waiting for redis at redis:\/\/127\.0\.0\.1:\d+: ECONNREFUSED/,
+      );
+      await sleep(Math.max(0, 2000 - (Date.now() - startedAt)));
+      const redis = startRedis(port);
+      const result = await boot.done;
+      expect(result.exitCode, result.output.slice(-2000)).toBe(0);
+      expect(result.output).toMatch(/\[service:redis\] answered PONG after [\d.]+ s \(\d+ attempts\)/);
+      const service = taskOf(project, 'service:redis');
+      expect(service.status).toBe('ok');
+      expect(service['attempts']).toBeGreaterThan(1);
+      expect(service['waited_ms']).toBeGreaterThanOrEqual(1500);
+      // Every migration began only once Redis had answered.
+      expect(migrates(project)).toHaveLength(4);
+      for (const m of migrates(project)) {
+        expect(m.status).toBe('ok');
+        expect(m.started_at_ms).toBeGreaterThanOrEqual(service.ended_at_ms ?? Infinity);
+      }
+      await stopServer(redis);
+    }
+  });
+
+  test('with a password: AUTH before PING; none or a wrong one fails naming the server’s answer, and the password shows nowhere', async ({
+    project,
+  }) => {
+    const password = 'Sw0rdfish-r3dis';
+    const port = await freePort();
+    startRedis(port, '--requirepass', password);
+    useServices(project, `  redis: { url: "\${REDIS_URL}", wait: 2s }\n`);
+    const url = (userinfo: string) => ({ REDIS_URL: `redis://${userinfo}127.0.0.1:${port}/0` });
+
+    const plan = await project.run(['plan'], url(`:${password}@`));
+    expect(plan.output).toContain(`redis://:***@127.0.0.1:${port}/0`);
+    const ok = await project.run(['up', '--until', 'migrate', '--log-format', 'plain'], url(`:${password}@`));
+    expect(ok.exitCode, ok.output.slice(-2000)).toBe(0);
+    expect(ok.output).toMatch(/\[service:redis\] answered PONG/);
+    const okReport = JSON.stringify(project.report());
+    // The user:password form sends AUTH default PASSWORD (Redis 6+ ACL).
+    const withUser = await project.run(
+      ['up', '--until', 'migrate', '--log-format', 'json'],
+      url(`default:${password}@`),
+    );
+    expect(withUser.exitCode, withUser.output.slice(-2000)).toBe(0);
+
+    const none = await project.run(['up', '--until', 'migrate'], url(''));
+    expect(none.exitCode).toBe(1);
+    expect(none.stderr).toMatch(
+      new RegExp(
+        `service:redis failed: redis did not answer at redis://127\\.0\\.0\\.1:${port}/0 within 2s \\(\\d+ attempts; last error: NOAUTH`,
+      ),
+    );
+    const wrong = await project.run(['up', '--until', 'migrate'], url(':not-the-password@'));
+    expect(wrong.exitCode).toBe(1);
+    expect(wrong.stderr).toMatch(
+      /service:redis failed: redis did not answer at redis:\/\/:\*\*\*@127\.0\.0\.1:\d+\/0 .*last error: WRONGPASS/,
+    );
+    expect(taskOf(project, 'service:redis')['last_error']).toMatch(/^WRONGPASS/);
+    expect(migrates(project).map((m) => m.status)).toEqual(['skipped', 'skipped', 'skipped', 'skipped']);
+    const wrongReport = JSON.stringify(project.report());
+    for (const text of [plan.output, ok.output, withUser.output, okReport, wrong.output, wrongReport])
+      expect(text).not.toContain(password);
+    expect(wrong.output + wrongReport).not.toContain('not-the-password');
+  });
+});
+
+describe('waiting for HTTP and TCP', () => {
+  test('503 three times, then 200: the boot proceeds after the first 2xx', async ({ project }) => {
+    const port = await freePort();
+    const { answers } = startHttp(port, 3, 503);
+    useServices(project, `  billing: { url: "http://127.0.0.1:${port}/health", wait: 20s }\n`);
+    const result = await project.run(['up', '--until', 'migrate', '--log-format', 'plain']);
+    expect(result.exitCode, result.output.slice(-2000)).toBe(0);
+    expect(answers).toEqual(['answered 503', 'answered 503', 'answered 503', 'answered 200']);
+    expect(result.output).toMatch(
+      /\[service:billing\] waiting for billing at http:\/\/127\.0\.0\.1:\d+\/health: HTTP 503/,
+    );
+    expect(result.output).toMatch(/\[service:billing\] answered HTTP 200 after .* \(4 attempts\)/);
+    expect(taskOf(project, 'service:billing')['attempts']).toBe(4);
+  });
+
+  test('a closed port: exit 1 within wait + 1 s, naming the service, the address and the last error; nothing migrated', async ({
+    project,
+  }) => {
+    const port = await freePort();
+    useServices(project, `  broker: { url: "amqp://guest:guest-pw@127.0.0.1:${port}", wait: 2s }\n`);
+    const startedAt = Date.now();
+    const result = await project.run(['up', '--until', 'migrate']);
+    const elapsedMs = Date.now() - startedAt;
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain(
+      `Error: service:broker failed: broker did not answer at amqp://guest:***@127.0.0.1:${port} within 2s (`,
+    );
+    expect(result.stderr).toMatch(/last error: ECONNREFUSED\)/);
+    expect(result.stderr).toContain('raise services.broker.wait');
+    const broker = taskOf(project, 'service:broker');
+    expect(broker.status).toBe('failed');
+    expect(broker['waited_ms']).toBeLessThan(3000);
+    expect(broker['last_error']).toBe('ECONNREFUSED');
+    // The whole run, node's start-up and the report included.
+    expect(elapsedMs).toBeLessThan(3000 + 1500);
+    expect(migrates(project).map((m) => m.status)).toEqual(['skipped', 'skipped', 'skipped', 'skipped']);
+  });
+
+  test('Ctrl+C while waiting: exit 130 at once, nothing migrated', async ({ project }) => {
+    const port = await freePort();
+    useServices(project, `  broker: { url: "tcp://127.0.0.1:${port}", wait: 30s }\n`);
+    const boot = project.start(['up', '--until', 'migrate', '--log-format', 'plain']);
+    await boot.waitForLine(/\[service:broker\] waiting for broker/);
+    const signalledAt = Date.now();
+    boot.child.kill('SIGINT');
+    const result = await boot.done;
+    expect(result.exitCode, result.output.slice(-2000)).toBe(130);
+    expect(Date.now() - signalledAt).toBeLessThan(5000);
+    expect(taskOf(project, 'service:broker').status).toBe('cancelled');
+    expect(migrates(project).every((m) => m.status === 'skipped')).toBe(true);
+  });
+});
+
+describe('a service only one process waits for', () => {
+  test('processes.web.after: [api]: migrate does not wait for it, web does; plan says so', async ({
+    project,
+  }) => {
+    const port = await freePort();
+    useServices(project, `  api: { url: "http://127.0.0.1:${port}/up", wait: 20s }\n`);
+    const text = fs.readFileSync(project.path('bootseq.yml'), 'utf8');
+    project.write({ 'bootseq.yml': text.replace('    env: { PORT', '    after: [api]\n    env: { PORT') });
+
+    const plan = await project.run(['plan']);
+    expect(plan.exitCode, plan.output).toBe(0);
+    expect(plan.output).toMatch(
+      /service:api +wait for http:\/\/127\.0\.0\.1:\d+\/up until GET answered 2xx \(up to 20s\)\n +after: replicate\n +before: start:web\n/,
+    );
+    expect(plan.output).toMatch(/start:web .*\n +after: start:worker, replicate, service:api$/m);
+    expect(plan.output).not.toMatch(/migrate:\S+ .*\n +after: .*service:api/);
+    const planned = await project.run(['plan', '--until', 'migrate']);
+    expect(planned.output).not.toContain('service:');
+
+    // Nothing listens on the port: migrate still runs, as it does not need the API.
+    const migrated = await project.run(['up', '--until', 'migrate']);
+    expect(migrated.exitCode, migrated.output.slice(-2000)).toBe(0);
+    expect(project.report().tasks.some((t) => t.phase === 'service')).toBe(false);
+
+    const { answers } = startHttp(port, 2, 503);
+    const ready = await project.run(['up', '--until', 'ready', '--log-format', 'plain']);
+    expect(ready.exitCode, ready.output.slice(-2000)).toBe(0);
+    expect(answers.slice(0, 3)).toEqual(['answered 503', 'answered 503', 'answered 200']);
+    const api = taskOf(project, 'service:api');
+    const replicate = taskOf(project, 'replicate');
+    const web = taskOf(project, 'start:web');
+    expect(api.status).toBe('ok');
+    expect(api.started_at_ms).toBeGreaterThanOrEqual(replicate.ended_at_ms ?? Infinity);
+    expect(web.started_at_ms).toBeGreaterThanOrEqual(api.ended_at_ms ?? Infinity);
+  });
+});
+
+describe('URLs refused at preflight', () => {
+  test.for<[string, string, string]>([
+    ['no scheme', 'localhost:6379', 'services.cache.url: expected a URL such as redis://host:6379'],
+    ['redis:/x', 'redis:/x', 'services.cache.url: expected redis://HOST after the scheme, found "redis:/x"'],
+    [
+      'port 99999',
+      'redis://:pw-in-url@127.0.0.1:99999',
+      'services.cache.url: has the port "99999" (expected 1 to 65535), found "redis://:***@127.0.0.1:99999"',
+    ],
+    ['http:// without a host', 'http://', 'services.cache.url: has no host'],
+  ])('%s: exit 2, the key named, nothing touched', async ([, url, expected], { project }) => {
+    useServices(project, `  cache: { url: "${url}" }\n`);
+    for (const args of [['up'], ['plan'], ['migrate']]) {
+      const result = await project.run(args);
+      expect(result.exitCode, result.stderr).toBe(2);
+      expect(result.stderr).toContain('Error: bootseq.yml is invalid; nothing was started:');
+      expect(result.stderr).toContain(`bootseq.yml: ${expected}`);
+      expect(result.stderr).not.toContain('pw-in-url');
+    }
+    expect(fs.existsSync(project.path('.demo'))).toBe(false);
+  });
+});
