@@ -81,6 +81,41 @@ const MUTATIONS = [
     to: 'if (lagMs < 0) {',
     tests: ['test/unit/phases/replicate-progress.test.ts'],
   },
+  {
+    name: 'readiness deadline through AbortSignal.any (collected under GC, never fires)',
+    file: 'phases/start/deadline.ts',
+    from: 'export function withDeadline(signal: AbortSignal, ms: number): Deadline {',
+    to: 'export function withDeadline(signal: AbortSignal, ms: number): Deadline {\n  if (ms > 0) return { signal: AbortSignal.any([signal, AbortSignal.timeout(ms)]), dispose() {} };',
+    tests: ['test/unit/phases/start-deadline.test.ts'],
+  },
+  {
+    name: '/readyz ignores replication lag',
+    file: 'entrypoint/status/live.ts',
+    from: 'if (store.lag_ms !== null && store.lag_ms > maxLagMs)',
+    to: 'if (store.lag_ms !== null && store.lag_ms < 0)',
+    tests: ['test/integration/status-health.test.ts', 'test/unit/status/live.test.ts'],
+  },
+  {
+    name: "Litestream's per-sync lines relayed",
+    file: 'phases/replicate/lines.ts',
+    from: "return line.level === 'INFO' && line.msg !== undefined && ROUTINE.has(line.msg);",
+    to: 'return line.level === "never";',
+    tests: ['test/integration/terminal.test.ts'],
+  },
+  {
+    name: 'a change file accepted whatever its hash',
+    file: 'db/sync/format.ts',
+    from: "if (actual !== String(m['sha256']).toLowerCase())",
+    to: 'if (actual === "never")',
+    tests: ['test/integration/sync.test.ts', 'test/unit/db/sync-format.test.ts'],
+  },
+  {
+    name: 'an applied transaction applied again',
+    file: 'db/sync/import.ts',
+    from: 'return row !== undefined && row.max_lsn >= Math.max(...tx.entries.map((e) => e.lsn));',
+    to: 'return row !== undefined && row.max_lsn < 0;',
+    tests: ['test/integration/sync.test.ts'],
+  },
 ];
 
 function scratchCopy() {
