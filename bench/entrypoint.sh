@@ -3,7 +3,9 @@
 # database, migrate each, start Litestream, wait until it has taken over every database (generation
 # file and first snapshot), start the worker and wait for its log line, start web and wait for /up.
 # With UNTIL_READY=1 it then stops web, worker and Litestream in that order (like `bootseq up --until
-# ready`). Run in a copy of the demo project; LITESTREAM names the binary.
+# ready`). Run in a copy of the demo project; LITESTREAM names the binary. With MIGRATE_COMMAND set,
+# each store is migrated by `$MIGRATE_COMMAND STORE` (with BOOTSEQ_STORE and BOOTSEQ_DATABASE, as
+# bootseq runs a store's migrate command) instead of the sqlite3 loop: the rails-like workload.
 set -eu
 LS=${LITESTREAM:?set LITESTREAM to the litestream binary}
 PORT=${DEMO_PORT:-3000}
@@ -24,7 +26,13 @@ migrate() {
     { echo "BEGIN;"; cat "$f"; echo "INSERT INTO shell_migrations VALUES ('$n'); COMMIT;"; } | sqlite3 -bail "$db"
   done
 }
-for s in $STORES; do migrate "$s"; done
+for s in $STORES; do
+  if [ -n "${MIGRATE_COMMAND:-}" ]; then
+    BOOTSEQ_STORE=$s BOOTSEQ_DATABASE=".demo/storage/$s.sqlite3" $MIGRATE_COMMAND "$s" >/dev/null
+  else
+    migrate "$s"
+  fi
+done
 
 "$LS" replicate -config litestream.yml >.demo/logs/litestream.log 2>&1 &
 ls_pid=$!

@@ -6,9 +6,10 @@
 //   target ≤ 1.5 s (median of the rounds);
 // - failed requests of the continuous client (target 0) and acknowledged notes missing from a restore
 //   of the replica afterwards (target 0).
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { $ } from 'zx';
 import { CLI, LITESTREAM, REPO, fmt, freePort, median, tempDir } from './lib.mjs';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -70,19 +71,12 @@ function writer(port, label, active) {
   return { stats, done: loop };
 }
 
-function replicaNotes(dir) {
+async function replicaNotes(dir) {
   const out = path.join(dir, 'restored.sqlite3');
   fs.rmSync(out, { force: true });
-  execFileSync(
-    LITESTREAM,
-    ['restore', '-config', 'litestream.yml', '-o', out, '.demo/storage/primary.sqlite3'],
-    {
-      cwd: dir,
-      stdio: 'pipe',
-    },
-  );
-  const count = execFileSync('sqlite3', [out, 'SELECT count(*) FROM notes'], { encoding: 'utf8' });
-  return Number(count.trim());
+  const sh = $({ cwd: dir, quiet: true });
+  await sh`${LITESTREAM} restore -config litestream.yml -o ${out} .demo/storage/primary.sqlite3`;
+  return Number((await sh`sqlite3 ${out} ${'SELECT count(*) FROM notes'}`).stdout.trim());
 }
 
 function lastReportOf(dir) {
@@ -142,7 +136,7 @@ export async function benchHandoff() {
     for (let i = 0; i < ROUNDS; i += 1) {
       const r = await round(dir, portA, portB);
       acked += r.acked;
-      missing = Math.max(missing, acked - replicaNotes(dir));
+      missing = Math.max(missing, acked - (await replicaNotes(dir)));
       rounds.push(r);
     }
     const gaps = rounds.map((r) => r.gapMs);

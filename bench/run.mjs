@@ -6,11 +6,15 @@ import { benchHandoff } from './handoff.mjs';
 import { benchHealth } from './health.mjs';
 import { benchMigrate } from './migrate.mjs';
 import { benchParse } from './parse.mjs';
+import { benchRails } from './rails.mjs';
+import { benchStores } from './stores.mjs';
 import { benchSync } from './sync.mjs';
 
 const only = process.argv[2];
 const suites = {
   boot: benchBootSuite,
+  rails: benchRails,
+  stores: benchStores,
   migrate: benchMigrate,
   handoff: benchHandoff,
   parse: benchParse,
