@@ -131,18 +131,20 @@ function parseEntry(line: string, fileRole: 'main' | 'client'): Entry | string {
   if (typeof e['created_at'] !== 'string' || !ISO.test(e['created_at']))
     return 'created_at is not an ISO-8601 UTC time';
   if (e['payload'] !== null && typeof e['payload'] !== 'string') return 'payload is not JSON text';
+  const objects: Record<string, Record<string, unknown> | undefined> = {};
   for (const key of ['pk_json', 'payload'] as const) {
     if (e[key] === null) continue;
     try {
       const value: unknown = JSON.parse(e[key] as string);
       if (typeof value !== 'object' || value === null || Array.isArray(value))
         return `${key} is not a JSON object`;
+      objects[key] = value as Record<string, unknown>;
     } catch {
       return `${key} is not JSON`;
     }
   }
   if (e['op'] !== 'D' && e['payload'] === null) return 'an insert or update without a payload';
-  return {
+  const entry: Entry = {
     lsn: e['lsn'] as number,
     tx_id: e['tx_id'] as string,
     table_name: e['table_name'] as string,
@@ -154,4 +156,25 @@ function parseEntry(line: string, fileRole: 'main' | 'client'): Entry | string {
     source_node: e['source_node'] as string,
     source_role: e['source_role'] === 'main' || e['source_role'] === 'client' ? e['source_role'] : fileRole,
   };
+  // Parsed once here for the check; the importer uses them rather than parsing again.
+  parsedValues.set(entry, { pk: objects['pk_json']!, row: objects['payload'] });
+  return entry;
+}
+
+const parsedValues = new WeakMap<
+  Entry,
+  { pk: Record<string, unknown>; row: Record<string, unknown> | undefined }
+>();
+
+/** An entry's primary key and payload as objects (parsed by parseChangeFile, else here). */
+export function valuesOf(entry: Entry): {
+  pk: Record<string, unknown>;
+  row: Record<string, unknown> | undefined;
+} {
+  return (
+    parsedValues.get(entry) ?? {
+      pk: JSON.parse(entry.pk_json) as Record<string, unknown>,
+      row: entry.payload === null ? undefined : (JSON.parse(entry.payload) as Record<string, unknown>),
+    }
+  );
 }

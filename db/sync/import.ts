@@ -12,7 +12,7 @@
 import type Database from 'better-sqlite3';
 import type { SyncConfig } from '../../entrypoint/core/task.js';
 import { recreateTriggers, tableShape, type Db, type TableShape } from './capture.js';
-import { parseChangeFile, type Entry, type Meta } from './format.js';
+import { parseChangeFile, valuesOf, type Entry, type Meta } from './format.js';
 
 export type Rule = 'lww' | 'prefer_main' | 'tombstone' | 'schema_alter';
 
@@ -286,9 +286,9 @@ function createEngine(db: Db, sync: SyncConfig, file: string) {
       const existing = getVersion.get(entry.table_name, entry.pk_json) as Version | undefined;
       const decision = decide(entry, fromMain, existing, sync.preferMain.includes(entry.table_name));
       if (decision === 'same') return;
-      const pk = JSON.parse(entry.pk_json) as Record<string, unknown>;
-      const row =
-        entry.payload === null ? undefined : decode(JSON.parse(entry.payload) as Record<string, unknown>);
+      const values = valuesOf(entry);
+      const pk = values.pk;
+      const row = values.row === undefined ? undefined : decode(values.row);
       const shape = row ? ensureColumns(tx, entry, row) : shapeOf(entry.table_name);
       if (existing && existing.source_node !== entry.source_node) {
         const rule: Rule = decision.rule;
@@ -373,12 +373,15 @@ function now(): string {
 
 /** {"$hex": "…"} (a BLOB, as capture writes it) back to bytes. */
 function decode(row: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(row)) {
+  let out: Record<string, unknown> | undefined;
+  for (const k in row) {
+    const v = row[k];
     const hex = v && typeof v === 'object' && !Array.isArray(v) ? (v as { $hex?: unknown }).$hex : undefined;
-    out[k] = typeof hex === 'string' ? Buffer.from(hex, 'hex') : v;
+    if (typeof hex !== 'string') continue;
+    out ??= { ...row };
+    out[k] = Buffer.from(hex, 'hex');
   }
-  return out;
+  return out ?? row;
 }
 
 function bindable(value: unknown): unknown {
