@@ -277,8 +277,11 @@ function createEngine(db: Db, sync: SyncConfig, file: string) {
       pending = [];
     },
 
+    /** A transaction rolled back: its decisions are not counted, and an ALTER it made is undone. */
     forget(): void {
       pending = [];
+      shapes.clear();
+      upserts.clear();
     },
 
     apply(tx: Tx, entry: Entry): void {

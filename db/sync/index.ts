@@ -51,7 +51,14 @@ export function settleFile(
   fs.mkdirSync(dir, { recursive: true });
   let target = path.join(dir, path.basename(file));
   if (fs.existsSync(target)) target = path.join(dir, `${Date.now()}-${path.basename(file)}`);
-  fs.renameSync(file, target);
+  try {
+    fs.renameSync(file, target);
+  } catch (error) {
+    // A file brought on another file system (a USB stick, /dev/shm): copied, then removed.
+    if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
+    fs.copyFileSync(file, target);
+    fs.rmSync(file);
+  }
   if (reason !== undefined) fs.writeFileSync(`${target}.reason`, `${reason}\n`);
   return target;
 }

@@ -320,6 +320,52 @@ describe('change-log sync between a main and a client', () => {
       { rule: 'schema_alter', detail: 'ALTER TABLE items ADD COLUMN colour TEXT (NULLable)' },
     ]);
   });
+  test('an ALTER made by a transaction that then rolls back is undone with it; the next transaction adds the column again', async ({
+    project,
+  }) => {
+    const main = await node(project, 'main', ', allow_schema_alter: true');
+    const client = await node(project, 'client');
+    main.run("INSERT INTO items (id, name) VALUES (1, 'apple')");
+    new Database(client.db).exec('ALTER TABLE items ADD COLUMN colour TEXT');
+    expect((await project.run(['migrate', '--config', client.config])).exitCode).toBe(0);
+    const d = new Database(client.db);
+    d.transaction(() => {
+      d.prepare("INSERT INTO sync_tx (id, tx_id) VALUES (1, 'tx-clash')").run();
+      d.prepare("INSERT INTO items (id, name, colour) VALUES (30, 'apple', 'red')").run();
+      d.prepare('DELETE FROM sync_tx').run();
+    })();
+    d.prepare("INSERT INTO items (id, name, colour) VALUES (40, 'kiwi', 'green')").run();
+    d.close();
+    const r = await importInto(project, main, await exportTo(project, client, 'c.ndjson'));
+    expect(r.output).toMatch(/1 transaction applied, 0 skipped, 1 failed/);
+    expect(main.sql('SELECT id, name, colour FROM items ORDER BY id')).toEqual([
+      { id: 1, name: 'apple', colour: null },
+      { id: 40, name: 'kiwi', colour: 'green' },
+    ]);
+    // One ALTER survived: the rolled-back one left no audit row.
+    expect(main.sql("SELECT count(*) AS n FROM sync_audit WHERE rule = 'schema_alter'")).toEqual([{ n: 1 }]);
+  });
+
+  test('a file brought on another file system (tmpfs) is applied and moved into the inbox', async ({
+    project,
+  }) => {
+    const main = await node(project, 'main');
+    const client = await node(project, 'client');
+    client.run("INSERT INTO items (id, name) VALUES (1, 'apple')");
+    const file = await exportTo(project, client, 'c.ndjson');
+    const shm = fs.mkdtempSync('/dev/shm/bootseq-test-');
+    try {
+      const stick = path.join(shm, 'from-shop.ndjson');
+      fs.copyFileSync(file, stick);
+      const r = await importInto(project, main, stick);
+      expect(r.exitCode, r.output + r.stderr).toBe(0);
+      expect(fs.existsSync(stick)).toBe(false);
+      expect(fs.readdirSync(path.join(main.inbox, 'done'))).toEqual(['from-shop.ndjson']);
+      expect(rows(main).items).toEqual([{ id: 1, name: 'apple', qty: 0 }]);
+    } finally {
+      fs.rmSync(shm, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('sync at boot', () => {
