@@ -25,7 +25,7 @@ import {
 import type { TaskSpec } from '../core/task.js';
 import { createReporter } from '../log/index.js';
 import { createLiveState, type LiveState } from '../status/live.js';
-import { openStatusServers, type StatusServers } from '../status/server.js';
+import type { StatusServers } from '../status/server.js';
 import { PHASE_LIST } from '../../phases/index.js';
 import type { CommandContext } from './context.js';
 
@@ -137,6 +137,8 @@ async function openStatus(
   supervise: boolean,
 ): Promise<{ servers: StatusServers | undefined; config: LoadedConfig }> {
   if (!supervise) return { servers: undefined, config: loaded };
+  // node:http and node:net: loaded only by a supervising `up`, not by migrate, verify or rehearse.
+  const { openStatusServers } = await import('../status/server.js');
   const servers = await openStatusServers({ config: loaded, snapshot: () => live.snapshot(), emit });
   if (!servers.healthUrl) return { servers, config: loaded };
   live.setHealthUrl(servers.healthUrl);
