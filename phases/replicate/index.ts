@@ -250,7 +250,10 @@ function watch(session: Session, child: Child): void {
   session.current = child;
   session.monitor.watching();
   void child.exited.then(() => {
-    if (session.current === child) session.current = undefined;
+    if (session.current !== child) return;
+    session.current = undefined;
+    // bootseq restarts it now (or stops): a stall is the next watched Litestream's to have.
+    session.monitor.unwatched();
   });
 }
 
@@ -341,5 +344,6 @@ function restartStalled(session: Session, stalls: readonly Stall[]): void {
     'error',
     `litestream (pid ${child.pid}) has not replicated ${stalls.map((s) => s.store).join(', ')} for ${Math.round(worst / 1000)} s: killing it so it is restarted`,
   );
+  session.monitor.unwatched();
   void child.stop(0, 'SIGKILL');
 }

@@ -9,6 +9,13 @@
 //   full, read-only or unreachable replica leaves it behind (often without any error line).
 // The lag of a store is how long its oldest change not yet in every replica has waited (0 when
 // caught up). Past `stall_timeout` it is a stall; past `stall_restart` Litestream is to be restarted.
+// The two clocks are not in step: bootseq looks at the files every second, Litestream syncs every
+// second on its own ticker, so a look often falls between Litestream's copy into the shadow and its
+// write to the replica. Each look therefore only queues what it saw ahead of the replica, and any
+// line saying the replica has it (at once, not at the next look) takes it off the queue: the lag is
+// the age of the oldest queued change, whatever the phase of the two clocks (docs/litestream.md Q9).
+// Only a Litestream that has taken over and is watched can stall: while bootseq itself restarts it
+// (backoff, takeover) nothing is alarmed, and a new one gets the whole `stall_timeout` of its own.
 // Reads files and lines; never writes, never stops anything itself (the callbacks do).
 
 import fs from 'node:fs';
@@ -50,6 +57,11 @@ interface Shadow extends Position {
   readonly mtimeMs: number;
 }
 
+interface Pending {
+  readonly position: Position;
+  readonly sinceMs: number;
+}
+
 interface StoreProgress {
   readonly target: ProgressTarget;
   /** The WAL's mtime at the last look, and when that look was. */
@@ -60,8 +72,11 @@ interface StoreProgress {
   shadow: Shadow | undefined;
   /** Per replica: how far it has been written, and when. */
   readonly shipped: Map<string, { position: Position; atMs: number }>;
-  /** Per replica: since when it has been behind the shadow. */
-  readonly behindSince: Map<string, number>;
+  /**
+   * Per replica: what a look saw in the shadow that the replica did not have yet, oldest first, with
+   * when it got there; taken off by the first line that says the replica has it.
+   */
+  readonly pending: Map<string, Pending[]>;
   lastError: LitestreamLine | undefined;
   stalledSince: number | undefined;
 }
@@ -76,7 +91,7 @@ export function createProgressMonitor(targets: readonly ProgressTarget[], option
       local: [],
       shadow: readShadow(target.metaPath),
       shipped: new Map(),
-      behindSince: new Map(),
+      pending: new Map(),
       lastError: undefined,
       stalledSince: undefined,
     }),
@@ -84,6 +99,8 @@ export function createProgressMonitor(targets: readonly ProgressTarget[], option
   const byPath = new Map(stores.map((s) => [s.target.dbPath, s]));
   /** Set once a Litestream that has taken over is watched; a restart is asked for once per process. */
   let restartAsked = true;
+  /** Since when the current Litestream has been watched; undefined while none is (boot, restart, handoff). */
+  let watchedSinceMs: number | undefined;
   let stoppingAtMs: number | undefined;
   let stopMarkMs: number | undefined;
   const stopErrors: LitestreamLine[] = [];
@@ -97,17 +114,24 @@ export function createProgressMonitor(targets: readonly ProgressTarget[], option
         const store = line.db ? byPath.get(line.db) : undefined;
         if (store) store.lastError = line;
       }
-      if (line.msg !== 'wal segment written' || !line.db || !line.replica || !line.position) return;
+      if (!line.db || !line.replica || !line.position) return;
+      // A snapshot holds the whole database up to its position; a segment adds `sz` bytes from its own.
+      const end =
+        line.msg === 'wal segment written'
+          ? { ...line.position, offset: line.position.offset + (line.size ?? 0) }
+          : line.msg === 'snapshot written'
+            ? line.position
+            : undefined;
       const store = byPath.get(line.db);
-      if (!store) return;
-      const end = { ...line.position, offset: line.position.offset + (line.size ?? 0) };
+      if (!store || !end) return;
       store.shipped.set(line.replica, { position: end, atMs: line.timeMs ?? now() });
+      settle(store, line.replica);
       store.lastError = undefined;
     },
 
     /** Looks at the files once and reports what crossed a bound. */
     poll(): void {
-      const due = lookForStalls(stores, options, now());
+      const due = lookForStalls(stores, options, now(), watchedSinceMs);
       if (due.length > 0 && !restartAsked) {
         restartAsked = true;
         options.onRestartDue(due);
@@ -117,8 +141,14 @@ export function createProgressMonitor(targets: readonly ProgressTarget[], option
     /** A Litestream that has taken over is running: a stall may restart it (once). */
     watching(): void {
       restartAsked = false;
+      watchedSinceMs = now();
       stoppingAtMs = undefined;
       stopErrors.length = 0;
+    },
+
+    /** The watched Litestream is gone (exited, killed, being restarted): nothing stalls until the next one is watched. */
+    unwatched(): void {
+      watchedSinceMs = undefined;
     },
 
     lagMs(store: string): number {
@@ -165,20 +195,30 @@ export function createProgressMonitor(targets: readonly ProgressTarget[], option
 
 export type ProgressMonitor = ReturnType<typeof createProgressMonitor>;
 
-/** Updates every store, reports stalls that begin and end; returns the stalls past stall_restart. */
-function lookForStalls(stores: readonly StoreProgress[], options: ProgressOptions, at: number): Stall[] {
+/**
+ * Updates every store, reports stalls that begin and end; returns the stalls past stall_restart.
+ * A stall is the watched Litestream's: none while none is watched, and never counted from before
+ * it was (`watchedSinceMs`). A recovery is reported whoever caught up.
+ */
+function lookForStalls(
+  stores: readonly StoreProgress[],
+  options: ProgressOptions,
+  at: number,
+  watchedSinceMs: number | undefined,
+): Stall[] {
   const stalls: Stall[] = [];
   const fresh: Stall[] = [];
   for (const s of stores) {
     look(s, at);
-    const { lagMs, behind } = lagOf(s, at);
+    const { lagMs: trueLagMs, behind } = lagOf(s, at);
+    const lagMs = watchedSinceMs === undefined ? 0 : Math.min(trueLagMs, at - watchedSinceMs);
     if (lagMs >= options.stallTimeoutMs) {
       const stall = { store: s.target.store, lagMs, behind, lastError: s.lastError };
       stalls.push(stall);
       // A stall is reported once, when it crosses the bound, not at every later look.
       if (s.stalledSince === undefined) fresh.push(stall);
       s.stalledSince ??= at - lagMs;
-    } else if (s.stalledSince !== undefined) {
+    } else if (s.stalledSince !== undefined && trueLagMs < options.stallTimeoutMs) {
       options.onRecover(s.target.store, at - s.stalledSince);
       s.stalledSince = undefined;
     }
@@ -197,7 +237,7 @@ function lastSync(s: StoreProgress): number | undefined {
 /** How long the oldest change not yet in every replica has waited, and which hop holds it. */
 function lagOf(s: StoreProgress, at: number): { lagMs: number; behind: Stall['behind'] } {
   const localOldest = s.local[0] ? Math.max(s.local[0].from, s.shadow?.mtimeMs ?? 0) : undefined;
-  const replicaOldest = Math.min(...s.behindSince.values());
+  const replicaOldest = Math.min(...[...s.pending.values()].flatMap((queue) => queue[0]?.sinceMs ?? []));
   if (localOldest === undefined && !Number.isFinite(replicaOldest)) return { lagMs: 0, behind: 'replica' };
   if (localOldest !== undefined && !(replicaOldest < localOldest))
     return { lagMs: Math.max(0, at - localOldest), behind: 'litestream' };
@@ -238,7 +278,7 @@ function missingAt(s: StoreProgress, at: number, mark: number | undefined): stri
   const where =
     behind === 'litestream'
       ? "its last writes never reached litestream's WAL copy"
-      : `replica ${[...s.behindSince.keys()].join(', ')} behind`;
+      : `replica ${[...s.pending].flatMap(([replica, queue]) => (queue.length > 0 ? [replica] : [])).join(', ')} behind`;
   return `${s.target.store} (${where}; writes after ${clock(at - lagMs)} may be missing)`;
 }
 
@@ -260,11 +300,36 @@ function look(s: StoreProgress, at: number): void {
   const shadow = s.shadow;
   while (s.local[0] && shadow && s.local[0].to <= shadow.mtimeMs) s.local.shift();
   for (const replica of s.target.replicas) {
+    settle(s, replica);
+    if (!shadow) continue;
     const shipped = s.shipped.get(replica)?.position;
-    const caughtUp = !shadow || (shipped !== undefined && isAtOrPast(shipped, shadow));
-    if (caughtUp) s.behindSince.delete(replica);
-    else if (!s.behindSince.has(replica)) s.behindSince.set(replica, Math.min(at, shadow.mtimeMs));
+    if (shipped !== undefined && isAtOrPast(shipped, shadow)) continue;
+    const queue = s.pending.get(replica) ?? [];
+    const last = queue.at(-1);
+    if (last && isAtOrPast(last.position, shadow)) continue;
+    queue.push({ position: shadow, sinceMs: Math.min(at, shadow.mtimeMs) });
+    // A replica that takes nothing for hours: fold the oldest two (the lag only grows).
+    if (queue.length > MAX_WINDOWS) queue.splice(0, 2, { ...queue[1]!, sinceMs: queue[0]!.sinceMs });
+    s.pending.set(replica, queue);
   }
+}
+
+/**
+ * Takes off a replica's queue what it now has: positions at or before the one it was last written
+ * to, and anything of an older generation once it has the current one (a new generation starts
+ * with a snapshot of the whole database).
+ */
+function settle(s: StoreProgress, replica: string): void {
+  const queue = s.pending.get(replica);
+  const shipped = s.shipped.get(replica)?.position;
+  if (!queue || !shipped) return;
+  const current = s.shadow?.generation;
+  while (
+    queue[0] &&
+    (isAtOrPast(shipped, queue[0].position) ||
+      (shipped.generation === current && queue[0].position.generation !== current))
+  )
+    queue.shift();
 }
 
 function walMtime(dbPath: string): number {
