@@ -20,4 +20,5 @@ export {
   type LeaseFile,
 } from './lease.js';
 export { splitStatements } from './split.js';
-export { processesWithOpen } from './processes.js';
+export { describeProcess, processesWithOpen } from './processes.js';
+export { litestreamConfigFile } from './litestream-config.js';

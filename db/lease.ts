@@ -6,6 +6,10 @@
 // it ends the transaction, closes, or dies; anyone else's `BEGIN IMMEDIATE` gets SQLITE_BUSY at once.
 // better-sqlite3 is already bootseq's, so no lock is written by hand. Who holds a lease (pid, host,
 // since) is written beside it for the others' messages: informative only, the lock decides.
+// The lock file lives beside the database's real path (config/ resolves every path through symlinks),
+// and nowhere else: a lease that could live in a folder of the config's choosing let two bootseqs
+// whose configs differ only in that folder run two Litestreams on one file (issue 24). Two containers
+// that mount one volume at different paths still meet: the folder is the database's own.
 // POSIX locks do not work across hosts (NFS and the like): two hosts need Litestream v0.5's leases.
 
 import fs from 'node:fs';
@@ -32,11 +36,9 @@ type Connection = import('better-sqlite3').Database;
 /** The locks this process holds, by lock file: POSIX locks belong to the process, and so does this map. */
 const held = new Map<string, Connection>();
 
-/** `.<db>-bootseq/<kind>.lock` beside the database, or `<dir>/<db file name>/<kind>.lock`. */
-export function leaseFile(dbPath: string, kind: LeaseKind, dir?: string): LeaseFile {
-  const folder = dir
-    ? path.join(dir, path.basename(dbPath))
-    : path.join(path.dirname(dbPath), `.${path.basename(dbPath)}-bootseq`);
+/** `.<db>-bootseq/<kind>.lock` beside the database (`dbPath` resolved through symlinks). */
+export function leaseFile(dbPath: string, kind: LeaseKind): LeaseFile {
+  const folder = path.join(path.dirname(dbPath), `.${path.basename(dbPath)}-bootseq`);
   return { lock: path.join(folder, `${kind}.lock`), info: path.join(folder, `${kind}.json`) };
 }
 

@@ -31,3 +31,29 @@ export function processesWithOpen(files: readonly string[], name?: string): numb
   }
   return found;
 }
+
+/**
+ * Who runs a process, in words for a message: `litestream pid 41 under bootseq pid 40` when its
+ * parent is a bootseq (one that took no lease on the file: a version older than this one), or
+ * `litestream pid 41, which no bootseq runs` (its bootseq was killed and it was adopted, or somebody
+ * started it by hand). Reads /proc only.
+ */
+export function describeProcess(pid: number): string {
+  const name = readProc(`/proc/${pid}/comm`)?.trim() ?? 'process';
+  // The fields after the command's closing parenthesis: state, then the parent's pid.
+  const stat = readProc(`/proc/${pid}/stat`);
+  const ppid = Number(stat?.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  const parent = Number.isInteger(ppid) && ppid > 0 ? readProc(`/proc/${ppid}/cmdline`) : undefined;
+  const args = parent?.split('\0') ?? [];
+  if (args.some((a) => /(^|\/)bootseq$|(^|\/)dist\/entrypoint\/cli\.js$/.test(a)))
+    return `${name} pid ${pid} under bootseq pid ${ppid}, which takes no lease on the file (a bootseq older than this one)`;
+  return `${name} pid ${pid}, which no bootseq runs (its bootseq was killed and left it behind, or it was started by hand)`;
+}
+
+function readProc(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}

@@ -4,6 +4,7 @@
 
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import type { ConfigIssue } from '../core/errors.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -16,6 +17,11 @@ export interface ConfigFs {
   exists(file: string): boolean;
   isDirectory(file: string): boolean;
   isExecutable(file: string): boolean;
+  /**
+   * The path with every symlink resolved, for a file that may not exist yet (a database before its
+   * first restore): what exists is resolved, the rest appended. Optional for fakes (identity).
+   */
+  realpath?(file: string): string;
   /** What `PROGRAM version` prints (trimmed), or undefined when it cannot be run; optional for fakes. */
   versionOf?(program: string): string | undefined;
 }
@@ -64,6 +70,7 @@ export const realFs: ConfigFs = {
       return false;
     }
   },
+  realpath: (file) => realpathLoose(file, 0),
   versionOf: (program) => {
     try {
       return execFileSync(program, ['version'], { encoding: 'utf8', timeout: 5000, stdio: 'pipe' }).trim();
@@ -72,6 +79,29 @@ export const realFs: ConfigFs = {
     }
   },
 };
+
+/**
+ * fs.realpathSync for a path whose end may not exist yet: a dangling symlink is followed to what it
+ * names, a missing name is kept under its resolved folder. 40 links deep at most, as the kernel.
+ */
+function realpathLoose(file: string, depth: number): string {
+  try {
+    return fs.realpathSync(file);
+  } catch {
+    // missing, or a dangling link: resolved below
+  }
+  if (depth < 40) {
+    try {
+      if (fs.lstatSync(file).isSymbolicLink())
+        return realpathLoose(path.resolve(path.dirname(file), fs.readlinkSync(file)), depth + 1);
+    } catch {
+      // missing: keep the name
+    }
+  }
+  const parent = path.dirname(file);
+  if (parent === file) return file;
+  return path.join(realpathLoose(parent, depth + 1), path.basename(file));
+}
 
 /** Where a command's program is looked up: relative to `dir`, or on the environment's PATH. */
 export interface Lookup {

@@ -2,9 +2,15 @@
 // YAML) to learn which SQLite databases exist and where their replicas are. Refuses what Litestream
 // would accept silently but wrongly: an unset ${VAR} (it becomes "" and a restore then reports
 // "no backups" for a replica that does exist), durations without a unit (nanoseconds).
+// Database paths are resolved through symlinks (a volume linked into the app folder): bootseq compares
+// them with /proc's fd targets and binds its leases to them, and Litestream must name them the same
+// way, so when one differs from what litestream.yml says, bootseq runs Litestream with a copy of
+// litestream.yml whose `path:`s are the resolved ones (`runText`; everything else as written, ${VAR}s
+// unexpanded). A symlinked database *file* would otherwise break Litestream outright: it reads
+// `<path>-wal`, beside the link, while SQLite writes the WAL beside the real file.
 
 import path from 'node:path';
-import { parse } from 'yaml';
+import { parse, parseDocument } from 'yaml';
 import type { ConfigIssue } from '../core/errors.js';
 import type { LitestreamDb, LitestreamReplica } from './schema.js';
 
@@ -58,6 +64,8 @@ export interface LitestreamConfigResult {
   readonly dbs: readonly LitestreamDb[];
   readonly issues: readonly ConfigIssue[];
   readonly warnings: readonly string[];
+  /** litestream.yml with every database path resolved, when one differs from what is written there. */
+  readonly runText: string | undefined;
 }
 
 /** Go's os.ExpandEnv: `${NAME}` and `$NAME`; an unset name becomes "" (reported here as an issue). */
@@ -75,12 +83,16 @@ export function expandLikeGo(text: string, env: Readonly<Record<string, string |
   return { value, unset: [...unset] };
 }
 
-/** `dir` is where relative paths resolve: bootseq runs Litestream with that working directory. */
+/**
+ * `dir` is where relative paths resolve: bootseq runs Litestream with that working directory.
+ * `realpath` resolves a database path through symlinks (identity when not given).
+ */
 export function parseLitestreamConfig(
   text: string,
   file: string,
   dir: string,
   env: Readonly<Record<string, string | undefined>>,
+  realpath: (p: string) => string = (p) => p,
 ): LitestreamConfigResult {
   const issues: ConfigIssue[] = [];
   const warnings: string[] = [];
@@ -97,15 +109,17 @@ export function parseLitestreamConfig(
     doc = parse(value);
   } catch (error) {
     issues.push({ file, path: '', message: `is not valid YAML: ${(error as Error).message.split('\n')[0]}` });
-    return { dbs: [], issues, warnings };
+    return { dbs: [], issues, warnings, runText: undefined };
   }
   checkLogging(isRecord(doc) ? doc['logging'] : undefined, file, issues);
   const dbsRaw = isRecord(doc) ? doc['dbs'] : undefined;
   if (!Array.isArray(dbsRaw) || dbsRaw.length === 0) {
     issues.push({ file, path: 'dbs', message: 'expected a list of databases (dbs: - path: … replicas: …)' });
-    return { dbs: [], issues, warnings };
+    return { dbs: [], issues, warnings, runText: undefined };
   }
   const dbs: LitestreamDb[] = [];
+  /** dbs index → the path as written (absolute) and resolved, for each database where they differ. */
+  const resolved = new Map<number, { written: string; real: string }>();
   dbsRaw.forEach((entry: unknown, i) => {
     const at = `dbs[${i}]`;
     if (!isRecord(entry) || typeof entry['path'] !== 'string' || entry['path'] === '') {
@@ -117,7 +131,9 @@ export function parseLitestreamConfig(
         warnings.push(`${file}: ${at}.${key}: unknown key; Litestream ignores it silently`);
     }
     checkDurations(entry, at, file, issues);
-    const dbPath = path.resolve(dir, entry['path']);
+    const written = path.resolve(dir, entry['path']);
+    const dbPath = realpath(written);
+    if (dbPath !== written) resolved.set(i, { written, real: dbPath });
     const metaPath =
       typeof entry['meta-path'] === 'string'
         ? path.resolve(dir, entry['meta-path'])
@@ -135,7 +151,42 @@ export function parseLitestreamConfig(
     });
     dbs.push({ path: dbPath, metaPath, replicas });
   });
-  return { dbs, issues, warnings };
+  const runText =
+    resolved.size > 0
+      ? withResolvedPaths(text, resolved, file, issues, (raw) => path.resolve(dir, expandLikeGo(raw, env).value))
+      : undefined;
+  return { dbs, issues, warnings, runText };
+}
+
+/**
+ * litestream.yml as written (comments, ${VAR}s and all), with `dbs[i].path` replaced by its resolved
+ * path. A path that only ${VAR} expansion makes (a whole `dbs:` list from the environment) cannot be
+ * rewritten: then the resolved path must be written in litestream.yml itself.
+ */
+function withResolvedPaths(
+  text: string,
+  resolved: ReadonlyMap<number, { written: string; real: string }>,
+  file: string,
+  issues: ConfigIssue[],
+  asLitestreamReads: (raw: string) => string,
+): string | undefined {
+  const doc = parseDocument(text);
+  const problems: ConfigIssue[] = [];
+  for (const [i, { written, real }] of resolved) {
+    const at = `dbs[${i}].path`;
+    const raw: unknown = doc.errors.length === 0 ? doc.getIn(['dbs', i, 'path']) : undefined;
+    if (typeof raw !== 'string' || asLitestreamReads(raw) !== written || real.includes('$')) {
+      problems.push({
+        file,
+        path: at,
+        message: `resolves through a symlink to ${real}, and bootseq cannot give Litestream that path in a copy of this file; write ${real} there`,
+      });
+      continue;
+    }
+    doc.setIn(['dbs', i, 'path'], real);
+  }
+  issues.push(...problems);
+  return problems.length > 0 ? undefined : doc.toString();
 }
 
 /** One entry of a database's `replicas:`; undefined (and an issue) when it is not a mapping. */

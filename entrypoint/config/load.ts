@@ -111,6 +111,11 @@ export function parseConfig(text: string, options: ParseOptions): ParseResult {
     processes.map((p) => ({ name: p.name, after: p.after ?? [] })),
   );
 
+  if (c.lease.dir !== undefined)
+    warnings.push(
+      `${ctx.file}: lease.dir is no longer used: the leases live beside each database (its real path), so that no config can run a second Litestream on the same file; remove it`,
+    );
+
   const hash = createHash('sha256').update(text);
   if (litestream) hash.update(disk.readFile(litestream.configPath) ?? '');
   const reportDir = path.resolve(dir, c.report.dir);
@@ -127,10 +132,7 @@ export function parseConfig(text: string, options: ParseOptions): ParseResult {
     backup: { dir: path.join(reportDir, 'backups'), keep: c.backup.keep, postgres: c.backup.postgres },
     status: resolveStatus(ctx, c, reportDir),
     health: resolveHealth(ctx, c),
-    lease: {
-      dir: c.lease.dir === undefined ? undefined : path.resolve(dir, c.lease.dir),
-      waitMs: c.lease.wait,
-    },
+    lease: { waitMs: c.lease.wait },
     env: expander.resolvedFromFiles(),
     redact,
   };

@@ -1,6 +1,7 @@
 // bootseq.yml's `litestream:` resolved: litestream.yml read and parsed (litestream.ts knows its
 // format), the binary found, durations in ms. Only reads; never starts Litestream (replicate/ does).
 
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { ResolveContext } from './context.js';
 import { resolveExecutable } from './executables.js';
@@ -29,13 +30,25 @@ export function resolveLitestream(
     return undefined;
   }
   const configPath = path.resolve(ctx.dir, section.config);
-  const dbs = readDbs(ctx, configPath, section.config);
+  const { dbs, runText } = readDbs(ctx, configPath, section.config);
+  // A copy with resolved paths goes in the owner-only control folder, named by its content: two
+  // bootseqs with the same config write the same file, and nobody else can put one there.
+  const runConfigPath =
+    runText === undefined
+      ? configPath
+      : path.resolve(
+          ctx.dir,
+          raw.report.dir,
+          'control',
+          `litestream-${createHash('sha256').update(runText).digest('hex').slice(0, 16)}.yml`,
+        );
   const bin = findBin(ctx, section.bin, defaultBin);
   // The packaged binary is v0.3.13 by its pinned version; any other one is asked.
   if (bin && bin !== defaultBin)
     checkVersion(ctx, bin, section.bin === undefined ? 'litestream' : 'litestream.bin');
   return {
     configPath,
+    run: { configPath: runConfigPath, text: runText },
     bin: bin ?? 'litestream',
     takeoverTimeoutMs: section.takeover_timeout,
     dbs,
@@ -49,20 +62,28 @@ export function resolveLitestream(
   };
 }
 
-/** litestream.yml's databases: which sqlite files exist and where their replicas are. */
-function readDbs(ctx: ResolveContext, file: string, shown: string): readonly LitestreamDb[] {
+/**
+ * litestream.yml's databases: which sqlite files exist (resolved through symlinks) and where their
+ * replicas are; the copy Litestream runs with when a path had to be resolved.
+ */
+function readDbs(
+  ctx: ResolveContext,
+  file: string,
+  shown: string,
+): { dbs: readonly LitestreamDb[]; runText: string | undefined } {
   const text = ctx.disk.readFile(file);
   if (text === undefined) {
     ctx.issue(
       'litestream.config',
       `cannot read ${shown} (expected the litestream.yml that lists the sqlite stores)`,
     );
-    return [];
+    return { dbs: [], runText: undefined };
   }
-  const ls = parseLitestreamConfig(text, shown, ctx.dir, ctx.env);
+  const realpath = ctx.disk.realpath?.bind(ctx.disk);
+  const ls = parseLitestreamConfig(text, shown, ctx.dir, ctx.env, realpath);
   ctx.issues.push(...ls.issues);
   ctx.warnings.push(...ls.warnings);
-  return ls.dbs;
+  return { dbs: ls.dbs, runText: ls.runText };
 }
 
 /**

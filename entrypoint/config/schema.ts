@@ -196,7 +196,8 @@ export const configSchema = strict({
   }).prefault({}),
   /**
    * One bootseq at a time restores/migrates a sqlite store, and one runs Litestream on it: kernel-held
-   * locks beside each database (`.<db>-bootseq/`), or under `dir`. Always on.
+   * locks beside each database's real path (`.<db>-bootseq/`). Always on. `dir` is no longer used (a
+   * folder of its own let two configs run two Litestreams on one file): accepted, warned about.
    */
   lease: strict({
     dir: nonEmpty.optional(),
@@ -240,6 +241,12 @@ export interface LitestreamDb {
 export interface LitestreamConfig {
   /** litestream.yml, absolute. */
   readonly configPath: string;
+  /**
+   * The config Litestream is run with (`-config`): litestream.yml itself, or, when a database path in
+   * it goes through a symlink, a copy with the resolved paths (`text`, written there before each run
+   * by db/litestream-config.ts; docs/litestream.md "Paths").
+   */
+  readonly run: { readonly configPath: string; readonly text: string | undefined };
   readonly bin: string;
   readonly takeoverTimeoutMs: number;
   readonly dbs: readonly LitestreamDb[];
@@ -286,8 +293,8 @@ export interface Config {
    * postgres: pg_dump -Fc (needs pg_dump ≥ the server).
    */
   readonly backup: { readonly dir: string; readonly keep: number; readonly postgres: boolean };
-  /** Where the lease locks live (undefined: beside each database) and how long to wait for a booting holder. */
-  readonly lease: { readonly dir: string | undefined; readonly waitMs: number };
+  /** How long to wait for a booting holder of a boot lease (the locks live beside each database). */
+  readonly lease: { readonly waitMs: number };
   /** The control socket `bootseq status` reads (absolute), or undefined when its path cannot be one. */
   readonly status: { readonly socket: string | undefined };
   /** HTTP health: where it listens (undefined: off), and the replication lag past which it is degraded. */

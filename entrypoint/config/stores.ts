@@ -116,7 +116,10 @@ function locate(
 ): Located {
   const at = `stores.${name}`;
   if (s.sqlite !== undefined) {
-    const location = path.resolve(ctx.dir, s.sqlite);
+    // Resolved through symlinks once, here: leases, /proc's fd targets and Litestream's lines all
+    // name the real file (litestream.ts resolves its side the same way).
+    const written = path.resolve(ctx.dir, s.sqlite);
+    const location = ctx.disk.realpath?.(written) ?? written;
     const listed = litestream?.dbs.find((d) => d.path === location);
     // No dbs at all: litestream.yml is missing or broken, which is reported already.
     if (!listed && litestream && litestream.dbs.length > 0) {

@@ -63,7 +63,7 @@ async function takeBootLease(ctx: TaskContext, config: Config): Promise<void> {
     .sort((a, b) => a.location.localeCompare(b.location));
   let waitedFor: string | undefined;
   for (const store of stores) {
-    const file = leaseFile(store.location, 'boot', config.lease.dir);
+    const file = leaseFile(store.location, 'boot');
     let notedAt = 0;
     while (!(await take(file, store.name))) {
       const holder = describeHolder(await whoHolds(file));

@@ -9,7 +9,7 @@
 import path from 'node:path';
 import { ReplicationError } from '../../entrypoint/core/errors.js';
 import type { Child, Config, Phase, TaskContext } from '../../entrypoint/core/task.js';
-import { touchLitestreamSeq } from '../../db/index.js';
+import { litestreamConfigFile, touchLitestreamSeq } from '../../db/index.js';
 import { classify, isErrorLine, REPLACED_LINE } from './faults.js';
 import { isRoutine, parseLine } from './lines.js';
 import {
@@ -39,7 +39,7 @@ export const replicate: Phase = {
         phase: 'replicate',
         target: 'litestream',
         after: [],
-        describe: `litestream replicate -config ${path.relative(config.dir, litestream.configPath)} (waits until it has taken over ${stores.map((s) => s.name).join(', ')})`,
+        describe: `litestream replicate -config ${path.relative(config.dir, litestream.run.configPath)} (waits until it has taken over ${stores.map((s) => s.name).join(', ')})`,
         keepsChild: true,
         run: (ctx) => startReplication(ctx, config),
       },
@@ -73,7 +73,7 @@ async function startReplication(ctx: TaskContext, config: Config): Promise<void>
     }),
   });
   // The files are final: whoever boots next may restore and migrate (in place) now.
-  releaseBootLeases(session.lease.dbPaths, config.lease.dir);
+  releaseBootLeases(session.lease.dbPaths);
   if (holder !== undefined) {
     session.role = { role: 'waiting', holder };
     ctx.record('lease', session.role);
@@ -228,10 +228,7 @@ function createSession(ctx: TaskContext, config: Session['config']): Session {
     ctx,
     config,
     targets,
-    lease: replicationLease(
-      targets.map((t) => t.dbPath),
-      config.lease.dir,
-    ),
+    lease: replicationLease(targets.map((t) => t.dbPath)),
     current: undefined,
     role: { role: 'replicating' },
     monitor: createProgressMonitor(targets, {
@@ -284,9 +281,10 @@ async function bumpSeq(session: Session, when: 'boot' | 'restart'): Promise<void
 /** `litestream replicate`, its lines fed to the progress monitor and its faults reported loudly. */
 async function spawnLitestream(session: Session): Promise<Child> {
   const { ctx, config } = session;
+  const configFile = litestreamConfigFile(config.litestream.run);
   const child = await ctx.start({
-    command: { file: config.litestream.bin, args: ['replicate', '-config', config.litestream.configPath] },
-    display: `litestream replicate -config ${path.relative(config.dir, config.litestream.configPath)}`,
+    command: { file: config.litestream.bin, args: ['replicate', '-config', configFile] },
+    display: `litestream replicate -config ${path.relative(config.dir, configFile)}`,
     // Every line is read below; only what an operator should see is relayed (litestream.log).
     ...(config.litestream.log === 'all' ? {} : { relay: (text: string) => !isRoutine(parseLine(text)) }),
   });

@@ -7,6 +7,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   describeHolder,
+  describeProcess,
   leaseFile,
   me,
   releaseLease,
@@ -23,14 +24,14 @@ export interface ReplicationLease {
   readonly dbPaths: readonly string[];
 }
 
-export function replicationLease(dbPaths: readonly string[], dir: string | undefined): ReplicationLease {
+export function replicationLease(dbPaths: readonly string[]): ReplicationLease {
   const sorted = [...dbPaths].sort();
-  return { files: sorted.map((p) => leaseFile(p, 'replicate', dir)), dbPaths: sorted };
+  return { files: sorted.map((p) => leaseFile(p, 'replicate')), dbPaths: sorted };
 }
 
 /** Hands on the boot leases (db/lease.ts) once this bootseq's files are final. */
-export function releaseBootLeases(dbPaths: readonly string[], dir: string | undefined): void {
-  for (const p of dbPaths) releaseLease(leaseFile(p, 'boot', dir));
+export function releaseBootLeases(dbPaths: readonly string[]): void {
+  for (const p of dbPaths) releaseLease(leaseFile(p, 'boot'));
 }
 
 export function releaseReplication(lease: ReplicationLease): void {
@@ -57,7 +58,7 @@ export async function tryReplication(
   const stray = processesWithOpen(lease.dbPaths, 'litestream').filter((pid) => !own.includes(pid));
   if (stray.length === 0) return undefined;
   for (const t of taken) releaseLease(t);
-  return `litestream pid ${stray.join(', ')}, which no bootseq leases (an orphan of a killed bootseq, or started by hand)`;
+  return stray.map(describeProcess).join('; ');
 }
 
 /** Waits until every replication lease is this process's; rejects when `signal` aborts. */

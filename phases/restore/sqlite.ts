@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { TaskFailedError } from '../../entrypoint/core/errors.js';
 import type { Config, TaskContext } from '../../entrypoint/core/task.js';
-import { checkIntegrity } from '../../db/index.js';
+import { checkIntegrity, litestreamConfigFile } from '../../db/index.js';
 
 type Store = Config['stores'][number];
 
@@ -39,10 +39,11 @@ export async function restoreSqlite(ctx: TaskContext, store: Store): Promise<voi
   // The database as litestream.yml names it; `-o` may differ (a rehearsal restores a copy elsewhere).
   const source = store.litestream?.path ?? dbPath;
   const timestamp = store.restoreTimestamp === undefined ? [] : ['-timestamp', store.restoreTimestamp];
+  const configFile = litestreamConfigFile(litestream.run);
   const args = [
     'restore',
     '-config',
-    litestream.configPath,
+    configFile,
     ...timestamp,
     '-if-replica-exists',
     '-if-db-not-exists',
@@ -52,7 +53,7 @@ export async function restoreSqlite(ctx: TaskContext, store: Store): Promise<voi
   ];
   await ctx.run({
     command: { file: litestream.bin, args },
-    display: `litestream restore -config ${path.relative(config.dir, litestream.configPath)}${timestamp.length ? ` -timestamp ${store.restoreTimestamp}` : ''} -if-replica-exists -if-db-not-exists -o ${shown} ${path.relative(config.dir, source) || source}`,
+    display: `litestream restore -config ${path.relative(config.dir, configFile)}${timestamp.length ? ` -timestamp ${store.restoreTimestamp}` : ''} -if-replica-exists -if-db-not-exists -o ${shown} ${path.relative(config.dir, source) || source}`,
     hint: `the replica (${replicas}) could not be restored; nothing was started and the replica was not modified. Fix what the litestream lines above say (permissions, a damaged snapshot, the replica path), then run \`bootseq restore ${store.name}\``,
   });
   if (!fs.existsSync(dbPath)) {

@@ -41,13 +41,13 @@ async function holdInAnotherProcess(lock: string): Promise<ChildProcess> {
 }
 
 describe('leases', () => {
-  test('lock files live in .<db>-bootseq beside the database, or under lease.dir', () => {
+  test('lock files live in .<db>-bootseq beside the database, and nowhere else', () => {
     expect(leaseFile('/v/storage/app.sqlite3', 'boot')).toEqual({
       lock: '/v/storage/.app.sqlite3-bootseq/boot.lock',
       info: '/v/storage/.app.sqlite3-bootseq/boot.json',
     });
-    expect(leaseFile('/v/storage/app.sqlite3', 'replicate', '/locks').lock).toBe(
-      '/locks/app.sqlite3/replicate.lock',
+    expect(leaseFile('/v/storage/app.sqlite3', 'replicate').lock).toBe(
+      '/v/storage/.app.sqlite3-bootseq/replicate.lock',
     );
   });
 
