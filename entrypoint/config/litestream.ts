@@ -153,7 +153,9 @@ export function parseLitestreamConfig(
   });
   const runText =
     resolved.size > 0
-      ? withResolvedPaths(text, resolved, file, issues, (raw) => path.resolve(dir, expandLikeGo(raw, env).value))
+      ? withResolvedPaths(text, resolved, file, issues, (raw) =>
+          path.resolve(dir, expandLikeGo(raw, env).value),
+        )
       : undefined;
   return { dbs, issues, warnings, runText };
 }
