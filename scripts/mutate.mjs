@@ -116,6 +116,41 @@ const MUTATIONS = [
     to: 'return row !== undefined && row.max_lsn < 0;',
     tests: ['test/integration/sync.test.ts'],
   },
+  {
+    name: 'the replication lease released when the stop begins, before the final sync',
+    file: 'phases/replicate/index.ts',
+    from: '    beforeStop: () => session.monitor.markStop(),',
+    to: '    beforeStop: () => {\n      session.monitor.markStop();\n      releaseReplication(session.lease);\n    },',
+    tests: ['test/integration/replication-truth.test.ts'],
+  },
+  {
+    name: 'a takeover accepted on a write of another generation',
+    file: 'phases/replicate/takeover.ts',
+    from: 'if (byReplica?.get(replica)?.has(state.generation)) state.written.add(replica);',
+    to: 'if (byReplica?.get(replica)?.size) state.written.add(replica);',
+    tests: ['test/unit/phases/replicate-takeover.test.ts'],
+  },
+  {
+    name: 'the lag cleared only by a look, not by the line that says the replica has it',
+    file: 'phases/replicate/progress.ts',
+    from: '      settle(store, line.replica);\n',
+    to: '',
+    tests: ['test/unit/phases/replicate-progress.test.ts'],
+  },
+  {
+    name: 'a stall alarm while no Litestream is watched (bootseq restarting it)',
+    file: 'phases/replicate/progress.ts',
+    from: 'const lagMs = watchedSinceMs === undefined ? 0 : Math.min(trueLagMs, at - watchedSinceMs);',
+    to: 'const lagMs = trueLagMs;',
+    tests: ['test/unit/phases/replicate-progress.test.ts'],
+  },
+  {
+    name: 'lock files under lease.dir again (a second config, a second Litestream)',
+    file: 'db/lease.ts',
+    from: 'const folder = path.join(path.dirname(dbPath), `.${path.basename(dbPath)}-bootseq`);',
+    to: 'const folder = path.join(process.cwd(), `.${path.basename(dbPath)}-bootseq`);',
+    tests: ['test/integration/replication-truth.test.ts'],
+  },
 ];
 
 function scratchCopy() {
