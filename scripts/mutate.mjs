@@ -145,10 +145,10 @@ const MUTATIONS = [
     tests: ['test/unit/phases/replicate-progress.test.ts'],
   },
   {
-    name: 'lock files under lease.dir again (a second config, a second Litestream)',
-    file: 'db/lease.ts',
-    from: 'const folder = path.join(path.dirname(dbPath), `.${path.basename(dbPath)}-bootseq`);',
-    to: 'const folder = path.join(process.cwd(), `.${path.basename(dbPath)}-bootseq`);',
+    name: 'database paths not resolved through symlinks',
+    file: 'entrypoint/config/stores.ts',
+    from: 'const location = ctx.disk.realpath?.(written) ?? written;',
+    to: 'const location = written;',
     tests: ['test/integration/replication-truth.test.ts'],
   },
 ];
