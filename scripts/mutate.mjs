@@ -151,6 +151,20 @@ const MUTATIONS = [
     to: 'const location = written;',
     tests: ['test/integration/replication-truth.test.ts'],
   },
+  {
+    name: '/readyz ignores Litestream down',
+    file: 'entrypoint/status/live.ts',
+    from: "if (s.litestream && !s.litestream.up && s.lease?.role !== 'waiting')",
+    to: "if (s.litestream && !s.litestream.up && s.lease?.role === 'nobody')",
+    tests: ['test/integration/status-health.test.ts'],
+  },
+  {
+    name: 'the Litestream version not checked',
+    file: 'entrypoint/config/replication.ts',
+    from: "    checkVersion(ctx, bin, section.bin === undefined ? 'litestream' : 'litestream.bin');",
+    to: '',
+    tests: ['test/integration/cli-config-errors.test.ts'],
+  },
 ];
 
 function scratchCopy() {

@@ -71,6 +71,26 @@ describe('bad config is refused with exit 2 and nothing is touched', () => {
     expect(fs.existsSync(project.path('.demo'))).toBe(false);
   });
 
+  test('a litestream.bin that is not v0.3.x (a real program saying v0.5.17) is refused before anything runs', async ({
+    project,
+  }) => {
+    project.write({ 'bin/litestream': '#!/bin/sh\n[ "$1" = version ] && echo v0.5.17 && exit 0\nexit 1\n' });
+    fs.chmodSync(project.path('bin/litestream'), 0o755);
+    const text = fs.readFileSync(project.path('bootseq.yml'), 'utf8');
+    project.write({
+      'bootseq.yml': text.replace(
+        '  config: litestream.yml\n',
+        '  config: litestream.yml\n  bin: bin/litestream\n',
+      ),
+    });
+    const result = await project.run(['up']);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toMatch(
+      /litestream\.bin: .*bin\/litestream is Litestream v0\.5\.17; bootseq supports v0\.3\.x/,
+    );
+    expect(fs.existsSync(project.path('.demo'))).toBe(false);
+  });
+
   test('bad usage exits 2', async ({ project }) => {
     const unknown = await project.run(['upp']);
     expect(unknown.exitCode).toBe(2);

@@ -139,6 +139,33 @@ describe('bootseq status and the health endpoints', () => {
     expect(processesIn(project.dir)).toEqual([]);
   });
 
+  test('Litestream down while the app runs (bootseq backing off before its restart): /readyz 503 naming it, status degraded, then both recover', async ({
+    project,
+  }) => {
+    withHealth(project);
+    const text = fs.readFileSync(project.path('bootseq.yml'), 'utf8');
+    project.write({
+      'bootseq.yml': text.replace('  stall_timeout: 60s\n', '  stall_timeout: 60s\n  backoff: 4s\n'),
+    });
+    const boot = project.start(['up', '--log-format', 'plain']);
+    const base = /http:\/\/127\.0\.0\.1:\d+/.exec(
+      await boot.waitForLine(/health on http:\/\/127\.0\.0\.1:\d+/),
+    )![0];
+    await boot.waitForLine(READY);
+    expect((await get(`${base}/readyz`)).status).toBe(200);
+    process.kill(pidOf(project.report(), 'replicate'), 'SIGKILL');
+    await expect.poll(async () => (await get(`${base}/readyz`)).status, { timeout: 3000 }).toBe(503);
+    expect((await get(`${base}/readyz`)).body).toMatch(/litestream/i);
+    const down = await status(project, '--json');
+    expect(down.exitCode).toBe(1);
+    expect(down.json!.litestream.up).toBe(false);
+    await boot.waitForLine(/litestream has taken over .* again/, 20_000);
+    await expect.poll(async () => (await get(`${base}/readyz`)).status, { timeout: 10_000 }).toBe(200);
+    process.kill(boot.pid, 'SIGTERM');
+    expect((await boot.done).exitCode).toBe(0);
+    expect(processesIn(project.dir)).toEqual([]);
+  });
+
   test('/metrics parses as Prometheus text with every metric and label; both doors are read-only and owner-only', async ({
     project,
   }) => {
