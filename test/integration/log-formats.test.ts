@@ -7,15 +7,22 @@ import { test } from '../helpers/fixtures.js';
 import { CLI } from '../helpers/project.js';
 
 describe('log formats', () => {
-  test('--log-format json: every line is one JSON event', async ({ project }) => {
-    const result = await project.run(['up', '--until', 'verify', '--log-format', 'json']);
+  test('--log-format json: every line is one JSON event opening with time, level and msg', async ({
+    project,
+  }) => {
+    const result = await project.run(['up', '--until', 'ready', '--log-format', 'json']);
     expect(result.exitCode).toBe(0);
-    const events = result.output
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => JSON.parse(line) as { time: string; event: string; task?: string });
+    const lines = result.output.split('\n').filter(Boolean);
+    const events = lines.map(
+      (line) =>
+        JSON.parse(line) as { time: string; level: string; msg: string; event: string; task?: string },
+    );
     expect(events[0]?.event).toBe('plan');
-    expect(events.every((e) => typeof e.time === 'string')).toBe(true);
+    // What pino, bunyan and slog pipelines look for, on every line, first.
+    expect(lines.filter((l) => !/^\{"time":"[^"]+","level":"(info|warn|error)","msg":"/.test(l))).toEqual([]);
+    expect(events.filter((e) => e.msg === '')).toEqual([]);
+    expect(events.find((e) => e.event === 'ready')?.msg).toMatch(/^ready in [\d.]+ m?s: worker; web on /);
+    expect(events.filter((e) => 'text' in e)).toEqual([]);
     expect(events.filter((e) => e.event === 'task-end').map((e) => e.task)).toContain('verify:cable');
     expect(events.some((e) => e.event === 'note' && e.task === 'migrate:primary')).toBe(true);
   });

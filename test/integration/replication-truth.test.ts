@@ -140,13 +140,13 @@ describe('one replicator per database file, whatever the config says', () => {
     const events = (run: Run) =>
       run.lines.flatMap((l) => {
         try {
-          return [JSON.parse(l) as { time: string; event?: string; task?: string; text?: string }];
+          return [JSON.parse(l) as { time: string; event?: string; task?: string; msg?: string }];
         } catch {
           return [];
         }
       });
     const aStopped = events(a).find((e) => e.event === 'stopped' && e.task === 'replicate');
-    const bLease = events(b).find((e) => e.text?.includes('the replication lease is free after'));
+    const bLease = events(b).find((e) => e.msg?.includes('the replication lease is free after'));
     expect(aStopped, a.lines.slice(-20).join('\n')).toBeDefined();
     expect(bLease).toBeDefined();
     expect(Date.parse(bLease!.time)).toBeGreaterThanOrEqual(Date.parse(aStopped!.time));

@@ -67,9 +67,20 @@ describe('plain and json renderers', () => {
     expect(formatPlain(event, NOW)).toBe(expected);
   });
 
-  test('json is one object per line with time first', () => {
+  test('json is one object per line with time, level and msg first', () => {
     expect(formatJson({ event: 'task-end', task: 'replicate', status: 'ok', duration_ms: 1070 }, NOW)).toBe(
-      '{"time":"2026-11-22T10:00:00.123Z","event":"task-end","task":"replicate","status":"ok","duration_ms":1070}',
+      '{"time":"2026-11-22T10:00:00.123Z","level":"info","msg":"replicate ok in 1070 ms","event":"task-end","task":"replicate","status":"ok","duration_ms":1070}',
+    );
+    expect(
+      formatJson(
+        { event: 'task-end', task: 'migrate:queue', status: 'failed', duration_ms: 5, error: 'x' },
+        NOW,
+      ),
+    ).toMatch(/^\{"time":"[^"]+","level":"error","msg":"migrate:queue failed in 5 ms: x",/);
+    expect(
+      formatJson({ event: 'note', level: 'warn', text: 'careful', hint: 'do this', task: 'replicate' }, NOW),
+    ).toBe(
+      '{"time":"2026-11-22T10:00:00.123Z","level":"warn","msg":"careful","event":"note","hint":"do this","task":"replicate"}',
     );
   });
 });
