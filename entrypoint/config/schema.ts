@@ -3,20 +3,34 @@
 
 import * as z from 'zod';
 
-const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
-const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+/**
+ * A duration as Go (and so litestream.yml) writes one: one or more number+unit parts, `500ms`, `20s`,
+ * `1m30s`, `1h15m`, `1.5h`; units ns, us (µs), ms, s, m, h. Rounded to whole milliseconds.
+ */
+const DURATION = /^(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$/;
+const PART = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g;
+const UNIT_MS: Readonly<Record<string, number>> = {
+  ns: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
 
-function toMs(text: string): number {
-  const match = DURATION.exec(text);
-  if (!match) throw new Error(`not a duration: ${text}`);
-  return Math.round(Number(match[1]) * (UNIT_MS[match[2] ?? 's'] ?? 1000));
+export function toMs(text: string): number {
+  if (!DURATION.test(text)) throw new Error(`not a duration: ${text}`);
+  let ms = 0;
+  for (const [, n, unit] of text.matchAll(PART)) ms += Number(n) * (UNIT_MS[unit ?? 's'] ?? 1000);
+  return Math.round(ms);
 }
 
 const duration = z
-  .string({ error: 'expected a duration like 500ms, 20s or 2m' })
-  .regex(DURATION, 'expected a duration like 500ms, 20s or 2m')
+  .string({ error: 'expected a duration like 500ms, 20s, 2m or 1m30s' })
+  .regex(DURATION, 'expected a duration like 500ms, 20s, 2m or 1m30s')
   .transform(toMs)
-  .describe('duration (`500ms`, `20s`, `2m`)');
+  .describe('duration (`500ms`, `20s`, `1m30s`)');
 
 /** A strict object whose unknown-key error lists the keys it accepts. */
 function strict<T extends z.core.$ZodLooseShape>(shape: T) {

@@ -23,7 +23,7 @@ describe('bad config is refused with exit 2 and nothing is touched', () => {
     [
       'a wrong type',
       ['shutdown: { grace: 10s', 'shutdown: { grace: 10'],
-      'bootseq.yml: shutdown.grace: expected a duration like 500ms, 20s or 2m, found 10',
+      'bootseq.yml: shutdown.grace: expected a duration like 500ms, 20s, 2m or 1m30s, found 10',
     ],
     [
       'an unknown after: target',

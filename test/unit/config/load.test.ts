@@ -53,12 +53,12 @@ describe('parseConfig refuses bad config with the key path, what was expected an
     [
       'a number where a duration belongs',
       `${base()}shutdown: { grace: 20 }\n`,
-      'bootseq.yml: shutdown.grace: expected a duration like 500ms, 20s or 2m, found 20',
+      'bootseq.yml: shutdown.grace: expected a duration like 500ms, 20s, 2m or 1m30s, found 20',
     ],
     [
       'a duration without a unit',
       `${base()}shutdown: { grace: "20" }\n`,
-      'bootseq.yml: shutdown.grace: expected a duration like 500ms, 20s or 2m, found "20"',
+      'bootseq.yml: shutdown.grace: expected a duration like 500ms, 20s, 2m or 1m30s, found "20"',
     ],
     [
       'a string where a list belongs',
