@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
+import type * as z from 'zod';
 import { ConfigError, type ConfigIssue } from '../core/errors.js';
 import { createResolveContext, readHead, realFs, type ConfigFs, type Env } from './context.js';
 import { checkCycle } from './cycles.js';
@@ -15,7 +16,7 @@ import { packagedLitestreamBin } from './executables.js';
 import { formatPath, fromZod } from './issues.js';
 import { resolveProcesses } from './processes.js';
 import { resolveLitestream } from './replication.js';
-import { configSchema, type Config } from './schema.js';
+import { configSchema, type Config, type RawConfig } from './schema.js';
 import { createExpander } from './secrets.js';
 import { resolveServices } from './services.js';
 import { checkOneStorePerDatabase, resolveStores } from './stores.js';
@@ -86,14 +87,19 @@ export function parseConfig(text: string, options: ParseOptions): ParseResult {
   });
 
   const parsed = configSchema.safeParse(expanded);
-  if (!parsed.success) {
+  let c: RawConfig;
+  if (parsed.success) c = parsed.data;
+  else {
     // A value that failed to expand is already reported; its schema error would only repeat it.
     const reported = new Set(issues.map((i) => i.path));
     for (const issue of parsed.error.issues)
       issues.push(...fromZod(issue, expanded, file).filter((i) => !reported.has(i.path)));
-    return { config: undefined, issues, warnings };
+    // The rest is still checked, so one run lists every problem: the config without what the schema
+    // refused (defaults take their place), when that much is whole. Its Config is never returned.
+    const rest = configSchema.safeParse(withoutRefused(expanded, parsed.error.issues));
+    if (!rest.success) return { config: undefined, issues, warnings };
+    c = rest.data;
   }
-  const c = parsed.data;
   const redact = expander.redactor();
   const ctx = createResolveContext({ file, dir, env, disk, redact }, issues, warnings);
 
@@ -137,6 +143,23 @@ export function parseConfig(text: string, options: ParseOptions): ParseResult {
     redact,
   };
   return { config: issues.length ? undefined : config, issues, warnings };
+}
+
+/**
+ * A copy of `value` without what each schema issue points at: the offending key, or the unknown keys
+ * a strict object refused. What is left parses again when nothing required was refused.
+ */
+function withoutRefused(value: unknown, refused: readonly z.core.$ZodIssue[]): unknown {
+  const copy = structuredClone(value) as Record<string, unknown>;
+  for (const issue of refused) {
+    const at = [...issue.path];
+    const keys = issue.code === 'unrecognized_keys' ? issue.keys : [at.pop()];
+    let node: unknown = copy;
+    for (const key of at) node = (node as Record<PropertyKey, unknown> | undefined)?.[key as PropertyKey];
+    if (node === null || typeof node !== 'object') continue;
+    for (const key of keys) if (key !== undefined) delete (node as Record<PropertyKey, unknown>)[key];
+  }
+  return copy;
 }
 
 /** The YAML document as a mapping, or why it is not one. */

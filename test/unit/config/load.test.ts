@@ -195,6 +195,18 @@ describe('parseConfig refuses bad config with the key path, what was expected an
     expect(issues).toHaveLength(2);
   });
 
+  test('schema and semantic problems in one run: a bad duration, an unknown key, a wrong after: and a missing program', () => {
+    const issues = issuesOf(
+      `${base('    after: [primry]\n    migrate: { command: bin/nope }\n')}shutdown: { grace: 20 }\nproceses: {}\n`,
+    );
+    expect(issues).toEqual([
+      expect.stringMatching(/^bootseq\.yml: shutdown\.grace: expected a duration/) as unknown,
+      expect.stringMatching(/^bootseq\.yml: proceses: unknown key "proceses"/) as unknown,
+      expect.stringMatching(/^bootseq\.yml: stores\.queue\.after\[0\]: unknown store "primry"/) as unknown,
+      expect.stringMatching(/^bootseq\.yml: stores\.queue\.migrate\.command: /) as unknown,
+    ]);
+  });
+
   test('a good config has no issues and absolute paths, durations in ms', () => {
     const result = parseConfig(
       `${base()}processes:\n  web: { command: node web.js, ready: { tcp: 3000, timeout: 5s } }\nshutdown: { grace: 1.5s }\n`,
