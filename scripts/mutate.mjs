@@ -155,14 +155,14 @@ const MUTATIONS = [
     name: '/readyz ignores Litestream down',
     file: 'entrypoint/status/live.ts',
     from: "if (s.litestream && !s.litestream.up && s.lease?.role !== 'waiting')",
-    to: "if (s.litestream && !s.litestream.up && s.lease?.role === 'nobody')",
+    to: 'if (s.litestream && !s.litestream.up && s.litestream.up)',
     tests: ['test/integration/status-health.test.ts'],
   },
   {
     name: 'the Litestream version not checked',
     file: 'entrypoint/config/replication.ts',
-    from: "    checkVersion(ctx, bin, section.bin === undefined ? 'litestream' : 'litestream.bin');",
-    to: '',
+    from: "if (!/^v?0\\.3\\.\\d+/.test(version ?? ''))",
+    to: "if (!/^v?0\\.[35]\\.\\d+/.test(version ?? ''))",
     tests: ['test/integration/cli-config-errors.test.ts'],
   },
 ];

@@ -9,7 +9,16 @@ import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import { describe, expect } from 'vitest';
 import { test } from '../helpers/fixtures.js';
-import { childrenOf, freePort, processesIn, READY, type Run, type TmpProject } from '../helpers/project.js';
+import {
+  childrenOf,
+  freePort,
+  isAlive,
+  pidOf,
+  processesIn,
+  READY,
+  type Run,
+  type TmpProject,
+} from '../helpers/project.js';
 import { litestreamsWithOpen, watchForTwoReplicators } from '../helpers/replicators.js';
 import { countRows, restoreCopy } from '../helpers/sqlite.js';
 
@@ -49,6 +58,22 @@ function replicaRows(project: TmpProject): number {
   const rows = countRows(restoreCopy(project.dir, '.demo/storage/primary.sqlite3', out), 'notes');
   fs.rmSync(project.path('restored'), { recursive: true, force: true });
   return rows;
+}
+
+/** Whether nobody holds the lease on `lock` right now (taken and given back at once when free). */
+function leaseIsFree(lock: string): boolean {
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(lock, { fileMustExist: true });
+    db.pragma('busy_timeout = 0');
+    db.exec('BEGIN IMMEDIATE');
+    db.exec('ROLLBACK');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    db?.close();
+  }
 }
 
 /** bootseq inside `unshare --pid … tini --`: SIGTERM goes to tini, which forwards it. */
@@ -116,27 +141,36 @@ describe('one replicator per database file, whatever the config says', () => {
     expect(processesIn(project.dir)).toEqual([]);
   });
 
-  test("the replication lease is held until the old Litestream's final sync is over: B takes it only after A's replicate stopped", async ({
+  test("the replication lease is held until the old Litestream has exited: never free while it runs, and B takes it only after A's replicate stopped", async ({
     project,
   }) => {
-    // A process that needs 2 s to stop, before Litestream's turn: a lease let go when the stop
-    // begins would reach B while A's Litestream still replicates (B's namespace cannot see it).
-    const text = fs.readFileSync(project.path('bootseq.yml'), 'utf8');
-    project.write({
-      'bootseq.yml': text.replace(
-        'shutdown:',
-        `  slow-stop:\n    command: sh -c 'trap "sleep 2; exit 0" TERM; while :; do sleep 0.1; done'\n    ready: { delay: 100ms }\nshutdown:`,
-      ),
-    });
     const watch = watchForTwoReplicators(project.dir);
     const a = project.start(['up', '--log-format', 'json']);
     await a.waitForLine(/"event":"ready"/);
-    const portB = await freePort();
-    const b = project.start(['up', '--log-format', 'json'], { DEMO_PORT: String(portB) }, NAMESPACE);
+    const litestream = pidOf(project.report(), 'replicate');
+    const b = project.start(
+      ['up', '--log-format', 'json'],
+      { DEMO_PORT: String(await freePort()) },
+      NAMESPACE,
+    );
     await b.waitForLine(WAITING, 60_000);
+    // An auditor on the lease itself, every 2 ms through A's stop: a lease let go while A's Litestream
+    // still runs its final sync (10–120 ms) is seen here, whatever B's 100 ms poll happens to catch.
+    const lock = project.path('.demo/storage/.primary.sqlite3-bootseq/replicate.lock');
+    const early: string[] = [];
+    let auditing = true;
+    const audit = (async () => {
+      while (auditing) {
+        if (leaseIsFree(lock) && isAlive(litestream)) early.push(new Date().toISOString());
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+    })();
     process.kill(a.pid, 'SIGTERM');
     expect((await a.done).exitCode).toBe(0);
     await b.waitForLine(/the replication lease is free after/, 30_000);
+    auditing = false;
+    await audit;
+    expect(early).toEqual([]);
     const events = (run: Run) =>
       run.lines.flatMap((l) => {
         try {
