@@ -223,8 +223,14 @@ export const configSchema = strict({
   /** HTTP health and metrics (/livez, /readyz, /metrics): off unless `listen` is set. */
   health: strict({
     listen: nonEmpty.optional(),
-    /** A store whose replica is further behind than this makes /readyz 503 and `bootseq status` exit 1. */
+    /** A store whose replica is further behind than this is a problem (below: whether it makes /readyz 503). */
     max_lag: duration.prefault('30s'),
+    /**
+     * Whether ready means "replicating too": Litestream up and every store's lag under max_lag. true: a
+     * lagging replica makes /readyz 503 and `bootseq status` exit 1 (a router takes the instance out).
+     * false: those are warnings, shown but not failing; ready is the boot done and every process ready.
+     */
+    ready_requires_replication: z.boolean().default(true),
   }).prefault({}),
   /** Backups taken before the built-in migrator applies anything: `<report.dir>/backups/<store>/`. */
   backup: strict({ keep: z.number().int().min(1).default(3), postgres: z.boolean().default(true) }).prefault(
@@ -312,7 +318,11 @@ export interface Config {
   /** The control socket `bootseq status` reads (absolute), or undefined when its path cannot be one. */
   readonly status: { readonly socket: string | undefined };
   /** HTTP health: where it listens (undefined: off), and the replication lag past which it is degraded. */
-  readonly health: { readonly listen: ListenAddress | undefined; readonly maxLagMs: number };
+  readonly health: {
+    readonly listen: ListenAddress | undefined;
+    readonly maxLagMs: number;
+    readonly readyRequiresReplication: boolean;
+  };
   /** Variables resolved from `VAR_FILE`, passed on to every child. */
   readonly env: Readonly<Record<string, string>>;
   /** Replaces every secret in `text` with *** (and URL passwords). */

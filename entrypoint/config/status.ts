@@ -31,14 +31,14 @@ export function resolveStatus(ctx: ResolveContext, raw: RawConfig, reportDir: st
 }
 
 export function resolveHealth(ctx: ResolveContext, raw: RawConfig): Config['health'] {
-  const { listen, max_lag: maxLagMs } = raw.health;
-  if (listen === undefined) return { listen: undefined, maxLagMs };
+  const { listen, max_lag: maxLagMs, ready_requires_replication: readyRequiresReplication } = raw.health;
+  if (listen === undefined) return { listen: undefined, maxLagMs, readyRequiresReplication };
   const address = parseListen(listen);
   if (typeof address === 'string') {
     ctx.issue('health.listen', `"${listen}" ${address}`);
-    return { listen: undefined, maxLagMs };
+    return { listen: undefined, maxLagMs, readyRequiresReplication };
   }
-  return { listen: address, maxLagMs };
+  return { listen: address, maxLagMs, readyRequiresReplication };
 }
 
 /** `HOST:PORT`, `[IPv6]:PORT` or `:PORT` (every interface); what is wrong otherwise. */

@@ -62,7 +62,10 @@ export interface StatusSnapshot {
     readonly status: 'healthy' | 'degraded';
     /** Each failing check in one line; empty when healthy. */
     readonly problems: readonly string[];
+    /** Replication trouble that does not fail readiness (health.ready_requires_replication: false). */
+    readonly warnings: readonly string[];
     readonly max_lag_ms: number;
+    readonly ready_requires_replication: boolean;
   };
   /** Where /livez, /readyz and /metrics answer, when health.listen is set. */
   readonly health_url: string | null;
@@ -201,7 +204,7 @@ export function createLiveState(options: LiveOptions) {
         stores,
         health_url: healthUrl,
       };
-      return { ...snapshot, health: judgeHealth(snapshot, config.health.maxLagMs) };
+      return { ...snapshot, health: judgeHealth(snapshot, config.health) };
     },
   };
 }
@@ -211,10 +214,16 @@ export type LiveState = ReturnType<typeof createLiveState>;
 /**
  * Healthy: booted, every process ready, Litestream up where this bootseq replicates, every store's
  * lag under max_lag. While another bootseq holds the replication lease (a rolling deploy), this one is
- * healthy without a Litestream of its own: its app must take traffic for the old one to stop.
+ * healthy without a Litestream of its own: its app must take traffic for the old one to stop. With
+ * `health.ready_requires_replication: false` the replication checks are warnings, not problems.
  */
-export function judgeHealth(s: Omit<StatusSnapshot, 'health'>, maxLagMs: number): StatusSnapshot['health'] {
+export function judgeHealth(
+  s: Omit<StatusSnapshot, 'health'>,
+  health: { readonly maxLagMs: number; readonly readyRequiresReplication: boolean },
+): StatusSnapshot['health'] {
+  const { maxLagMs, readyRequiresReplication } = health;
   const problems: string[] = [];
+  const replication: string[] = [];
   if (s.boot.state === 'booting')
     problems.push(`booting${s.boot.running.length ? `: ${s.boot.running.join(', ')} running` : ''}`);
   else if (s.boot.state === 'failed') problems.push('the boot failed: shutting down');
@@ -224,14 +233,21 @@ export function judgeHealth(s: Omit<StatusSnapshot, 'health'>, maxLagMs: number)
       if (!p.ready)
         problems.push(`process ${p.name} is not ready (${p.pid === null ? 'not running' : 'restarting'})`);
     if (s.litestream && !s.litestream.up && s.lease?.role !== 'waiting')
-      problems.push(`litestream is down${s.litestream.pid === null ? '' : ' (restarting)'}`);
+      replication.push(`litestream is down${s.litestream.pid === null ? '' : ' (restarting)'}`);
   }
   for (const store of s.stores)
     if (store.lag_ms !== null && store.lag_ms > maxLagMs)
-      problems.push(
+      replication.push(
         `store ${store.name}: a change has waited ${seconds(store.lag_ms)} for the replica (health.max_lag ${seconds(maxLagMs)})`,
       );
-  return { status: problems.length === 0 ? 'healthy' : 'degraded', problems, max_lag_ms: maxLagMs };
+  if (readyRequiresReplication) problems.push(...replication);
+  return {
+    status: problems.length === 0 ? 'healthy' : 'degraded',
+    problems,
+    warnings: readyRequiresReplication ? [] : replication,
+    max_lag_ms: maxLagMs,
+    ready_requires_replication: readyRequiresReplication,
+  };
 }
 
 function phaseSpans(tasks: ReadonlyMap<string, TaskState>): { phase: string; duration_ms: number }[] {

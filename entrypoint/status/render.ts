@@ -15,6 +15,8 @@ export function renderStatus(s: StatusSnapshot, now = Date.now()): string {
     `bootseq ${s.bootseq.version} (pid ${s.bootseq.pid}) · ${s.bootseq.command} · ${boot} · ${verdict}`,
   );
   for (const problem of s.health.problems) lines.push(`  ✗ ${problem}`);
+  for (const warning of s.health.warnings)
+    lines.push(`  ! ${warning} (not failing: health.ready_requires_replication is off)`);
   lines.push('');
   if (s.processes.length > 0)
     lines.push(

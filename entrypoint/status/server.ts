@@ -60,7 +60,9 @@ function createRoutes(snapshot: () => StatusSnapshot): Record<string, Route | un
     },
     '/readyz': (_req, res) => {
       const s = snapshot();
-      if (s.health.status === 'healthy') text(res, 200, 'ok\n');
+      // Replication trouble that does not fail readiness is still said, under the 200.
+      if (s.health.status === 'healthy')
+        text(res, 200, `ok\n${s.health.warnings.map((w) => `warning: ${w}\n`).join('')}`);
       else text(res, 503, `${s.health.problems.join('\n')}\n`);
     },
     '/metrics': async (_req, res) => {

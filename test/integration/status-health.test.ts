@@ -36,8 +36,8 @@ function withHealth(project: TmpProject): void {
       '  config: litestream.yml\n  stall_timeout: 60s\n  stall_restart: 120s\n',
     )
     .replace(
-      "health: { listen: '${HEALTH_LISTEN:-127.0.0.1:0}', max_lag: 30s }",
-      "health: { listen: '127.0.0.1:0', max_lag: 2s }",
+      "health: { listen: '${HEALTH_LISTEN:-127.0.0.1:0}', max_lag: 30s, ready_requires_replication: false }",
+      "health: { listen: '127.0.0.1:0', max_lag: 2s, ready_requires_replication: true }",
     );
   expect(edited).toContain('max_lag: 2s');
   project.write({ 'bootseq.yml': edited });

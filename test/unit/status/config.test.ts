@@ -43,8 +43,15 @@ describe('status.socket', () => {
 });
 
 describe('health', () => {
-  test('off by default; max_lag 30 s', () => {
-    expect(parse('').config?.health).toEqual({ listen: undefined, maxLagMs: 30_000 });
+  test('off by default; max_lag 30 s; ready requires replication', () => {
+    expect(parse('').config?.health).toEqual({
+      listen: undefined,
+      maxLagMs: 30_000,
+      readyRequiresReplication: true,
+    });
+    expect(parse('health: { ready_requires_replication: false }').config?.health).toMatchObject({
+      readyRequiresReplication: false,
+    });
   });
 
   test('listen: HOST:PORT, [IPv6]:PORT, :PORT (every interface), port 0 for any free one', () => {
@@ -56,6 +63,7 @@ describe('health', () => {
     expect(config?.health).toEqual({
       listen: { host: '0.0.0.0', port: 9090, shown: '0.0.0.0:9090' },
       maxLagMs: 5000,
+      readyRequiresReplication: true,
     });
   });
 

@@ -5,7 +5,7 @@ import { describe, expect, test } from 'vitest';
 import { parseConfig } from '../../../entrypoint/config/load.js';
 import type { KeptView } from '../../../entrypoint/core/supervisor/index.js';
 import type { ReplicationView } from '../../../entrypoint/core/task.js';
-import { createLiveState } from '../../../entrypoint/status/live.js';
+import { createLiveState, judgeHealth } from '../../../entrypoint/status/live.js';
 import { renderStatus } from '../../../entrypoint/status/render.js';
 
 const LITESTREAM_YML = 'dbs:\n  - path: a.sqlite3\n    replicas:\n      - path: rep/a\n';
@@ -109,7 +109,9 @@ describe('the live snapshot', () => {
     expect(s.health).toEqual({
       status: 'degraded',
       problems: ['booting: restore:a running'],
+      warnings: [],
       max_lag_ms: 10_000,
+      ready_requires_replication: true,
     });
     expect(s.processes).toEqual([
       { name: 'worker', pid: null, ready: false, restarts: 0, uptime_ms: null },
@@ -161,6 +163,32 @@ describe('the live snapshot', () => {
       'process web is not ready (restarting)',
       'litestream is down (restarting)',
     ]);
+  });
+
+  test('health.ready_requires_replication: false: lag and Litestream down are warnings, a process not ready still fails', () => {
+    const t = setup();
+    t.boot();
+    t.setReplication({
+      role: 'replicating',
+      stores: [{ store: 'a', generation: 'abcd', lastSyncMs: 1, lagMs: 60_000 }],
+    });
+    t.kept[0] = { ...t.kept[0]!, up: false, restarting: true };
+    const lenient = { maxLagMs: 10_000, readyRequiresReplication: false };
+    const health = judgeHealth(t.live.snapshot(), lenient);
+    expect(health).toMatchObject({ status: 'healthy', problems: [], ready_requires_replication: false });
+    expect(health.warnings).toEqual([
+      'litestream is down (restarting)',
+      'store a: a change has waited 60 s for the replica (health.max_lag 10 s)',
+    ]);
+    expect(renderStatus({ ...t.live.snapshot(), health })).toContain(
+      '! store a: a change has waited 60 s for the replica (health.max_lag 10 s) (not failing',
+    );
+    t.kept[2] = { ...t.kept[2]!, up: false, restarting: true };
+    expect(judgeHealth(t.live.snapshot(), lenient).problems).toEqual([
+      'process web is not ready (restarting)',
+    ]);
+    // The default: the same snapshot fails on all three.
+    expect(t.live.snapshot().health.problems).toHaveLength(3);
   });
 
   test('waiting for the replication lease (rolling deploy): healthy without a Litestream of its own', () => {
