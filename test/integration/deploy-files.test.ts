@@ -9,18 +9,52 @@ import path from 'node:path';
 import { validate } from 'dockerfile-utils';
 import { parse as parseToml } from 'smol-toml';
 import { describe, expect } from 'vitest';
-import { parse as parseYaml } from 'yaml';
+import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { test } from '../helpers/fixtures.js';
 import { CLI, READY, REPO, type TmpProject, childrenOf, freePort, processesIn } from '../helpers/project.js';
 
 const docker = (...parts: string[]) => path.join(REPO, 'docker', ...parts);
 
+/** An instruction's exec form (`ENTRYPOINT ["tini", "--"]`) as its argv; the shell form is refused. */
+function execForm(dockerfile: string, instruction: 'ENTRYPOINT' | 'CMD'): string[] {
+  const lines = [...dockerfile.matchAll(new RegExp(`^${instruction} (.+)$`, 'gm'))];
+  expect(lines, `${instruction}: exactly one`).toHaveLength(1);
+  return JSON.parse(lines[0]![1]!) as string[];
+}
+
+interface K8sContainer {
+  name: string;
+  command?: string[];
+  args?: string[];
+}
+interface K8sPod {
+  initContainers?: K8sContainer[];
+  containers: K8sContainer[];
+}
+
+function loadYamlDocuments(file: string): unknown[] {
+  return parseAllDocuments(fs.readFileSync(file, 'utf8')).map((d) => d.toJS() as unknown);
+}
+
 describe('docker/', () => {
-  test("the Dockerfile lints clean, copies what exists, runs tini -- bootseq up, health-checks bootseq's /readyz", () => {
+  test('the Dockerfile lints clean, copies what exists, keeps tini as ENTRYPOINT and bootseq up as CMD, runs as a user, health-checks without curl', () => {
     const text = fs.readFileSync(docker('Dockerfile'), 'utf8');
     expect(validate(text)).toEqual([]);
-    expect(text).toMatch(/^ENTRYPOINT \["tini", "--", "bootseq", "up"\]$/m);
-    expect(text).toMatch(/^HEALTHCHECK .*\n?.*curl -fsS http:\/\/127\.0\.0\.1:9090\/readyz /m);
+    expect(execForm(text, 'ENTRYPOINT')).toEqual(['tini', '--']);
+    expect(execForm(text, 'CMD')).toEqual(['bootseq', 'up']);
+    // bootseq status answers over the control socket: the same verdict as /readyz, no curl in the image.
+    expect(text).toMatch(/^HEALTHCHECK .*CMD \["bootseq", "status"\]$/m);
+    const instructions = text.split('\n').filter((l) => !l.startsWith('#'));
+    expect(instructions.filter((l) => /\bcurl\b/.test(l))).toEqual([]);
+    // Not root, on a maintained Node line, every apt package pinned.
+    expect(text).toMatch(/^USER node$/m);
+    for (const from of text.matchAll(/^FROM node:(\d+)-/gm))
+      expect(Number(from[1])).toBeGreaterThanOrEqual(22);
+    for (const install of text.matchAll(/apt-get install -y --no-install-recommends (.+?)(?: \\|$)/gm))
+      for (const pkg of install[1]!.split(/\s+/)) expect(pkg, pkg).toMatch(/^[a-z0-9+.-]+=\S+$/);
+    // The build context is the repository root: .dockerignore keeps node_modules and the rest out.
+    const ignored = fs.readFileSync(path.join(REPO, '.dockerignore'), 'utf8').split('\n');
+    for (const entry of ['node_modules', 'dist', '.git', '.demo']) expect(ignored).toContain(entry);
     // The health server listens where the HEALTHCHECK, probes and Prometheus look for it.
     expect(text).toMatch(/^ENV .*\bHEALTH_LISTEN=0\.0\.0\.0:9090\b/m);
     expect(text).toMatch(/^EXPOSE .*\b9090\b/m);
@@ -58,11 +92,55 @@ describe('docker/', () => {
     }
   });
 
-  test('Kamal: the excerpt parses, the pre-deploy hook is executable bash that runs bootseq rehearse', () => {
+  test('Kamal: deploy.yml is whole as Kamal reads it, the pre-deploy hook is executable bash that runs bootseq rehearse', () => {
     const deploy = parseYaml(fs.readFileSync(docker('kamal/config/deploy.yml'), 'utf8')) as Record<
       string,
       unknown
     >;
+    // Kamal 2 refuses unknown top-level keys and needs service, image, servers, registry, builder.arch
+    // (lib/kamal/configuration/docs/configuration.yml and builder.yml in Kamal's repository).
+    const KAMAL_KEYS = new Set([
+      'service',
+      'image',
+      'labels',
+      'volumes',
+      'registry',
+      'servers',
+      'env',
+      'asset_path',
+      'hooks_path',
+      'hooks_output',
+      'secrets_path',
+      'error_pages_path',
+      'require_destination',
+      'primary_role',
+      'allow_empty_roles',
+      'retain_containers',
+      'minimum_version',
+      'readiness_delay',
+      'deploy_timeout',
+      'drain_timeout',
+      'run_directory',
+      'ssh',
+      'builder',
+      'accessories',
+      'proxy',
+      'sshkit',
+      'boot',
+      'logging',
+      'output',
+      'aliases',
+    ]);
+    expect(Object.keys(deploy).filter((k) => !KAMAL_KEYS.has(k) && !k.startsWith('x-'))).toEqual([]);
+    for (const key of ['service', 'image', 'servers', 'registry', 'builder', 'proxy'])
+      expect(deploy[key], key).toBeDefined();
+    expect(deploy['builder']).toMatchObject({ arch: 'amd64', dockerfile: 'docker/Dockerfile' });
+    expect(
+      fs.existsSync(path.join(REPO, String((deploy['builder'] as { dockerfile: string }).dockerfile))),
+    ).toBe(true);
+    for (const key of ['hooks_path', 'secrets_path'])
+      expect(fs.existsSync(path.join(REPO, String(deploy[key]))), key).toBe(true);
+    expect(deploy['registry']).toMatchObject({ password: ['KAMAL_REGISTRY_PASSWORD'] });
     expect(deploy['volumes']).toEqual(['bootseq_demo_data:/app/.demo']);
     // On app_port (the only port kamal-proxy probes), where the demo web relays bootseq's /readyz.
     expect(deploy['proxy']).toMatchObject({ app_port: 3000, healthcheck: { path: '/readyz' } });
@@ -73,19 +151,55 @@ describe('docker/', () => {
     expect(fs.readFileSync(hook, 'utf8')).toContain('bootseq rehearse --into');
   });
 
-  test('the exact entrypoint, tini -- bootseq up, boots the demo as PID 1 and stops in order', async ({
+  test('every command each tool starts, rebuilt from the files by its own rule, runs: Docker, Fly, Kamal, Kubernetes', async ({
     project,
   }) => {
     const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'bootseq-bin-'));
     fs.symlinkSync(CLI, path.join(bin, 'bootseq'));
-    const child = spawn('unshare', ['--pid', '--fork', '--mount-proc', 'tini', '--', 'bootseq', 'up'], {
+    const env = { ...process.env, PATH: `${bin}:${process.env['PATH']}`, DEMO_PORT: String(project.port) };
+    const dockerfile = fs.readFileSync(docker('Dockerfile'), 'utf8');
+    const entrypoint = execForm(dockerfile, 'ENTRYPOINT');
+    const cmd = execForm(dockerfile, 'CMD');
+    // A command that replaces CMD (Docker's `run IMAGE …`, `kamal app exec`, Fly's release_command)
+    // keeps the ENTRYPOINT; Kubernetes: `command` replaces ENTRYPOINT, `args` replaces CMD.
+    const flyRelease = (
+      parseToml(fs.readFileSync(docker('fly/fly.postgres.toml'), 'utf8')) as {
+        deploy: { release_command: string };
+      }
+    ).deploy.release_command;
+    const hook = fs.readFileSync(docker('kamal/.kamal/hooks/pre-deploy'), 'utf8');
+    // The command is the last quoted word of the `kamal app exec` line (with its continuations).
+    const execLine = /^kamal app exec (?:.*\\\n)*.*$/m.exec(hook)?.[0] ?? '';
+    const kamalExec = [...execLine.matchAll(/"([^"]+)"/g)].at(-1)?.[1];
+    expect(kamalExec).toBeDefined();
+    const into = project.path('rehearsal');
+    const k8s = (file: string) =>
+      loadYamlDocuments(docker('kubernetes', file)).flatMap((d) => {
+        const spec = (d as { spec?: { template?: { spec?: K8sPod } } }).spec?.template?.spec;
+        return spec ? [...(spec.initContainers ?? []), ...spec.containers] : [];
+      });
+    const byK8s = (c: K8sContainer) => [...(c.command ?? entrypoint), ...(c.args ?? cmd)];
+    const once: [string, string[]][] = [
+      ['docker run IMAGE bootseq migrate', [...entrypoint, 'bootseq', 'migrate']],
+      ['fly release_command', [...entrypoint, ...flyRelease.split(/\s+/)]],
+      ['kubernetes initContainer', byK8s(k8s('postgres/deployment.yaml')[0]!)],
+    ];
+    for (const [tool, argv] of once) {
+      const r = spawnSync('unshare', ['--pid', '--fork', '--mount-proc', ...argv], {
+        cwd: project.dir,
+        env,
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      expect(r.status, `${tool}: ${argv.join(' ')}\n${r.stdout}${r.stderr}`).toBe(0);
+    }
+    // The long-running one: Docker's `run IMAGE` and the Kubernetes containers start the same command.
+    const up = [...entrypoint, ...cmd];
+    for (const c of [...k8s('sqlite/statefulset.yaml'), k8s('postgres/deployment.yaml')[1]!])
+      expect(byK8s(c), c.name).toEqual(up);
+    const child = spawn('unshare', ['--pid', '--fork', '--mount-proc', ...up], {
       cwd: project.dir,
-      env: {
-        ...process.env,
-        PATH: `${bin}:${process.env['PATH']}`,
-        DEMO_PORT: String(project.port),
-        HOST: '127.0.0.1',
-      },
+      env: { ...env, HOST: '127.0.0.1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -99,6 +213,19 @@ describe('docker/', () => {
       process.kill(tini!, 'SIGTERM');
       expect(await exited).toBe(0);
       expect(output).toContain('shutting down (received SIGTERM): start:web → start:worker → replicate');
+      // Kamal's pre-deploy hook, against the replica that boot left: the new version's rehearsal.
+      const words = kamalExec!.replace('${into}', into).split(/\s+/);
+      const rehearsal = spawnSync('unshare', ['--pid', '--fork', '--mount-proc', ...entrypoint, ...words], {
+        cwd: project.dir,
+        env,
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      expect(
+        rehearsal.status,
+        `kamal app exec: ${words.join(' ')}\n${rehearsal.stdout}${rehearsal.stderr}`,
+      ).toBe(0);
+      expect(fs.existsSync(path.join(into, 'primary.sqlite3'))).toBe(true);
       expect(processesIn(project.dir)).toEqual([]);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');

@@ -137,11 +137,33 @@ describe('docker/kubernetes', () => {
     ['StatefulSet', 'bootseq-demo'],
     ['Deployment', 'bootseq-pg-app'],
   ] as const) {
-    test(`${kind} ${name}: bootseq up under tini, probes on the health port, shutdown time, scraped`, () => {
+    test(`${kind} ${name}: bootseq up under the image's tini, locked down, probes on the health port, shutdown time, scraped`, () => {
       const pod = podOf(named(kind, name));
       const [container, ...others] = pod.spec.containers;
       expect(others).toEqual([]);
-      expect(container!.command).toEqual(['tini', '--', 'bootseq', 'up']);
+      // `command` would replace the image's ENTRYPOINT (tini); `args` replaces only its CMD.
+      expect(container!.command).toBeUndefined();
+      expect(container!.args).toEqual(['bootseq', 'up']);
+      expect(pod.spec.securityContext).toMatchObject({
+        runAsNonRoot: true,
+        runAsUser: 1000,
+        fsGroup: 1000,
+        seccompProfile: { type: 'RuntimeDefault' },
+      });
+      for (const c of [...(pod.spec.initContainers ?? []), container!]) {
+        expect(c.securityContext, c.name).toEqual({
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          capabilities: { drop: ['ALL'] },
+        });
+        // A read-only root: whatever bootseq writes (reports, socket, /tmp) is on a volume.
+        const mounted = (c.volumeMounts ?? []).map((m) => m.mountPath);
+        expect(mounted, c.name).toContain('/tmp');
+        expect(
+          mounted.some((m) => m === '/app/.demo' || m === '/app/.bootseq'),
+          c.name,
+        ).toBe(true);
+      }
       expect(container!.env).toContainEqual({ name: 'HEALTH_LISTEN', value: '0.0.0.0:9090' });
       expect(probeTarget(container!, container!.readinessProbe)).toEqual({ path: '/readyz', port: 9090 });
       expect(probeTarget(container!, container!.livenessProbe)).toEqual({ path: '/livez', port: 9090 });
@@ -158,6 +180,15 @@ describe('docker/kubernetes', () => {
       });
     });
   }
+
+  test("StatefulSet: the replica's credentials come from a Secret, never the manifest", () => {
+    const container = podOf(named('StatefulSet', 'bootseq-demo')).spec.containers[0]!;
+    for (const name of ['LITESTREAM_ACCESS_KEY_ID', 'LITESTREAM_SECRET_ACCESS_KEY']) {
+      const variable = container.env?.find((e) => e.name === name);
+      expect(variable?.value, name).toBeUndefined();
+      expect(variable?.valueFrom?.secretKeyRef?.name, name).toBe('bootseq-demo-replica');
+    }
+  });
 
   test('StatefulSet: one pod, its databases on a claim from volumeClaimTemplates at /app/.demo', () => {
     const statefulSet = named('StatefulSet', 'bootseq-demo');
@@ -180,7 +211,12 @@ describe('docker/kubernetes', () => {
     const pod = podOf(named('Deployment', 'bootseq-pg-app'));
     const [init, ...others] = pod.spec.initContainers ?? [];
     expect(others).toEqual([]);
-    expect(init!.command?.join(' ')).toContain('bootseq migrate');
+    expect(init!.command).toBeUndefined();
+    expect(init!.args).toEqual(['bootseq', 'migrate']);
+    // Several pods: a preStop pause lets the Service forget this one before it stops, counted in the grace.
+    const main = pod.spec.containers[0]!;
+    expect(main.lifecycle?.preStop?.exec?.command).toEqual(['sleep', '5']);
+    expect(pod.spec.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(5 + 40 + 10);
     for (const container of [init!, pod.spec.containers[0]!]) {
       const url = container.env?.find((e) => e.name === 'DATABASE_URL');
       expect(url?.value, container.name).toBeUndefined();
