@@ -290,3 +290,66 @@ describe("the demo web's /readyz, which Kamal's proxy probes on the app's port",
     }
   });
 });
+
+describe('bootseq in an image of your own: the npm package', () => {
+  test('npm pack, the tarball installed into an empty folder, boots the demo from there and stops in order', async ({
+    project,
+  }) => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bootseq-pack-'));
+    try {
+      const pack = spawnSync('npm', ['pack', '--pack-destination', root], { cwd: REPO, encoding: 'utf8' });
+      expect(pack.status, pack.stderr).toBe(0);
+      const tarball = path.join(root, pack.stdout.trim().split('\n').at(-1)!);
+      // An app folder with only its own files: the demo's config and code, no bootseq source.
+      const app = path.join(root, 'app');
+      fs.mkdirSync(app);
+      fs.writeFileSync(path.join(app, 'package.json'), '{ "name": "my-app", "private": true }\n');
+      for (const file of ['bootseq.yml', 'litestream.yml'])
+        fs.copyFileSync(project.path(file), path.join(app, file));
+      fs.cpSync(project.path('examples'), path.join(app, 'examples'), { recursive: true });
+      // --ignore-scripts: better-sqlite3's native build is the one slow step (minutes on 2 cores) and
+      // proves nothing about bootseq's package; the repository's build for this same Node and version
+      // (pinned by the lockfile) is put in its place. Everything else is what npm installs.
+      const install = spawnSync(
+        'npm',
+        ['install', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund', tarball],
+        { cwd: app, encoding: 'utf8', timeout: 120_000 },
+      );
+      expect(install.status, install.stderr).toBe(0);
+      fs.cpSync(
+        path.join(REPO, 'node_modules/better-sqlite3/build'),
+        path.join(app, 'node_modules/better-sqlite3/build'),
+        { recursive: true },
+      );
+      const bin = path.join(app, 'node_modules/.bin/bootseq');
+      expect(fs.existsSync(bin)).toBe(true);
+      const child = spawn(bin, ['up', '--log-format', 'plain'], {
+        cwd: app,
+        env: { ...process.env, DEMO_PORT: String(project.port), HOST: '127.0.0.1' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+      child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+      const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
+      try {
+        await expect.poll(() => output, { timeout: 60_000 }).toMatch(READY);
+        const note = await fetch(`http://127.0.0.1:${project.port}/notes`, {
+          method: 'POST',
+          body: 'packed',
+        });
+        expect(note.status).toBe(201);
+        // The packaged Litestream binary replicates from the installed package.
+        expect(output).toMatch(/litestream has taken over primary, queue, cache, cable/);
+        child.kill('SIGTERM');
+        expect(await exited, output.slice(-1500)).toBe(0);
+        expect(output).toContain('bootseq exits with code 0');
+      } finally {
+        if (child.exitCode === null) child.kill('SIGKILL');
+      }
+      expect(processesIn(app)).toEqual([]);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
