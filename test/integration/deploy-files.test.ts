@@ -15,6 +15,16 @@ import { CLI, READY, REPO, type TmpProject, childrenOf, freePort, processesIn } 
 
 const docker = (...parts: string[]) => path.join(REPO, 'docker', ...parts);
 
+/** A child with its stdout and stderr collected as it runs (`output()` so far) and its exit code. */
+function started(file: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }) {
+  const child = spawn(file, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+  let text = '';
+  child.stdout.on('data', (c: Buffer) => (text += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (text += c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
+  return { child, output: () => text, exited };
+}
+
 /** An instruction's exec form (`ENTRYPOINT ["tini", "--"]`) as its argv; the shell form is refused. */
 function execForm(dockerfile: string, instruction: 'ENTRYPOINT' | 'CMD'): string[] {
   const lines = [...dockerfile.matchAll(new RegExp(`^${instruction} (.+)$`, 'gm'))];
@@ -197,22 +207,17 @@ describe('docker/', () => {
     const up = [...entrypoint, ...cmd];
     for (const c of [...k8s('sqlite/statefulset.yaml'), k8s('postgres/deployment.yaml')[1]!])
       expect(byK8s(c), c.name).toEqual(up);
-    const child = spawn('unshare', ['--pid', '--fork', '--mount-proc', ...up], {
+    const { child, output, exited } = started('unshare', ['--pid', '--fork', '--mount-proc', ...up], {
       cwd: project.dir,
       env: { ...env, HOST: '127.0.0.1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
     });
-    let output = '';
-    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
     try {
-      await expect.poll(() => output, { timeout: 30_000 }).toMatch(READY);
+      await expect.poll(output, { timeout: 30_000 }).toMatch(READY);
       expect((await fetch(`http://127.0.0.1:${project.port}/up`)).status).toBe(200);
       const [tini] = childrenOf(child.pid!);
       process.kill(tini!, 'SIGTERM');
       expect(await exited).toBe(0);
-      expect(output).toContain('shutting down (received SIGTERM): start:web → start:worker → replicate');
+      expect(output()).toContain('shutting down (received SIGTERM): start:web → start:worker → replicate');
       // Kamal's pre-deploy hook, against the replica that boot left: the new version's rehearsal.
       const words = kamalExec!.replace('${into}', into).split(/\s+/);
       const rehearsal = spawnSync('unshare', ['--pid', '--fork', '--mount-proc', ...entrypoint, ...words], {
@@ -323,27 +328,22 @@ describe('bootseq in an image of your own: the npm package', () => {
       );
       const bin = path.join(app, 'node_modules/.bin/bootseq');
       expect(fs.existsSync(bin)).toBe(true);
-      const child = spawn(bin, ['up', '--log-format', 'plain'], {
+      const { child, output, exited } = started(bin, ['up', '--log-format', 'plain'], {
         cwd: app,
         env: { ...process.env, DEMO_PORT: String(project.port), HOST: '127.0.0.1' },
-        stdio: ['ignore', 'pipe', 'pipe'],
       });
-      let output = '';
-      child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-      child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-      const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
       try {
-        await expect.poll(() => output, { timeout: 60_000 }).toMatch(READY);
+        await expect.poll(output, { timeout: 60_000 }).toMatch(READY);
         const note = await fetch(`http://127.0.0.1:${project.port}/notes`, {
           method: 'POST',
           body: 'packed',
         });
         expect(note.status).toBe(201);
         // The packaged Litestream binary replicates from the installed package.
-        expect(output).toMatch(/litestream has taken over primary, queue, cache, cable/);
+        expect(output()).toMatch(/litestream has taken over primary, queue, cache, cable/);
         child.kill('SIGTERM');
-        expect(await exited, output.slice(-1500)).toBe(0);
-        expect(output).toContain('bootseq exits with code 0');
+        expect(await exited, output().slice(-1500)).toBe(0);
+        expect(output()).toContain('bootseq exits with code 0');
       } finally {
         if (child.exitCode === null) child.kill('SIGKILL');
       }

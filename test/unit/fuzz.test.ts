@@ -6,18 +6,7 @@ import { describe, expect, test } from 'vitest';
 import { createExpander } from '../../entrypoint/config/secrets.js';
 import { splitStatements } from '../../db/split.js';
 import { parseLine } from '../../phases/replicate/lines.js';
-
-/** mulberry32: small, seeded, good enough to spread inputs. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { random } from '../helpers/random.js';
 
 const PIECES = [
   "'",

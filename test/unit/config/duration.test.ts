@@ -5,20 +5,9 @@
 import { describe, expect, test } from 'vitest';
 import { parseConfig } from '../../../entrypoint/config/load.js';
 import { toMs } from '../../../entrypoint/config/schema.js';
+import { random } from '../../helpers/random.js';
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, us: 0.001, ns: 1e-6 };
-
-/** mulberry32: a small seeded generator, so a failing case can be replayed from its seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('durations', () => {
   test('500 seeded compound durations: each is the sum of its parts (to the millisecond)', () => {
