@@ -24,7 +24,12 @@ export function createRestorabilityCheck(
   current: () => Child | undefined,
 ) {
   const { litestream } = config;
-  const checker = createSnapshotChecker(targets, {
+  // Litestream is asked about a database by the path litestream.yml gives it.
+  const listPaths = new Map(
+    config.stores.flatMap((s) => (s.kind === 'sqlite' ? [[s.name, s.litestream.path] as const] : [])),
+  );
+  const listed = targets.map((t) => ({ ...t, listPath: listPaths.get(t.store) ?? t.dbPath }));
+  const checker = createSnapshotChecker(listed, {
     intervalMs: litestream.snapshotCheckMs,
     list: litestreamLister((spec) => ctx.start(spec), litestream.bin, litestream.configPath),
     isActive: () => current() !== undefined,
@@ -45,6 +50,12 @@ export function createRestorabilityCheck(
       );
       void child.stop(config.shutdown.replicationGraceMs);
     },
+    onUnknown: (store, replica, why) =>
+      ctx.note(
+        'warn',
+        `cannot tell whether the replica "${replica}" of ${store} can be restored: ${why}`,
+        `bootseq asks again every ${litestream.snapshotCheckMs / 1000} s; run \`litestream snapshots -config ${litestream.configPath} ${listPaths.get(store) ?? store}\` to see what litestream says`,
+      ),
     onRestorable: (store, replica, generation) =>
       ctx.note(
         'info',

@@ -138,7 +138,10 @@ export function judgeReplica(
 
 export interface CheckTarget {
   readonly store: string;
+  /** The path Litestream's lines name the database by (`db=`). */
   readonly dbPath: string;
+  /** The path litestream.yml names it by: what `litestream snapshots` is asked about (default dbPath). */
+  readonly listPath?: string;
   readonly metaPath: string;
   readonly replicas: readonly string[];
 }
@@ -165,6 +168,8 @@ export interface SnapshotCheckOptions {
   onUnrestorable(findings: readonly Finding[]): void;
   /** A replica that was unrestorable can be restored again. */
   onRestorable(store: string, replica: string, generation: string): void;
+  /** Litestream could not tell (an ERROR line, a timeout): said once until a check tells again. */
+  onUnknown?(store: string, replica: string, why: string): void;
   readonly confirmMs?: number;
 }
 
@@ -176,6 +181,8 @@ interface ReplicaState {
   unrestorableTotal: number;
   /** This process logged `write snapshot` and not yet `snapshot written` (or an error). */
   snapshotting: boolean;
+  /** An unknown result was said since the last definite one. */
+  unknownSaid: boolean;
 }
 
 export function createSnapshotChecker(targets: readonly CheckTarget[], options: SnapshotCheckOptions) {
@@ -190,6 +197,7 @@ export function createSnapshotChecker(targets: readonly CheckTarget[], options: 
           reportedGeneration: undefined,
           unrestorableTotal: 0,
           snapshotting: false,
+          unknownSaid: false,
         },
       ]),
     ),
@@ -212,10 +220,9 @@ export function createSnapshotChecker(targets: readonly CheckTarget[], options: 
     const generation = readGeneration(target.metaPath);
     if (!generation || stateOf(target.store, replica).snapshotting) return undefined;
     const base = ['-replica', replica];
-    const snapshots = await options.list(['snapshots', ...base, target.dbPath]);
-    const wal = withWal
-      ? await options.list(['wal', ...base, '-generation', generation, target.dbPath])
-      : undefined;
+    const db = target.listPath ?? target.dbPath;
+    const snapshots = await options.list(['snapshots', ...base, db]);
+    const wal = withWal ? await options.list(['wal', ...base, '-generation', generation, db]) : undefined;
     if (readGeneration(target.metaPath) !== generation) return undefined;
     const asListing = (r: { lines: string[]; failed?: string }) =>
       r.failed ? { rows: [], errors: [r.failed] } : undefined;
@@ -227,37 +234,48 @@ export function createSnapshotChecker(targets: readonly CheckTarget[], options: 
     return { generation, verdict };
   };
 
-  /** Checks every replica; returns those that cannot be restored. Confirmed ones only when `confirm`. */
+  /** One replica, checked and its state updated; a finding when it cannot be restored. */
+  const checkOne = async (
+    target: CheckTarget,
+    replica: string,
+    withWal: boolean,
+    confirm: boolean,
+  ): Promise<Finding | undefined> => {
+    let seen = await checkReplica(target, replica, withWal);
+    if (confirm && seen?.verdict.state === 'unrestorable') {
+      await new Promise((resolve) => setTimeout(resolve, confirmMs).unref());
+      const again = await checkReplica(target, replica, withWal);
+      seen = again?.generation === seen.generation ? again : undefined;
+    }
+    if (!seen) return undefined;
+    const state = stateOf(target.store, replica);
+    const { generation, verdict } = seen;
+    if (verdict.state === 'unknown') {
+      if (!state.unknownSaid) options.onUnknown?.(target.store, replica, verdict.why);
+      state.unknownSaid = true;
+      return undefined;
+    }
+    state.unknownSaid = false;
+    if (verdict.state === 'restorable') {
+      if (state.restorable === false) options.onRestorable(target.store, replica, generation);
+      state.restorable = true;
+      state.reason = null;
+      return undefined;
+    }
+    state.restorable = false;
+    state.reason = verdict.reason;
+    return { store: target.store, replica, generation, reason: verdict.reason, detail: verdict.detail };
+  };
+
+  /**
+   * Checks every replica, all at once (a shutdown waits for it); returns those that cannot be
+   * restored. Confirmed by a second look only when `confirm`.
+   */
   const checkAll = async (withWal: boolean, confirm: boolean): Promise<Finding[]> => {
-    const findings: Finding[] = [];
-    for (const target of targets)
-      for (const replica of target.replicas) {
-        let seen = await checkReplica(target, replica, withWal);
-        if (confirm && seen?.verdict.state === 'unrestorable') {
-          await new Promise((resolve) => setTimeout(resolve, confirmMs).unref());
-          const again = await checkReplica(target, replica, withWal);
-          seen = again?.generation === seen.generation ? again : undefined;
-        }
-        if (!seen) continue;
-        const state = stateOf(target.store, replica);
-        const { generation, verdict } = seen;
-        if (verdict.state === 'restorable') {
-          if (state.restorable === false) options.onRestorable(target.store, replica, generation);
-          state.restorable = true;
-          state.reason = null;
-        } else if (verdict.state === 'unrestorable') {
-          state.restorable = false;
-          state.reason = verdict.reason;
-          findings.push({
-            store: target.store,
-            replica,
-            generation,
-            reason: verdict.reason,
-            detail: verdict.detail,
-          });
-        }
-      }
-    return findings;
+    const all = await Promise.all(
+      targets.flatMap((t) => t.replicas.map((r) => checkOne(t, r, withWal, confirm))),
+    );
+    return all.filter((f): f is Finding => f !== undefined);
   };
 
   const round = async (): Promise<void> => {

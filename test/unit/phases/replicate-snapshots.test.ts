@@ -128,6 +128,7 @@ describe('createSnapshotChecker', () => {
     const calls: string[] = [];
     const found: Finding[][] = [];
     const restored: string[] = [];
+    const unknown: string[] = [];
     const checker = createSnapshotChecker(
       [{ store: 'a', dbPath: path.join(dir, 'a.sqlite3'), metaPath, replicas: ['file'] }],
       {
@@ -140,9 +141,10 @@ describe('createSnapshotChecker', () => {
         },
         onUnrestorable: (f) => found.push([...f]),
         onRestorable: (store, replica, generation) => restored.push(`${store}/${replica}/${generation}`),
+        onUnknown: (store, replica, why) => unknown.push(`${store}/${replica}: ${why}`),
       },
     );
-    return { checker, calls, found, restored, metaPath, listings };
+    return { checker, calls, found, restored, unknown, metaPath, listings };
   }
 
   test('reports a generation without a snapshot once, confirmed by a second look, and its recovery', async () => {
@@ -220,11 +222,14 @@ describe('createSnapshotChecker', () => {
     expect(t.checker.views('a')[0]!.restorable).toBeNull();
   });
 
-  test('Litestream cannot be asked (S3 unreachable): nothing is reported, the state stays unknown', async () => {
+  test('Litestream cannot be asked (S3 unreachable): said once, nothing found, the state stays unknown', async () => {
     const t = setup({ snapshots: S3_REFUSED, wal: [] });
     t.checker.watching();
     await expect.poll(() => t.calls.length).toBeGreaterThan(3);
     expect(t.found).toEqual([]);
+    expect(t.unknown).toEqual([
+      'a/file: cannot fetch generations: RequestError: send request failed caused by: Get "http://127.0.0.1:1/b?delimiter=%2F&prefix=p%2Fgenerations%2F": dial tcp 127.0.0.1:1: connect: connection refused',
+    ]);
     expect(t.checker.views('a')[0]!.restorable).toBeNull();
     expect(await t.checker.final()).toEqual([]);
   });
