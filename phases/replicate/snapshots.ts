@@ -5,7 +5,8 @@
 // gone, and the restore still fails (`missing initial wal segment`). Only a new generation restores.
 // So, for every store and replica, the current generation (`.<db>-litestream/generation`) must have a
 // snapshot (`litestream snapshots`) and, after each takeover and at shutdown, every WAL index of it must
-// start at offset 0 (`litestream wal -generation`). Each call is bounded by LIST_TIMEOUT_MS: an S3 that
+// start at offset 0 (`litestream wal -generation`). Each call is bounded (LIST_TIMEOUT_MS, and the
+// shorter STOP_TIMEOUT_MS at shutdown, which already waited for Litestream's final sync): an S3 that
 // accepts and never answers would hang it (Q10). Asking Litestream costs 22–33 ms a call and works for
 // S3 as for files; reading the file layout would cover file replicas only.
 // Reports what it finds through callbacks; never stops Litestream itself. The one file it changes is
@@ -20,6 +21,8 @@ import { readGeneration } from './takeover.js';
 
 /** How long one `litestream snapshots` or `litestream wal` may take before it is killed (unknown). */
 export const LIST_TIMEOUT_MS = 10_000;
+/** The same at shutdown, where an orchestrator's own grace period is running out. */
+export const STOP_TIMEOUT_MS = 5000;
 /**
  * A generation found without a snapshot is looked at once more this much later before it counts:
  * a new generation's first snapshot is written a moment after its `generation` file.
@@ -156,7 +159,10 @@ export interface Finding {
 }
 
 /** Runs `litestream ARGS` (the caller adds the binary and -config) and returns its output lines. */
-export type ListCommand = (args: readonly string[]) => Promise<{ lines: string[]; failed?: string }>;
+export type ListCommand = (
+  args: readonly string[],
+  timeoutMs: number,
+) => Promise<{ lines: string[]; failed?: string }>;
 
 export interface SnapshotCheckOptions {
   /** Time between two periodic checks (from the end of one to the start of the next). */
@@ -221,8 +227,13 @@ export function createSnapshotChecker(targets: readonly CheckTarget[], options: 
     if (!generation || stateOf(target.store, replica).snapshotting) return undefined;
     const base = ['-replica', replica];
     const db = target.listPath ?? target.dbPath;
-    const snapshots = await options.list(['snapshots', ...base, db]);
-    const wal = withWal ? await options.list(['wal', ...base, '-generation', generation, db]) : undefined;
+    const timeoutMs = stopped ? STOP_TIMEOUT_MS : LIST_TIMEOUT_MS;
+    const snapshots = await options.list(['snapshots', ...base, db], timeoutMs);
+    // Without a snapshot listing there is nothing to judge: do not wait on the WAL's as well.
+    const wal =
+      withWal && !snapshots.failed
+        ? await options.list(['wal', ...base, '-generation', generation, db], timeoutMs)
+        : undefined;
     if (readGeneration(target.metaPath) !== generation) return undefined;
     const asListing = (r: { lines: string[]; failed?: string }) =>
       r.failed ? { rows: [], errors: [r.failed] } : undefined;
@@ -381,15 +392,14 @@ export function describeFinding(f: Finding): string {
 
 /**
  * A ListCommand over the task's own `start` (the one door to child processes): `litestream ARGS
- * -config CONFIG`, its lines collected, killed after LIST_TIMEOUT_MS.
+ * -config CONFIG`, its lines collected, killed after `timeoutMs`.
  */
 export function litestreamLister(
   start: (spec: CommandSpec) => Promise<Child>,
   bin: string,
   configPath: string,
-  timeoutMs = LIST_TIMEOUT_MS,
 ): ListCommand {
-  return async (args) => {
+  return async (args, timeoutMs) => {
     const [command, ...rest] = args;
     const child = await start({
       command: { file: bin, args: [command!, '-config', configPath, ...rest] },

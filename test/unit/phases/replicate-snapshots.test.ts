@@ -7,11 +7,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
+import type { Child, ChildExit, CommandSpec } from '../../../entrypoint/core/task.js';
 import { withRestorability } from '../../../phases/replicate/restorable.js';
 import {
   createSnapshotChecker,
   describeFinding,
   judgeReplica,
+  litestreamLister,
   parseSnapshots,
   parseWalSegments,
   type Finding,
@@ -273,5 +275,59 @@ describe('withRestorability: the shutdown verdict', () => {
   test('nothing found: the verdict as it was', () => {
     const ok = { ok: true as const, note: 'n' };
     expect(withRestorability(ok, [], [])).toBe(ok);
+  });
+});
+
+describe('litestreamLister', () => {
+  /** A child that prints `lines`, then exits with `code`, or hangs until stopped when code is undefined. */
+  function fakeStart(lines: string[], code: number | undefined, specs: CommandSpec[]) {
+    return (spec: CommandSpec): Promise<Child> => {
+      specs.push(spec);
+      let exit!: (e: ChildExit) => void;
+      const exited = new Promise<ChildExit>((resolve) => (exit = resolve));
+      const listeners: ((line: string, stream: 'stdout' | 'stderr') => void)[] = [];
+      setTimeout(() => {
+        for (const l of lines) for (const f of listeners) f(l, 'stdout');
+        if (code !== undefined) exit({ exitCode: code, signal: undefined });
+      }, 1);
+      return Promise.resolve({
+        pid: 1,
+        display: 'litestream',
+        exited,
+        hasExited: false,
+        outputTail: () => [],
+        onLine: (f: (line: string, stream: 'stdout' | 'stderr') => void) => {
+          listeners.push(f);
+          return () => undefined;
+        },
+        stop: (_graceMs: number, signal?: NodeJS.Signals) => {
+          exit({ exitCode: undefined, signal: signal ?? 'SIGTERM' });
+          return exited;
+        },
+      } as Child);
+    };
+  }
+
+  test('runs `litestream CMD -config CONFIG ARGS` unrelayed and returns its lines', async () => {
+    const specs: CommandSpec[] = [];
+    const list = litestreamLister(fakeStart(SNAPSHOTS, 0, specs), '/bin/litestream', '/p/litestream.yml');
+    expect(await list(['snapshots', '-replica', 'file', '/p/a.sqlite3'], 1000)).toEqual({ lines: SNAPSHOTS });
+    expect(specs[0]!.command).toEqual({
+      file: '/bin/litestream',
+      args: ['snapshots', '-config', '/p/litestream.yml', '-replica', 'file', '/p/a.sqlite3'],
+    });
+    expect(specs[0]!.relay?.('anything')).toBe(false);
+  });
+
+  test('a call that does not answer in time is killed and says so; a non-zero exit too', async () => {
+    const hangs = litestreamLister(fakeStart([], undefined, []), 'ls', 'c.yml');
+    expect(await hangs(['snapshots', 'db'], 20)).toEqual({
+      lines: [],
+      failed: 'litestream snapshots did not answer within 0.02 s',
+    });
+    const fails = litestreamLister(fakeStart(['time=x level=ERROR msg="failed to run"'], 1, []), 'ls', 'c');
+    expect((await fails(['wal', 'db'], 1000)).failed).toBe(
+      'litestream wal exited with code 1: time=x level=ERROR msg="failed to run"',
+    );
   });
 });
