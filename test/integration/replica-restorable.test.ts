@@ -142,6 +142,36 @@ describe('a replica that can no longer be restored', () => {
     expect(processesIn(project.dir)).toEqual([]);
   });
 
+  test('deleted, then Litestream restarted in the same generation: the snapshot is back but not the WAL before it; caught and renewed', async ({
+    project,
+  }) => {
+    // docs/litestream.md Q10: a restart in the same generation writes a snapshot, and the restore still
+    // fails (`missing initial wal segment`). Only the WAL listing after each takeover can tell.
+    useLitestream(project, '  snapshot_check: 5s\n');
+    const boot = project.start(['up', '--log-format', 'plain']);
+    await boot.waitForLine(READY);
+    const first = pidOf(project.report(), 'replicate');
+    await writeNotes(project, 0, 20);
+    // Gone, and at once a restart (as an operator or a crash would): before any check could see it.
+    fs.rmSync(project.path('.demo/replica/primary'), { recursive: true, force: true });
+    process.kill(first, 'SIGTERM');
+    await boot.waitForLine(/litestream has taken over primary, queue, cache, cable again/, 30_000);
+    await writeNotes(project, 20, 20);
+    await boot.waitForLine(
+      /the replica "file" of primary cannot be restored: the start of its WAL is gone \(generation ([0-9a-f]{16})'s WAL index 00000000 begins at offset [1-9]\d*, not 0\)/,
+      20_000,
+    );
+    await boot.waitForLine(/the replica "file" of primary can be restored again/, 30_000);
+    await writeNotes(project, 40, 10);
+    process.kill(boot.pid, 'SIGTERM');
+    const result = await boot.done;
+    expect(result.exitCode, result.output.slice(-3000)).toBe(0);
+    expect(result.output).not.toMatch(/its snapshot is gone/);
+    const copy = restoreCopy(project.dir, '.demo/storage/primary.sqlite3', project.path('restored.sqlite3'));
+    expect(countRows(copy, 'notes')).toBe(50);
+    expect(processesIn(project.dir)).toEqual([]);
+  });
+
   test('its directory deleted right before shutdown: exit 1, and the verdict says the replica cannot be restored', async ({
     project,
   }) => {
