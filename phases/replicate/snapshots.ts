@@ -251,20 +251,20 @@ export function createSnapshotChecker(targets: readonly CheckTarget[], options: 
     replica: string,
     withWal: boolean,
     confirm: boolean,
-  ): Promise<Finding | undefined> => {
+  ): Promise<Finding | 'unknown' | undefined> => {
     let seen = await checkReplica(target, replica, withWal);
     if (confirm && seen?.verdict.state === 'unrestorable') {
       await new Promise((resolve) => setTimeout(resolve, confirmMs).unref());
       const again = await checkReplica(target, replica, withWal);
       seen = again?.generation === seen.generation ? again : undefined;
     }
-    if (!seen) return undefined;
+    if (!seen) return 'unknown';
     const state = stateOf(target.store, replica);
     const { generation, verdict } = seen;
     if (verdict.state === 'unknown') {
       if (!state.unknownSaid) options.onUnknown?.(target.store, replica, verdict.why);
       state.unknownSaid = true;
-      return undefined;
+      return 'unknown';
     }
     state.unknownSaid = false;
     if (verdict.state === 'restorable') {
@@ -279,21 +279,23 @@ export function createSnapshotChecker(targets: readonly CheckTarget[], options: 
   };
 
   /**
-   * Checks every replica, all at once (a shutdown waits for it); returns those that cannot be
-   * restored. Confirmed by a second look only when `confirm`.
+   * Checks every replica, all at once (a shutdown waits for it): those that cannot be restored
+   * (confirmed by a second look only when `confirm`), and whether every replica got a verdict.
    */
-  const checkAll = async (withWal: boolean, confirm: boolean): Promise<Finding[]> => {
+  const checkAll = async (withWal: boolean, confirm: boolean) => {
     const all = await Promise.all(
       targets.flatMap((t) => t.replicas.map((r) => checkOne(t, r, withWal, confirm))),
     );
-    return all.filter((f): f is Finding => f !== undefined);
+    const findings = all.filter((f): f is Finding => f !== undefined && f !== 'unknown');
+    return { findings, complete: !all.includes('unknown') };
   };
 
   const round = async (): Promise<void> => {
     if (!options.isActive()) return;
     const withWal = walDue;
-    const findings = await checkAll(withWal, true);
-    if (withWal && options.isActive()) walDue = false;
+    const { findings, complete } = await checkAll(withWal, true);
+    // The WAL listing is owed until every replica has answered it once for this Litestream.
+    if (withWal && complete && options.isActive()) walDue = false;
     const fresh = findings.filter((f) => stateOf(f.store, f.replica).reportedGeneration !== f.generation);
     for (const f of fresh) {
       const state = stateOf(f.store, f.replica);
@@ -364,7 +366,7 @@ export function createSnapshotChecker(targets: readonly CheckTarget[], options: 
       await running;
       // Litestream has exited: a snapshot it was writing is finished or never will be.
       for (const state of states.values()) state.snapshotting = false;
-      return checkAll(true, false);
+      return (await checkAll(true, false)).findings;
     },
 
     /** Each store's replicas as status and health see them. */
