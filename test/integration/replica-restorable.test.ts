@@ -78,8 +78,8 @@ describe('a replica that can no longer be restored', () => {
   test('its directory deleted under writes: reported, Litestream restarted in a new generation, every note restorable', async ({
     project,
   }) => {
-    // A 1 s check, and a 4 s restart backoff so that the unrestorable state lasts long enough to be seen.
-    useLitestream(project, '  snapshot_check: 1s\n  backoff: 4s\n');
+    // A 1 s check, and a 6 s restart backoff so that the unrestorable state lasts long enough to be seen.
+    useLitestream(project, '  snapshot_check: 1s\n  backoff: 6s\n');
     const boot = project.start(['up', '--log-format', 'plain']);
     const line = await boot.waitForLine(/health on http:\/\/127\.0\.0\.1:\d+/);
     const base = /http:\/\/127\.0\.0\.1:\d+/.exec(line)![0];
