@@ -155,7 +155,7 @@ function withoutRefused(value: unknown, refused: readonly z.core.$ZodIssue[]): u
     const at = [...issue.path];
     const keys = issue.code === 'unrecognized_keys' ? issue.keys : [at.pop()];
     let node: unknown = copy;
-    for (const key of at) node = (node as Record<PropertyKey, unknown> | undefined)?.[key as PropertyKey];
+    for (const key of at) node = (node as Record<PropertyKey, unknown> | undefined)?.[key];
     if (node === null || typeof node !== 'object') continue;
     for (const key of keys) if (key !== undefined) delete (node as Record<PropertyKey, unknown>)[key];
   }

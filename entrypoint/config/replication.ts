@@ -58,6 +58,7 @@ export function resolveLitestream(
       backoffMs: section.backoff,
     },
     stall: { timeoutMs: section.stall_timeout, restartMs: section.stall_restart },
+    snapshotCheckMs: section.snapshot_check,
     log: section.log,
   };
 }

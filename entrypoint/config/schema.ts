@@ -179,6 +179,11 @@ export const configSchema = strict({
     stall_timeout: duration.prefault('30s'),
     /** A stall this long kills Litestream and restarts it (it counts as a restart). */
     stall_restart: duration.prefault('60s'),
+    /**
+     * How often each replica is asked whether its current generation can still be restored (a snapshot,
+     * and the WAL from its start); one that cannot restarts Litestream in a new generation.
+     */
+    snapshot_check: duration.prefault('30s'),
     /** Which of Litestream's lines reach bootseq's log: `warnings` hides its routine per-sync lines. */
     log: z.enum(['warnings', 'all'], { error: 'expected "warnings" or "all"' }).default('warnings'),
   })
@@ -274,6 +279,8 @@ export interface LitestreamConfig {
   readonly restart: RestartLimits;
   /** How long a local change may wait for the replica before it is a stall, and before Litestream is restarted. */
   readonly stall: { readonly timeoutMs: number; readonly restartMs: number };
+  /** Time between two checks that each replica can still restore its store (docs/litestream.md Q12). */
+  readonly snapshotCheckMs: number;
   /**
    * `warnings`: errors, warnings and lifecycle lines are relayed, not the per-sync lines (`write wal
    * segment`, `wal segment written`, snapshots); `all`: every line. bootseq reads every line either way.

@@ -151,6 +151,19 @@ export interface StoreReplicationView {
   readonly lastSyncMs: number | undefined;
   /** How long the oldest local change not yet in every replica has waited; 0 when caught up. */
   readonly lagMs: number;
+  /** Whether each replica can restore the current generation (docs/litestream.md Q12), when checked. */
+  readonly replicas?: readonly ReplicaRestorabilityView[];
+}
+
+/** One replica of a store: can a restore from it work now? */
+export interface ReplicaRestorabilityView {
+  readonly name: string;
+  /** null until checked (or while Litestream cannot be asked). */
+  readonly restorable: boolean | null;
+  /** Why not, in a few words (`its snapshot is gone`); null while restorable. */
+  readonly reason: string | null;
+  /** How many times its current generation was found unrestorable since bootseq started. */
+  readonly unrestorableTotal: number;
 }
 
 /** Who replicates the sqlite stores, and how far behind each one is. */

@@ -57,6 +57,16 @@ export interface StatusSnapshot {
     readonly last_sync: string | null;
     /** How long the oldest change not yet in every replica has waited; 0 caught up; null: not measured here. */
     readonly lag_ms: number | null;
+    /** Every replica can restore the current generation (docs/litestream.md Q12); null: not checked yet. */
+    readonly restorable: boolean | null;
+    readonly replicas: readonly {
+      readonly name: string;
+      readonly restorable: boolean | null;
+      /** Why not (`its snapshot is gone`); null while restorable or unchecked. */
+      readonly reason: string | null;
+      /** How many times the current generation was found unrestorable since bootseq started. */
+      readonly unrestorable_total: number;
+    }[];
   }[];
   readonly health: {
     readonly status: 'healthy' | 'degraded';
@@ -173,12 +183,24 @@ export function createLiveState(options: LiveOptions) {
       const measured = new Map(replication?.stores.map((s) => [s.store, s]));
       const stores = config.stores.map((s) => {
         const m = measured.get(s.name);
+        const replicas = (m?.replicas ?? []).map((r) => ({
+          name: r.name,
+          restorable: r.restorable,
+          reason: r.reason,
+          unrestorable_total: r.unrestorableTotal,
+        }));
         return {
           name: s.name,
           kind: s.kind,
           generation: m?.generation ?? null,
           last_sync: m?.lastSyncMs === undefined ? null : new Date(m.lastSyncMs).toISOString(),
           lag_ms: m ? Math.round(m.lagMs) : null,
+          restorable: replicas.some((r) => r.restorable === false)
+            ? false
+            : replicas.length > 0 && replicas.every((r) => r.restorable === true)
+              ? true
+              : null,
+          replicas,
         };
       });
       const lease = replication ? { role: replication.role, holder: replication.holder ?? null } : null;
@@ -213,9 +235,10 @@ export type LiveState = ReturnType<typeof createLiveState>;
 
 /**
  * Healthy: booted, every process ready, Litestream up where this bootseq replicates, every store's
- * lag under max_lag. While another bootseq holds the replication lease (a rolling deploy), this one is
- * healthy without a Litestream of its own: its app must take traffic for the old one to stop. With
- * `health.ready_requires_replication: false` the replication checks are warnings, not problems.
+ * lag under max_lag, and no replica known to be unrestorable. While another bootseq holds the
+ * replication lease (a rolling deploy), this one is healthy without a Litestream of its own: its app
+ * must take traffic for the old one to stop. With `health.ready_requires_replication: false` the
+ * replication checks (Litestream up, lag, restorable) are warnings, not problems.
  */
 export function judgeHealth(
   s: Omit<StatusSnapshot, 'health'>,
@@ -240,6 +263,12 @@ export function judgeHealth(
       replication.push(
         `store ${store.name}: a change has waited ${seconds(store.lag_ms)} for the replica (health.max_lag ${seconds(maxLagMs)})`,
       );
+  for (const store of s.stores)
+    for (const r of store.replicas)
+      if (r.restorable === false)
+        replication.push(
+          `store ${store.name}: the replica "${r.name}" cannot be restored (${r.reason ?? 'no snapshot'}); litestream is restarted in a new generation`,
+        );
   if (readyRequiresReplication) problems.push(...replication);
   return {
     status: problems.length === 0 ? 'healthy' : 'degraded',

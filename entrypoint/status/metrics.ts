@@ -70,6 +70,28 @@ export async function createMetrics(snapshot: () => StatusSnapshot): Promise<Met
     },
   );
   gauge(
+    'bootseq_replica_unrestorable',
+    "1 while the replica cannot restore the store's current generation (its snapshot or the start of its WAL is gone), else 0",
+    ['store', 'replica'],
+    (g) => {
+      for (const s of read().stores)
+        for (const r of s.replicas)
+          if (r.restorable !== null) g.set({ store: s.name, replica: r.name }, r.restorable ? 0 : 1);
+    },
+  );
+  total(
+    'bootseq_replica_unrestorable_total',
+    "Times the replica was found unable to restore the store's current generation since bootseq started",
+    ['store', 'replica'],
+    () =>
+      read().stores.flatMap((s) =>
+        s.replicas.map((r): [Record<string, string>, number] => [
+          { store: s.name, replica: r.name },
+          r.unrestorable_total,
+        ]),
+      ),
+  );
+  gauge(
     'bootseq_litestream_up',
     '1 while the Litestream this bootseq runs is replicating (or another bootseq holds the replication lease), else 0',
     [],

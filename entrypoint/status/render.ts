@@ -58,13 +58,14 @@ export function renderStatus(s: StatusSnapshot, now = Date.now()): string {
   if (s.stores.length > 0)
     lines.push(
       ...table(
-        ['STORE', 'KIND', 'GENERATION', 'LAST SYNC', 'LAG'],
+        ['STORE', 'KIND', 'GENERATION', 'LAST SYNC', 'LAG', 'RESTORABLE'],
         s.stores.map((st) => [
           st.name,
           st.kind,
           st.generation ?? '-',
           st.last_sync ? `${clock(st.last_sync)} (${duration(now - Date.parse(st.last_sync))} ago)` : '-',
           st.lag_ms === null ? '-' : st.lag_ms === 0 ? '0 (caught up)' : duration(st.lag_ms),
+          restorable(st),
         ]),
       ),
       '',
@@ -101,4 +102,12 @@ export function duration(ms: number): string {
   const s = Math.round(ms / 1000);
   if (s < 3600) return `${Math.floor(s / 60)}m ${s % 60}s`;
   return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
+}
+
+/** `yes`, `-` (not checked yet), or `NO: file (its snapshot is gone)`. */
+function restorable(st: StatusSnapshot['stores'][number]): string {
+  if (st.restorable === null) return '-';
+  if (st.restorable) return 'yes';
+  const broken = st.replicas.filter((r) => r.restorable === false);
+  return `NO: ${broken.map((r) => `${r.name} (${r.reason ?? 'no snapshot'})`).join(', ')}`;
 }

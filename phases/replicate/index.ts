@@ -21,6 +21,7 @@ import {
   type ReplicationLease,
 } from './lease.js';
 import { createProgressMonitor, type ProgressMonitor, type Stall } from './progress.js';
+import { createRestorabilityCheck, type RestorabilityCheck } from './restorable.js';
 import { awaitTakeover, TakeoverError, type TakeoverState, type TakeoverTarget } from './takeover.js';
 
 const TASK_ID = 'replicate';
@@ -53,6 +54,8 @@ interface Session {
   readonly config: Config & { litestream: NonNullable<Config['litestream']> };
   readonly targets: readonly TakeoverTarget[];
   readonly monitor: ProgressMonitor;
+  /** Whether each replica can still be restored (docs/litestream.md Q12). */
+  readonly snapshots: RestorabilityCheck;
   /** The replication lease of every sqlite store: held while this bootseq runs Litestream. */
   readonly lease: ReplicationLease;
   /** The Litestream that has taken over and is watched; undefined while one starts or restarts. */
@@ -69,7 +72,10 @@ async function startReplication(ctx: TaskContext, config: Config): Promise<void>
   ctx.expose({
     replication: () => ({
       ...session.role,
-      stores: session.role.role === 'replicating' ? session.monitor.views() : [],
+      stores:
+        session.role.role === 'replicating'
+          ? session.monitor.views().map((v) => ({ ...v, replicas: session.snapshots.views(v.store) }))
+          : [],
     }),
   });
   // The files are final: whoever boots next may restore and migrate (in place) now.
@@ -187,6 +193,7 @@ function keepReplicating(session: Session, child: Child): void {
   ctx.keep(child, 'replication', {
     restart: {
       start: async () => {
+        session.snapshots.renewGenerations();
         await bumpSeq(session, 'restart');
         return spawnLitestream(session);
       },
@@ -202,11 +209,14 @@ function keepReplicating(session: Session, child: Child): void {
       },
     },
     beforeStop: () => session.monitor.markStop(),
-    afterStop: (exit) => {
+    afterStop: async (exit) => {
       clearInterval(timer);
       const verdict = session.monitor.verdict(exit.signal === 'SIGKILL');
-      releaseReplication(session.lease);
-      return Promise.resolve(verdict);
+      try {
+        return await session.snapshots.judgeAtStop(verdict);
+      } finally {
+        releaseReplication(session.lease);
+      }
     },
   });
 }
@@ -231,6 +241,7 @@ function createSession(ctx: TaskContext, config: Session['config']): Session {
     lease: replicationLease(targets.map((t) => t.dbPath)),
     current: undefined,
     role: { role: 'replicating' },
+    snapshots: createRestorabilityCheck(ctx, config, targets, () => session.current),
     monitor: createProgressMonitor(targets, {
       stallTimeoutMs: config.litestream.stall.timeoutMs,
       stallRestartMs: config.litestream.stall.restartMs,
@@ -246,6 +257,7 @@ function createSession(ctx: TaskContext, config: Session['config']): Session {
 function watch(session: Session, child: Child): void {
   session.current = child;
   session.monitor.watching();
+  session.snapshots.watching();
   void child.exited.then(() => {
     if (session.current !== child) return;
     session.current = undefined;
@@ -292,6 +304,7 @@ async function spawnLitestream(session: Session): Promise<Child> {
   child.onLine((text) => {
     const line = parseLine(text);
     session.monitor.observe(line);
+    session.snapshots.observe(line);
     if (line.msg === 'wal segment written' && line.db) reported.delete(line.db);
     // Until it has taken over, a fault fails the takeover instead (takeover.ts).
     if (session.current !== child) return;

@@ -95,7 +95,7 @@ describe('bootseq status and the health endpoints', () => {
     expect((await get(`${base}/livez`)).status).toBe(200);
     const plain = await status(project);
     expect(plain.output).toMatch(/^bootseq .* · healthy$/m);
-    expect(plain.output).toMatch(/^primary +sqlite +[0-9a-f]{16} .*0 \(caught up\)$/m);
+    expect(plain.output).toMatch(/^primary +sqlite +[0-9a-f]{16} .*0 \(caught up\) +(-|yes)$/m);
 
     process.kill(litestream, 'SIGSTOP');
     try {

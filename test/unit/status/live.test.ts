@@ -118,7 +118,15 @@ describe('the live snapshot', () => {
       { name: 'web', pid: null, ready: false, restarts: 0, uptime_ms: null },
     ]);
     expect(s.stores).toEqual([
-      { name: 'a', kind: 'sqlite', generation: null, last_sync: null, lag_ms: null },
+      {
+        name: 'a',
+        kind: 'sqlite',
+        generation: null,
+        last_sync: null,
+        lag_ms: null,
+        restorable: null,
+        replicas: [],
+      },
     ]);
   });
 
@@ -189,6 +197,39 @@ describe('the live snapshot', () => {
     ]);
     // The default: the same snapshot fails on all three.
     expect(t.live.snapshot().health.problems).toHaveLength(3);
+  });
+
+  test('a replica that cannot be restored: degraded, in status and in its words, until checked again', () => {
+    const t = setup();
+    t.boot();
+    const replica = (restorable: boolean | null, total: number) => ({
+      name: 'file',
+      restorable,
+      reason: restorable === false ? 'its snapshot is gone' : null,
+      unrestorableTotal: total,
+    });
+    const view = (r: ReturnType<typeof replica>) =>
+      t.setReplication({
+        role: 'replicating',
+        stores: [{ store: 'a', generation: 'abcd', lastSyncMs: 1, lagMs: 0, replicas: [r] }],
+      });
+    view(replica(null, 0));
+    expect(t.live.snapshot().stores[0]).toMatchObject({ restorable: null });
+    expect(t.live.snapshot().health.status).toBe('healthy');
+    view(replica(false, 1));
+    const s = t.live.snapshot();
+    expect(s.stores[0]).toMatchObject({
+      restorable: false,
+      replicas: [{ name: 'file', restorable: false, reason: 'its snapshot is gone', unrestorable_total: 1 }],
+    });
+    expect(s.health.problems).toEqual([
+      'store a: the replica "file" cannot be restored (its snapshot is gone); litestream is restarted in a new generation',
+    ]);
+    expect(renderStatus(s)).toMatch(/^a +sqlite +abcd .* NO: file \(its snapshot is gone\)$/m);
+    view(replica(true, 1));
+    expect(t.live.snapshot().stores[0]).toMatchObject({ restorable: true });
+    expect(t.live.snapshot().health.status).toBe('healthy');
+    expect(renderStatus(t.live.snapshot())).toMatch(/^a +sqlite +abcd .* yes$/m);
   });
 
   test('waiting for the replication lease (rolling deploy): healthy without a Litestream of its own', () => {

@@ -1,0 +1,428 @@
+// Whether each replica can still be restored, asked of Litestream itself (docs/litestream.md Q12). A
+// replica that takes every WAL segment can still be useless: its directory deleted while Litestream runs
+// leaves the current generation without a snapshot, and Litestream logs nothing and never writes one
+// again until it restarts; a restart in the same generation writes a snapshot but the WAL before it is
+// gone, and the restore still fails (`missing initial wal segment`). Only a new generation restores.
+// So, for every store and replica, the current generation (`.<db>-litestream/generation`) must have a
+// snapshot (`litestream snapshots`) and, after each takeover and at shutdown, every WAL index of it must
+// start at offset 0 (`litestream wal -generation`). Each call is bounded (LIST_TIMEOUT_MS, and the
+// shorter STOP_TIMEOUT_MS at shutdown, which already waited for Litestream's final sync): an S3 that
+// accepts and never answers would hang it (Q12). Asking Litestream costs 22–33 ms a call and works for
+// S3 as for files; reading the file layout would cover file replicas only.
+// Reports what it finds through callbacks; never stops Litestream itself. The one file it changes is
+// the `generation` file, and only when asked, between a Litestream's exit and the next one's start
+// (what Litestream itself does when it cannot continue a generation: Q12).
+
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Child, CommandSpec, ReplicaRestorabilityView } from '../../entrypoint/core/task.js';
+import { parseLine, type LitestreamLine } from './lines.js';
+import { readGeneration } from './takeover.js';
+
+/** How long one `litestream snapshots` or `litestream wal` may take before it is killed (unknown). */
+export const LIST_TIMEOUT_MS = 10_000;
+/** The same at shutdown, where an orchestrator's own grace period is running out. */
+export const STOP_TIMEOUT_MS = 5000;
+/**
+ * A generation found without a snapshot is looked at once more this much later before it counts:
+ * a new generation's first snapshot is written a moment after its `generation` file.
+ */
+const CONFIRM_MS = 2000;
+
+export interface SnapshotRow {
+  readonly replica: string;
+  readonly generation: string;
+  readonly index: number;
+  readonly size: number;
+  readonly created: string;
+}
+
+export interface WalSegmentRow extends SnapshotRow {
+  readonly offset: number;
+}
+
+/** A listing's rows, and what Litestream said instead of rows (ERROR lines, unreadable lines). */
+export interface Listing<Row> {
+  readonly rows: readonly Row[];
+  readonly errors: readonly string[];
+}
+
+const GENERATION = /^[0-9a-f]{16}$/;
+const COUNT = /^\d+$/;
+
+/** `litestream snapshots` output: `replica  generation  index  size  created` rows. */
+export function parseSnapshots(lines: readonly string[]): Listing<SnapshotRow> {
+  return parseTable(lines, 'replica generation index size created', (f) => {
+    const [replica, generation, index, size, created] = f;
+    if (f.length !== 5 || !generation || !GENERATION.test(generation)) return undefined;
+    if (!COUNT.test(index ?? '') || !COUNT.test(size ?? '')) return undefined;
+    return { replica: replica!, generation, index: Number(index), size: Number(size), created: created! };
+  });
+}
+
+/** `litestream wal` output: `replica  generation  index  offset  size  created` rows. */
+export function parseWalSegments(lines: readonly string[]): Listing<WalSegmentRow> {
+  return parseTable(lines, 'replica generation index offset size created', (f) => {
+    const [replica, generation, index, offset, size, created] = f;
+    if (f.length !== 6 || !generation || !GENERATION.test(generation)) return undefined;
+    if (![index, offset, size].every((n) => COUNT.test(n ?? ''))) return undefined;
+    return {
+      replica: replica!,
+      generation,
+      index: Number(index),
+      offset: Number(offset),
+      size: Number(size),
+      created: created!,
+    };
+  });
+}
+
+function parseTable<Row>(
+  lines: readonly string[],
+  header: string,
+  row: (fields: string[]) => Row | undefined,
+): Listing<Row> {
+  const rows: Row[] = [];
+  const errors: string[] = [];
+  for (const text of lines) {
+    if (text.trim() === '') continue;
+    const fields = text.trim().split(/\s+/);
+    if (fields.join(' ') === header) continue;
+    // Litestream's own log lines (slog text or JSON): an ERROR instead of rows means "cannot tell".
+    if (/^(time=|\{)/.test(text.trim())) {
+      const line = parseLine(text);
+      if (line.level === 'ERROR' || line.level === 'WARN') errors.push(line.error ?? line.msg ?? text);
+      continue;
+    }
+    const parsed = row(fields);
+    if (parsed) rows.push(parsed);
+    else errors.push(`unreadable line: ${text}`);
+  }
+  return { rows, errors };
+}
+
+export type Restorability =
+  | { readonly state: 'restorable' }
+  /** `reason`: a few words (`its snapshot is gone`); `detail`: what was seen, with the generation. */
+  | { readonly state: 'unrestorable'; readonly reason: string; readonly detail: string }
+  | { readonly state: 'unknown'; readonly why: string };
+
+/**
+ * One replica's verdict for `generation`, from its snapshot listing and, when given, its WAL listing
+ * (Litestream's restore refuses a WAL index whose first segment does not start at 0: Q12).
+ */
+export function judgeReplica(
+  generation: string,
+  snapshots: Listing<SnapshotRow>,
+  wal?: Listing<WalSegmentRow>,
+): Restorability {
+  if (snapshots.errors.length > 0) return { state: 'unknown', why: snapshots.errors[0]! };
+  if (!snapshots.rows.some((r) => r.generation === generation))
+    return {
+      state: 'unrestorable',
+      reason: 'its snapshot is gone',
+      detail: `generation ${generation} has no snapshot in it`,
+    };
+  if (!wal) return { state: 'restorable' };
+  if (wal.errors.length > 0) return { state: 'unknown', why: wal.errors[0]! };
+  const firstOffset = new Map<number, number>();
+  for (const r of wal.rows)
+    if (r.generation === generation)
+      firstOffset.set(r.index, Math.min(firstOffset.get(r.index) ?? Infinity, r.offset));
+  const broken = [...firstOffset].filter(([, offset]) => offset !== 0).sort(([a], [b]) => a - b)[0];
+  if (broken)
+    return {
+      state: 'unrestorable',
+      reason: 'the start of its WAL is gone',
+      detail: `generation ${generation}'s WAL index ${broken[0].toString(16).padStart(8, '0')} begins at offset ${broken[1]}, not 0`,
+    };
+  return { state: 'restorable' };
+}
+
+export interface CheckTarget {
+  readonly store: string;
+  /** The path Litestream's lines name the database by (`db=`). */
+  readonly dbPath: string;
+  /** The path litestream.yml names it by: what `litestream snapshots` is asked about (default dbPath). */
+  readonly listPath?: string;
+  readonly metaPath: string;
+  readonly replicas: readonly string[];
+}
+
+/** A replica whose current generation cannot be restored. */
+export interface Finding {
+  readonly store: string;
+  readonly replica: string;
+  readonly generation: string;
+  readonly reason: string;
+  readonly detail: string;
+}
+
+/** Runs `litestream ARGS` (the caller adds the binary and -config) and returns its output lines. */
+export type ListCommand = (
+  args: readonly string[],
+  timeoutMs: number,
+) => Promise<{ lines: string[]; failed?: string }>;
+
+export interface SnapshotCheckOptions {
+  /** Time between two periodic checks (from the end of one to the start of the next). */
+  readonly intervalMs: number;
+  readonly list: ListCommand;
+  /** Whether a Litestream that has taken over runs now (checks pause while it restarts). */
+  readonly isActive: () => boolean;
+  /** Replicas found unrestorable by a periodic check (each once per generation). */
+  onUnrestorable(findings: readonly Finding[]): void;
+  /** A replica that was unrestorable can be restored again. */
+  onRestorable(store: string, replica: string, generation: string): void;
+  /** Litestream could not tell (an ERROR line, a timeout): said once until a check tells again. */
+  onUnknown?(store: string, replica: string, why: string): void;
+  readonly confirmMs?: number;
+}
+
+interface ReplicaState {
+  restorable: boolean | null;
+  reason: string | null;
+  /** The generation last reported unrestorable (reported once per generation). */
+  reportedGeneration: string | undefined;
+  unrestorableTotal: number;
+  /** This process logged `write snapshot` and not yet `snapshot written` (or an error). */
+  snapshotting: boolean;
+  /** An unknown result was said since the last definite one. */
+  unknownSaid: boolean;
+}
+
+export function createSnapshotChecker(targets: readonly CheckTarget[], options: SnapshotCheckOptions) {
+  const confirmMs = options.confirmMs ?? CONFIRM_MS;
+  const states = new Map(
+    targets.flatMap((t) =>
+      t.replicas.map((r): [string, ReplicaState] => [
+        key(t.store, r),
+        {
+          restorable: null,
+          reason: null,
+          reportedGeneration: undefined,
+          unrestorableTotal: 0,
+          snapshotting: false,
+          unknownSaid: false,
+        },
+      ]),
+    ),
+  );
+  const byPath = new Map(targets.map((t) => [t.dbPath, t]));
+  const renew = new Set<CheckTarget>();
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+  let stopped = false;
+  let walDue = true;
+
+  const stateOf = (store: string, replica: string) => states.get(key(store, replica))!;
+
+  /** One replica now: its generation, the listings, and the verdict (unknown when the generation moved). */
+  const checkReplica = async (
+    target: CheckTarget,
+    replica: string,
+    withWal: boolean,
+  ): Promise<{ generation: string; verdict: Restorability } | undefined> => {
+    const generation = readGeneration(target.metaPath);
+    if (!generation || stateOf(target.store, replica).snapshotting) return undefined;
+    const base = ['-replica', replica];
+    const db = target.listPath ?? target.dbPath;
+    const timeoutMs = stopped ? STOP_TIMEOUT_MS : LIST_TIMEOUT_MS;
+    const snapshots = await options.list(['snapshots', ...base, db], timeoutMs);
+    // Without a snapshot listing there is nothing to judge: do not wait on the WAL's as well.
+    const wal =
+      withWal && !snapshots.failed
+        ? await options.list(['wal', ...base, '-generation', generation, db], timeoutMs)
+        : undefined;
+    if (readGeneration(target.metaPath) !== generation) return undefined;
+    const asListing = (r: { lines: string[]; failed?: string }) =>
+      r.failed ? { rows: [], errors: [r.failed] } : undefined;
+    const verdict = judgeReplica(
+      generation,
+      asListing(snapshots) ?? parseSnapshots(snapshots.lines),
+      wal && (asListing(wal) ?? parseWalSegments(wal.lines)),
+    );
+    return { generation, verdict };
+  };
+
+  /** One replica, checked and its state updated; a finding when it cannot be restored. */
+  const checkOne = async (
+    target: CheckTarget,
+    replica: string,
+    withWal: boolean,
+    confirm: boolean,
+  ): Promise<Finding | 'unknown' | undefined> => {
+    let seen = await checkReplica(target, replica, withWal);
+    if (confirm && seen?.verdict.state === 'unrestorable') {
+      await new Promise((resolve) => setTimeout(resolve, confirmMs).unref());
+      const again = await checkReplica(target, replica, withWal);
+      seen = again?.generation === seen.generation ? again : undefined;
+    }
+    if (!seen) return 'unknown';
+    const state = stateOf(target.store, replica);
+    const { generation, verdict } = seen;
+    if (verdict.state === 'unknown') {
+      if (!state.unknownSaid) options.onUnknown?.(target.store, replica, verdict.why);
+      state.unknownSaid = true;
+      return 'unknown';
+    }
+    state.unknownSaid = false;
+    if (verdict.state === 'restorable') {
+      if (state.restorable === false) options.onRestorable(target.store, replica, generation);
+      state.restorable = true;
+      state.reason = null;
+      return undefined;
+    }
+    state.restorable = false;
+    state.reason = verdict.reason;
+    return { store: target.store, replica, generation, reason: verdict.reason, detail: verdict.detail };
+  };
+
+  /**
+   * Checks every replica, all at once (a shutdown waits for it): those that cannot be restored
+   * (confirmed by a second look only when `confirm`), and whether every replica got a verdict.
+   */
+  const checkAll = async (withWal: boolean, confirm: boolean) => {
+    const all = await Promise.all(
+      targets.flatMap((t) => t.replicas.map((r) => checkOne(t, r, withWal, confirm))),
+    );
+    const findings = all.filter((f): f is Finding => f !== undefined && f !== 'unknown');
+    return { findings, complete: !all.includes('unknown') };
+  };
+
+  const round = async (): Promise<void> => {
+    if (!options.isActive()) return;
+    const withWal = walDue;
+    const { findings, complete } = await checkAll(withWal, true);
+    // The WAL listing is owed until every replica has answered it once for this Litestream.
+    if (withWal && complete && options.isActive()) walDue = false;
+    const fresh = findings.filter((f) => stateOf(f.store, f.replica).reportedGeneration !== f.generation);
+    for (const f of fresh) {
+      const state = stateOf(f.store, f.replica);
+      state.reportedGeneration = f.generation;
+      state.unrestorableTotal += 1;
+    }
+    if (fresh.length > 0 && options.isActive()) options.onUnrestorable(fresh);
+  };
+
+  const schedule = () => {
+    if (stopped || timer) return;
+    timer = setTimeout(() => {
+      running = round()
+        .catch(() => undefined) // a check that cannot run tells nothing; the next one tries again
+        .finally(() => {
+          running = undefined;
+          timer = undefined;
+          schedule();
+        });
+    }, options.intervalMs).unref();
+  };
+
+  return {
+    /** Follows Litestream's lines: a snapshot being written is not a missing one. */
+    observe(line: LitestreamLine): void {
+      const target = line.db ? byPath.get(line.db) : undefined;
+      if (!target || !line.replica) return;
+      const state = states.get(key(target.store, line.replica));
+      if (!state) return;
+      if (line.msg === 'write snapshot') state.snapshotting = true;
+      else if (line.msg === 'snapshot written' || line.level === 'ERROR') state.snapshotting = false;
+    },
+
+    /** A Litestream has taken over: checks (re)start, and the next one lists the WAL too. */
+    watching(): void {
+      walDue = true;
+      for (const state of states.values()) state.snapshotting = false;
+      schedule();
+    },
+
+    /** The stores found unrestorable get a new generation at Litestream's next start. */
+    renewLater(findings: readonly Finding[]): void {
+      for (const f of findings) {
+        const target = targets.find((t) => t.store === f.store);
+        if (target) renew.add(target);
+      }
+    },
+
+    /**
+     * Before a Litestream starts (the previous one has exited): removes the `generation` file of each
+     * store asked for, so that it starts a new generation with a snapshot (Q12). Returns those stores.
+     */
+    renewGenerations(): { store: string; file: string }[] {
+      const done: { store: string; file: string }[] = [];
+      for (const target of renew) {
+        const file = path.join(target.metaPath, 'generation');
+        fs.rmSync(file, { force: true });
+        done.push({ store: target.store, file });
+      }
+      renew.clear();
+      return done;
+    },
+
+    /** Stops the periodic checks and waits for one that runs; then checks once more, in full. */
+    async final(): Promise<Finding[]> {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await running;
+      // Litestream has exited: a snapshot it was writing is finished or never will be.
+      for (const state of states.values()) state.snapshotting = false;
+      return (await checkAll(true, false)).findings;
+    },
+
+    /** Each store's replicas as status and health see them. */
+    views(store: string): ReplicaRestorabilityView[] {
+      const target = targets.find((t) => t.store === store);
+      return (target?.replicas ?? []).map((replica) => {
+        const s = stateOf(store, replica);
+        return {
+          name: replica,
+          restorable: s.restorable,
+          reason: s.reason,
+          unrestorableTotal: s.unrestorableTotal,
+        };
+      });
+    },
+  };
+}
+
+export type SnapshotChecker = ReturnType<typeof createSnapshotChecker>;
+
+/** Words for a finding: `the replica "file" of primary cannot be restored: its snapshot is gone (…)`. */
+export function describeFinding(f: Finding): string {
+  return `the replica "${f.replica}" of ${f.store} cannot be restored: ${f.reason} (${f.detail})`;
+}
+
+/**
+ * A ListCommand over the task's own `start` (the one door to child processes): `litestream ARGS
+ * -config CONFIG`, its lines collected, killed after `timeoutMs`.
+ */
+export function litestreamLister(
+  start: (spec: CommandSpec) => Promise<Child>,
+  bin: string,
+  configPath: string,
+): ListCommand {
+  return async (args, timeoutMs) => {
+    const [command, ...rest] = args;
+    const child = await start({
+      command: { file: bin, args: [command!, '-config', configPath, ...rest] },
+      display: `litestream ${args.join(' ')}`,
+      relay: () => false,
+    });
+    const lines: string[] = [];
+    child.onLine((line) => lines.push(line));
+    const timer = setTimeout(() => void child.stop(0, 'SIGKILL'), timeoutMs);
+    const exit = await child.exited.finally(() => clearTimeout(timer));
+    if (exit.signal === 'SIGKILL')
+      return { lines, failed: `litestream ${command} did not answer within ${timeoutMs / 1000} s` };
+    if (exit.exitCode !== 0)
+      return {
+        lines,
+        failed: `litestream ${command} exited with code ${exit.exitCode ?? '?'}: ${lines.at(-1) ?? ''}`,
+      };
+    return { lines };
+  };
+}
+
+function key(store: string, replica: string): string {
+  return `${store}\u0000${replica}`;
+}
