@@ -21,3 +21,4 @@ export {
 } from './lease.js';
 export { splitStatements } from './split.js';
 export { processesWithOpen } from './processes.js';
+export { adviseUnwritable, describeMount, whyUnwritable, type WriteFailure } from './mounts.js';
