@@ -44,6 +44,14 @@ export interface CommandSpec {
 export interface ChildExit {
   readonly exitCode: number | undefined;
   readonly signal: string | undefined;
+  /**
+   * With `signal`: whether bootseq itself had sent that signal to the child's group (a stop, a kill
+   * after the grace), or something else did (the OOM killer, an operator's `kill -9`). Undefined when
+   * unknown; core/exit.ts words each case.
+   */
+  readonly killedByBootseq?: boolean;
+  /** The child was stopped (SIGSTOP, state T) when bootseq stopped it, so bootseq resumed it (SIGCONT). */
+  readonly resumed?: boolean;
 }
 
 /** A child process leading its own process group. */

@@ -158,6 +158,55 @@ describe('replication is never silently absent', () => {
     expect(result.output).not.toContain('has taken over');
   });
 
+  test('a replica on a read-only mount fails the boot naming the replica and its mount, not the database', async ({
+    project,
+    skip,
+  }) => {
+    const replica = mountIn(project, '.demo/replica', 1024, skip);
+    replica.readOnly();
+    const result = await project.run(['up', '--log-format', 'plain']);
+    expect(result.exitCode, result.output.slice(-3000)).toBe(1);
+    expect(result.stderr).toMatch(
+      /Error: replicate failed: litestream cannot replicate \w+: .*read-only file system/,
+    );
+    expect(result.stderr).toMatch(
+      new RegExp(
+        `Try: the replica "file" cannot be written: ${project.dir}/\\.demo/replica/\\S+ is on a read-only file system \\(mount ${project.dir}/\\.demo/replica \\(tmpfs\\)\\); mount it read-write`,
+      ),
+    );
+    expect(result.stderr).not.toContain('.sqlite3 is on a read-only file system');
+  });
+
+  test('a frozen (SIGSTOPped) Litestream at shutdown is resumed: its final sync ships, well within replication_grace', async ({
+    project,
+  }) => {
+    project.write({
+      'bootseq.yml': fs
+        .readFileSync(project.path('bootseq.yml'), 'utf8')
+        .replace('replication_grace: 10s', 'replication_grace: 30s'),
+    });
+    const boot = project.start(['up', '--log-format', 'plain']);
+    await boot.waitForLine(READY);
+    const frozen = pidOf(project.report(), 'replicate');
+    await writeNotes(project, 0, 10);
+    process.kill(frozen, 'SIGSTOP');
+    await writeNotes(project, 10, 10);
+    const sentAt = Date.now();
+    process.kill(boot.pid, 'SIGTERM');
+    const result = await boot.done;
+    const tookMs = Date.now() - sentAt;
+    expect(result.exitCode, result.output.slice(-3000)).toBe(0);
+    expect(tookMs).toBeLessThan(15_000);
+    expect(result.output).toMatch(
+      /\[replicate\] stopped in [\d.]+ m?s: exited with code 0 \(it was frozen by SIGSTOP: bootseq sent SIGCONT after the stop signal so it could act on it\)/,
+    );
+    expect(result.output).toContain("litestream's final sync put every store's last writes in the replica");
+    const copy = restoreCopy(project.dir, '.demo/storage/primary.sqlite3', project.path('restored.sqlite3'));
+    expect(countRows(copy, 'notes')).toBe(20);
+    expect(isAlive(frozen)).toBe(false);
+    expect(processesIn(project.dir)).toEqual([]);
+  });
+
   test('an unreachable S3 endpoint with the database present fails the boot at once', async ({ project }) => {
     expect((await project.run(['up', '--until', 'verify'])).exitCode).toBe(0);
     const closed = await freePort();
