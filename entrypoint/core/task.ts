@@ -65,7 +65,10 @@ export interface Child {
   outputTail(): string[];
   /** Calls `listener` with every output line from now on; returns the unsubscribe function. */
   onLine(listener: (line: string, stream: 'stdout' | 'stderr') => void): () => void;
-  /** SIGTERM to the group, SIGKILL to the group after `graceMs`, resolves once it has exited. */
+  /**
+   * SIGTERM to the group (and SIGCONT if a member is stopped, so it can act on it), SIGKILL to the
+   * group after `graceMs`; resolves once it has exited.
+   */
   stop(graceMs: number, signal?: NodeJS.Signals): Promise<ChildExit>;
 }
 

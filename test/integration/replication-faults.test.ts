@@ -142,7 +142,13 @@ describe('replication is never silently absent', () => {
     // A container killed mid-run leaves its -wal and -shm files: SQLite can still read the databases.
     const first = project.start(['up']);
     await first.waitForLine(READY);
-    for (const pid of [first.pid, ...processesIn(project.dir)]) process.kill(pid, 'SIGKILL');
+    for (const pid of [first.pid, ...processesIn(project.dir)]) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone already: bootseq's watchdog kills its children as soon as bootseq dies
+      }
+    }
     await first.done;
     await expect.poll(() => processesIn(project.dir)).toEqual([]);
     storage.readOnly();
