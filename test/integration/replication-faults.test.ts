@@ -207,6 +207,10 @@ describe('replication is never silently absent', () => {
       /\[replicate\] stopped in [\d.]+ m?s: exited with code 0 \(it was frozen by SIGSTOP: bootseq sent SIGCONT after the stop signal so it could act on it\)/,
     );
     expect(result.output).toContain("litestream's final sync put every store's last writes in the replica");
+    const stop = (project.report().shutdown as { task: string; ended?: string }[]).find(
+      (s) => s.task === 'replicate',
+    );
+    expect(stop?.ended).toMatch(/^exited with code 0 \(it was frozen by SIGSTOP: bootseq sent SIGCONT/);
     const copy = restoreCopy(project.dir, '.demo/storage/primary.sqlite3', project.path('restored.sqlite3'));
     expect(countRows(copy, 'notes')).toBe(20);
     expect(isAlive(frozen)).toBe(false);

@@ -79,6 +79,11 @@ describe('supervision', () => {
       'litestream was killed by SIGKILL from outside bootseq (the OOM killer or an operator) before its final sync finished',
     );
     expect(result.output).not.toContain('had to be killed');
+    const stops = project.report().shutdown as { task: string; ended?: string }[];
+    expect(stops.find((s) => s.task === 'replicate')?.ended).toBe(
+      'was killed by SIGKILL from outside bootseq (the OOM killer or an operator)',
+    );
+    expect(stops.find((s) => s.task === 'start:stubborn')?.ended).toBe('was killed by SIGKILL');
     expect(isAlive(litestream)).toBe(false);
     expect(processesIn(project.dir)).toEqual([]);
   });
