@@ -17,7 +17,7 @@ import { Socket } from 'node:net';
 import { watchGroups } from './groups.js';
 
 /** `+PGID` adds a group, `-PGID` removes it; end-of-file: SIGKILL every group left, then exit. */
-const SCRIPT = `groups=' '
+export const WATCHDOG_SCRIPT = `groups=' '
 while IFS= read -r line; do
   case $line in
     +*) groups="$groups\${line#+} " ;;
@@ -44,7 +44,7 @@ function send(line: string): void {
 function ensure(): void {
   if (current || starts >= MAX_STARTS) return;
   starts += 1;
-  const child = spawn('/bin/sh', ['-c', SCRIPT], {
+  const child = spawn('/bin/sh', ['-c', WATCHDOG_SCRIPT], {
     cwd: '/',
     detached: true,
     stdio: ['pipe', 'ignore', 'ignore'],
