@@ -22,3 +22,4 @@ export {
 export { splitStatements } from './split.js';
 export { describeProcess, processesWithOpen } from './processes.js';
 export { litestreamConfigFile } from './litestream-config.js';
+export { adviseUnwritable, describeMount, whyUnwritable, type WriteFailure } from './mounts.js';

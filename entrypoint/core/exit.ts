@@ -45,9 +45,33 @@ export function exitCodeOf(exit: ChildExit): number {
   return exit.exitCode ?? EXIT_FAILED;
 }
 
-/** `exited with code 3` / `was killed by SIGKILL`: how every message says a child ended. */
+/** A SIGKILL bootseq did not send: the kernel's OOM killer, or someone's `kill -9`. */
+const KILLED_FROM_OUTSIDE = 'was killed by SIGKILL from outside bootseq (the OOM killer or an operator)';
+
+/**
+ * `exited with code 3` / `was killed by SIGKILL` / `was killed by SIGKILL from outside bootseq (…)`:
+ * how every message says a child ended. A signal bootseq did not send is said to come from outside,
+ * so nobody looks for the cause in bootseq's own stop; a child bootseq had to resume first says so.
+ */
 export function describeExit(exit: ChildExit): string {
-  return exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.exitCode}`;
+  const outside = exit.killedByBootseq === false;
+  const how = !exit.signal
+    ? `exited with code ${exit.exitCode}`
+    : outside && exit.signal === 'SIGKILL'
+      ? KILLED_FROM_OUTSIDE
+      : `was killed by ${exit.signal}${outside ? ' from outside bootseq' : ''}`;
+  return exit.resumed
+    ? `${how} (it was frozen by SIGSTOP: bootseq sent SIGCONT after the stop signal so it could act on it)`
+    : how;
+}
+
+/**
+ * How a child that died of SIGKILL came to: `had to be killed` when bootseq sent it (a stop past
+ * its grace, a stalled Litestream), else killed from outside. Undefined when it was not SIGKILLed.
+ */
+export function describeKill(exit: ChildExit): string | undefined {
+  if (exit.signal !== 'SIGKILL') return undefined;
+  return exit.killedByBootseq === false ? KILLED_FROM_OUTSIDE : 'had to be killed';
 }
 
 /** SIGTERM and SIGINT ask for a clean shutdown (exit 0); any other signal is reported as 128+n. */

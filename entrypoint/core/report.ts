@@ -101,6 +101,7 @@ function toReportStops(stops: readonly StopRecord[]): unknown[] {
     stopped_at_ms: s.stoppedAtMs,
     exit_code: s.exitCode ?? null,
     signal: s.signal ?? null,
+    ended: s.ended,
     ...(s.problem === undefined ? {} : { problem: s.problem }),
   }));
 }

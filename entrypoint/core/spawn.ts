@@ -1,12 +1,14 @@
 // The only door to execa. Every child leads its own process group (detached), so a signal reaches
 // `sh -c` wrappers and forked workers alike; stopping is SIGTERM to the group → grace → SIGKILL to
 // the group. Groups stay in a registry until they are empty, so cli.ts can kill what is left on any
-// exit. Never decides when to stop anything: the runner and the supervisor do.
+// exit, and the watchdog (watchdog.ts) on bootseq's death. Never decides when to stop anything: the
+// runner and the supervisor do.
 
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { addGroup, isGroupAlive, removeGroup, signalGroup } from './groups.js';
+import { addGroup, isGroupAlive, isGroupStopped, removeGroup, signalGroup } from './groups.js';
 import type { Child, ChildExit, CommandSpec } from './task.js';
+import { startWatchdog } from './watchdog.js';
 
 type Execa = typeof import('execa');
 let execaModule: Execa | undefined;
@@ -18,7 +20,12 @@ let loading: Promise<Execa> | undefined;
  * that never start one (plan, checksum, --version) never pay for it.
  */
 function loadSpawner(): Promise<void> {
-  loading ??= import('execa').then((m) => (execaModule = m));
+  loading ??= import('execa').then((m) => {
+    execaModule = m;
+    // Before the first child: no group bootseq starts outlives a bootseq killed outright.
+    startWatchdog();
+    return m;
+  });
   return loading.then(() => undefined);
 }
 
@@ -27,6 +34,8 @@ const TAIL_LINES = 20;
 /** How long an exited child's output may still take to arrive before its exit is reported. */
 const DRAIN_MS = 100;
 const KEEP_LINES = 200;
+/** How often a child being stopped is looked at for a SIGSTOP (state T) that keeps it from acting. */
+const FROZEN_LOOK_MS = 200;
 
 export interface StartOptions {
   readonly baseEnv?: Readonly<Record<string, string>>;
@@ -59,6 +68,16 @@ function startChild(spec: CommandSpec, options: StartOptions = {}): Child {
 
   const pid = subprocess.pid;
   let hasExited = false;
+  // The signals bootseq sent the group: a death by one of them is bootseq's doing, any other one came
+  // from outside (the OOM killer, an operator), and the exit says which (core/exit.ts).
+  const sent = new Set<string>();
+  const send = (signal: NodeJS.Signals): boolean => {
+    if (pid === undefined) return false;
+    sent.add(signal);
+    return signalGroup(pid, signal);
+  };
+  const withCause = (exit: ChildExit): ChildExit =>
+    exit.signal ? { ...exit, killedByBootseq: sent.has(exit.signal) } : exit;
   const cannotStart = (why: unknown) => {
     hasExited = true;
     output.push(`cannot start \`${display}\`: ${String(why)}`, 'stderr');
@@ -71,7 +90,7 @@ function startChild(spec: CommandSpec, options: StartOptions = {}): Child {
     subprocess.once('exit', (code, signal) => {
       const drained = Promise.all(readers);
       void Promise.race([drained, sleep(DRAIN_MS)]).then(() =>
-        resolve({ exitCode: code ?? undefined, signal: signal ?? undefined }),
+        resolve(withCause({ exitCode: code ?? undefined, signal: signal ?? undefined })),
       );
     });
   });
@@ -79,7 +98,7 @@ function startChild(spec: CommandSpec, options: StartOptions = {}): Child {
     // The program could not be started at all (ENOENT, EACCES): there is no exit event.
     if (result.failed && result.exitCode === undefined && result.signal === undefined)
       return cannotStart(result.originalMessage ?? result.shortMessage);
-    return { exitCode: result.exitCode, signal: result.signal };
+    return withCause({ exitCode: result.exitCode, signal: result.signal });
   }, cannotStart);
   const exited: Promise<ChildExit> = Promise.race([exitEvent, finished]).then((exit) => {
     hasExited = true;
@@ -103,7 +122,7 @@ function startChild(spec: CommandSpec, options: StartOptions = {}): Child {
     outputTail: output.tail,
     onLine: output.onLine,
     stop(graceMs, signal = 'SIGTERM') {
-      stopping ??= stopGroup(pid, exited, () => hasExited, graceMs, signal);
+      stopping ??= stopGroup(pid, exited, () => hasExited, graceMs, signal, send);
       return stopping;
     },
   };
@@ -179,21 +198,33 @@ async function stopGroup(
   isExited: () => boolean,
   graceMs: number,
   signal: NodeJS.Signals,
+  send: (signal: NodeJS.Signals) => boolean,
 ): Promise<ChildExit> {
   if (pid === undefined) return exited;
   const deadline = Date.now() + graceMs;
-  if (!isExited() || isGroupAlive(pid)) signalGroup(pid, signal);
+  if (!isExited() || isGroupAlive(pid)) send(signal);
+  // A frozen child (SIGSTOP: state T) acts on nothing but SIGKILL, so a SIGTERM would only wait out
+  // the whole grace. SIGCONT after it lets the child act on it at once (Litestream: its final sync,
+  // docs/litestream.md Q4) instead of being killed with its work undone. Looked at again during the
+  // grace: a SIGSTOP sent just before (or during) the stop takes a moment to show in /proc.
+  let resumed = false;
+  const resumeIfFrozen = () => {
+    if (signal !== 'SIGKILL' && isGroupStopped(pid) && send('SIGCONT')) resumed = true;
+  };
+  resumeIfFrozen();
+  const looking = setInterval(resumeIfFrozen, FROZEN_LOOK_MS);
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<'timeout'>((resolve) => {
     timer = setTimeout(() => resolve('timeout'), graceMs);
   });
   const first = await Promise.race([exited, timedOut]);
   clearTimeout(timer);
-  if (first === 'timeout') signalGroup(pid, 'SIGKILL');
+  clearInterval(looking);
+  if (first === 'timeout') send('SIGKILL');
   const result = await exited;
   // The leader is gone; members of its group (forked workers) get what is left of the grace.
   while (isGroupAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  if (isGroupAlive(pid) && signalGroup(pid, 'SIGKILL')) await new Promise((r) => setTimeout(r, 20));
+  if (isGroupAlive(pid) && send('SIGKILL')) await new Promise((r) => setTimeout(r, 20));
   removeGroup(pid);
-  return result;
+  return resumed ? { ...result, resumed } : result;
 }

@@ -44,6 +44,14 @@ export interface CommandSpec {
 export interface ChildExit {
   readonly exitCode: number | undefined;
   readonly signal: string | undefined;
+  /**
+   * With `signal`: whether bootseq itself had sent that signal to the child's group (a stop, a kill
+   * after the grace), or something else did (the OOM killer, an operator's `kill -9`). Undefined when
+   * unknown; core/exit.ts words each case.
+   */
+  readonly killedByBootseq?: boolean;
+  /** The child was stopped (SIGSTOP, state T) when bootseq stopped it, so bootseq resumed it (SIGCONT). */
+  readonly resumed?: boolean;
 }
 
 /** A child process leading its own process group. */
@@ -57,7 +65,10 @@ export interface Child {
   outputTail(): string[];
   /** Calls `listener` with every output line from now on; returns the unsubscribe function. */
   onLine(listener: (line: string, stream: 'stdout' | 'stderr') => void): () => void;
-  /** SIGTERM to the group, SIGKILL to the group after `graceMs`, resolves once it has exited. */
+  /**
+   * SIGTERM to the group (and SIGCONT if a member is stopped, so it can act on it), SIGKILL to the
+   * group after `graceMs`; resolves once it has exited.
+   */
   stop(graceMs: number, signal?: NodeJS.Signals): Promise<ChildExit>;
 }
 

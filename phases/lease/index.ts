@@ -8,7 +8,16 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TaskFailedError } from '../../entrypoint/core/errors.js';
 import type { Config, Phase, TaskContext } from '../../entrypoint/core/task.js';
-import { describeHolder, leaseFile, me, tryLease, whoHolds, type LeaseFile } from '../../db/index.js';
+import {
+  adviseUnwritable,
+  describeHolder,
+  leaseFile,
+  me,
+  tryLease,
+  whoHolds,
+  whyUnwritable,
+  type LeaseFile,
+} from '../../db/index.js';
 
 const TASK_ID = 'lease';
 const POLL_MS = 100;
@@ -33,17 +42,21 @@ export const lease: Phase = {
   },
 };
 
-/** tryLease, with a failure (a read-only volume, permissions) said in the store's terms. */
+/**
+ * tryLease, with a failure said in the store's terms and by its real cause: a full file system, a
+ * read-only mount (named), or permissions (db/mounts.ts). The lease lives beside the database, so the
+ * cure is always the database's folder, never another place for the lease.
+ */
 async function take(file: LeaseFile, store: string): Promise<boolean> {
   try {
     return await tryLease(file, me());
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
     const folder = path.dirname(file.lock);
-    const hint =
-      code === 'EROFS'
-        ? `${path.dirname(folder)} is on a read-only file system: bootseq, Litestream and the app need it read-write; mount the volume read-write`
-        : `bootseq must be able to create and lock ${folder}; check its owner and permissions (or set lease.dir)`;
+    const hint = adviseUnwritable(
+      path.dirname(folder),
+      whyUnwritable(folder, error),
+      'bootseq, Litestream and the app',
+    );
     throw new TaskFailedError(
       TASK_ID,
       `cannot take the boot lease of ${store}: ${(error as Error).message}`,

@@ -3,6 +3,8 @@
 // can tell apart and give fitting advice for; measured in docs/litestream.md Q9. Words only: what to
 // do about a fault (fail the boot, warn, restart) is decided by the callers.
 
+import path from 'node:path';
+import { describeMount } from '../../db/index.js';
 import type { LitestreamLine } from './lines.js';
 
 /**
@@ -56,12 +58,24 @@ export function isErrorLine(line: LitestreamLine): boolean {
   return line.level === 'ERROR' && !isBenign(line);
 }
 
+/** The path a Go error names (`mkdir /data/replica/generations: read-only file system`), if any. */
+function failingPath(line: LitestreamLine): string | undefined {
+  return /(?:^|[\s"])(\/[^\s:"]+)/.exec(line.error ?? '')?.[1];
+}
+
+/** Whether `failing` is the database itself or what Litestream keeps beside it (-wal, .<db>-litestream). */
+function isBesideDatabase(failing: string, dbPath: string): boolean {
+  const meta = path.join(path.dirname(dbPath), `.${path.basename(dbPath)}-litestream`);
+  return failing.startsWith(dbPath) || failing === meta || failing.startsWith(`${meta}/`);
+}
+
 /** The cause of an error line and what to do about it; `where` names the replica for the advice. */
 export function classify(line: LitestreamLine, where: { dbPath?: string; replica?: string } = {}): Fault {
   const text = `${line.error ?? ''} ${line.text}`;
   const cause = CAUSES.find((c) => c.pattern.test(text))?.cause ?? 'other';
   const replica = where.replica ?? 'the replica';
   const file = where.dbPath ?? 'the database';
+  const failing = failingPath(line);
   switch (cause) {
     case 'replaced':
       return {
@@ -70,9 +84,16 @@ export function classify(line: LitestreamLine, where: { dbPath?: string; replica
           'something replaced a database file while Litestream replicates it; the replica may be stale or corrupt. Restart the container so bootseq restores, verifies and replicates again',
       };
     case 'read-only':
+      // A path that is neither the database nor Litestream's copy beside it is the replica's (a file
+      // replica on its own mount): naming the database's mount there sends the operator to the wrong volume.
+      if (failing && where.dbPath && !isBesideDatabase(failing, where.dbPath))
+        return {
+          cause,
+          advice: `${replica} cannot be written: ${failing} is on a read-only file system (mount ${describeMount(failing)}); mount it read-write, or point the replica elsewhere in litestream.yml`,
+        };
       return {
         cause,
-        advice: `${file} is on a read-only file system: Litestream writes its WAL copy beside the database (.<db>-litestream). Mount the volume read-write`,
+        advice: `${file} is on a read-only file system (mount ${describeMount(failing ?? file)}): Litestream writes its WAL copy beside the database (.<db>-litestream). Mount the volume read-write`,
       };
     case 'disk-full':
       return {

@@ -8,6 +8,7 @@
 
 import path from 'node:path';
 import { ReplicationError } from '../../entrypoint/core/errors.js';
+import { describeKill } from '../../entrypoint/core/exit.js';
 import type { Child, Config, Phase, TaskContext } from '../../entrypoint/core/task.js';
 import { litestreamConfigFile, touchLitestreamSeq } from '../../db/index.js';
 import { classify, isErrorLine, REPLACED_LINE } from './faults.js';
@@ -211,7 +212,7 @@ function keepReplicating(session: Session, child: Child): void {
     beforeStop: () => session.monitor.markStop(),
     afterStop: async (exit) => {
       clearInterval(timer);
-      const verdict = session.monitor.verdict(exit.signal === 'SIGKILL');
+      const verdict = session.monitor.verdict(describeKill(exit));
       try {
         return await session.snapshots.judgeAtStop(verdict);
       } finally {

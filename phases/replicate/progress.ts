@@ -180,8 +180,11 @@ export function createProgressMonitor(targets: readonly ProgressTarget[], option
       stopMarkMs = at;
     },
 
-    /** After Litestream stopped at shutdown: did its final sync put every store's last writes in every replica? */
-    verdict(killed: boolean): StopCheck {
+    /**
+     * After Litestream stopped at shutdown: did its final sync put every store's last writes in every
+     * replica? `killed`: how it was SIGKILLed, if it was (core/exit.ts describeKill).
+     */
+    verdict(killed: string | undefined): StopCheck {
       const at = now();
       const problems = stores.flatMap((s) => missingAt(s, at, stopMarkMs) ?? []);
       return judge(
@@ -245,16 +248,20 @@ function lagOf(s: StoreProgress, at: number): { lagMs: number; behind: Stall['be
 }
 
 /** The verdict on a stopped Litestream from what each store still lacks and what it said at exit. */
-function judge(problems: readonly string[], errors: readonly LitestreamLine[], killed: boolean): StopCheck {
+function judge(
+  problems: readonly string[],
+  errors: readonly LitestreamLine[],
+  killed: string | undefined,
+): StopCheck {
   // What counts is what reached the replica: an error at exit after everything was shipped (two of
   // Litestream's own writers racing on one segment) loses nothing, and is said so.
-  if (problems.length === 0 && !killed) {
+  if (problems.length === 0 && killed === undefined) {
     const note = "litestream's final sync put every store's last writes in the replica";
     const said = errors[0] ? `${note}, although it reported: ${errors[0].error ?? errors[0].text}` : note;
     return { ok: true, note: said };
   }
   const why = killed
-    ? 'litestream had to be killed before its final sync finished'
+    ? `litestream ${killed} before its final sync finished`
     : errors.length > 0
       ? `litestream reported: ${errors[0]!.error ?? errors[0]!.text}`
       : "litestream's final sync left writes behind";

@@ -33,9 +33,17 @@ export function whyNoMount(): string | undefined {
   }
 }
 
-export function mountTmpfs(dir: string, sizeKb: number): Mount {
+/** `options`: more tmpfs options (`nr_inodes=8`). */
+export function mountTmpfs(dir: string, sizeKb: number, options = ''): Mount {
   fs.mkdirSync(dir, { recursive: true });
-  const mounted = run('mount', ['-t', 'tmpfs', '-o', `size=${sizeKb}k`, 'tmpfs', dir]);
+  const mounted = run('mount', [
+    '-t',
+    'tmpfs',
+    '-o',
+    `size=${sizeKb}k${options ? `,${options}` : ''}`,
+    'tmpfs',
+    dir,
+  ]);
   if (!mounted.ok) throw new Error(`mount tmpfs on ${dir}: ${mounted.error}`);
   let isMounted = true;
   return {

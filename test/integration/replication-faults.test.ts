@@ -142,7 +142,13 @@ describe('replication is never silently absent', () => {
     // A container killed mid-run leaves its -wal and -shm files: SQLite can still read the databases.
     const first = project.start(['up']);
     await first.waitForLine(READY);
-    for (const pid of [first.pid, ...processesIn(project.dir)]) process.kill(pid, 'SIGKILL');
+    for (const pid of [first.pid, ...processesIn(project.dir)]) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone already: bootseq's watchdog kills its children as soon as bootseq dies
+      }
+    }
     await first.done;
     await expect.poll(() => processesIn(project.dir)).toEqual([]);
     storage.readOnly();
@@ -156,6 +162,59 @@ describe('replication is never silently absent', () => {
     );
     expect(result.stderr).toMatch(/Try: .*\.sqlite3 is on a read-only file system/);
     expect(result.output).not.toContain('has taken over');
+  });
+
+  test('a replica on a read-only mount fails the boot naming the replica and its mount, not the database', async ({
+    project,
+    skip,
+  }) => {
+    const replica = mountIn(project, '.demo/replica', 1024, skip);
+    replica.readOnly();
+    const result = await project.run(['up', '--log-format', 'plain']);
+    expect(result.exitCode, result.output.slice(-3000)).toBe(1);
+    expect(result.stderr).toMatch(
+      /Error: replicate failed: litestream cannot replicate \w+: .*read-only file system/,
+    );
+    expect(result.stderr).toMatch(
+      new RegExp(
+        `Try: the replica "file" cannot be written: ${project.dir}/\\.demo/replica/\\S+ is on a read-only file system \\(mount ${project.dir}/\\.demo/replica \\(tmpfs\\)\\); mount it read-write`,
+      ),
+    );
+    expect(result.stderr).not.toContain('.sqlite3 is on a read-only file system');
+  });
+
+  test('a frozen (SIGSTOPped) Litestream at shutdown is resumed: its final sync ships, well within replication_grace', async ({
+    project,
+  }) => {
+    project.write({
+      'bootseq.yml': fs
+        .readFileSync(project.path('bootseq.yml'), 'utf8')
+        .replace('replication_grace: 10s', 'replication_grace: 30s'),
+    });
+    const boot = project.start(['up', '--log-format', 'plain']);
+    await boot.waitForLine(READY);
+    const frozen = pidOf(project.report(), 'replicate');
+    await writeNotes(project, 0, 10);
+    process.kill(frozen, 'SIGSTOP');
+    await writeNotes(project, 10, 10);
+    const sentAt = Date.now();
+    process.kill(boot.pid, 'SIGTERM');
+    const result = await boot.done;
+    const tookMs = Date.now() - sentAt;
+    expect(result.exitCode, result.output.slice(-3000)).toBe(0);
+    expect(tookMs).toBeLessThan(15_000);
+    expect(result.output).toMatch(
+      /\[replicate\] stopped in [\d.]+ m?s: exited with code 0 \(it was frozen by SIGSTOP: bootseq sent SIGCONT after the stop signal so it could act on it\)/,
+    );
+    expect(result.output).toContain("litestream's final sync put every store's last writes in the replica");
+    const stop = (project.report().shutdown as { task: string; ended?: string }[]).find(
+      (s) => s.task === 'replicate',
+    );
+    expect(stop?.ended).toMatch(/^exited with code 0 \(it was frozen by SIGSTOP: bootseq sent SIGCONT/);
+    const copy = restoreCopy(project.dir, '.demo/storage/primary.sqlite3', project.path('restored.sqlite3'));
+    expect(countRows(copy, 'notes')).toBe(20);
+    expect(isAlive(frozen)).toBe(false);
+    expect(processesIn(project.dir)).toEqual([]);
   });
 
   test('an unreachable S3 endpoint with the database present fails the boot at once', async ({ project }) => {

@@ -21,7 +21,9 @@ describe('supervision', () => {
     process.kill(worker, 'SIGKILL');
     const result = await boot.done;
     expect(result.exitCode).toBe(137);
-    expect(result.stderr).toContain('Error: process worker was killed by SIGKILL');
+    expect(result.stderr).toContain(
+      'Error: process worker was killed by SIGKILL from outside bootseq (the OOM killer or an operator)',
+    );
     const final = project.report();
     const stops = final.shutdown.map((s) => s.task);
     expect(stops.indexOf('start:web')).toBeLessThan(stops.indexOf('replicate'));
@@ -48,10 +50,41 @@ describe('supervision', () => {
     expect(result.exitCode).toBe(0);
     expect(result.output).toContain('[stubborn] ignoring SIGTERM');
     expect(result.output).toMatch(/\[start:stubborn\] stopped in [\d.]+ m?s: was killed by SIGKILL/);
+    expect(result.output).not.toContain('from outside'); // bootseq killed it, after its grace
     expect(tookMs).toBeGreaterThanOrEqual(1000);
     expect(tookMs).toBeLessThan(1000 + 5000 + 3000);
     expect(project.report().shutdown.map((s) => s.task)).toEqual(['start:stubborn', 'replicate']);
     expect(isAlive(stubborn)).toBe(false);
+    expect(processesIn(project.dir)).toEqual([]);
+  });
+
+  test('litestream SIGKILLed from outside during shutdown: the verdict says so, not "had to be killed", exit 1', async ({
+    project,
+  }) => {
+    useProcesses(
+      project,
+      `  stubborn:\n    command: ${fixture('ignore-sigterm.mjs')}\n    ready: { log: "^ready$" }\n`,
+      '{ grace: 3s, replication_grace: 5s }',
+    );
+    const boot = project.start(['up']);
+    await boot.waitForLine(readyWith('stubborn'));
+    const litestream = pidOf(project.report(), 'replicate');
+    process.kill(boot.pid, 'SIGTERM');
+    // The processes stop first: Litestream is still waiting for its turn while stubborn has its grace.
+    await boot.waitForLine(/\[stubborn\] ignoring SIGTERM/);
+    process.kill(litestream, 'SIGKILL');
+    const result = await boot.done;
+    expect(result.exitCode, result.output.slice(-3000)).toBe(1);
+    expect(result.stderr).toContain(
+      'litestream was killed by SIGKILL from outside bootseq (the OOM killer or an operator) before its final sync finished',
+    );
+    expect(result.output).not.toContain('had to be killed');
+    const stops = project.report().shutdown as { task: string; ended?: string }[];
+    expect(stops.find((s) => s.task === 'replicate')?.ended).toBe(
+      'was killed by SIGKILL from outside bootseq (the OOM killer or an operator)',
+    );
+    expect(stops.find((s) => s.task === 'start:stubborn')?.ended).toBe('was killed by SIGKILL');
+    expect(isAlive(litestream)).toBe(false);
     expect(processesIn(project.dir)).toEqual([]);
   });
 
@@ -141,7 +174,9 @@ describe('supervision', () => {
   test('litestream killed from outside is restarted and replication continues', async ({ project }) => {
     const { boot, litestream } = await bootWithBackoff(project, '200ms');
     process.kill(litestream, 'SIGKILL');
-    await boot.waitForLine(/litestream was killed by SIGKILL; restarting in 200 ms \(restart 1 of 3\)/);
+    await boot.waitForLine(
+      /litestream was killed by SIGKILL from outside bootseq \(the OOM killer or an operator\); restarting in 200 ms \(restart 1 of 3\)/,
+    );
     await boot.waitForLine(
       /litestream has taken over primary, queue, cache, cable again \d+ ms after the restart/,
     );
@@ -160,7 +195,7 @@ describe('supervision', () => {
   }) => {
     const { boot, litestream } = await bootWithBackoff(project, '5s');
     process.kill(litestream, 'SIGKILL');
-    await boot.waitForLine(/litestream was killed by SIGKILL; restarting in 5000 ms/);
+    await boot.waitForLine(/litestream was killed by SIGKILL from outside bootseq .*; restarting in 5000 ms/);
     await writeNote(project, 'written while litestream was down');
     process.kill(boot.pid, 'SIGTERM');
     const result = await boot.done;
@@ -183,7 +218,7 @@ describe('supervision', () => {
     const result = await boot.done;
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toContain(
-      'Error: replicate failed: litestream was killed by SIGKILL while the app was running; the app was stopped so it never runs without replication',
+      'Error: replicate failed: litestream was killed by SIGKILL from outside bootseq (the OOM killer or an operator) while the app was running; the app was stopped so it never runs without replication',
     );
     expect(project.report().shutdown.map((s) => s.task)).toEqual(['start:web', 'start:worker', 'replicate']);
     expect(isAlive(web)).toBe(false);

@@ -82,6 +82,7 @@ async function stopOne(k: Kept, options: StopOptions): Promise<StopRecord> {
     stoppedAtMs: clock.now(),
     exitCode: exit.exitCode,
     signal: exit.signal,
+    ended: describeExit(exit),
     ...(check && !check.ok ? { problem: check.problem, hint: check.hint } : {}),
   };
 }

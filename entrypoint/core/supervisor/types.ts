@@ -40,6 +40,8 @@ export interface StopRecord {
   readonly stoppedAtMs: number;
   readonly exitCode: number | undefined;
   readonly signal: string | undefined;
+  /** How it ended, in words (core/exit.ts): who killed it, whether it had to be resumed first. */
+  readonly ended: string;
   /** What its afterStop check found missing, if anything (Litestream: writes that did not reach the replica). */
   readonly problem?: string;
   readonly hint?: string;

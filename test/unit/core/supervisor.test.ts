@@ -303,6 +303,16 @@ describe('restarts', () => {
   test.each([
     [{ exitCode: 3, signal: undefined }, 3, 'exited with code 3'],
     [{ exitCode: undefined, signal: 'SIGKILL' }, 137, 'was killed by SIGKILL'],
+    [
+      { exitCode: undefined, signal: 'SIGKILL', killedByBootseq: false },
+      137,
+      'was killed by SIGKILL from outside bootseq (the OOM killer or an operator)',
+    ],
+    [
+      { exitCode: undefined, signal: 'SIGTERM', killedByBootseq: false },
+      143,
+      'was killed by SIGTERM from outside bootseq',
+    ],
   ] as const)('a process that ends with %o stops the rest; bootseq exits %i', async (exit, code, words) => {
     const { supervisor } = setup();
     const web = fakeChild(60);

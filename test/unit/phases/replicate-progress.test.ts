@@ -85,6 +85,37 @@ describe('classify', () => {
   });
 });
 
+describe('classify: a read-only file system names the path that failed, the replica or the database', () => {
+  const where = { dbPath: '/data/app.db', replica: 'the replica "file"' };
+  test.each([
+    [
+      'mkdir /backup/replica/generations: read-only file system',
+      /^the replica "file" cannot be written: \/backup\/replica\/generations is on a read-only file system \(mount \/\S* \(\w+\)\); mount it read-write, or point the replica elsewhere in litestream\.yml$/,
+    ],
+    [
+      'open /data/.app.db-litestream/generations/abc/wal/00000001.wal: read-only file system',
+      /^\/data\/app\.db is on a read-only file system \(mount \/\S* \(\w+\)\): Litestream writes its WAL copy beside the database/,
+    ],
+    [
+      'open /data/app.db-wal: read-only file system',
+      /^\/data\/app\.db is on a read-only file system \(mount /,
+    ],
+    ['attempt to write a readonly database', /^\/data\/app\.db is on a read-only file system \(mount /],
+  ])('%s', (error, advice) => {
+    const line = parseLine(`level=ERROR msg="monitor error" db=/data/app.db replica=file error="${error}"`);
+    const fault = classify(line, where);
+    expect(fault.cause).toBe('read-only');
+    expect(fault.advice).toMatch(advice);
+  });
+
+  test('the mount named is the one holding the path: a real folder', () => {
+    const line = parseLine(
+      `level=ERROR msg="monitor error" db=/data/app.db error="mkdir /proc/x: read-only file system"`,
+    );
+    expect(classify(line, { dbPath: '/data/app.db' }).advice).toContain('(mount /proc (proc))');
+  });
+});
+
 describe('createProgressMonitor', () => {
   const dirs: string[] = [];
   afterEach(() => {
@@ -290,22 +321,28 @@ describe('createProgressMonitor', () => {
     expect(t.events).toEqual([]);
   });
 
-  test('verdict: shipped everything → ok; killed → not ok; the replica behind → not ok, naming it', () => {
+  test('verdict: shipped everything → ok; killed (by bootseq or from outside, said so) → not ok; the replica behind → not ok, naming it', () => {
     const ok = setup();
     ok.write(4152, 1_000_000);
     ok.copy(4152, 1_000_100);
     ok.ship(0, 4152, 1_000_200);
-    expect(ok.monitor.verdict(false)).toMatchObject({ ok: true });
-    expect(ok.monitor.verdict(true)).toMatchObject({
+    expect(ok.monitor.verdict(undefined)).toMatchObject({ ok: true });
+    expect(ok.monitor.verdict('had to be killed')).toMatchObject({
       ok: false,
-      problem: expect.stringMatching(/litestream had to be killed/) as unknown,
+      problem: expect.stringMatching(/litestream had to be killed before its final sync/) as unknown,
+    });
+    expect(ok.monitor.verdict('was killed by SIGKILL from outside bootseq')).toMatchObject({
+      ok: false,
+      problem: expect.stringMatching(
+        /litestream was killed by SIGKILL from outside bootseq before its final sync/,
+      ) as unknown,
     });
     const behind = setup();
     behind.write(8272, 1_000_000);
     behind.copy(8272, 1_000_100);
     behind.ship(0, 4152, 1_000_200);
     behind.set(1_000_500);
-    const verdict = behind.monitor.verdict(false);
+    const verdict = behind.monitor.verdict(undefined);
     expect(verdict.ok).toBe(false);
     if (!verdict.ok) expect(verdict.problem).toMatch(/primary \(replica file behind; writes after/);
   });
@@ -321,7 +358,7 @@ describe('createProgressMonitor', () => {
       parseLine(`level=ERROR msg="error closing db" db=/x error="write /r/y: no space left on device"`),
     );
     t.set(1_000_500);
-    const verdict = t.monitor.verdict(false);
+    const verdict = t.monitor.verdict(undefined);
     expect(verdict.ok).toBe(false);
     if (!verdict.ok) expect(verdict.hint).toMatch(/file system is full/);
   });
@@ -338,7 +375,7 @@ describe('createProgressMonitor', () => {
         'level=ERROR msg="error closing db" db=/x error="client write: stat /r/x.wal.lz4.tmp: no such file"',
       ),
     );
-    const verdict = t.monitor.verdict(false);
+    const verdict = t.monitor.verdict(undefined);
     expect(verdict).toMatchObject({ ok: true });
     if (verdict.ok) expect(verdict.note).toMatch(/although it reported: client write/);
   });
@@ -352,7 +389,7 @@ describe('createProgressMonitor', () => {
     t.monitor.markStop();
     t.write(8272, 1_000_600); // the new container's app keeps writing
     t.set(1_000_900);
-    expect(t.monitor.verdict(false)).toMatchObject({ ok: true });
+    expect(t.monitor.verdict(undefined)).toMatchObject({ ok: true });
   });
 
   test('verdict: writes before the stop began that never reached the copy are missing', () => {
@@ -366,7 +403,7 @@ describe('createProgressMonitor', () => {
     t.set(1_000_500);
     t.monitor.markStop();
     t.set(1_000_900);
-    const verdict = t.monitor.verdict(false);
+    const verdict = t.monitor.verdict(undefined);
     expect(verdict.ok).toBe(false);
     if (!verdict.ok) expect(verdict.problem).toMatch(/never reached litestream's WAL copy/);
   });
@@ -382,6 +419,6 @@ describe('createProgressMonitor', () => {
         'level=ERROR msg="error closing db" db=/x error="checkpoint: mode=PASSIVE err=release read lock: context canceled"',
       ),
     );
-    expect(t.monitor.verdict(false)).toMatchObject({ ok: true });
+    expect(t.monitor.verdict(undefined)).toMatchObject({ ok: true });
   });
 });
