@@ -27,13 +27,19 @@ interface Snapshot {
   health: { status: string; problems: string[] };
 }
 
-/** Adds keys to the demo's `litestream:` section of bootseq.yml. */
+/**
+ * Adds keys to the demo's `litestream:` section of bootseq.yml, and makes ready require replication
+ * (the demo, one instance, does not: health.ready_requires_replication), so that an unrestorable
+ * replica is a problem here, not a warning.
+ */
 function useLitestream(project: TmpProject, keys: string): void {
   const file = project.path('bootseq.yml');
   const text = fs.readFileSync(file, 'utf8');
-  project.write({
-    'bootseq.yml': text.replace('  config: litestream.yml\n', `  config: litestream.yml\n${keys}`),
-  });
+  const edited = text
+    .replace('  config: litestream.yml\n', `  config: litestream.yml\n${keys}`)
+    .replace('ready_requires_replication: false', 'ready_requires_replication: true');
+  expect(edited).toContain('ready_requires_replication: true');
+  project.write({ 'bootseq.yml': edited });
 }
 
 async function writeNotes(project: TmpProject, from: number, count: number): Promise<void> {
