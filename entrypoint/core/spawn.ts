@@ -4,11 +4,11 @@
 // exit, and the watchdog (watchdog.ts) on bootseq's death. Never decides when to stop anything: the
 // runner and the supervisor do.
 
-import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { addGroup, isGroupAlive, isGroupStopped, removeGroup, signalGroup } from './groups.js';
 import type { Child, ChildExit, CommandSpec } from './task.js';
 import { startWatchdog } from './watchdog.js';
+import { readLines } from './lines.js';
 
 type Execa = typeof import('execa');
 let execaModule: Execa | undefined;
@@ -61,9 +61,8 @@ function startChild(spec: CommandSpec, options: StartOptions = {}): Child {
   for (const stream of ['stdout', 'stderr'] as const) {
     const source = subprocess[stream];
     if (!source) continue;
-    const rl = createInterface({ input: source, crlfDelay: Infinity });
-    rl.on('line', (line) => output.push(line, stream));
-    readers.push(new Promise((resolve) => rl.once('close', () => resolve())));
+    // Bounded lines (core/lines.ts): any output, of any length, with or without a newline.
+    readers.push(readLines(source, (line) => output.push(line, stream)));
   }
 
   const pid = subprocess.pid;
