@@ -21,7 +21,12 @@ describe('log formats', () => {
     // What pino, bunyan and slog pipelines look for, on every line, first.
     expect(lines.filter((l) => !/^\{"time":"[^"]+","level":"(info|warn|error)","msg":"/.test(l))).toEqual([]);
     expect(events.filter((e) => e.msg === '')).toEqual([]);
-    expect(events.find((e) => e.event === 'ready')?.msg).toMatch(/^ready in [\d.]+ m?s: worker; web on /);
+    expect(events.find((e) => e.event === 'task-end' && e.task === 'start:web')?.msg).toMatch(
+      /^start:web ok in \d+ ms$/,
+    );
+    expect(events.find((e) => e.event === 'task-output' && e.task === 'start:worker')?.msg).toBe(
+      'worker started',
+    );
     expect(events.filter((e) => 'text' in e)).toEqual([]);
     expect(events.filter((e) => e.event === 'task-end').map((e) => e.task)).toContain('verify:cable');
     expect(events.some((e) => e.event === 'note' && e.task === 'migrate:primary')).toBe(true);
