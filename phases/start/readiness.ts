@@ -72,9 +72,13 @@ export async function waitReady(
     signal.throwIfAborted();
     const problem = await checkOnce(ready, options.dir, options.startedAtMs, signal);
     if (problem === undefined) return;
+    // An attempt cut short by the deadline says nothing about the process: the last one that ended
+    // does (a loaded machine once turned "HTTP 500" into "ABORT_ERR" here).
+    if (signal.aborted && lastProblem.text !== '') break;
     lastProblem.text = problem;
     await wait(100, undefined, { signal }).catch(() => undefined);
   }
+  signal.throwIfAborted();
 }
 
 async function checkOnce(

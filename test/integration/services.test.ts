@@ -36,11 +36,12 @@ function startRedis(port: number, ...args: string[]): ChildProcess {
 }
 
 /** test/fixtures/http-status.mjs: `badCount` answers of `badStatus`, then 200. */
-function startHttp(
+/** The fixture server, resolved once it accepts connections (a loaded machine starts it late). */
+async function startHttp(
   port: number,
   badCount: number,
   badStatus: number,
-): { server: ChildProcess; answers: string[] } {
+): Promise<{ server: ChildProcess; answers: string[] }> {
   const server = spawn(
     process.execPath,
     [`${FIXTURES}/http-status.mjs`, String(port), String(badCount), String(badStatus)],
@@ -50,9 +51,14 @@ function startHttp(
   );
   servers.push(server);
   const answers: string[] = [];
-  server.stdout?.on('data', (chunk: Buffer) =>
-    answers.push(...(chunk.toString().match(/answered \d+/g) ?? [])),
-  );
+  let listening: () => void = () => undefined;
+  const listened = new Promise<void>((resolve) => (listening = resolve));
+  server.stdout?.on('data', (chunk: Buffer) => {
+    const text = chunk.toString();
+    if (text.includes('listening')) listening();
+    answers.push(...(text.match(/answered \d+/g) ?? []));
+  });
+  await listened;
   return { server, answers };
 }
 
@@ -148,7 +154,7 @@ describe('waiting for Redis', () => {
 describe('waiting for HTTP and TCP', () => {
   test('503 three times, then 200: the boot proceeds after the first 2xx', async ({ project }) => {
     const port = await freePort();
-    const { answers } = startHttp(port, 3, 503);
+    const { answers } = await startHttp(port, 3, 503);
     useServices(project, `  billing: { url: "http://127.0.0.1:${port}/health", wait: 20s }\n`);
     const result = await project.run(['up', '--until', 'migrate', '--log-format', 'plain']);
     expect(result.exitCode, result.output.slice(-2000)).toBe(0);
@@ -222,7 +228,7 @@ describe('a service only one process waits for', () => {
     expect(migrated.exitCode, migrated.output.slice(-2000)).toBe(0);
     expect(project.report().tasks.some((t) => t.phase === 'service')).toBe(false);
 
-    const { answers } = startHttp(port, 2, 503);
+    const { answers } = await startHttp(port, 2, 503);
     const ready = await project.run(['up', '--until', 'ready', '--log-format', 'plain']);
     expect(ready.exitCode, ready.output.slice(-2000)).toBe(0);
     expect(answers.slice(0, 3)).toEqual(['answered 503', 'answered 503', 'answered 200']);
