@@ -28,6 +28,40 @@ export abstract class BootseqError extends Error {
   }
 }
 
+/**
+ * Foreign text (a file name, a config value, a child's line, another program's error) as one printable
+ * line: a newline becomes `\n`, every other control character (NUL, ESC that would clear the screen or
+ * set the terminal's title, CR, DEL, the C1 range) `\x1b`-style, as the JSON format escapes them; tabs
+ * stay. Whatever it quoted, a line bootseq prints can then neither be forged nor drive the terminal.
+ */
+export function escapeControl(text: string): string {
+  return text.replace(
+    // eslint-disable-next-line no-control-regex -- matching control characters is the point
+    /[\x00-\x08\x0a-\x1f\x7f-\x9f]/g,
+    (c) => (c === '\n' ? '\\n' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`),
+  );
+}
+
+/**
+ * bootseq's own text that may span lines (an error with its list of problems): control characters
+ * escaped as escapeControl does, the newlines kept. What it quotes must have been escaped already.
+ */
+export function escapeControlKeepingLines(text: string): string {
+  return text.split('\n').map(escapeControl).join('\n');
+}
+
+/** How much of a foreign value an error quotes: enough to recognise it, never the whole of a big file. */
+export const EXCERPT_CHARS = 200;
+
+/**
+ * At most `max` characters of foreign text, escaped (escapeControl), and when it was longer, how long
+ * it was: `'abc… (20971520 characters; the first 200 shown)`. Escapes only what it shows.
+ */
+export function excerpt(text: string, max = EXCERPT_CHARS): string {
+  if (text.length <= max) return escapeControl(text);
+  return `${escapeControl(text.slice(0, max))}… (${text.length} characters; the first ${max} shown)`;
+}
+
 /** One problem found in a config file: `file: key.path: message`. */
 export interface ConfigIssue {
   readonly file: string;
