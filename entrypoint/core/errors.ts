@@ -70,7 +70,10 @@ export interface ConfigIssue {
 }
 
 export function formatIssue(issue: ConfigIssue): string {
-  return issue.path ? `${issue.file}: ${issue.path}: ${issue.message}` : `${issue.file}: ${issue.message}`;
+  // One line each, whatever the file's name or the value quoted: the list is one issue per line.
+  return escapeControl(
+    issue.path ? `${issue.file}: ${issue.path}: ${issue.message}` : `${issue.file}: ${issue.message}`,
+  );
 }
 
 export class ConfigError extends BootseqError {
@@ -116,7 +119,9 @@ export class TaskFailedError extends BootseqError {
     } = {},
   ) {
     const tail = options.outputTail ?? [];
-    const shown = tail.length > 0 ? `\n  last output:\n${tail.map((l) => `    ${l}`).join('\n')}` : '';
+    // A child's lines: escaped and cut, so its bytes neither forge a line of the error nor reach the terminal.
+    const shown =
+      tail.length > 0 ? `\n  last output:\n${tail.map((l) => `    ${excerpt(l, 500)}`).join('\n')}` : '';
     super(`${taskId} failed: ${message}${shown}`, options);
     this.taskId = taskId;
     this.command = options.command;
@@ -137,7 +142,7 @@ export class GateFailedError extends TaskFailedError {
   readonly gates: readonly GateResult[];
   constructor(taskId: string, gates: readonly GateResult[], hint: string) {
     const failed = gates.filter((g) => !g.ok);
-    super(taskId, failed.map((g) => `gate ${g.gate}: ${g.detail}`).join('; '), { hint });
+    super(taskId, failed.map((g) => `gate ${g.gate}: ${escapeControl(g.detail)}`).join('; '), { hint });
     this.gates = gates;
   }
 }
@@ -183,7 +188,7 @@ export class UnfinishedStopError extends BootseqError {
   readonly exitCode = EXIT_FAILED;
   readonly problems: readonly string[];
   constructor(problems: readonly string[], hint: string | undefined) {
-    super(problems.join('\n'), hint === undefined ? {} : { hint });
+    super(problems.map(escapeControl).join('\n'), hint === undefined ? {} : { hint });
     this.problems = problems;
   }
 }
