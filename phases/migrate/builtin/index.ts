@@ -143,7 +143,7 @@ function createMigrationRun(ctx: TaskContext, store: Store, spec: BuiltinMigrate
     if (plan.problems.length > 0) {
       throw new TaskFailedError(
         taskId,
-        `${options.table} does not match ${spec.dirShown} (${format.name}); nothing was migrated:\n  ${plan.problems.map((p) => excerpt(p, 400)).join('\n  ')}`,
+        `${options.table} does not match ${spec.dirShown} (${format.name}); nothing was migrated:\n  ${plan.problems.map(escapeControl).join('\n  ')}`,
         {
           hint: `resolve each point above; \`bootseq checksum FILE --history ${format.name}\` prints what ${format.name} records for a file`,
         },
@@ -256,7 +256,7 @@ function readFolder(taskId: string, spec: BuiltinMigrate, format: HistoryFormat)
   if (problems.length > 0) {
     throw new TaskFailedError(
       taskId,
-      `${spec.dirShown} holds files ${format.name} would refuse:\n  ${problems.map((p) => excerpt(p, 400)).join('\n  ')}`,
+      `${spec.dirShown} holds files ${format.name} would refuse:\n  ${problems.map(escapeControl).join('\n  ')}`,
       {
         hint: `rename or fix those files; \`bootseq plan\` shows the store's migration folder`,
       },
@@ -266,7 +266,7 @@ function readFolder(taskId: string, spec: BuiltinMigrate, format: HistoryFormat)
   if (control.length > 0) {
     throw new TaskFailedError(
       taskId,
-      `${spec.dirShown} has transaction control inside migrations; nothing was migrated:\n  ${control.map((c) => excerpt(c, 400)).join('\n  ')}`,
+      `${spec.dirShown} has transaction control inside migrations; nothing was migrated:\n  ${control.map(escapeControl).join('\n  ')}`,
       {
         hint: 'bootseq runs each migration in one transaction of its own: remove those statements, or start the file with `-- no-transaction` to manage transactions yourself',
       },
