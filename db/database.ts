@@ -2,13 +2,22 @@
 // rows, transactions (nested ones become savepoints) and the lock the history's tool takes. SQL is
 // written with $1… placeholders; sqlite.ts rewrites them to ?. No driver is loaded here.
 
+import { excerpt } from '../entrypoint/core/errors.js';
+
 type Dialect = 'sqlite' | 'postgres';
 
-/** A statement failed: where in the file, and the database's own message. */
+/** How much of the database's own message a StatementError keeps: SQLite quotes the token it stopped at. */
+const STATEMENT_MESSAGE_CHARS = 300;
+
+/**
+ * A statement failed: where in the file, and the database's own message, escaped and cut to a few
+ * hundred characters (SQLite's `unrecognized token: "'…"` quotes the rest of a file with an
+ * unterminated quote: 20 MB became 40 MB of log and of run report). The whole message stays in `cause`.
+ */
 export class StatementError extends Error {
   readonly line: number | undefined;
   constructor(message: string, line: number | undefined, options: { cause?: unknown } = {}) {
-    super(message, options);
+    super(excerpt(message, STATEMENT_MESSAGE_CHARS), options);
     this.line = line;
   }
 }

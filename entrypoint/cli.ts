@@ -20,12 +20,13 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`bootseq ${version()}\n`);
     return 0;
   }
-  const [{ COMMANDS }, { BootseqError, UsageError }, help, args] = await Promise.all([
-    import('./commands/index.js'),
-    import('./core/errors.js'),
-    import('./commands/help.js'),
-    import('./commands/args.js'),
-  ]);
+  const [{ COMMANDS }, { BootseqError, UsageError, escapeControl, escapeControlKeepingLines }, help, args] =
+    await Promise.all([
+      import('./commands/index.js'),
+      import('./core/errors.js'),
+      import('./commands/help.js'),
+      import('./commands/args.js'),
+    ]);
   if (argv.length === 0 || argv.includes('--help') || argv.includes('-h') || argv[0] === 'help') {
     const topic = argv[0] === 'help' ? argv[1] : argv[0];
     const command = COMMANDS.find((c) => c.spec.name === topic);
@@ -58,7 +59,11 @@ async function main(argv: readonly string[]): Promise<number> {
         `${JSON.stringify({ time: new Date().toISOString(), event: 'error', code: error.code, message: error.message, hint: error.hint, exit_code: error.exitCode })}\n`,
       );
     } else {
-      process.stderr.write(`Error: ${error.message}\n${error.hint ? `Try: ${error.hint}\n` : ''}`);
+      // Foreign text in a message was escaped where it was quoted; this keeps any control byte that
+      // slipped through (ESC, CR) off the terminal, and the message's own line breaks.
+      process.stderr.write(
+        `Error: ${escapeControlKeepingLines(error.message)}\n${error.hint ? `Try: ${escapeControl(error.hint)}\n` : ''}`,
+      );
     }
     return error.exitCode;
   }

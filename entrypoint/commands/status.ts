@@ -1,8 +1,9 @@
 // `bootseq status [--json] [--socket PATH]`: asks the bootseq running here over its control socket
 // (status.socket; read-only) and prints the boot, each process, Litestream and each store's
-// replication lag. Exit 0 healthy, 1 degraded, 3 when no bootseq runs there.
+// replication lag. Exit 0 healthy, 1 degraded, 3 when no bootseq runs there, 2 when the socket is not
+// this user's to trust (another user's, or not a socket): refused before a byte is sent.
 
-import { EXIT_FAILED, EXIT_NOT_RUNNING, EXIT_OK } from '../core/exit.js';
+import { EXIT_FAILED, EXIT_NOT_RUNNING, EXIT_OK, EXIT_USAGE } from '../core/exit.js';
 import type { CommandContext, CommandSpec } from './context.js';
 
 export const spec: CommandSpec = {
@@ -15,7 +16,8 @@ export const spec: CommandSpec = {
 outcome, each process (pid, ready, restarts, uptime), Litestream, and per sqlite store the generation,
 the last change that reached the replica and the replication lag. Reads only; changes nothing.
 Exit 0: healthy. 1: degraded (a process not ready, Litestream down, a store lagging past
-health.max_lag, or still booting). 3: no bootseq is running there.`,
+health.max_lag, or still booting). 3: no bootseq is running there. 2: the path is not a socket of this
+user (another user made it, or it is another kind of file): not asked.`,
     },
   ],
   options: {
@@ -34,7 +36,7 @@ export async function run(cmd: CommandContext): Promise<number> {
   const asked = await askStatus(socket);
   if (asked.kind !== 'answered') {
     cmd.print(`bootseq status: ${asked.why}`);
-    return asked.kind === 'absent' ? EXIT_NOT_RUNNING : EXIT_FAILED;
+    return asked.kind === 'absent' ? EXIT_NOT_RUNNING : asked.kind === 'refused' ? EXIT_USAGE : EXIT_FAILED;
   }
   const snapshot = asked.snapshot;
   if (cmd.json || cmd.logFormat === 'json') cmd.print(JSON.stringify(snapshot, null, 2));

@@ -28,6 +28,40 @@ export abstract class BootseqError extends Error {
   }
 }
 
+/**
+ * Foreign text (a file name, a config value, a child's line, another program's error) as one printable
+ * line: a newline becomes `\n`, every other control character (NUL, ESC that would clear the screen or
+ * set the terminal's title, CR, DEL, the C1 range) `\x1b`-style, as the JSON format escapes them; tabs
+ * stay. Whatever it quoted, a line bootseq prints can then neither be forged nor drive the terminal.
+ */
+export function escapeControl(text: string): string {
+  return text.replace(
+    // eslint-disable-next-line no-control-regex -- matching control characters is the point
+    /[\x00-\x08\x0a-\x1f\x7f-\x9f]/g,
+    (c) => (c === '\n' ? '\\n' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`),
+  );
+}
+
+/**
+ * bootseq's own text that may span lines (an error with its list of problems): control characters
+ * escaped as escapeControl does, the newlines kept. What it quotes must have been escaped already.
+ */
+export function escapeControlKeepingLines(text: string): string {
+  return text.split('\n').map(escapeControl).join('\n');
+}
+
+/** How much of a foreign value an error quotes: enough to recognise it, never the whole of a big file. */
+export const EXCERPT_CHARS = 200;
+
+/**
+ * At most `max` characters of foreign text, escaped (escapeControl), and when it was longer, how long
+ * it was: `'abc… (20971520 characters; the first 200 shown)`. Escapes only what it shows.
+ */
+export function excerpt(text: string, max = EXCERPT_CHARS): string {
+  if (text.length <= max) return escapeControl(text);
+  return `${escapeControl(text.slice(0, max))}… (${text.length} characters; the first ${max} shown)`;
+}
+
 /** One problem found in a config file: `file: key.path: message`. */
 export interface ConfigIssue {
   readonly file: string;
@@ -36,7 +70,10 @@ export interface ConfigIssue {
 }
 
 export function formatIssue(issue: ConfigIssue): string {
-  return issue.path ? `${issue.file}: ${issue.path}: ${issue.message}` : `${issue.file}: ${issue.message}`;
+  // One line each, whatever the file's name or the value quoted: the list is one issue per line.
+  return escapeControl(
+    issue.path ? `${issue.file}: ${issue.path}: ${issue.message}` : `${issue.file}: ${issue.message}`,
+  );
 }
 
 export class ConfigError extends BootseqError {
@@ -82,7 +119,9 @@ export class TaskFailedError extends BootseqError {
     } = {},
   ) {
     const tail = options.outputTail ?? [];
-    const shown = tail.length > 0 ? `\n  last output:\n${tail.map((l) => `    ${l}`).join('\n')}` : '';
+    // A child's lines: escaped and cut, so its bytes neither forge a line of the error nor reach the terminal.
+    const shown =
+      tail.length > 0 ? `\n  last output:\n${tail.map((l) => `    ${excerpt(l, 500)}`).join('\n')}` : '';
     super(`${taskId} failed: ${message}${shown}`, options);
     this.taskId = taskId;
     this.command = options.command;
@@ -103,7 +142,7 @@ export class GateFailedError extends TaskFailedError {
   readonly gates: readonly GateResult[];
   constructor(taskId: string, gates: readonly GateResult[], hint: string) {
     const failed = gates.filter((g) => !g.ok);
-    super(taskId, failed.map((g) => `gate ${g.gate}: ${g.detail}`).join('; '), { hint });
+    super(taskId, failed.map((g) => `gate ${g.gate}: ${escapeControl(g.detail)}`).join('; '), { hint });
     this.gates = gates;
   }
 }
@@ -149,7 +188,7 @@ export class UnfinishedStopError extends BootseqError {
   readonly exitCode = EXIT_FAILED;
   readonly problems: readonly string[];
   constructor(problems: readonly string[], hint: string | undefined) {
-    super(problems.join('\n'), hint === undefined ? {} : { hint });
+    super(problems.map(escapeControl).join('\n'), hint === undefined ? {} : { hint });
     this.problems = problems;
   }
 }

@@ -5,7 +5,8 @@
 // them. Once the app is ready, one line where it runs, then the app's output and bootseq's events with
 // short local times, and the ordered shutdown as a short list. The only listr2 import. listr2 must not
 // own signals (registerSignalListeners: false), or Ctrl+C would exit 127 instead of shutting down in
-// order.
+// order. Every text it shows is escaped (escapeControl), bootseq's own lines too: they quote foreign
+// text.
 
 import { Listr, type ListrDefaultRenderer, type ListrSimpleRenderer, type ListrTaskWrapper } from 'listr2';
 import { outputLabel, type BootEvent, type Reporter, type TaskStatus } from '../core/events.js';
@@ -68,9 +69,9 @@ function formatLine(event: BootEvent): string | undefined {
     case 'ready':
       return `✔ ${describeReadyEvent(event)} · Ctrl+C stops everything in order`;
     case 'stopped':
-      return `  ✔ ${outputLabel(event.task).padEnd(12)} stopped in ${shortDuration(event.duration_ms)}: ${event.exit}${event.note ? ` · ${event.note}` : ''}`;
+      return `  ✔ ${escapeControl(outputLabel(event.task)).padEnd(12)} stopped in ${shortDuration(event.duration_ms)}: ${escapeControl(event.exit)}${event.note ? ` · ${escapeControl(event.note)}` : ''}`;
     case 'task-output':
-      return `${clock()} ${outputLabel(event.task)}  ${compact(escapeControl(event.line))}`;
+      return `${clock()} ${escapeControl(outputLabel(event.task))}  ${compact(escapeControl(event.line))}`;
     default: {
       const text = formatText(event);
       return text === undefined ? undefined : `${clock()} ${text}`;
@@ -107,18 +108,24 @@ export function createPrettyReporter(out: NodeJS.WriteStream = process.stdout): 
       case 'task-output':
         return setOutput(row, compact(escapeControl(event.line)));
       case 'note': {
+        // bootseq's own lines quote foreign text (file names, Litestream's errors): escaped, as in plain.
+        const text = escapeControl(event.text);
         if (event.summary) {
-          row.summary = event.text;
+          row.summary = text;
           return true;
         }
-        if (event.level === 'info') return setOutput(row, event.text);
-        row.kept.push(`${event.level}: ${event.text}${event.hint ? `\n  Try: ${event.hint}` : ''}`);
-        return setOutput(row, `${event.level}: ${event.text}`);
+        if (event.level === 'info') return setOutput(row, text);
+        row.kept.push(`${event.level}: ${text}${event.hint ? `\n  Try: ${escapeControl(event.hint)}` : ''}`);
+        return setOutput(row, `${event.level}: ${text}`);
       }
       case 'task-end':
         row.done = true;
         row.started.resolve();
-        row.ended.resolve({ status: event.status, error: event.error, durationMs: event.duration_ms });
+        row.ended.resolve({
+          status: event.status,
+          error: event.error === undefined ? undefined : escapeControl(event.error),
+          durationMs: event.duration_ms,
+        });
         return true;
       default:
         return false;

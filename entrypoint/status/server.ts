@@ -1,5 +1,6 @@
 // Where the live snapshot is read from outside bootseq, read-only: the control socket (a unix socket,
-// owner-only: mode 0600 in a 0700 directory; `bootseq status` asks it for /status) and, when
+// owner-only: mode 0600 in a folder of bootseq's user that no one else may write to, made 0700 when
+// bootseq creates it; never another user's folder or socket; `bootseq status` asks it for /status) and, when
 // health.listen is set, HTTP on that address (/livez, /readyz, /metrics). Both answer GET and HEAD
 // only; nothing sent to them changes anything. A socket left by a bootseq that is gone is found
 // (nothing accepts on it) and replaced, never trusted.
@@ -8,7 +9,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
-import { UsageError } from '../core/errors.js';
+import { escapeControl, UsageError } from '../core/errors.js';
 import type { BootEvent } from '../core/events.js';
 import type { Config, ListenAddress } from '../config/schema.js';
 import type { StatusSnapshot } from './live.js';
@@ -33,9 +34,15 @@ export async function openStatusServers(options: ServeOptions): Promise<StatusSe
   const health = config.health.listen;
   const routes = createRoutes(options.snapshot);
   const tcp = health ? await listenHealth(health, handler({ ...routes, '/status': undefined })) : undefined;
-  const socket = config.status.socket
-    ? await openSocket(config.status.socket, handler(routes), options.emit)
-    : undefined;
+  let socket: Awaited<ReturnType<typeof openSocket>>;
+  try {
+    socket = config.status.socket
+      ? await openSocket(config.status.socket, handler(routes), options.emit)
+      : undefined;
+  } catch (error) {
+    if (tcp) await closeServer(tcp);
+    throw error;
+  }
   const healthUrl = tcp ? urlOf(tcp) : undefined;
   if (healthUrl)
     options.emit({
@@ -155,11 +162,13 @@ function closeServer(server: http.Server): Promise<void> {
 }
 
 /**
- * The control socket: its directory made (0700), whatever is at the path looked at first, then
- * listened on (0600). A dead bootseq's socket is replaced. A live one's is left to it (two containers
- * on one volume in a rolling deploy: the old one answers until it stops), and this bootseq takes the
- * path once it is free. Anything else at the path is left alone and status is unavailable. Closing
- * removes the socket only if it is still this one.
+ * The control socket: its folder made (0700) or, when it exists, checked and left as it is; whatever
+ * is at the path looked at first, then listened on (0600). A folder or a socket of another user is
+ * refused (exit 2, nothing started): another user's socket would be waited for, and then answer in
+ * bootseq's name. A dead bootseq's socket is replaced. A live one's is left to it (two containers on
+ * one volume in a rolling deploy: the old one answers until it stops), and this bootseq takes the path
+ * once it is free. Anything else at the path is left alone and status is unavailable. Closing removes
+ * the socket only if it is still this one.
  */
 async function openSocket(
   socketPath: string,
@@ -178,13 +187,17 @@ async function openSocket(
     if (previous === 'other') {
       note(
         'warn',
-        `status.socket: ${socketPath} exists and is not a socket: left alone; \`bootseq status\` is unavailable`,
+        `status.socket: ${escapeControl(socketPath)} exists and is not a socket: left alone; \`bootseq status\` is unavailable`,
       );
       return true;
     }
+    if (typeof previous === 'object') throw foreignSocket(socketPath, previous.uid);
     if (previous === 'live') {
       if (first)
-        note('info', `another bootseq answers on ${socketPath}: this one answers there once that one stops`);
+        note(
+          'info',
+          `another bootseq answers on ${escapeControl(socketPath)}: this one answers there once that one stops`,
+        );
       return false;
     }
     if (previous === 'stale') fs.rmSync(socketPath, { force: true });
@@ -197,16 +210,19 @@ async function openSocket(
     });
     fs.chmodSync(socketPath, 0o600);
     inode = fs.statSync(socketPath).ino;
-    if (!first) note('info', `\`bootseq status\` is answered here now (${socketPath})`);
+    if (!first) note('info', `\`bootseq status\` is answered here now (${escapeControl(socketPath)})`);
     return true;
   };
   const fail = (error: unknown) =>
     note(
       'warn',
-      `status.socket: cannot open ${socketPath}: ${(error as Error).message}; \`bootseq status\` is unavailable`,
+      error instanceof UsageError
+        ? `${error.message.replace(/; nothing was started$/, '')}; \`bootseq status\` is unavailable`
+        : `status.socket: cannot open ${escapeControl(socketPath)}: ${(error as Error).message}; \`bootseq status\` is unavailable`,
     );
+  // Refusals (another user's folder or socket) stop the boot: they are bootseq.yml's to fix.
+  prepareDir(socketPath);
   try {
-    prepareDir(path.dirname(socketPath));
     if (!(await claim(true))) {
       retry = setInterval(() => {
         claim(false).then(
@@ -219,6 +235,7 @@ async function openSocket(
       }, SOCKET_RETRY_MS).unref();
     }
   } catch (error) {
+    if (error instanceof UsageError) throw error;
     fail(error);
     return undefined;
   }
@@ -242,18 +259,74 @@ async function openSocket(
 /** How often a bootseq waiting for another one's control socket looks whether it is free. */
 const SOCKET_RETRY_MS = 2000;
 
-/** The socket's directory: created owner-only, or made so when it is this user's; never someone else's. */
-function prepareDir(dir: string): void {
-  fs.mkdirSync(path.dirname(dir), { recursive: true });
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+/**
+ * The socket's folder: created owner-only (0700) when it is missing, else it must be this user's and
+ * writable by no one else, unless it is sticky (`/tmp`'s 1777: nobody else may remove or rename what
+ * is in it). An existing folder's mode is never changed: it may be shared (a 1777 folder made 0700
+ * would lock every other user out of it).
+ */
+function prepareDir(socketPath: string): void {
+  const dir = path.dirname(socketPath);
+  const refuse = (why: string) =>
+    new UsageError(
+      `status.socket: ${escapeControl(socketPath)}: ${why}; nothing was started`,
+      `set status.socket to a path in a folder of bootseq's own that does not exist yet (bootseq creates it, mode 0700), e.g. /run/bootseq/bootseq.sock, or remove status.socket for the default (<report.dir>/control/bootseq.sock)`,
+    );
+  try {
+    fs.mkdirSync(path.dirname(dir), { recursive: true });
+    fs.mkdirSync(dir, { mode: 0o700 });
+    // Made by this bootseq: owner-only whatever the umask said.
+    fs.chmodSync(dir, 0o700);
+    return;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EEXIST')
+      throw refuse(`cannot create its folder ${escapeControl(dir)}: ${code ?? (error as Error).message}`);
+  }
   const stat = fs.statSync(dir);
-  if (typeof process.getuid === 'function' && stat.uid !== process.getuid())
-    throw new Error(`${dir} belongs to another user (uid ${stat.uid})`);
-  if ((stat.mode & 0o077) !== 0) fs.chmodSync(dir, 0o700);
+  const uid = ownUid();
+  if (!stat.isDirectory()) throw refuse(`${escapeControl(dir)} is not a folder`);
+  if (uid !== undefined && stat.uid !== uid)
+    throw refuse(
+      `its folder ${escapeControl(dir)} belongs to ${describeUser(stat.uid)}, not to the user bootseq runs as (${describeUser(uid)})`,
+    );
+  if ((stat.mode & 0o022) !== 0 && (stat.mode & 0o1000) === 0)
+    throw refuse(
+      `its folder ${escapeControl(dir)} can be written by other users (mode ${(stat.mode & 0o7777).toString(8).padStart(4, '0')}, not sticky): they could replace the socket`,
+    );
 }
 
-/** What is at the socket path: nothing, a socket something accepts on, a dead socket, or another file. */
-async function inspect(socketPath: string): Promise<'absent' | 'live' | 'stale' | 'other'> {
+/** The refusal of a socket another user made at the path: never waited for, never replaced. */
+function foreignSocket(socketPath: string, uid: number): UsageError {
+  return new UsageError(
+    `status.socket: ${escapeControl(socketPath)} is a socket of ${describeUser(uid)}, not of the user bootseq runs as (${describeUser(ownUid() ?? -1)}): bootseq neither waits for it nor replaces it; nothing was started`,
+    "find out who made it (`ls -l` on it) and remove it, or set status.socket to a path in a folder of bootseq's own (bootseq creates it, mode 0700)",
+  );
+}
+
+function ownUid(): number | undefined {
+  return typeof process.getuid === 'function' ? process.getuid() : undefined;
+}
+
+/** `uid 65534 (nobody)`: the name when /etc/passwd has one. */
+export function describeUser(uid: number): string {
+  try {
+    const line = fs
+      .readFileSync('/etc/passwd', 'utf8')
+      .split('\n')
+      .find((l) => l.split(':')[2] === String(uid));
+    const name = line?.split(':')[0];
+    return name ? `uid ${uid} (${escapeControl(name)})` : `uid ${uid}`;
+  } catch {
+    return `uid ${uid}`;
+  }
+}
+
+/**
+ * What is at the socket path: nothing, a socket something accepts on, a dead socket, another file, or
+ * a socket of another user (never connected to: its owner could answer anything).
+ */
+async function inspect(socketPath: string): Promise<'absent' | 'live' | 'stale' | 'other' | { uid: number }> {
   let stat: fs.Stats;
   try {
     stat = fs.lstatSync(socketPath);
@@ -261,6 +334,8 @@ async function inspect(socketPath: string): Promise<'absent' | 'live' | 'stale' 
     return 'absent';
   }
   if (!stat.isSocket()) return 'other';
+  const uid = ownUid();
+  if (uid !== undefined && stat.uid !== uid) return { uid: stat.uid };
   return (await connects(socketPath)) ? 'live' : 'stale';
 }
 

@@ -3,7 +3,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { TaskFailedError } from '../../entrypoint/core/errors.js';
+import { escapeControl, excerpt, TaskFailedError } from '../../entrypoint/core/errors.js';
 import type { Config, TaskContext } from '../../entrypoint/core/task.js';
 import { openStore, StatementError } from '../../db/index.js';
 
@@ -15,7 +15,7 @@ export async function seedStore(ctx: TaskContext, store: Store): Promise<void> {
   try {
     for (const file of store.seed) {
       ctx.signal.throwIfAborted();
-      const shown = path.relative(ctx.config.dir, file);
+      const shown = escapeControl(path.relative(ctx.config.dir, file));
       const sql = fs.readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
       try {
         await db.transaction(() => db.execScript(sql));
@@ -23,7 +23,7 @@ export async function seedStore(ctx: TaskContext, store: Store): Promise<void> {
         const where = error instanceof StatementError && error.line ? `${shown}:${error.line}` : shown;
         throw new TaskFailedError(
           taskId,
-          `${where}: ${(error as Error).message} (the file was rolled back)`,
+          `${where}: ${error instanceof StatementError ? error.message : excerpt((error as Error).message, 300)} (the file was rolled back)`,
           {
             hint: `fix ${where} and keep it idempotent (INSERT … ON CONFLICT DO NOTHING): it runs on every boot`,
           },

@@ -5,7 +5,7 @@
 // half-merged data. It goes to inbox/rejected/ with a reason; applied files go to inbox/done/.
 
 import path from 'node:path';
-import { TaskFailedError } from '../../entrypoint/core/errors.js';
+import { escapeControl, excerpt, TaskFailedError } from '../../entrypoint/core/errors.js';
 import type { Config, Phase, TaskContext } from '../../entrypoint/core/task.js';
 import {
   describeImport,
@@ -55,9 +55,9 @@ async function syncAtBoot(ctx: TaskContext, store: Store): Promise<void> {
         files.push({ file: path.basename(file), status: 'rejected', reason: result.reason });
         throw new TaskFailedError(
           ctx.taskId,
-          `${path.basename(file)} was refused whole (${result.reason}); nothing in it was applied and the boot stops so that ${store.name} does not serve half-merged data`,
+          `${escapeControl(path.basename(file))} was refused whole (${excerpt(result.reason, 300)}); nothing in it was applied and the boot stops so that ${store.name} does not serve half-merged data`,
           {
-            hint: `it is now ${path.relative(ctx.config.dir, moved)} (the reason beside it); ask its node for a good copy, or leave it there and start again without it`,
+            hint: `it is now ${escapeControl(path.relative(ctx.config.dir, moved))} (the reason beside it); ask its node for a good copy, or leave it there and start again without it`,
           },
         );
       }

@@ -4,7 +4,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import type { GateResult } from '../../entrypoint/core/errors.js';
+import { excerpt, type GateResult } from '../../entrypoint/core/errors.js';
 
 const HEADER = Buffer.from('SQLite format 3\0', 'latin1');
 
@@ -44,8 +44,8 @@ export async function sqliteGates(
   try {
     db = new Database(dbPath, { fileMustExist: true });
     db.pragma('busy_timeout = 5000');
-    const check = db.prepare('PRAGMA quick_check').pluck().all() as string[];
-    gate('quick_check', check.length === 1 && check[0] === 'ok', check.slice(0, 3).join('; '));
+    const check = quickCheck(db);
+    gate('quick_check', check.length === 1 && check[0] === 'ok', describeQuickCheck(check));
     schemaGates(db, required, gate);
   } catch (error) {
     gate('open', false, `${dbPath}: ${(error as Error).message}${whyNoOpen(dbPath)}`);
@@ -56,6 +56,45 @@ export async function sqliteGates(
 }
 
 type Gate = (name: string, ok: boolean, detail: string) => boolean;
+
+/**
+ * `PRAGMA quick_check`'s complaints, one per entry (SQLite packs several into one row, the first after
+ * `*** in database main ***`), or `['ok']`. A check SQLite itself aborts (SQLITE_CORRUPT while walking
+ * a b-tree) is a complaint too: the file opened, its pages did not add up.
+ */
+function quickCheck(db: import('better-sqlite3').Database): string[] {
+  let rows: string[];
+  try {
+    rows = db.prepare('PRAGMA quick_check').pluck().all() as string[];
+  } catch (error) {
+    if (!/^SQLITE_(CORRUPT|NOTADB)/.test((error as { code?: string }).code ?? '')) throw error;
+    rows = [(error as Error).message];
+  }
+  if (rows.length === 1 && rows[0] === 'ok') return rows;
+  return rows
+    .flatMap((row) => row.split('\n'))
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !/^\*\*\* in database \w+ \*\*\*$/.test(line));
+}
+
+/** How many complaints SQLite stops at (quick_check's default limit). */
+const QUICK_CHECK_LIMIT = 100;
+/** How many complaints the one line names. */
+const SHOWN_PROBLEMS = 3;
+
+/**
+ * One line, however damaged the file: `ok`, or how many problems and the first few (each cut to a
+ * couple of hundred characters, escaped), and how many more. The full list is SQLite's to give:
+ * `sqlite3 FILE 'PRAGMA quick_check'`.
+ */
+export function describeQuickCheck(problems: readonly string[]): string {
+  if (problems.length === 1 && problems[0] === 'ok') return 'ok';
+  if (problems.length === 0) return 'quick_check gave no answer';
+  const many = problems.length >= QUICK_CHECK_LIMIT ? `${problems.length} or more` : `${problems.length}`;
+  const first = problems.slice(0, SHOWN_PROBLEMS).map((p) => excerpt(p, 200));
+  const more = problems.length - first.length;
+  return `${many} problem${problems.length === 1 ? '' : 's'} in the database file: ${first.join('; ')}${more > 0 ? ` (and ${problems.length >= QUICK_CHECK_LIMIT ? 'at least ' : ''}${more} more)` : ''}`;
+}
 
 /** The first 100 bytes (the SQLite header), or undefined after a failed `exists` gate. */
 function readHeader(dbPath: string, gate: Gate): Buffer | undefined {

@@ -75,7 +75,11 @@ function gateHint(gates: readonly GateResult[], store: Config['stores'][number],
     return `nothing created ${shown}: give stores.${store.name} a migrate command that creates it, or check that its path matches litestream.yml`;
   if (gates.some((g) => !g.ok && /permission denied/.test(g.detail)))
     return `give the user bootseq runs as read and write access to ${shown} and its folder (\`chown\`/\`chmod\`, or run the container as the volume's owner)`;
-  if (gates.some((g) => !g.ok && /malformed|not a database|corrupt/i.test(`${g.gate} ${g.detail}`)))
+  if (
+    gates.some(
+      (g) => !g.ok && (g.gate === 'quick_check' || /malformed|not a database|corrupt/i.test(g.detail)),
+    )
+  )
     return `${shown} is damaged. bootseq does not move it for you: stop the app, move it aside (\`mv ${shown} ${shown}.damaged\`, with its -wal and -shm) so the next boot restores it from the replica, or put a backup back with \`bootseq restore --from-backup PATH ${store.name}\``;
   return `fix the failing gates (run \`bootseq verify ${store.name}\` to see every gate); nothing was replicated and no process was started`;
 }

@@ -3,6 +3,7 @@
 
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import Database from 'better-sqlite3';
 import { describe, expect } from 'vitest';
 import { test } from '../helpers/fixtures.js';
 import { processesIn } from '../helpers/project.js';
@@ -68,6 +69,62 @@ describe('a failing gate', () => {
       'Try: .demo/storage/primary.sqlite3 is damaged. bootseq does not move it for you: stop the app, move it aside',
     );
     expect(fs.readFileSync(file).equals(bytes)).toBe(true);
+  });
+
+  test('a damaged leaf page of a table (the schema still reads): exactly the quick_check gate fails, in one line, then the way out', async ({
+    project,
+  }) => {
+    expect((await project.run(['up', '--until', 'verify'])).exitCode).toBe(0);
+    const file = project.path('.demo/storage/primary.sqlite3');
+    const db = new Database(file, { fileMustExist: true });
+    const insert = db.prepare('INSERT INTO notes (body) VALUES (?)');
+    db.transaction(() => {
+      for (let i = 0; i < 5000; i += 1) insert.run(`note ${i} ${'x'.repeat(60)}`);
+    })();
+    const pageSize = db.pragma('page_size', { simple: true }) as number;
+    const leaves = db
+      .prepare("SELECT pageno FROM dbstat WHERE name = 'notes' AND pagetype = 'leaf' ORDER BY pageno")
+      .pluck()
+      .all() as number[];
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    db.close();
+    expect(leaves.length).toBeGreaterThan(20);
+    // 64 bytes in the middle of a leaf page in the middle of the table: its cells no longer add up.
+    const leaf = leaves[Math.floor(leaves.length / 2)]!;
+    const fd = fs.openSync(file, 'r+');
+    fs.writeSync(fd, Buffer.alloc(64, 0xa5), 0, 64, (leaf - 1) * pageSize + pageSize / 2);
+    fs.closeSync(fd);
+    const damaged = fs.readFileSync(file);
+
+    const result = await project.run(['verify', 'primary', '--log-format', 'plain']);
+    expect(result.exitCode).toBe(1);
+    const gates = result.output
+      .split('\n')
+      .map((l) => /\[verify:primary\] (?:error: )?(ok {2}|FAIL) ([^:]+):/.exec(l))
+      .filter((m) => m !== null)
+      .map((m) => `${m[1]!.trim()} ${m[2]}`);
+    expect(gates).toEqual([
+      'ok exists',
+      'ok sqlite',
+      'ok wal',
+      'FAIL quick_check',
+      'ok table notes',
+      'ok columns notes',
+    ]);
+    // One line: how many problems, the first ones, how many more; then the way out. Not SQLite's list.
+    const stderr = result.stderr.trim().split('\n');
+    expect(stderr).toHaveLength(2);
+    expect(stderr[0]).toMatch(
+      /^Error: verify:primary failed: gate quick_check: \d+ problems? in the database file: [^;]*page \d+[^\n]*(\(and (at least )?\d+ more\))?$/,
+    );
+    expect(stderr[0]!.length).toBeLessThan(1000);
+    expect(stderr[1]).toBe(
+      'Try: .demo/storage/primary.sqlite3 is damaged. bootseq does not move it for you: stop the app, move it aside (`mv .demo/storage/primary.sqlite3 .demo/storage/primary.sqlite3.damaged`, with its -wal and -shm) so the next boot restores it from the replica, or put a backup back with `bootseq restore --from-backup PATH primary`',
+    );
+    expect(stderr[0]).toContain(`page ${leaf}`);
+    // The gate's line, the task's end and the error (output holds stderr too): each one line.
+    expect(result.output.split('\n').filter((l) => l.includes('quick_check'))).toHaveLength(3);
+    expect(fs.readFileSync(file).equals(damaged)).toBe(true);
   });
 
   test('a database bootseq may not read (mode 000, as an unprivileged user): verify names the file and the permission', async ({

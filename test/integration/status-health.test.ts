@@ -4,6 +4,8 @@
 
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { spawn } from 'node:child_process';
 import parsePrometheus from 'parse-prometheus-text-format';
 import { describe, expect } from 'vitest';
@@ -244,6 +246,119 @@ describe('bootseq status and the health endpoints', () => {
     expect(await connects(socket)).toBe(true);
     process.kill(boot.pid, 'SIGTERM');
     expect((await boot.done).exitCode).toBe(0);
+  });
+});
+
+/** A folder outside the project (others reach it), removed with the project. */
+function sharedFolder(project: TmpProject, mode: number): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bootseq-shared-'));
+  fs.chmodSync(dir, mode);
+  project.onDestroy(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function withSocket(project: TmpProject, socket: string): void {
+  const text = fs.readFileSync(project.path('bootseq.yml'), 'utf8');
+  project.write({ 'bootseq.yml': `${text}status: { socket: '${socket}' }\n` });
+}
+
+/** `bootseq up` that must refuse at once: its result, or (today's bug) stopped once it boots anyway. */
+async function upRefused(project: TmpProject) {
+  const boot = project.start(['up', '--log-format', 'plain']);
+  const booted = boot.waitForLine(READY, 30_000).then(
+    () => 'booted',
+    () => 'timeout',
+  );
+  const first = await Promise.race([boot.done.then(() => 'done'), booted]);
+  if (first !== 'done') process.kill(boot.pid, 'SIGTERM');
+  return boot.done;
+}
+
+const modeOf = (file: string) => fs.statSync(file).mode & 0o7777;
+
+describe('the control socket in a folder bootseq does not own alone', () => {
+  test('a 1777 folder keeps its mode; a socket another user made there is refused by up (exit 2, not waited for) and by status (exit 2, never asked)', async ({
+    project,
+  }) => {
+    const shared = sharedFolder(project, 0o1777);
+    const socket = path.join(shared, 'bootseq.sock');
+    withSocket(project, socket);
+    // nobody's server: it would answer anything, and says when it is asked.
+    const holder = spawn('runuser', [
+      '-u',
+      'nobody',
+      '--',
+      process.execPath,
+      '-e',
+      `require('http').createServer((q, s) => { console.log('asked'); s.end('{}'); }).listen(${JSON.stringify(socket)}, () => console.log('up'))`,
+    ]);
+    let heard = '';
+    holder.stdout.on('data', (d: Buffer) => (heard += d.toString()));
+    try {
+      await expect.poll(() => heard, { timeout: 10_000 }).toContain('up');
+      expect(fs.lstatSync(socket).uid).not.toBe(0);
+
+      const asked = await status(project);
+      expect(asked.exitCode).toBe(2);
+      expect(asked.output.trim()).toBe(
+        `bootseq status: ${socket} is a socket of uid 65534, not of this user (uid 0): not asked, its answer would be that user's word`,
+      );
+
+      const up = await upRefused(project);
+      expect(up.exitCode, up.output.slice(-2000)).toBe(2);
+      expect(up.stderr).toContain(
+        `Error: status.socket: ${socket} is a socket of uid 65534 (nobody), not of the user bootseq runs as (uid 0 (root)): bootseq neither waits for it nor replaces it; nothing was started`,
+      );
+      expect(fs.existsSync(project.path('.demo/storage'))).toBe(false);
+      expect(heard).not.toContain('asked');
+      expect(fs.lstatSync(socket).isSocket()).toBe(true);
+    } finally {
+      holder.kill('SIGKILL');
+    }
+    expect(modeOf(shared)).toBe(0o1777);
+
+    // Once it is gone, bootseq's own socket there (0600), and the folder still everyone's.
+    fs.rmSync(socket);
+    const boot = project.start(['up', '--log-format', 'plain']);
+    await boot.waitForLine(READY);
+    expect(modeOf(shared)).toBe(0o1777);
+    expect(modeOf(socket)).toBe(0o600);
+    expect((await status(project)).exitCode).toBe(0);
+    process.kill(boot.pid, 'SIGTERM');
+    expect((await boot.done).exitCode).toBe(0);
+    expect(modeOf(shared)).toBe(0o1777);
+    expect(fs.existsSync(socket)).toBe(false);
+  });
+
+  test("a folder of another user, or one anyone may write to: up exits 2 naming status.socket and why, and leaves the folder's mode alone", async ({
+    project,
+  }) => {
+    const shared = sharedFolder(project, 0o755);
+    const theirs = path.join(shared, 'theirs');
+    fs.mkdirSync(theirs, { mode: 0o755 });
+    fs.chownSync(theirs, 65534, 65534);
+    withSocket(project, path.join(theirs, 'bootseq.sock'));
+    const refused = await upRefused(project);
+    expect(refused.exitCode, refused.output.slice(-2000)).toBe(2);
+    expect(refused.stderr).toContain(
+      `Error: status.socket: ${theirs}/bootseq.sock: its folder ${theirs} belongs to uid 65534 (nobody), not to the user bootseq runs as (uid 0 (root)); nothing was started`,
+    );
+    expect(refused.stderr).toMatch(/^Try: set status\.socket to a path in a folder of bootseq's own/m);
+    expect(modeOf(theirs)).toBe(0o755);
+    expect(fs.existsSync(project.path('.demo/storage'))).toBe(false);
+
+    const open = path.join(shared, 'open');
+    fs.mkdirSync(open);
+    fs.chmodSync(open, 0o777);
+    const text = fs.readFileSync(project.path('bootseq.yml'), 'utf8');
+    project.write({ 'bootseq.yml': text.replace(`${theirs}/`, `${open}/`) });
+    const writable = await upRefused(project);
+    expect(writable.exitCode, writable.output.slice(-2000)).toBe(2);
+    expect(writable.stderr).toContain(
+      `Error: status.socket: ${open}/bootseq.sock: its folder ${open} can be written by other users (mode 0777, not sticky): they could replace the socket; nothing was started`,
+    );
+    expect(modeOf(open)).toBe(0o777);
+    expect(processesIn(project.dir)).toEqual([]);
   });
 });
 

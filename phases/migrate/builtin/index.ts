@@ -7,7 +7,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { TaskFailedError } from '../../../entrypoint/core/errors.js';
+import { escapeControl, excerpt, TaskFailedError } from '../../../entrypoint/core/errors.js';
 import type { Config, TaskContext } from '../../../entrypoint/core/task.js';
 import { openStore, splitStatements, StatementError, type MigrationDb } from '../../../db/index.js';
 import {
@@ -143,7 +143,7 @@ function createMigrationRun(ctx: TaskContext, store: Store, spec: BuiltinMigrate
     if (plan.problems.length > 0) {
       throw new TaskFailedError(
         taskId,
-        `${options.table} does not match ${spec.dirShown} (${format.name}); nothing was migrated:\n  ${plan.problems.join('\n  ')}`,
+        `${options.table} does not match ${spec.dirShown} (${format.name}); nothing was migrated:\n  ${plan.problems.map(escapeControl).join('\n  ')}`,
         {
           hint: `resolve each point above; \`bootseq checksum FILE --history ${format.name}\` prints what ${format.name} records for a file`,
         },
@@ -229,13 +229,14 @@ function failedMigration(f: {
   isDiskFull: (error: unknown) => string | undefined;
 }): TaskFailedError {
   const { error, m } = f;
-  const where = `${path.posix.join(f.dirShown, m.script)}${error instanceof StatementError && error.line ? `:${error.line}` : ''}`;
+  const where = `${escapeControl(path.posix.join(f.dirShown, m.script))}${error instanceof StatementError && error.line ? `:${error.line}` : ''}`;
   const undone =
     m.transactional || f.dialect === 'sqlite'
       ? 'it was rolled back, nothing of it remains'
       : 'it ran outside a transaction, so statements before the failing one stay applied';
   const full = f.isDiskFull(error);
-  const message = (error as Error).message;
+  // A StatementError is bounded already; anything else from a driver is cut here.
+  const message = error instanceof StatementError ? error.message : excerpt((error as Error).message, 300);
   const next = `then run \`bootseq migrate ${f.store.name}\`; nothing was replicated and no process was started`;
   return new TaskFailedError(
     f.taskId,
@@ -255,7 +256,7 @@ function readFolder(taskId: string, spec: BuiltinMigrate, format: HistoryFormat)
   if (problems.length > 0) {
     throw new TaskFailedError(
       taskId,
-      `${spec.dirShown} holds files ${format.name} would refuse:\n  ${problems.join('\n  ')}`,
+      `${spec.dirShown} holds files ${format.name} would refuse:\n  ${problems.map(escapeControl).join('\n  ')}`,
       {
         hint: `rename or fix those files; \`bootseq plan\` shows the store's migration folder`,
       },
@@ -265,7 +266,7 @@ function readFolder(taskId: string, spec: BuiltinMigrate, format: HistoryFormat)
   if (control.length > 0) {
     throw new TaskFailedError(
       taskId,
-      `${spec.dirShown} has transaction control inside migrations; nothing was migrated:\n  ${control.join('\n  ')}`,
+      `${spec.dirShown} has transaction control inside migrations; nothing was migrated:\n  ${control.map(escapeControl).join('\n  ')}`,
       {
         hint: 'bootseq runs each migration in one transaction of its own: remove those statements, or start the file with `-- no-transaction` to manage transactions yourself',
       },
