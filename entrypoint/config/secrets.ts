@@ -44,11 +44,19 @@ export function createExpander(source: SecretSource) {
 
   /** A secret value: a URL with a password or secret parameters shows with those hidden, else all of it. */
   function addSecretValue(value: string): void {
-    if (urlSecrets(value).length === 0) secrets.add(value);
-    for (const secret of urlSecrets(value)) secrets.add(secret);
+    const parts = urlSecrets(value);
+    for (const secret of parts.length > 0 ? parts : [value]) secrets.add(secret);
   }
 
+  /** Each name is looked up (and its file read, its value searched for secrets) once per load. */
+  const looked = new Map<string, { value: string | undefined; problem?: string }>();
   function lookup(name: string): { value: string | undefined; problem?: string } {
+    let found = looked.get(name);
+    if (!found) looked.set(name, (found = lookupOnce(name)));
+    return found;
+  }
+
+  function lookupOnce(name: string): { value: string | undefined; problem?: string } {
     const direct = source.env[name];
     if (direct !== undefined) {
       if (SECRET_NAME.test(name)) addSecretValue(direct);

@@ -317,7 +317,7 @@ function decodedAsDocumented(password: string): string {
 describe('fuzz: passwords of every printable byte, in every place a URL can be given', () => {
   // Replay one case: BOOTSEQ_FUZZ_SEED=<seed printed by a failure> npx vitest run -t fuzz
   const SEED = Number(process.env['BOOTSEQ_FUZZ_SEED'] ?? 0x29);
-  const CASES = 300;
+  const CASES = 350;
   const BYTES = [...Array.from({ length: 95 }, (_, i) => String.fromCharCode(32 + i)), 'é', 'ß', '中', '🙂'];
   /** A YAML double-quoted scalar holding `text` as written: JSON is one, and `$$` is bootseq's `$`. */
   const yamlString = (text: string) => JSON.stringify(text.replaceAll('$', '$$$$'));
@@ -362,6 +362,16 @@ describe('fuzz: passwords of every printable byte, in every place a URL can be g
         text: 'stores:\n  db: { postgres: "${DATABASE_URL}" }\n',
         env: { DATABASE_URL: pgUrl(pw, broken ? 'mysql' : 'postgres') },
       }),
+    },
+    {
+      where: 'stores.NAME.postgres from a VAR_FILE',
+      config: (pw, broken) => {
+        FILES['/run/secrets/db'] = `${pgUrl(pw, broken ? 'mysql' : 'postgres')}\n`;
+        return {
+          text: 'stores:\n  db: { postgres: "${DATABASE_URL}" }\n',
+          env: { DATABASE_URL_FILE: '/run/secrets/db' },
+        };
+      },
     },
     {
       where: 'stores.NAME.postgres with the password from ${VAR}',
