@@ -12,8 +12,13 @@ export type Env = Readonly<Record<string, string | undefined>>;
 /** The disk as config loading sees it; unit tests pass a fake. */
 export interface ConfigFs {
   readFile(file: string): string | undefined;
-  /** At most the first `maxBytes` of a file (a secret, a dump's signature): /dev/zero must not hang. */
+  /**
+   * At most the first `maxBytes` of a regular file (a secret, a dump's signature), within
+   * READ_HEAD_MS; undefined for anything else. A FIFO, a device or a socket is never waited on.
+   */
   readHead?(file: string, maxBytes: number): string | undefined;
+  /** What `file` is, in words ('a regular file', 'a FIFO (named pipe)', …); undefined when missing. */
+  kindOf?(file: string): string | undefined;
   exists(file: string): boolean;
   isDirectory(file: string): boolean;
   isExecutable(file: string): boolean;
@@ -42,16 +47,29 @@ export const realFs: ConfigFs = {
   readHead: (file, maxBytes) => {
     let fd: number | undefined;
     try {
-      fd = fs.openSync(file, 'r');
+      // Non-blocking: opening a FIFO with no writer would otherwise wait for one, forever. Then the
+      // open file itself is checked (fstat), so a path swapped for a FIFO after kindOf is no hole.
+      fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+      if (!fs.fstatSync(fd).isFile()) return undefined;
       const buffer = Buffer.alloc(maxBytes);
+      const deadline = Date.now() + READ_HEAD_MS;
       let read = 0;
-      for (let n = 1; n > 0 && read < maxBytes; read += n)
+      for (let n = 1; n > 0 && read < maxBytes; read += n) {
+        if (Date.now() > deadline) return undefined;
         n = fs.readSync(fd, buffer, read, maxBytes - read, null);
+      }
       return buffer.subarray(0, read).toString('utf8');
     } catch {
       return undefined;
     } finally {
       if (fd !== undefined) fs.closeSync(fd);
+    }
+  },
+  kindOf: (file) => {
+    try {
+      return kindOfStats(fs.statSync(file));
+    } catch {
+      return undefined;
     }
   },
   exists: (file) => fs.existsSync(file),
@@ -79,6 +97,20 @@ export const realFs: ConfigFs = {
     }
   },
 };
+
+/** A regular file is read for at most this long (a slow network mount): a secret is a few bytes. */
+const READ_HEAD_MS = 1000;
+
+/** What a stat says a path is, in the words messages use. */
+function kindOfStats(stats: fs.Stats): string {
+  if (stats.isFile()) return 'a regular file';
+  if (stats.isDirectory()) return 'a directory';
+  if (stats.isFIFO()) return 'a FIFO (named pipe)';
+  if (stats.isSocket()) return 'a socket';
+  if (stats.isCharacterDevice()) return 'a character device';
+  if (stats.isBlockDevice()) return 'a block device';
+  return 'not a regular file';
+}
 
 /**
  * fs.realpathSync for a path whose end may not exist yet: a dangling symlink is followed to what it

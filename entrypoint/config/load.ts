@@ -79,12 +79,20 @@ export function parseConfig(text: string, options: ParseOptions): ParseResult {
   const raw = readYaml(text, file);
   if (!raw.ok) return { config: undefined, issues: raw.issues, warnings };
 
-  const expander = createExpander({ env, readFile: (f, max) => readHead(disk, path.resolve(dir, f), max) });
+  const expander = createExpander({
+    env,
+    readFile: (f, max) => readHead(disk, path.resolve(dir, f), max),
+    kindOf: (f) => disk.kindOf?.(path.resolve(dir, f)),
+  });
   const expanded = mapStrings(raw.value, [], (value, at) => {
     const { value: out, problems } = expander.expand(value);
     for (const message of problems) issues.push({ file, path: formatPath(at), message });
     return out;
   });
+
+  const redact = expander.redactor();
+  // A value quoted in a message (a schema error's "found …") is shown redacted, like everything else.
+  const shown = () => issues.map((i) => ({ ...i, message: redact(i.message) }));
 
   const parsed = configSchema.safeParse(expanded);
   let c: RawConfig;
@@ -97,10 +105,9 @@ export function parseConfig(text: string, options: ParseOptions): ParseResult {
     // The rest is still checked, so one run lists every problem: the config without what the schema
     // refused (defaults take their place), when that much is whole. Its Config is never returned.
     const rest = configSchema.safeParse(withoutRefused(expanded, parsed.error.issues));
-    if (!rest.success) return { config: undefined, issues, warnings };
+    if (!rest.success) return { config: undefined, issues: shown(), warnings: warnings.map(redact) };
     c = rest.data;
   }
-  const redact = expander.redactor();
   const ctx = createResolveContext({ file, dir, env, disk, redact }, issues, warnings);
 
   // Resolved in this order so problems read top to bottom: litestream.yml first, as stores are
@@ -142,7 +149,7 @@ export function parseConfig(text: string, options: ParseOptions): ParseResult {
     env: expander.resolvedFromFiles(),
     redact,
   };
-  return { config: issues.length ? undefined : config, issues, warnings };
+  return { config: issues.length ? undefined : config, issues: shown(), warnings: warnings.map(redact) };
 }
 
 /**

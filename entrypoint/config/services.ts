@@ -3,6 +3,7 @@
 // migrate). Never connects to anything (phases/service/ does); values are shown only redacted.
 
 import type { ResolveContext } from './context.js';
+import { normalizeUrl } from './secrets.js';
 import { SERVICE_SCHEMES, type RawConfig, type ServiceConfig, type ServiceScheme } from './schema.js';
 
 /** The port a scheme's clients use when the URL names none; tcp has no default. */
@@ -25,7 +26,10 @@ export interface ServiceAddress {
 /** Every service in the order written; problems go to `ctx` under `services.NAME.url`. */
 export function resolveServices(ctx: ResolveContext, raw: RawConfig): ServiceConfig[] {
   return Object.entries(raw.services).map(([name, s]) => {
-    const address = parseServiceUrl(s.url);
+    // The user and password as people write them (secrets.ts splitUrl: to the last @, quotes, spaces
+    // and a lone % allowed), encoded so the probe's URL parser reads the same ones.
+    const url = normalizeUrl(s.url);
+    const address = parseServiceUrl(url);
     if (typeof address === 'string')
       ctx.issue(`services.${name}.url`, `${address}, found ${JSON.stringify(ctx.redact(s.url))}`);
     const processes = Object.entries(raw.processes)
@@ -34,7 +38,7 @@ export function resolveServices(ctx: ResolveContext, raw: RawConfig): ServiceCon
     // A refused URL still yields a whole ServiceConfig; the config is refused anyway.
     const { scheme, host, port } =
       typeof address === 'string' ? { scheme: 'tcp' as const, host: '', port: 0 } : address;
-    return { name, url: s.url, scheme, host, port, waitMs: s.wait, processes };
+    return { name, url, scheme, host, port, waitMs: s.wait, processes };
   });
 }
 

@@ -4,6 +4,7 @@
 
 import path from 'node:path';
 import { readHead, type ResolveContext } from './context.js';
+import { normalizeUrl } from './secrets.js';
 import { checkCommand, resolveExecutable } from './executables.js';
 import { defaultMetaPath } from './litestream.js';
 import type {
@@ -133,11 +134,12 @@ function locate(
     const db = listed ?? { path: location, metaPath: defaultMetaPath(location), replicas: [] };
     return { kind: 'sqlite', location, litestream: db };
   }
-  const location = s.postgres ?? '';
+  // Its password as people write it, encoded for pg's parser (secrets.ts splitUrl, normalizeUrl).
+  const location = normalizeUrl(s.postgres ?? '');
   if (!/^postgres(ql)?:\/\/[^/]/.test(location))
     ctx.issue(
       `${at}.postgres`,
-      `expected a postgres:// or postgresql:// URL, found ${JSON.stringify(ctx.redact(location))}`,
+      `expected a postgres:// or postgresql:// URL, found ${JSON.stringify(ctx.redact(s.postgres ?? ''))}`,
     );
   return { kind: 'postgres', location, litestream: undefined };
 }

@@ -82,14 +82,17 @@ async function waitForService(ctx: TaskContext, s: Service): Promise<void> {
 }
 
 /**
- * Redacts like the rest of bootseq, and also removes the URL's password itself: a server's answer is
- * not a URL, so the redactor alone would not find it there.
+ * Redacts like the rest of bootseq, and also removes the password AUTH sends (a server's answer is not
+ * a URL). Config loading already knows that password in every form (services.ts normalized the URL
+ * with secrets.ts's rules); a password shorter than 3 bytes is not removed from free text, or
+ * "username-password pair" would become nonsense. No regular expression over the URL here: one that
+ * stopped at the first `@` turned a password `p@…` into the secret `p` (issue 29).
  */
 function scrubber(ctx: TaskContext, url: string): (text: string) => string {
   const { password } = credentialsOf(url);
-  const raw = /:([^@]*)@/.exec(url.slice(url.indexOf('://') + 3))?.[1];
-  const secrets = [password, raw].filter((p): p is string => Boolean(p));
-  return (text) => secrets.reduce((out, secret) => out.split(secret).join('***'), ctx.config.redact(text));
+  const redact = ctx.config.redact;
+  if (password.length < 3) return redact;
+  return (text) => redact(text.split(password).join('***'));
 }
 
 function formatMs(ms: number): string {

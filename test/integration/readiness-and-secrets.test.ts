@@ -1,11 +1,37 @@
 // Readiness that only a 2xx satisfies, and a real password that never reaches the log, `plan` or the
-// run report even when the app prints its own connection URL.
+// run report even when the app prints its own connection URL, whatever bytes it holds (quotes, a
+// space, % and @ against a real redis-server); a secret file that is a FIFO with no writer.
 
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import { describe, expect } from 'vitest';
-import { fixture, useProcesses } from '../helpers/config.js';
+import { afterEach, describe, expect } from 'vitest';
+import { FIXTURES, fixture, useProcesses } from '../helpers/config.js';
 import { test } from '../helpers/fixtures.js';
-import { freePort, processesIn } from '../helpers/project.js';
+import { freePort, processesIn, type TmpProject } from '../helpers/project.js';
+
+const servers: ChildProcess[] = [];
+
+afterEach(async () => {
+  await Promise.all(
+    servers.splice(0).map(async (server) => {
+      if (server.pid === undefined || server.exitCode !== null || server.signalCode !== null) return;
+      const exited = new Promise((resolve) => server.once('exit', resolve));
+      process.kill(server.pid, 'SIGKILL');
+      await exited;
+    }),
+  );
+});
+
+/** A server started here and killed by PID after the test, pass or fail. */
+function startServer(command: string, args: string[]): void {
+  servers.push(spawn(command, args, { stdio: 'ignore' }));
+}
+
+/** Adds a `services:` section to the project's bootseq.yml. */
+function useServices(project: TmpProject, services: string): void {
+  const text = fs.readFileSync(project.path('bootseq.yml'), 'utf8');
+  project.write({ 'bootseq.yml': text.replace('shutdown:', `services:\n${services}shutdown:`) });
+}
 
 describe('http readiness', () => {
   test('503 three times, then 200: not ready before the first 2xx', async ({ project }) => {
@@ -65,5 +91,80 @@ describe('a real password', () => {
     expect(plan.output).toContain('postgres://app:***@db.internal:5432/app');
     const report = JSON.stringify(project.report());
     for (const text of [plan.output, up.output, json.output, report]) expect(text).not.toContain(password);
+  });
+});
+
+describe('a password whatever bytes it holds (issue 29)', () => {
+  test('quotes, a space, % and @ in a Redis URL from a variable, and a ?token=: AUTH works, never shown; a wrong one fails readably', async ({
+    project,
+  }) => {
+    const password = `p@Qx7'kp"Vb9 wz%`;
+    const token = 't0k3n-s3cr3t-v4lue';
+    const [redisPort, httpPort] = [await freePort(), await freePort()];
+    startServer('redis-server', [
+      ...['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      ...['--requirepass', password],
+    ]);
+    startServer(process.execPath, [`${FIXTURES}/http-status.mjs`, String(httpPort), '0', '200']);
+    useProcesses(
+      project,
+      `  web:\n    command: ${fixture('echo-env.mjs', 'REDIS_URL')}\n    after: [redis, api]\n    ready: { log: "^ready$" }\n`,
+    );
+    useServices(
+      project,
+      `  redis: { url: "\${REDIS_URL}", wait: 10s }\n  api: { url: "http://127.0.0.1:${httpPort}/up?token=${token}", wait: 10s }\n`,
+    );
+    const env = (pw: string) => ({ REDIS_URL: `redis://default:${pw}@127.0.0.1:${redisPort}/0` });
+    const shown = `redis://default:***@127.0.0.1:${redisPort}/0`;
+
+    const plan = await project.run(['plan'], env(password));
+    const planJson = await project.run(['plan', '--log-format', 'json'], env(password));
+    expect(plan.exitCode, plan.output).toBe(0);
+    expect(plan.output).toContain(`wait for ${shown} until AUTH, then PING answered PONG`);
+    expect(plan.output).toContain(`http://127.0.0.1:${httpPort}/up?token=***`);
+    const plain = await project.run(['up', '--until', 'ready', '--log-format', 'plain'], env(password));
+    expect(plain.exitCode, plain.output.slice(-2000)).toBe(0);
+    expect(plain.output).toContain('[service:redis] answered PONG');
+    expect(plain.output).toContain(`[web] my database is ${shown}`);
+    const plainReport = JSON.stringify(project.report());
+    const json = await project.run(['up', '--until', 'ready', '--log-format', 'json'], env(password));
+    expect(json.exitCode, json.output.slice(-2000)).toBe(0);
+    const jsonReport = JSON.stringify(project.report());
+
+    const wrong = await project.run(['up', '--until', 'ready'], env(`p@wr0ng'pass"w %`));
+    expect(wrong.exitCode).toBe(1);
+    // Readable: the address with the user, and Redis's own words, not "username-***assword ***air".
+    expect(wrong.stderr).toContain(`service:redis failed: redis did not answer at ${shown} within 10s`);
+    expect(wrong.stderr).toContain(
+      'last error: WRONGPASS invalid username-password pair or user is disabled.',
+    );
+    const wrongReport = JSON.stringify(project.report());
+
+    const texts = [plan.output, planJson.output, plain.output, plainReport, json.output, jsonReport];
+    for (const text of [...texts, wrong.output, wrongReport])
+      for (const secret of [password, JSON.stringify(password).slice(1, -1), 'Vb9 wz', token, `wr0ng'pass`])
+        expect(text).not.toContain(secret);
+  });
+});
+
+describe('a secret file that is not a regular file', () => {
+  test('a FIFO with no writer: bootseq plan exits 2 at once, naming the variable, the path and what it is', async ({
+    project,
+  }) => {
+    const fifo = project.path('token.fifo');
+    execFileSync('mkfifo', [fifo]);
+    useProcesses(project, `  web:\n    command: node web.js \${TOKEN}\n`);
+    // Within a second of an ordinary plan (a regular secret file): the FIFO is never opened.
+    fs.writeFileSync(project.path('token.txt'), 'tok-123456\n');
+    let started = Date.now();
+    expect((await project.run(['plan'], { TOKEN_FILE: project.path('token.txt') })).exitCode).toBe(0);
+    const ordinaryMs = Date.now() - started;
+    started = Date.now();
+    const result = await project.run(['plan'], { TOKEN_FILE: fifo });
+    expect(Date.now() - started).toBeLessThan(ordinaryMs + 1000);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain(
+      `processes.web.command: TOKEN_FILE names ${fifo}, which is a FIFO (named pipe), not a regular file`,
+    );
   });
 });
