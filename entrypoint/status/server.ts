@@ -220,8 +220,16 @@ async function openSocket(
         ? `${error.message.replace(/; nothing was started$/, '')}; \`bootseq status\` is unavailable`
         : `status.socket: cannot open ${escapeControl(socketPath)}: ${(error as Error).message}; \`bootseq status\` is unavailable`,
     );
-  // Refusals (another user's folder or socket) stop the boot: they are bootseq.yml's to fix.
-  prepareDir(socketPath);
+  // Refusals (another user's folder or socket) stop the boot: they are bootseq.yml's to fix. A folder
+  // that cannot be created (a volume not writable, full, read-only) is the volume's problem: a warning
+  // here, and the lease names the real cause with its advice.
+  try {
+    prepareDir(socketPath);
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    fail(error);
+    return undefined;
+  }
   try {
     if (!(await claim(true))) {
       retry = setInterval(() => {
@@ -281,7 +289,7 @@ function prepareDir(socketPath: string): void {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code !== 'EEXIST')
-      throw refuse(`cannot create its folder ${escapeControl(dir)}: ${code ?? (error as Error).message}`);
+      throw new Error(`cannot create its folder ${escapeControl(dir)}: ${code ?? (error as Error).message}`);
   }
   const stat = fs.statSync(dir);
   const uid = ownUid();
