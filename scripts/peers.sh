@@ -75,7 +75,7 @@ printed() {
 
 # Go builds keep their module and build caches in the rig's cache, so removing it is a real fresh start.
 go_env() {
-  export GOPATH="$DIR/go" GOMODCACHE="$DIR/go/mod" GOCACHE="$DIR/go/build" GOFLAGS=-modcacherw
+  export GOPATH="$DIR/go" GOCACHE="$DIR/go/build" GOFLAGS=-modcacherw
 }
 
 install_sqlx() {
@@ -127,7 +127,17 @@ install_litestream5() {
 install_s3() {
   need go 'install Go 1.21 or later'
   go_env
-  GOBIN="$1/bin" CGO_ENABLED=0 go install "github.com/minio/minio@$MINIO_VERSION"
+  # The version variables MinIO's release build sets (buildscripts/gen-ldflags.go), from the pin: the
+  # commit's time and id. Without them `minio --version` says DEVELOPMENT.GOGET.
+  local stamp="${MINIO_VERSION#v0.0.0-}" time commit
+  commit="${stamp#*-}"
+  stamp="${stamp%%-*}"
+  time="${stamp:0:4}-${stamp:4:2}-${stamp:6:2}T${stamp:8:2}:${stamp:10:2}:${stamp:12:2}Z"
+  GOBIN="$1/bin" CGO_ENABLED=0 go install -ldflags "-s -w \
+    -X github.com/minio/minio/cmd.Version=$time \
+    -X github.com/minio/minio/cmd.ReleaseTag=DEVELOPMENT.${time//:/-} \
+    -X github.com/minio/minio/cmd.CommitID=$commit -X github.com/minio/minio/cmd.ShortCommitID=$commit" \
+    "github.com/minio/minio@$MINIO_VERSION"
 }
 
 # install_one TOOL: reuse the versioned folder when it holds a working tool, else build it there.
