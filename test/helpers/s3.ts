@@ -73,7 +73,10 @@ export async function startS3Server(): Promise<S3Server> {
           `minio exited with ${child.exitCode}: ${fs.readFileSync(path.join(root, 'server.log'), 'utf8')}`,
         );
       try {
-        if ((await fetch(`${endpoint}/minio/health/live`)).ok) return;
+        // Ready means a signed ListBuckets answers 200: /minio/health/live answers while the server
+        // is still initializing (503 XMinioServerNotInitialized to every S3 request).
+        const res = await signedRequest(endpoint, 'GET', '/', { accessKey, secretKey });
+        if (res.status === 200) return;
       } catch {
         // not listening yet
       }
