@@ -6,9 +6,9 @@
 import fs from 'node:fs';
 import { describe, expect, test as base } from 'vitest';
 import type { TmpProject } from '../helpers/project.js';
-import { READY, createTmpProject, processesIn } from '../helpers/project.js';
+import { READY, createTmpProject, isAlive, pidOf, processesIn } from '../helpers/project.js';
 import { startS3Server, xmlValues, type S3Server } from '../helpers/s3.js';
-import { countRows } from '../helpers/sqlite.js';
+import { countRows, restoreCopy } from '../helpers/sqlite.js';
 
 const TABLES = { primary: 'notes', queue: 'jobs', cache: 'cache_entries', cable: 'cable_messages' } as const;
 const STORES = Object.keys(TABLES) as (keyof typeof TABLES)[];
@@ -40,6 +40,13 @@ function s3Litestream(s3: S3Server, options: { bucket?: string; secretKey?: stri
     (store) =>
       `  - path: .demo/storage/${store}.sqlite3\n    replicas:\n      - type: s3\n        bucket: ${options.bucket ?? 'demo'}\n        path: ${store}\n        endpoint: ${s3.endpoint}\n        region: us-east-1\n        force-path-style: true\n        access-key-id: ${s3.accessKey}\n        secret-access-key: ${options.secretKey ?? s3.secretKey}\n`,
   ).join('')}`;
+}
+
+async function writeNotes(project: TmpProject, from: number, count: number): Promise<void> {
+  for (let i = from; i < from + count; i += 1) {
+    const res = await fetch(`http://127.0.0.1:${project.port}/notes`, { method: 'POST', body: `note ${i}` });
+    expect(res.status).toBe(201);
+  }
 }
 
 function counts(project: TmpProject, under = '.demo/storage'): Record<string, number> {
@@ -96,6 +103,48 @@ describe('bootseq with its replicas on a real S3 server', () => {
     const rehearsal = await project.run(['rehearse', '--into', 'rehearsal']);
     expect(rehearsal.exitCode, rehearsal.output.slice(-3000)).toBe(0);
     expect(counts(project, 'rehearsal')).toEqual(before);
+    expect(processesIn(project.dir)).toEqual([]);
+  });
+
+  test('the server stopped while running: the stall is reported, Litestream replaced once it is back, no note lost', async ({
+    project,
+    s3,
+  }) => {
+    await s3.createBucket('demo');
+    project.write({ 'litestream.yml': s3Litestream(s3) });
+    const config = project.path('bootseq.yml');
+    project.write({
+      'bootseq.yml': fs
+        .readFileSync(config, 'utf8')
+        .replace(
+          '  config: litestream.yml\n',
+          '  config: litestream.yml\n  stall_timeout: 3s\n  stall_restart: 6s\n',
+        ),
+    });
+    const boot = project.start(['up', '--log-format', 'plain']);
+    await boot.waitForLine(READY, 60_000);
+    const first = pidOf(project.report(), 'replicate');
+    await writeNotes(project, 0, 10);
+    await s3.halt();
+    await writeNotes(project, 10, 20);
+    await boot.waitForLine(
+      /replication stalled: (\w+, )*primary(, \w+)* ha(s|ve) had a change waiting \d+ s for the replica/,
+      15_000,
+    );
+    await boot.waitForLine(
+      new RegExp(`litestream \\(pid ${first}\\) has not replicated .*primary.*: killing it`),
+      20_000,
+    );
+    await s3.start();
+    await boot.waitForLine(/litestream has taken over primary, queue, cache, cable again/, 60_000);
+    expect(isAlive(first)).toBe(false);
+    await writeNotes(project, 30, 10);
+    process.kill(boot.pid, 'SIGTERM');
+    const result = await boot.done;
+    expect(result.exitCode, result.output.slice(-3000)).toBe(0);
+    expect(result.output).toContain("litestream's final sync put every store's last writes in the replica");
+    const copy = restoreCopy(project.dir, '.demo/storage/primary.sqlite3', project.path('restored.sqlite3'));
+    expect(countRows(copy, 'notes')).toBe(40);
     expect(processesIn(project.dir)).toEqual([]);
   });
 
