@@ -167,3 +167,25 @@ describe.each(engines)('sqlx-cli and bootseq on $name', (engine) => {
     expect(bootMissing.stderr).toContain('(VersionMissing)');
   });
 });
+
+test('PostgreSQL: a `-- no-transaction` file (CREATE INDEX CONCURRENTLY) applied by bootseq is installed for sqlx', async ({
+  project,
+  database,
+}) => {
+  project.write({
+    'bootseq.yml': bootseqYml('postgres: ${APP_DATABASE_URL}'),
+    [`${DIR}/1_users.sql`]: 'CREATE TABLE users (id BIGINT PRIMARY KEY, email TEXT);\n',
+    [`${DIR}/2_index_concurrently.sql`]:
+      '-- no-transaction\nCREATE INDEX CONCURRENTLY users_email ON users (email);\n',
+  });
+  const env = { APP_DATABASE_URL: database.url };
+  const boot = await project.run(['migrate'], env);
+  expect(boot.exitCode, boot.output).toBe(0);
+  const info = await sqlx(project, database.url, 'info');
+  expect(infoLines(info)).toEqual(['1/installed users', '2/installed index concurrently']);
+  expect((await sqlx(project, database.url, 'run')).output).not.toMatch(/Applied/);
+  const valid = await database.query<{ indisvalid: boolean }>(
+    "SELECT indisvalid FROM pg_index WHERE indexrelid = 'users_email'::regclass",
+  );
+  expect(valid).toEqual([{ indisvalid: true }]);
+});
