@@ -230,3 +230,35 @@ describe.each(engines)('Flyway and bootseq on $name', (engine) => {
     expect((await flyway(project, flywayArgs, 'validate')).code).toBe(0);
   });
 });
+
+test('PostgreSQL: bootseq and Flyway migrating at once take the same advisory lock; each file is applied once', async ({
+  project,
+  database,
+}) => {
+  // Slow files, so that the two overlap: with different lock keys both would run V1 and one would fail
+  // on "relation already exists" or a duplicate installed_rank.
+  project.write({
+    'bootseq.yml': bootseqYml('postgres: ${APP_DATABASE_URL}').replace(`, baseline: "${BASELINE}"`, ''),
+    [`${DIR}/V1__slow_first.sql`]: 'SELECT pg_sleep(2);\nCREATE TABLE first (id INT);\n',
+    [`${DIR}/V2__slow_second.sql`]: 'SELECT pg_sleep(2);\nCREATE TABLE second (id INT);\n',
+    [`${DIR}/V3__third.sql`]: 'CREATE TABLE third (id INT);\n',
+  });
+  const jdbc = jdbcPostgres(database.url);
+  const [boot, fly] = await Promise.all([
+    project.run(['migrate'], { APP_DATABASE_URL: database.url }),
+    runTool(peerTool('flyway'), [
+      'migrate',
+      `-url=${jdbc.url}`,
+      `-user=${jdbc.user}`,
+      `-password=${jdbc.password}`,
+      `-locations=filesystem:${project.path(DIR)}`,
+    ]),
+  ]);
+  expect(boot.exitCode, boot.output).toBe(0);
+  expect(fly.code, fly.output).toBe(0);
+  const rows = await database.query<{ version: string; installed_rank: number }>(
+    'SELECT version, installed_rank FROM flyway_schema_history ORDER BY installed_rank',
+  );
+  expect(rows.map((r) => r.version)).toEqual(['1', '2', '3']);
+  expect(rows.map((r) => r.installed_rank)).toEqual([1, 2, 3]);
+});
