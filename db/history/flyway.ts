@@ -285,8 +285,10 @@ async function createTable(
   const baselineRow = async () => {
     if (baseline === undefined) return;
     await db.exec(
-      `INSERT INTO ${table} (installed_rank, version, description, type, script, checksum, installed_by, execution_time, success) VALUES (1, $1, $2, 'BASELINE', $2, NULL, $3, 0, $4)`,
-      [baseline, BASELINE_DESCRIPTION, user, true],
+      // Each placeholder once: on SQLite they become `?` in order, so a reused `$2` left the last
+      // value unbound and every baseline on a non-empty SQLite database failed (found by test/peers).
+      `INSERT INTO ${table} (installed_rank, version, description, type, script, checksum, installed_by, execution_time, success) VALUES (1, $1, $2, 'BASELINE', $3, NULL, $4, 0, $5)`,
+      [baseline, BASELINE_DESCRIPTION, BASELINE_DESCRIPTION, user, true],
     );
   };
   if (db.dialect === 'postgres') {

@@ -1,0 +1,188 @@
+// A real S3 server for the peer tests: the peers rig's MinIO on a free port on 127.0.0.1, in a temp
+// dir, stopped by its PID and removed by stop(). And a minimal S3 client (AWS Signature V4, path style)
+// to create buckets and to check the server's fidelity without an SDK.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, createHmac } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { peerTool } from './peers.js';
+import { freePort, isAlive } from './project.js';
+
+export const REGION = 'us-east-1';
+
+export interface S3Server {
+  readonly endpoint: string;
+  readonly accessKey: string;
+  readonly secretKey: string;
+  readonly pid: number;
+  /** A signed request as this server's root user. */
+  request(method: string, key: string, options?: RequestOptions): Promise<S3Response>;
+  createBucket(bucket: string): Promise<void>;
+  /** Stops the server (SIGTERM, SIGKILL after 5 s) and keeps its data: start() brings it back. */
+  halt(): Promise<void>;
+  /** Starts it again on the same port with the same data. */
+  start(): Promise<void>;
+  /** halt(), then the data dir goes. */
+  stop(): Promise<void>;
+}
+
+export interface RequestOptions {
+  query?: Record<string, string>;
+  headers?: Record<string, string>;
+  body?: Buffer | string;
+  accessKey?: string;
+  secretKey?: string;
+}
+
+export interface S3Response {
+  status: number;
+  headers: Headers;
+  body: Buffer;
+  text: string;
+}
+
+export async function startS3Server(): Promise<S3Server> {
+  const minio = peerTool('s3');
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bootseq-s3-'));
+  const port = await freePort();
+  const endpoint = `http://127.0.0.1:${port}`;
+  const accessKey = 'bootseq-peers';
+  const secretKey = 'bootseq-peers-secret';
+  let child: ChildProcess | undefined;
+
+  const start = async () => {
+    const log = fs.openSync(path.join(root, 'server.log'), 'a');
+    child = spawn(minio, ['server', '--quiet', '--address', `127.0.0.1:${port}`, path.join(root, 'data')], {
+      env: {
+        ...process.env,
+        MINIO_ROOT_USER: accessKey,
+        MINIO_ROOT_PASSWORD: secretKey,
+        MINIO_BROWSER: 'off',
+        MINIO_UPDATE: 'off',
+        HOME: root,
+      },
+      stdio: ['ignore', log, log],
+    });
+    fs.closeSync(log);
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      if (child.exitCode !== null)
+        throw new Error(
+          `minio exited with ${child.exitCode}: ${fs.readFileSync(path.join(root, 'server.log'), 'utf8')}`,
+        );
+      try {
+        // Ready means a signed ListBuckets answers 200: /minio/health/live answers while the server
+        // is still initializing (503 XMinioServerNotInitialized to every S3 request).
+        const res = await signedRequest(endpoint, 'GET', '/', { accessKey, secretKey });
+        if (res.status === 200) return;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) throw new Error(`minio did not answer on ${endpoint} within 30 s`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+
+  const halt = async () => {
+    const running = child;
+    if (!running?.pid || running.exitCode !== null || running.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => running.once('exit', () => resolve()));
+    process.kill(running.pid, 'SIGTERM');
+    const timer = setTimeout(() => {
+      if (running.pid && isAlive(running.pid)) process.kill(running.pid, 'SIGKILL');
+    }, 5_000);
+    await exited;
+    clearTimeout(timer);
+  };
+
+  await start();
+  const request = (method: string, key: string, options: RequestOptions = {}) =>
+    signedRequest(endpoint, method, key, { accessKey, secretKey, ...options });
+  return {
+    endpoint,
+    accessKey,
+    secretKey,
+    get pid() {
+      return child?.pid ?? -1;
+    },
+    request,
+    async createBucket(bucket) {
+      const res = await request('PUT', `/${bucket}`);
+      if (res.status !== 200) throw new Error(`creating bucket ${bucket}: ${res.status} ${res.text}`);
+    },
+    halt,
+    start,
+    async stop() {
+      try {
+        await halt();
+      } finally {
+        fs.rmSync(root, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+const enc = (s: string) =>
+  encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
+const hmac = (key: Buffer | string, data: string) => createHmac('sha256', key).update(data).digest();
+
+/** One S3 request signed with AWS Signature Version 4; `key` is `/bucket/object` (path style). */
+export async function signedRequest(
+  endpoint: string,
+  method: string,
+  key: string,
+  options: RequestOptions & { accessKey: string; secretKey: string },
+): Promise<S3Response> {
+  const url = new URL(endpoint);
+  const body = options.body === undefined ? Buffer.alloc(0) : Buffer.from(options.body);
+  const now = new Date()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
+  const day = now.slice(0, 8);
+  const payload = sha256(body);
+  const headers: Record<string, string> = {
+    host: url.host,
+    'x-amz-content-sha256': payload,
+    'x-amz-date': now,
+    ...Object.fromEntries(Object.entries(options.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v])),
+  };
+  const names = Object.keys(headers).sort();
+  const query = Object.entries(options.query ?? {})
+    .map(([k, v]) => `${enc(k)}=${enc(v)}`)
+    .sort()
+    .join('&');
+  const canonicalPath = key.split('/').map(enc).join('/');
+  const canonical = [
+    method,
+    canonicalPath,
+    query,
+    names.map((n) => `${n}:${headers[n]!.trim()}\n`).join(''),
+    names.join(';'),
+    payload,
+  ].join('\n');
+  const scope = `${day}/${REGION}/s3/aws4_request`;
+  const toSign = ['AWS4-HMAC-SHA256', now, scope, sha256(canonical)].join('\n');
+  const signingKey = hmac(hmac(hmac(hmac(`AWS4${options.secretKey}`, day), REGION), 's3'), 'aws4_request');
+  const signature = createHmac('sha256', signingKey).update(toSign).digest('hex');
+  // fetch sets Host itself (the same value, signed above).
+  const sent = Object.fromEntries(Object.entries(headers).filter(([name]) => name !== 'host'));
+  const res = await fetch(`${endpoint}${canonicalPath}${query ? `?${query}` : ''}`, {
+    method,
+    headers: {
+      ...sent,
+      authorization: `AWS4-HMAC-SHA256 Credential=${options.accessKey}/${scope}, SignedHeaders=${names.join(';')}, Signature=${signature}`,
+    },
+    body: method === 'GET' || method === 'HEAD' ? undefined : body,
+  });
+  const buffer = Buffer.from(await res.arrayBuffer());
+  return { status: res.status, headers: res.headers, body: buffer, text: buffer.toString('utf8') };
+}
+
+/** The values of every `<tag>…</tag>` in an XML text, in order. */
+export function xmlValues(xml: string, tag: string): string[] {
+  return [...xml.matchAll(new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`, 'g'))].map((m) => m[1]!);
+}
