@@ -4,35 +4,15 @@
 // stop the boot within seconds, naming the cause.
 
 import fs from 'node:fs';
-import { describe, expect, test as base } from 'vitest';
+import { describe, expect } from 'vitest';
 import type { TmpProject } from '../helpers/project.js';
-import { READY, createTmpProject, isAlive, pidOf, processesIn } from '../helpers/project.js';
-import { startS3Server, xmlValues, type S3Server } from '../helpers/s3.js';
+import { READY, isAlive, pidOf, processesIn } from '../helpers/project.js';
+import { xmlValues, type S3Server } from '../helpers/s3.js';
 import { countRows, restoreCopy } from '../helpers/sqlite.js';
+import { test } from '../helpers/fixtures.js';
 
 const TABLES = { primary: 'notes', queue: 'jobs', cache: 'cache_entries', cable: 'cable_messages' } as const;
 const STORES = Object.keys(TABLES) as (keyof typeof TABLES)[];
-
-const test = base.extend<{ project: TmpProject; s3: S3Server }>({
-  // eslint-disable-next-line no-empty-pattern
-  s3: async ({}, use) => {
-    const s3 = await startS3Server();
-    try {
-      await use(s3);
-    } finally {
-      await s3.stop();
-    }
-  },
-  // eslint-disable-next-line no-empty-pattern
-  project: async ({}, use) => {
-    const project = await createTmpProject();
-    try {
-      await use(project);
-    } finally {
-      await project.destroy();
-    }
-  },
-});
 
 /** The demo's litestream.yml with every replica in `bucket` on the server, under the store's name. */
 function s3Litestream(s3: S3Server, options: { bucket?: string; secretKey?: string } = {}): string {

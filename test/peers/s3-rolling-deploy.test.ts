@@ -4,37 +4,16 @@
 // from the bucket after each round. test/integration/rolling-deploy.test.ts has the races in full, on
 // a file replica; this is the same handoff against a real S3 server.
 
-import { expect, test as base } from 'vitest';
-import { READY, createTmpProject, freePort, processesIn, type TmpProject } from '../helpers/project.js';
+import { expect } from 'vitest';
+import { READY, freePort, processesIn } from '../helpers/project.js';
 import { watchForTwoReplicators } from '../helpers/replicators.js';
-import { startS3Server, type S3Server } from '../helpers/s3.js';
 import { countRows, restoreCopy } from '../helpers/sqlite.js';
+import { test } from '../helpers/fixtures.js';
 
 const ROUNDS = 3;
 const BEHIND =
   /Error: replicate: replication did not complete at shutdown: litestream's final sync left writes behind; \w+ \(replica s3 behind/;
 const STORES = ['primary', 'queue', 'cache', 'cable'];
-
-const test = base.extend<{ project: TmpProject; s3: S3Server }>({
-  // eslint-disable-next-line no-empty-pattern
-  s3: async ({}, use) => {
-    const s3 = await startS3Server();
-    try {
-      await use(s3);
-    } finally {
-      await s3.stop();
-    }
-  },
-  // eslint-disable-next-line no-empty-pattern
-  project: async ({}, use) => {
-    const project = await createTmpProject();
-    try {
-      await use(project);
-    } finally {
-      await project.destroy();
-    }
-  },
-});
 
 async function writeNotes(port: number, count: number, label: string): Promise<number> {
   for (let i = 0; i < count; i += 1) {

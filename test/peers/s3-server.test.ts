@@ -4,20 +4,9 @@
 // failed the first of these (issue 31); this checks each against the real server, as the SDK sends it.
 
 import { randomBytes } from 'node:crypto';
-import { describe, expect, test as base } from 'vitest';
-import { startS3Server, xmlValues, type S3Server } from '../helpers/s3.js';
-
-const test = base.extend<{ s3: S3Server }>({
-  // eslint-disable-next-line no-empty-pattern
-  s3: async ({}, use) => {
-    const s3 = await startS3Server();
-    try {
-      await use(s3);
-    } finally {
-      await s3.stop();
-    }
-  },
-});
+import { describe, expect } from 'vitest';
+import { xmlValues } from '../helpers/s3.js';
+import { test } from '../helpers/fixtures.js';
 
 describe('the S3 server of the peers rig', () => {
   test('ListObjectsV2: prefix and delimiter give common prefixes; max-keys pages with a continuation token', async ({

@@ -18,6 +18,7 @@ import { buildGraph, topologicalOrder } from '../../../entrypoint/core/graph.js'
 import { formatIssue } from '../../../entrypoint/core/errors.js';
 import { PHASE_LIST } from '../../../phases/index.js';
 import { credentialsOf } from '../../../phases/service/probe.js';
+import { random } from '../../helpers/random.js';
 
 const FILES: Record<string, string> = {};
 const fakeFs: ConfigFs = {
@@ -290,18 +291,6 @@ describe('a VAR_FILE that is a regular file', () => {
     }
   });
 });
-
-/** mulberry32: small, seeded, good enough to spread inputs. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** README's rule: a `%` and two hex digits is an escape (a run of them decoded when UTF-8), else itself. */
 function decodedAsDocumented(password: string): string {
