@@ -12,7 +12,7 @@
 import path from 'node:path';
 import { parse, parseDocument } from 'yaml';
 import type { ConfigIssue } from '../core/errors.js';
-import type { LitestreamDb, LitestreamReplica } from './schema.js';
+import type { LitestreamDb, LitestreamReplica, S3ReplicaLocation } from './schema.js';
 
 const DB_KEYS = new Set([
   'path',
@@ -223,7 +223,39 @@ function parseReplica(
     else replicaPath = path.resolve(dir, raw);
   }
   const name = typeof r['name'] === 'string' && r['name'] !== '' ? r['name'] : type;
-  return { name, type, path: replicaPath, url };
+  if (type !== 's3') return { name, type, path: replicaPath, url };
+  return { name, type, path: replicaPath, url, s3: s3Location(r, url) };
+}
+
+/**
+ * Where an s3 replica is, as Litestream v0.3.13 reads it: `url: s3://BUCKET/PATH`, or `bucket:` and
+ * `path:`; endpoint, region, force-path-style and credentials from their keys (undefined: Litestream's
+ * defaults and the environment). Undefined when no bucket is named (Litestream refuses that itself).
+ */
+function s3Location(r: Record<string, unknown>, url: string | undefined): S3ReplicaLocation | undefined {
+  const text = (key: string) => (typeof r[key] === 'string' && r[key] !== '' ? r[key] : undefined);
+  let bucket = text('bucket');
+  let prefix = text('path');
+  if (url?.startsWith('s3://')) {
+    try {
+      const u = new URL(url);
+      bucket ??= u.hostname;
+      prefix ??= decodeURIComponent(u.pathname);
+    } catch {
+      // Litestream reports a URL it cannot parse.
+    }
+  }
+  if (!bucket) return undefined;
+  const pathStyle = r['force-path-style'];
+  return {
+    bucket,
+    path: (prefix ?? '').replace(/^\/+/, ''),
+    endpoint: text('endpoint'),
+    region: text('region'),
+    forcePathStyle: typeof pathStyle === 'boolean' ? pathStyle : undefined,
+    accessKeyId: text('access-key-id'),
+    secretAccessKey: text('secret-access-key'),
+  };
 }
 
 /**

@@ -104,7 +104,15 @@ const store = strict({
   sqlite: nonEmpty.optional(),
   postgres: nonEmpty.optional(),
   after: names,
-  restore: strict({ dump: nonEmpty }).optional(),
+  restore: strict({
+    /** postgres: a SQL dump or pg_dump -Fc file applied to an empty database. */
+    dump: nonEmpty.optional(),
+    /**
+     * sqlite: boot fresh even when a replica sits beside the configured one under a name close to it
+     * (a typo in the replica path would otherwise start empty over a backup that exists).
+     */
+    allow_fresh_start: z.boolean().optional(),
+  }).optional(),
   migrate: migrate.optional(),
   seed: z.union([nonEmpty.transform((s) => [s]), z.array(nonEmpty)]).optional(),
   require: requireSpec.prefault({}),
@@ -255,6 +263,21 @@ export interface LitestreamReplica {
   /** Absolute directory for file replicas. */
   readonly path: string | undefined;
   readonly url: string | undefined;
+  /** s3 replicas: where the replica is and how to reach it, as litestream.yml says (`url:` or the keys). */
+  readonly s3?: S3ReplicaLocation | undefined;
+}
+
+/** An s3 replica's bucket and prefix, endpoint and credentials (undefined: Litestream's defaults / env). */
+export interface S3ReplicaLocation {
+  readonly bucket: string;
+  /** The prefix as written, without a leading slash. */
+  readonly path: string;
+  readonly endpoint: string | undefined;
+  readonly region: string | undefined;
+  readonly forcePathStyle: boolean | undefined;
+  readonly accessKeyId: string | undefined;
+  /** Secret: never printed. */
+  readonly secretAccessKey: string | undefined;
 }
 
 export interface LitestreamDb {
@@ -351,6 +374,8 @@ interface StoreCommon {
   readonly require: RawStore['require'];
   /** postgres: `restore.dump`, absolute. */
   readonly restoreDump: string | undefined;
+  /** sqlite: `restore.allow_fresh_start` (a replica under a likely-typo sibling name does not stop the boot). */
+  readonly allowFreshStart: boolean;
   readonly waitMs: number;
   /** `litestream restore -timestamp`: set by `bootseq rehearse --timestamp`, never by bootseq.yml. */
   readonly restoreTimestamp?: string | undefined;

@@ -40,6 +40,7 @@ export function resolveStores(
       seed: resolveSeed(ctx, name, s),
       require: s.require,
       restoreDump: s.restore?.dump === undefined ? undefined : path.resolve(ctx.dir, s.restore.dump),
+      allowFreshStart: s.restore?.allow_fresh_start ?? false,
       waitMs: s.wait,
       sync: resolveSync(ctx, name, s, located.kind),
     } as StoreConfig;
@@ -149,12 +150,19 @@ function checkRestore(ctx: ResolveContext, name: string, s: RawStore, kind: Stor
   if (!s.restore) return;
   const at = `stores.${name}.restore`;
   if (kind === 'sqlite') {
-    ctx.issue(
-      at,
-      'applies to postgres stores only; sqlite stores are restored by Litestream from litestream.yml',
-    );
+    if (s.restore.dump !== undefined)
+      ctx.issue(
+        `${at}.dump`,
+        'applies to postgres stores only; sqlite stores are restored by Litestream from litestream.yml',
+      );
     return;
   }
+  if (s.restore.allow_fresh_start !== undefined)
+    ctx.issue(
+      `${at}.allow_fresh_start`,
+      'applies to sqlite stores only (a postgres store without a dump starts from its server as it is)',
+    );
+  if (s.restore.dump === undefined) return;
   const head = readHead(ctx.disk, path.resolve(ctx.dir, s.restore.dump), 5);
   if (head === undefined) {
     ctx.issue(

@@ -3,7 +3,7 @@
 
 import type { Config } from '../config/schema.js';
 
-export type { Config, SyncConfig } from '../config/schema.js';
+export type { Config, LitestreamReplica, S3ReplicaLocation, SyncConfig } from '../config/schema.js';
 
 /** How loud a note is: `info` routine, `warn` worth a look, `error` something is wrong. */
 export type NoteLevel = 'info' | 'warn' | 'error';

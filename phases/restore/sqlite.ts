@@ -8,6 +8,7 @@ import path from 'node:path';
 import { TaskFailedError } from '../../entrypoint/core/errors.js';
 import type { Config, TaskContext } from '../../entrypoint/core/task.js';
 import { checkIntegrity, litestreamConfigFile } from '../../db/index.js';
+import { checkFreshStart } from './siblings.js';
 
 type Store = Config['stores'][number];
 
@@ -31,6 +32,7 @@ export async function restoreSqlite(ctx: TaskContext, store: Store): Promise<voi
   // (docs/litestream.md Q2) — known without starting it. Anything else (a generation, an unreadable
   // folder, a remote replica) is litestream's to judge.
   if (!mayHaveBackups(store)) {
+    await refuseMistypedReplica(ctx, store);
     ctx.note('info', `no replica of ${shown} exists yet (${replicas} has no generations): fresh start`);
     ctx.summarize('fresh start (no replica yet)');
     ctx.record('restored', false);
@@ -57,6 +59,7 @@ export async function restoreSqlite(ctx: TaskContext, store: Store): Promise<voi
     hint: `the replica (${replicas}) could not be restored; nothing was started and the replica was not modified. Fix what the litestream lines above say (permissions, a damaged snapshot, the replica path), then run \`bootseq restore ${store.name}\``,
   });
   if (!fs.existsSync(dbPath)) {
+    await refuseMistypedReplica(ctx, store);
     ctx.note('info', `no replica of ${shown} exists yet (${replicas}): fresh start`);
     ctx.summarize('fresh start (no replica yet)');
     ctx.record('restored', false);
@@ -81,6 +84,27 @@ export async function restoreSqlite(ctx: TaskContext, store: Store): Promise<voi
   ctx.record('restored', true);
   ctx.note('info', `restored ${shown} (${size} bytes) from ${replicas}; integrity_check ok`);
   ctx.summarize(`restored from the replica (${formatBytes(size)})`);
+}
+
+/**
+ * "No replica" may be a typo in the replica's path: a replica beside it under a close name stops the
+ * boot (siblings.ts) unless `restore.allow_fresh_start`; what was seen beside it is logged.
+ */
+async function refuseMistypedReplica(ctx: TaskContext, store: Store): Promise<void> {
+  const replicas = store.litestream?.replicas ?? [];
+  const others = (ctx.config.litestream?.dbs ?? []).flatMap((db) =>
+    db.replicas.filter((r) => !replicas.includes(r)),
+  );
+  const { refusal, notes } = await checkFreshStart({
+    store: store.name,
+    replicas,
+    others,
+    allowFreshStart: store.allowFreshStart,
+    env: { ...process.env, ...ctx.config.env },
+    signal: ctx.signal,
+  });
+  for (const note of notes) ctx.note(note.level, note.text);
+  if (refusal) throw new TaskFailedError(ctx.taskId, refusal.message, { hint: refusal.hint });
 }
 
 function mayHaveBackups(store: Store): boolean {

@@ -35,7 +35,21 @@ describe('litestream.yml as Litestream v0.3.13 reads it', () => {
         metaPath: '/meta/queue',
         replicas: [
           { name: 'file', type: 'file', path: '/r/queue', url: 'file:///r/queue' },
-          { name: 's3', type: 's3', path: undefined, url: 's3://bucket/queue' },
+          {
+            name: 's3',
+            type: 's3',
+            path: undefined,
+            url: 's3://bucket/queue',
+            s3: {
+              bucket: 'bucket',
+              path: 'queue',
+              endpoint: undefined,
+              region: undefined,
+              forcePathStyle: undefined,
+              accessKeyId: undefined,
+              secretAccessKey: undefined,
+            },
+          },
         ],
       },
     ]);

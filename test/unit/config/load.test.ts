@@ -159,7 +159,12 @@ describe('parseConfig refuses bad config with the key path, what was expected an
     [
       'a restore dump on a sqlite store',
       base('    restore: { dump: db/seeds.sql }\n'),
-      'bootseq.yml: stores.queue.restore: applies to postgres stores only; sqlite stores are restored by Litestream from litestream.yml',
+      'bootseq.yml: stores.queue.restore.dump: applies to postgres stores only; sqlite stores are restored by Litestream from litestream.yml',
+    ],
+    [
+      'allow_fresh_start on a postgres store',
+      base('  app:\n    postgres: "postgres://h/db"\n    restore: { allow_fresh_start: true }\n'),
+      'bootseq.yml: stores.app.restore.allow_fresh_start: applies to sqlite stores only (a postgres store without a dump starts from its server as it is)',
     ],
     [
       'a wrong version',

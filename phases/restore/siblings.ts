@@ -1,0 +1,326 @@
+// Before a sqlite store starts fresh because its replica holds nothing, a look one level up: a replica
+// under a name close to the configured one (`primray` beside `primary`) means the path in litestream.yml
+// has a typo, and starting empty would later retire the real backup (Litestream cannot tell "no backup
+// yet" from "wrong path"). S3 replicas are listed with one signed ListObjectsV2 (delimiter `/`) on the
+// parent prefix, then one small listing per sibling for its `generations/` (Litestream v0.3.13's layout);
+// file replicas read the parent folder. A listing that fails never blocks the boot: a warning, and the
+// fresh start goes on as before.
+
+import { createHash, createHmac } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { LitestreamReplica, S3ReplicaLocation } from '../../entrypoint/core/task.js';
+
+/** Siblings checked for `generations/` at most (likely typos first); the rest are only counted. */
+const MAX_CHECKED = 50;
+const LIST_TIMEOUT_MS = 10_000;
+
+/** What one replica's parent holds beside it. */
+export type SiblingLook =
+  | {
+      readonly kind: 'seen';
+      /** Where the configured replica is, as the user wrote it (`s3://bucket/primray`, a folder). */
+      readonly configured: string;
+      /** Siblings that hold a replica, each as `where` names it; `typos` are the likely typos among them. */
+      readonly replicas: readonly string[];
+      readonly typos: readonly string[];
+      /** Siblings not checked for a replica (past MAX_CHECKED). */
+      readonly unchecked: number;
+    }
+  | { readonly kind: 'failed'; readonly configured: string; readonly reason: string }
+  | { readonly kind: 'skipped' };
+
+/**
+ * Optimal string alignment distance: insertions, deletions, substitutions and swaps of two adjacent
+ * characters each count 1 (`primray` is 1 from `primary`).
+ */
+export function editDistance(a: string, b: string): number {
+  const rows: number[][] = [];
+  for (let i = 0; i <= a.length; i += 1) {
+    const row: number[] = [];
+    for (let j = 0; j <= b.length; j += 1) {
+      if (i === 0 || j === 0) {
+        row.push(i + j);
+        continue;
+      }
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let d = Math.min(rows[i - 1]![j]! + 1, row[j - 1]! + 1, rows[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        d = Math.min(d, rows[i - 2]![j - 2]! + 1);
+      row.push(d);
+    }
+    rows.push(row);
+  }
+  return rows[a.length]![b.length]!;
+}
+
+/**
+ * Whether `sibling` is likely what `configured` meant to say: the same name but for slashes (a
+ * trailing or doubled one) or case, or at most 2 edits away and at most a third of the configured
+ * name's length. The same name is not a typo of itself, and names that differ only in their numbers
+ * (`shard1` beside `shard2`, `app-v2` beside `app`) are numbered siblings, not typos.
+ */
+export function isLikelyTypo(configured: string, sibling: string): boolean {
+  if (configured === sibling) return false;
+  const squash = (s: string) => s.replace(/\/+/g, '/').replace(/^\/|\/$/g, '');
+  const a = squash(configured).toLowerCase();
+  const b = squash(sibling).toLowerCase();
+  if (a === '' || b === '') return false;
+  if (a === b) return true;
+  if (a.replace(/\d+/g, '') === b.replace(/\d+/g, '')) return false;
+  const d = editDistance(a, b);
+  return d <= 2 && d <= a.length / 3;
+}
+
+/** The parent of a replica and its own name in it: `app/primray` → `app/`, `primray`. */
+function splitPrefix(prefix: string): { parent: string; name: string } {
+  const trimmed = prefix.replace(/\/+$/, '');
+  const cut = trimmed.lastIndexOf('/');
+  return { parent: trimmed.slice(0, cut + 1), name: trimmed.slice(cut + 1) };
+}
+
+/** Looks beside one replica; never throws. */
+export async function lookBeside(
+  replica: LitestreamReplica,
+  env: Readonly<Record<string, string | undefined>>,
+  signal?: AbortSignal,
+): Promise<SiblingLook> {
+  if (replica.type === 'file' && replica.path) return lookBesideFolder(replica.path);
+  if (replica.type === 's3' && replica.s3) return lookBesideS3(replica.s3, env, signal);
+  return { kind: 'skipped' };
+}
+
+function lookBesideFolder(folder: string): SiblingLook {
+  const parent = path.dirname(folder);
+  const name = path.basename(folder);
+  try {
+    const entries = fs.readdirSync(parent, { withFileTypes: true });
+    const replicas = entries
+      .filter((e) => e.isDirectory() && e.name !== name)
+      .filter((e) => hasGenerations(path.join(parent, e.name)))
+      .map((e) => e.name)
+      .sort();
+    return {
+      kind: 'seen',
+      configured: folder,
+      replicas: replicas.map((r) => path.join(parent, r)),
+      typos: replicas.filter((r) => isLikelyTypo(name, r)).map((r) => path.join(parent, r)),
+      unchecked: 0,
+    };
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    // A parent that does not exist holds no sibling: a new volume.
+    if (code === 'ENOENT') return { kind: 'seen', configured: folder, replicas: [], typos: [], unchecked: 0 };
+    return { kind: 'failed', configured: folder, reason: (error as Error).message };
+  }
+}
+
+function hasGenerations(folder: string): boolean {
+  try {
+    return fs.readdirSync(path.join(folder, 'generations')).length > 0;
+  } catch {
+    return false;
+  }
+}
+
+async function lookBesideS3(
+  s3: S3ReplicaLocation,
+  env: Readonly<Record<string, string | undefined>>,
+  signal?: AbortSignal,
+): Promise<SiblingLook> {
+  const configured = `s3://${s3.bucket}/${s3.path}`;
+  const { parent, name } = splitPrefix(s3.path);
+  // A replica at the bucket's root has no siblings.
+  if (name === '') return { kind: 'skipped' };
+  try {
+    const client = createS3Lister(s3, env, signal);
+    const prefixes = await client.list(parent, '/');
+    const names = prefixes
+      .filter((p) => p.endsWith('/'))
+      .map((p) => p.slice(parent.length).replace(/\/$/, ''))
+      .filter((n) => n !== '' && n !== name);
+    // Likely typos first: they decide the boot; the others only name what was seen.
+    const ordered = [
+      ...names.filter((n) => isLikelyTypo(name, n)),
+      ...names.filter((n) => !isLikelyTypo(name, n)),
+    ];
+    const checked = ordered.slice(0, MAX_CHECKED);
+    const held = await Promise.all(
+      checked.map(async (n) => (await client.list(`${parent}${n}/generations/`, '/', 1)).length > 0),
+    );
+    const replicas = checked.filter((_, i) => held[i]).sort();
+    const where = (n: string) => `s3://${s3.bucket}/${parent}${n}`;
+    return {
+      kind: 'seen',
+      configured,
+      replicas: replicas.map(where),
+      typos: replicas.filter((n) => isLikelyTypo(name, n)).map(where),
+      unchecked: ordered.length - checked.length,
+    };
+  } catch (error) {
+    return { kind: 'failed', configured, reason: (error as Error).message };
+  }
+}
+
+/**
+ * ListObjectsV2 over fetch, signed with AWS Signature Version 4: endpoint, region, path style and
+ * credentials as Litestream v0.3.13 takes them (the replica's keys, else LITESTREAM_ACCESS_KEY_ID /
+ * LITESTREAM_SECRET_ACCESS_KEY, else AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN).
+ * `list` answers the common prefixes and keys under `prefix` (first page: enough to see a replica).
+ */
+function createS3Lister(
+  s3: S3ReplicaLocation,
+  env: Readonly<Record<string, string | undefined>>,
+  signal?: AbortSignal,
+) {
+  const accessKey =
+    s3.accessKeyId ?? env['LITESTREAM_ACCESS_KEY_ID'] ?? env['AWS_ACCESS_KEY_ID'] ?? undefined;
+  const secretKey =
+    s3.secretAccessKey ?? env['LITESTREAM_SECRET_ACCESS_KEY'] ?? env['AWS_SECRET_ACCESS_KEY'] ?? undefined;
+  if (!accessKey || !secretKey) throw new Error('no credentials to list the bucket with');
+  const token = s3.accessKeyId ? undefined : env['AWS_SESSION_TOKEN'] || undefined;
+  const region = s3.region ?? env['AWS_REGION'] ?? env['AWS_DEFAULT_REGION'] ?? 'us-east-1';
+  const base = new URL(s3.endpoint ?? `https://s3.${region}.amazonaws.com`);
+  if (!/^https?:$/.test(base.protocol)) base.protocol = 'https:';
+  const pathStyle = s3.forcePathStyle ?? false;
+  const host = pathStyle ? base.host : `${s3.bucket}.${base.host}`;
+  const root = pathStyle ? `/${encode(s3.bucket)}` : '/';
+
+  return {
+    async list(prefix: string, delimiter: string, maxKeys = 1000): Promise<string[]> {
+      const query = Object.entries({
+        'list-type': '2',
+        prefix,
+        delimiter,
+        'max-keys': String(maxKeys),
+      })
+        .map(([k, v]) => `${encode(k)}=${encode(v)}`)
+        .sort()
+        .join('&');
+      const now = new Date()
+        .toISOString()
+        .replace(/[-:]/g, '')
+        .replace(/\.\d{3}/, '');
+      const day = now.slice(0, 8);
+      const payload = sha256('');
+      const headers: Record<string, string> = {
+        host,
+        'x-amz-content-sha256': payload,
+        'x-amz-date': now,
+        ...(token ? { 'x-amz-security-token': token } : {}),
+      };
+      const names = Object.keys(headers).sort();
+      const canonical = [
+        'GET',
+        root,
+        query,
+        names.map((n) => `${n}:${headers[n]!.trim()}\n`).join(''),
+        names.join(';'),
+        payload,
+      ].join('\n');
+      const scope = `${day}/${region}/s3/aws4_request`;
+      const toSign = ['AWS4-HMAC-SHA256', now, scope, sha256(canonical)].join('\n');
+      const key = hmac(hmac(hmac(hmac(`AWS4${secretKey}`, day), region), 's3'), 'aws4_request');
+      const signature = createHmac('sha256', key).update(toSign).digest('hex');
+      const timeout = AbortSignal.timeout(LIST_TIMEOUT_MS);
+      const res = await fetch(`${base.protocol}//${host}${root}?${query}`, {
+        headers: {
+          ...Object.fromEntries(Object.entries(headers).filter(([n]) => n !== 'host')),
+          authorization: `AWS4-HMAC-SHA256 Credential=${accessKey}/${scope}, SignedHeaders=${names.join(';')}, Signature=${signature}`,
+        },
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+      });
+      const text = await res.text();
+      if (res.status !== 200) {
+        const code = /<Code>([^<]*)<\/Code>/.exec(text)?.[1];
+        throw new Error(`ListObjectsV2 on ${s3.bucket} answered ${res.status}${code ? ` ${code}` : ''}`);
+      }
+      const values = (tag: string) =>
+        [...text.matchAll(new RegExp(`<${tag}>([^<]*)</${tag}>`, 'g'))].map((m) => unescapeXml(m[1]!));
+      const common = [...text.matchAll(/<CommonPrefixes>([\s\S]*?)<\/CommonPrefixes>/g)].flatMap((m) =>
+        [...m[1]!.matchAll(/<Prefix>([^<]*)<\/Prefix>/g)].map((p) => unescapeXml(p[1]!)),
+      );
+      return [...common, ...values('Key')];
+    },
+  };
+}
+
+const encode = (s: string) =>
+  encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+const sha256 = (data: string) => createHash('sha256').update(data).digest('hex');
+const hmac = (key: Buffer | string, data: string) => createHmac('sha256', key).update(data).digest();
+const unescapeXml = (s: string) =>
+  s
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&#(\d+);/g, (_m, n: string) => String.fromCharCode(Number(n)))
+    .replace(/&amp;/g, '&');
+
+/** Where a replica is, the way SiblingLook names the siblings: a folder, or `s3://bucket/prefix`. */
+function whereIs(replica: LitestreamReplica): string | undefined {
+  if (replica.type === 'file') return replica.path;
+  if (replica.s3) return `s3://${replica.s3.bucket}/${replica.s3.path.replace(/\/+$/, '')}`;
+  return undefined;
+}
+
+/**
+ * Before a fresh start: refuses it (a message and hint the task reports) when a replica of a
+ * likely-typo name sits beside one of the store's replicas, unless `allowFreshStart`. A sibling that
+ * is the replica of another database in litestream.yml (`others`) is never a typo. Otherwise answers
+ * the lines to log: the replicas seen beside, or why nothing could be listed.
+ */
+export async function checkFreshStart(options: {
+  store: string;
+  replicas: readonly LitestreamReplica[];
+  others: readonly LitestreamReplica[];
+  allowFreshStart: boolean;
+  env: Readonly<Record<string, string | undefined>>;
+  signal?: AbortSignal | undefined;
+}): Promise<{
+  refusal?: { message: string; hint: string };
+  notes: { level: 'info' | 'warn'; text: string }[];
+}> {
+  const { store: storeName, allowFreshStart, env, signal } = options;
+  const known = new Set(options.others.map(whereIs));
+  const looks = await Promise.all(options.replicas.map((r) => lookBeside(r, env, signal)));
+  const notes: { level: 'info' | 'warn'; text: string }[] = [];
+  for (const found of looks) {
+    const look =
+      found.kind === 'seen' ? { ...found, typos: found.typos.filter((t) => !known.has(t)) } : found;
+    if (look.kind === 'failed') {
+      notes.push({
+        level: 'warn',
+        text: `could not look beside ${look.configured} for a replica under a mistyped name (${look.reason}); starting fresh as the replica holds nothing`,
+      });
+      continue;
+    }
+    if (look.kind !== 'seen') continue;
+    if (look.typos.length > 0) {
+      const text = `${look.configured} holds no replica, but ${look.typos.join(' and ')} beside it does`;
+      if (!allowFreshStart)
+        return {
+          notes,
+          refusal: {
+            message: `${text}: a typo in the replica path? Not starting ${storeName} empty`,
+            hint: `fix the replica's path in litestream.yml to name ${look.typos[0]}, or, if ${storeName} is really new, set stores.${storeName}.restore.allow_fresh_start: true in bootseq.yml`,
+          },
+        };
+      notes.push({
+        level: 'warn',
+        text: `${text}; starting fresh anyway (stores.${storeName}.restore.allow_fresh_start)`,
+      });
+      continue;
+    }
+    const more = look.unchecked > 0 ? ` (and ${look.unchecked} more not checked)` : '';
+    notes.push({
+      level: 'info',
+      text:
+        look.replicas.length > 0
+          ? `replicas beside ${look.configured}: ${look.replicas.join(', ')}${more}; none has a name close to it`
+          : `no replica beside ${look.configured}${more}`,
+    });
+  }
+  return { notes };
+}
