@@ -56,7 +56,7 @@ export async function restoreSqlite(ctx: TaskContext, store: Store): Promise<voi
   await ctx.run({
     command: { file: litestream.bin, args },
     display: `litestream restore -config ${path.relative(config.dir, configFile)}${timestamp.length ? ` -timestamp ${store.restoreTimestamp}` : ''} -if-replica-exists -if-db-not-exists -o ${shown} ${path.relative(config.dir, source) || source}`,
-    hint: `the replica (${replicas}) could not be restored; nothing was started and the replica was not modified. Fix what the litestream lines above say (permissions, a damaged snapshot, the replica path), then run \`bootseq restore ${store.name}\``,
+    hint: `the replica (${replicas}) could not be restored; nothing was started and the replica was not modified. Fix what the litestream lines above say (permissions, credentials, the bucket or endpoint, a damaged snapshot, the replica path), then run \`bootseq restore ${store.name}\``,
   });
   if (!fs.existsSync(dbPath)) {
     await refuseMistypedReplica(ctx, store);
