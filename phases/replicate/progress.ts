@@ -83,19 +83,7 @@ interface StoreProgress {
 
 export function createProgressMonitor(targets: readonly ProgressTarget[], options: ProgressOptions) {
   const now = options.now ?? Date.now;
-  const stores = targets.map(
-    (target): StoreProgress => ({
-      target,
-      walSeenMs: walMtime(target.dbPath),
-      lookedAtMs: now(),
-      local: [],
-      shadow: readShadow(target.metaPath),
-      shipped: new Map(),
-      pending: new Map(),
-      lastError: undefined,
-      stalledSince: undefined,
-    }),
-  );
+  const stores = targets.map((target) => newStoreProgress(target, now()));
   const byPath = new Map(stores.map((s) => [s.target.dbPath, s]));
   /** Set once a Litestream that has taken over is watched; a restart is asked for once per process. */
   let restartAsked = true;
@@ -114,16 +102,9 @@ export function createProgressMonitor(targets: readonly ProgressTarget[], option
         const store = line.db ? byPath.get(line.db) : undefined;
         if (store) store.lastError = line;
       }
-      if (!line.db || !line.replica || !line.position) return;
-      // A snapshot holds the whole database up to its position; a segment adds `sz` bytes from its own.
-      const end =
-        line.msg === 'wal segment written'
-          ? { ...line.position, offset: line.position.offset + (line.size ?? 0) }
-          : line.msg === 'snapshot written'
-            ? line.position
-            : undefined;
-      const store = byPath.get(line.db);
-      if (!store || !end) return;
+      const end = shippedEnd(line);
+      const store = line.db ? byPath.get(line.db) : undefined;
+      if (!store || !end || !line.replica) return;
       store.shipped.set(line.replica, { position: end, atMs: line.timeMs ?? now() });
       settle(store, line.replica);
       store.lastError = undefined;
@@ -197,6 +178,31 @@ export function createProgressMonitor(targets: readonly ProgressTarget[], option
 }
 
 export type ProgressMonitor = ReturnType<typeof createProgressMonitor>;
+
+function newStoreProgress(target: ProgressTarget, at: number): StoreProgress {
+  return {
+    target,
+    walSeenMs: walMtime(target.dbPath),
+    lookedAtMs: at,
+    local: [],
+    shadow: readShadow(target.metaPath),
+    shipped: new Map(),
+    pending: new Map(),
+    lastError: undefined,
+    stalledSince: undefined,
+  };
+}
+
+/**
+ * How far a line says a replica now holds: a snapshot the whole database up to its position, a WAL
+ * segment `sz` bytes from its own; undefined for any other line.
+ */
+function shippedEnd(line: LitestreamLine): Position | undefined {
+  if (!line.db || !line.replica || !line.position) return undefined;
+  if (line.msg === 'wal segment written')
+    return { ...line.position, offset: line.position.offset + (line.size ?? 0) };
+  return line.msg === 'snapshot written' ? line.position : undefined;
+}
 
 /**
  * Updates every store, reports stalls that begin and end; returns the stalls past stall_restart.

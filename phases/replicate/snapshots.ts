@@ -191,21 +191,80 @@ interface ReplicaState {
   unknownSaid: boolean;
 }
 
+function newReplicaState(): ReplicaState {
+  return {
+    restorable: null,
+    reason: null,
+    reportedGeneration: undefined,
+    unrestorableTotal: 0,
+    snapshotting: false,
+    unknownSaid: false,
+  };
+}
+
+/**
+ * One replica now: its generation, the listings, and the verdict; undefined when there is nothing to
+ * judge (no generation yet) or the generation moved while Litestream was asked.
+ */
+async function listReplica(
+  list: ListCommand,
+  target: CheckTarget,
+  replica: string,
+  withWal: boolean,
+  timeoutMs: number,
+): Promise<{ generation: string; verdict: Restorability } | undefined> {
+  const generation = readGeneration(target.metaPath);
+  if (!generation) return undefined;
+  const base = ['-replica', replica];
+  const db = target.listPath ?? target.dbPath;
+  const snapshots = await list(['snapshots', ...base, db], timeoutMs);
+  // Without a snapshot listing there is nothing to judge: do not wait on the WAL's as well.
+  const wal =
+    withWal && !snapshots.failed
+      ? await list(['wal', ...base, '-generation', generation, db], timeoutMs)
+      : undefined;
+  if (readGeneration(target.metaPath) !== generation) return undefined;
+  const asListing = (r: { lines: string[]; failed?: string }) =>
+    r.failed ? { rows: [], errors: [r.failed] } : undefined;
+  const verdict = judgeReplica(
+    generation,
+    asListing(snapshots) ?? parseSnapshots(snapshots.lines),
+    wal && (asListing(wal) ?? parseWalSegments(wal.lines)),
+  );
+  return { generation, verdict };
+}
+
+/** A replica's state after a verdict: a finding when it cannot be restored, 'unknown' when Litestream could not tell. */
+function applyVerdict(
+  state: ReplicaState,
+  target: CheckTarget,
+  replica: string,
+  seen: { generation: string; verdict: Restorability },
+  options: SnapshotCheckOptions,
+): Finding | 'unknown' | undefined {
+  const { generation, verdict } = seen;
+  if (verdict.state === 'unknown') {
+    if (!state.unknownSaid) options.onUnknown?.(target.store, replica, verdict.why);
+    state.unknownSaid = true;
+    return 'unknown';
+  }
+  state.unknownSaid = false;
+  if (verdict.state === 'restorable') {
+    if (state.restorable === false) options.onRestorable(target.store, replica, generation);
+    state.restorable = true;
+    state.reason = null;
+    return undefined;
+  }
+  state.restorable = false;
+  state.reason = verdict.reason;
+  return { store: target.store, replica, generation, reason: verdict.reason, detail: verdict.detail };
+}
+
 export function createSnapshotChecker(targets: readonly CheckTarget[], options: SnapshotCheckOptions) {
   const confirmMs = options.confirmMs ?? CONFIRM_MS;
   const states = new Map(
     targets.flatMap((t) =>
-      t.replicas.map((r): [string, ReplicaState] => [
-        key(t.store, r),
-        {
-          restorable: null,
-          reason: null,
-          reportedGeneration: undefined,
-          unrestorableTotal: 0,
-          snapshotting: false,
-          unknownSaid: false,
-        },
-      ]),
+      t.replicas.map((r): [string, ReplicaState] => [key(t.store, r), newReplicaState()]),
     ),
   );
   const byPath = new Map(targets.map((t) => [t.dbPath, t]));
@@ -217,35 +276,13 @@ export function createSnapshotChecker(targets: readonly CheckTarget[], options: 
 
   const stateOf = (store: string, replica: string) => states.get(key(store, replica))!;
 
-  /** One replica now: its generation, the listings, and the verdict (unknown when the generation moved). */
-  const checkReplica = async (
-    target: CheckTarget,
-    replica: string,
-    withWal: boolean,
-  ): Promise<{ generation: string; verdict: Restorability } | undefined> => {
-    const generation = readGeneration(target.metaPath);
-    if (!generation || stateOf(target.store, replica).snapshotting) return undefined;
-    const base = ['-replica', replica];
-    const db = target.listPath ?? target.dbPath;
-    const timeoutMs = stopped ? STOP_TIMEOUT_MS : LIST_TIMEOUT_MS;
-    const snapshots = await options.list(['snapshots', ...base, db], timeoutMs);
-    // Without a snapshot listing there is nothing to judge: do not wait on the WAL's as well.
-    const wal =
-      withWal && !snapshots.failed
-        ? await options.list(['wal', ...base, '-generation', generation, db], timeoutMs)
-        : undefined;
-    if (readGeneration(target.metaPath) !== generation) return undefined;
-    const asListing = (r: { lines: string[]; failed?: string }) =>
-      r.failed ? { rows: [], errors: [r.failed] } : undefined;
-    const verdict = judgeReplica(
-      generation,
-      asListing(snapshots) ?? parseSnapshots(snapshots.lines),
-      wal && (asListing(wal) ?? parseWalSegments(wal.lines)),
-    );
-    return { generation, verdict };
-  };
+  /** One replica, checked and its state updated (a snapshot being written is not judged). */
+  const checkReplica = (target: CheckTarget, replica: string, withWal: boolean) =>
+    stateOf(target.store, replica).snapshotting
+      ? Promise.resolve(undefined)
+      : listReplica(options.list, target, replica, withWal, stopped ? STOP_TIMEOUT_MS : LIST_TIMEOUT_MS);
 
-  /** One replica, checked and its state updated; a finding when it cannot be restored. */
+  /** One replica, checked (twice when `confirm` and it looks unrestorable) and its state updated. */
   const checkOne = async (
     target: CheckTarget,
     replica: string,
@@ -259,23 +296,7 @@ export function createSnapshotChecker(targets: readonly CheckTarget[], options: 
       seen = again?.generation === seen.generation ? again : undefined;
     }
     if (!seen) return 'unknown';
-    const state = stateOf(target.store, replica);
-    const { generation, verdict } = seen;
-    if (verdict.state === 'unknown') {
-      if (!state.unknownSaid) options.onUnknown?.(target.store, replica, verdict.why);
-      state.unknownSaid = true;
-      return 'unknown';
-    }
-    state.unknownSaid = false;
-    if (verdict.state === 'restorable') {
-      if (state.restorable === false) options.onRestorable(target.store, replica, generation);
-      state.restorable = true;
-      state.reason = null;
-      return undefined;
-    }
-    state.restorable = false;
-    state.reason = verdict.reason;
-    return { store: target.store, replica, generation, reason: verdict.reason, detail: verdict.detail };
+    return applyVerdict(stateOf(target.store, replica), target, replica, seen, options);
   };
 
   /**
@@ -349,12 +370,7 @@ export function createSnapshotChecker(targets: readonly CheckTarget[], options: 
      * store asked for, so that it starts a new generation with a snapshot (Q12). Returns those stores.
      */
     renewGenerations(): { store: string; file: string }[] {
-      const done: { store: string; file: string }[] = [];
-      for (const target of renew) {
-        const file = path.join(target.metaPath, 'generation');
-        fs.rmSync(file, { force: true });
-        done.push({ store: target.store, file });
-      }
+      const done = [...renew].map(removeGeneration);
       renew.clear();
       return done;
     },
@@ -372,20 +388,28 @@ export function createSnapshotChecker(targets: readonly CheckTarget[], options: 
     /** Each store's replicas as status and health see them. */
     views(store: string): ReplicaRestorabilityView[] {
       const target = targets.find((t) => t.store === store);
-      return (target?.replicas ?? []).map((replica) => {
-        const s = stateOf(store, replica);
-        return {
-          name: replica,
-          restorable: s.restorable,
-          reason: s.reason,
-          unrestorableTotal: s.unrestorableTotal,
-        };
-      });
+      return (target?.replicas ?? []).map((replica) => viewOf(replica, stateOf(store, replica)));
     },
   };
 }
 
 export type SnapshotChecker = ReturnType<typeof createSnapshotChecker>;
+
+/** Removes a store's `generation` file: the next Litestream starts a new generation with a snapshot. */
+function removeGeneration(target: CheckTarget): { store: string; file: string } {
+  const file = path.join(target.metaPath, 'generation');
+  fs.rmSync(file, { force: true });
+  return { store: target.store, file };
+}
+
+function viewOf(replica: string, s: ReplicaState): ReplicaRestorabilityView {
+  return {
+    name: replica,
+    restorable: s.restorable,
+    reason: s.reason,
+    unrestorableTotal: s.unrestorableTotal,
+  };
+}
 
 /** Words for a finding: `the replica "file" of primary cannot be restored: its snapshot is gone (…)`. */
 export function describeFinding(f: Finding): string {
