@@ -31,7 +31,7 @@ function row(name, at1, at8) {
 
 export async function benchParse() {
   const { splitStatements } = await load('db/split.js');
-  const { parseConfig } = await load('entrypoint/config/load.js');
+  const { parseConfig } = await load('config/load.js');
   const statement = "INSERT INTO notes (body) VALUES ('a; b -- not a comment'); -- note\n";
   const sql = (mb) => statement.repeat(Math.ceil((mb * 2 ** 20) / statement.length));
   const config = (mb) =>

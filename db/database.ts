@@ -2,7 +2,7 @@
 // rows, transactions (nested ones become savepoints) and the lock the history's tool takes. SQL is
 // written with $1… placeholders; sqlite.ts rewrites them to ?. No driver is loaded here.
 
-import { excerpt } from '../entrypoint/core/errors.js';
+import { excerpt } from '../core/errors.js';
 
 type Dialect = 'sqlite' | 'postgres';
 

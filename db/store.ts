@@ -2,8 +2,9 @@
 // file, or PostgreSQL with retries while the server starts. Messages name host, port and database,
 // never the password.
 
-import { TaskFailedError } from '../entrypoint/core/errors.js';
-import type { Config, TaskContext } from '../entrypoint/core/task.js';
+import { TaskFailedError } from '../core/errors.js';
+import type { Config } from '../config/schema.js';
+import type { TaskContext } from '../core/task.js';
 import type { MigrationDb } from './database.js';
 import { openPostgres } from './postgres.js';
 import { openSqlite } from './sqlite.js';

@@ -6,7 +6,7 @@
 // started.
 
 import { readFileSync } from 'node:fs';
-import { killAllGroups } from './core/groups.js';
+import { killAllGroups } from '../core/groups.js';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -23,7 +23,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const [{ COMMANDS }, { BootseqError, UsageError, escapeControl, escapeControlKeepingLines }, help, args] =
     await Promise.all([
       import('./commands/index.js'),
-      import('./core/errors.js'),
+      import('../core/errors.js'),
       import('./commands/help.js'),
       import('./commands/args.js'),
     ]);

@@ -1,6 +1,6 @@
 // The ordered list of phases: the one file that names them all.
 
-import type { Phase } from '../entrypoint/core/task.js';
+import type { Phase } from '../core/task.js';
 import { lease } from './lease/index.js';
 import { migrate, seed } from './migrate/index.js';
 import { replicate } from './replicate/index.js';

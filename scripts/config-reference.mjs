@@ -1,4 +1,4 @@
-// Generates README.md's config reference from the real zod schema (dist/entrypoint/config/schema.js),
+// Generates README.md's config reference from the real zod schema (dist/config/schema.js),
 // so the documentation cannot drift: `node scripts/config-reference.mjs --write` rewrites the block
 // between the markers; test/unit/config/reference.test.ts fails when README.md and the schema differ.
 import fs from 'node:fs';
@@ -90,9 +90,7 @@ export function referenceRows(schema, prefix = '') {
 }
 
 export async function renderReference() {
-  const { configSchema } = await import(
-    pathToFileURL(path.join(REPO, 'dist/entrypoint/config/schema.js')).href
-  );
+  const { configSchema } = await import(pathToFileURL(path.join(REPO, 'dist/config/schema.js')).href);
   const lines = ['| key | type | default |', '| --- | --- | --- |'];
   for (const r of referenceRows(configSchema))
     lines.push(`| \`${r.key}\` | ${r.type} | ${r.default || (r.required ? 'required' : '')} |`);

@@ -34,21 +34,21 @@ const MUTATIONS = [
   },
   {
     name: 'URL passwords not redacted',
-    file: 'entrypoint/config/secrets.ts',
+    file: 'config/secrets.ts',
     from: 'const spans = urlPasswordSpans(text);\n  if (spans.length === 0) return text;',
     to: 'const spans = urlPasswordSpans(text);\n  if (spans.length >= 0) return text;',
     tests: ['test/integration/readiness-and-secrets.test.ts', 'test/unit/config/hardening.test.ts'],
   },
   {
     name: 'secret files trimmed of CR/LF only, not spaces and tabs',
-    file: 'entrypoint/config/secrets.ts',
+    file: 'config/secrets.ts',
     from: "text.replace(/[\\s\\r\\n]+$/u, '')",
     to: "text.replace(/[\\r\\n]+$/u, '')",
     tests: ['test/unit/config/load.test.ts'],
   },
   {
     name: 'Litestream stopped before the app at shutdown',
-    file: 'entrypoint/core/supervisor/shutdown.ts',
+    file: 'core/supervisor/shutdown.ts',
     from: "    ...kept.filter((k) => k.role === 'process').reverse(),\n    ...kept.filter((k) => k.role === 'replication'),",
     to: "    ...kept.filter((k) => k.role === 'replication'),\n    ...kept.filter((k) => k.role === 'process').reverse(),",
     tests: ['test/unit/core/supervisor.test.ts', 'test/integration/zero-loss.test.ts'],
@@ -146,7 +146,7 @@ const MUTATIONS = [
   },
   {
     name: 'database paths not resolved through symlinks',
-    file: 'entrypoint/config/stores.ts',
+    file: 'config/stores.ts',
     from: 'const location = ctx.disk.realpath?.(written) ?? written;',
     to: 'const location = written;',
     tests: ['test/integration/replication-truth.test.ts'],
@@ -160,7 +160,7 @@ const MUTATIONS = [
   },
   {
     name: 'the Litestream version not checked',
-    file: 'entrypoint/config/replication.ts',
+    file: 'config/replication.ts',
     from: "if (!/^v?0\\.3\\.\\d+/.test(version ?? ''))",
     to: "if (!/^v?0\\.[35]\\.\\d+/.test(version ?? ''))",
     tests: ['test/integration/cli-config-errors.test.ts'],

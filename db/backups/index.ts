@@ -5,8 +5,9 @@
 // emits anything (callers say what happened, in their words), and never starts a process of its own
 // accord: a backup runs pg_dump through its task, a rollback pg_restore through what its command passes.
 
-import type { Config, TaskContext } from '../../entrypoint/core/task.js';
-import { newestStamped } from '../../entrypoint/core/stamped-files.js';
+import type { Config } from '../../config/schema.js';
+import type { TaskContext } from '../../core/task.js';
+import { newestStamped } from '../../core/stamped-files.js';
 import type { MigrationDb } from '../database.js';
 import { BACKUP_EXT, backupDir, type BackupRecord, type BackupStore } from './layout.js';
 import { backupPostgres, rollBackPostgres, type PostgresRollback, type StartChild } from './postgres.js';

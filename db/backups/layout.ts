@@ -3,7 +3,7 @@
 // never touches the disk; taking, pruning and restoring belong to sqlite.ts and postgres.ts.
 
 import path from 'node:path';
-import type { Config } from '../../entrypoint/core/task.js';
+import type { Config } from '../../config/schema.js';
 
 /** A store as the backups see it: whichever else the config grows, these three are all they read. */
 export type BackupStore = Pick<Config['stores'][number], 'name' | 'kind' | 'location'>;

@@ -10,9 +10,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
-import { TaskFailedError } from '../../entrypoint/core/errors.js';
-import { pruneStamped, stampedName } from '../../entrypoint/core/stamped-files.js';
-import type { Child, CommandSpec, TaskContext } from '../../entrypoint/core/task.js';
+import { TaskFailedError } from '../../core/errors.js';
+import { pruneStamped, stampedName } from '../../core/stamped-files.js';
+import type { Child, CommandSpec, TaskContext } from '../../core/task.js';
 import type { MigrationDb } from '../database.js';
 import { splitPassword } from '../postgres.js';
 import { describePostgres } from '../store.js';

@@ -7,8 +7,8 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { TaskFailedError } from '../../entrypoint/core/errors.js';
-import { pruneStamped, stampAt, stampedName } from '../../entrypoint/core/stamped-files.js';
+import { TaskFailedError } from '../../core/errors.js';
+import { pruneStamped, stampAt, stampedName } from '../../core/stamped-files.js';
 import { processesWithOpen } from '../processes.js';
 import { checkIntegrity } from '../sqlite.js';
 import { BACKUP_EXT, type BackupRecord } from './layout.js';

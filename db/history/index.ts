@@ -2,7 +2,7 @@
 // tables and the tools' rules. Shared by migrate/ (which applies migrations), verify/ (the "no failed
 // or pending migrations" gate) and `bootseq checksum`.
 
-import type { Config } from '../../entrypoint/core/task.js';
+import type { Config } from '../../config/schema.js';
 import type { MigrationDb } from '../database.js';
 import { bootseqHistory } from './bootseq.js';
 import { flyway } from './flyway.js';

@@ -6,7 +6,7 @@
 // are not captured again as local changes.
 
 import type Database from 'better-sqlite3';
-import { TaskFailedError } from '../../entrypoint/core/errors.js';
+import { TaskFailedError } from '../../core/errors.js';
 
 export type Db = Database.Database;
 

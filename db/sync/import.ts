@@ -10,7 +10,7 @@
 // with their own origin, to pass them on to the other clients.
 
 import type Database from 'better-sqlite3';
-import type { SyncConfig } from '../../entrypoint/core/task.js';
+import type { SyncConfig } from '../../config/schema.js';
 import { recreateTriggers, tableShape, type Db, type TableShape } from './capture.js';
 import { parseChangeFile, valuesOf, type Entry, type Meta } from './format.js';
 

@@ -5,7 +5,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import type { SyncConfig } from '../../entrypoint/core/task.js';
+import type { SyncConfig } from '../../config/schema.js';
 import type { Db } from './capture.js';
 import type { ImportResult } from './import.js';
 

@@ -3,8 +3,8 @@
 // choices, positionals are refused where the command takes none. Every problem is a UsageError (exit 2).
 
 import { parseArgs } from 'node:util';
-import { UsageError } from '../core/errors.js';
-import type { Until } from '../core/graph.js';
+import { UsageError } from '../../core/errors.js';
+import type { Until } from '../../core/graph.js';
 import { LOG_FORMATS, type LogFormat } from '../log/index.js';
 import type { CommandContext, OptionSpec } from './context.js';
 import { GLOBAL_OPTIONS } from './help.js';

@@ -3,26 +3,26 @@
 // report. Returns the exit code or throws the BootseqError that decided it; the supervisor decides
 // which (core/exit.ts is the policy).
 
-import { loadConfig } from '../config/load.js';
-import type { Config } from '../config/schema.js';
-import { outputLabel, type BootEvent, type Reporter } from '../core/events.js';
-import { describeBootseqExit, EXIT_FAILED } from '../core/exit.js';
-import { buildGraph, type GraphOptions } from '../core/graph.js';
+import { loadConfig } from '../../config/load.js';
+import type { Config } from '../../config/schema.js';
+import { outputLabel, type BootEvent, type Reporter } from '../../core/events.js';
+import { describeBootseqExit, EXIT_FAILED } from '../../core/exit.js';
+import { buildGraph, type GraphOptions } from '../../core/graph.js';
 import {
   createRunReport,
   finishRunReport,
   toReportTasks,
   writeReport,
   type RunReport,
-} from '../core/report.js';
-import { runTasks } from '../core/runner.js';
+} from '../../core/report.js';
+import { runTasks } from '../../core/runner.js';
 import {
   createSupervisor,
   type RunEnd,
   type ShutdownResult,
   type Supervisor,
-} from '../core/supervisor/index.js';
-import type { TaskSpec } from '../core/task.js';
+} from '../../core/supervisor/index.js';
+import type { TaskSpec } from '../../core/task.js';
 import { createReporter } from '../log/index.js';
 import { createLiveState, type LiveState } from '../status/live.js';
 import type { StatusServers } from '../status/server.js';

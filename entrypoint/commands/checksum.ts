@@ -2,7 +2,7 @@
 // with a history row when a migration reports a checksum mismatch. Reads the file only.
 
 import fs from 'node:fs';
-import { UsageError } from '../core/errors.js';
+import { UsageError } from '../../core/errors.js';
 import type { CommandContext, CommandSpec } from './context.js';
 
 export const spec: CommandSpec = {

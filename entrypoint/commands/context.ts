@@ -2,7 +2,7 @@
 // positionals), and what cli.ts hands its `run` (the parsed options and the one way to print; cli
 // owns stdout).
 
-import type { Until } from '../core/graph.js';
+import type { Until } from '../../core/graph.js';
 import type { LogFormat } from '../log/index.js';
 
 /** An option a command accepts: what parseArgs needs and what `bootseq help COMMAND` shows. */

@@ -1,7 +1,7 @@
 // `bootseq plan`: the task graph the config yields, secrets redacted. Touches nothing: no database is
 // opened, no process started, no report written.
 
-import { buildGraph, topologicalOrder, UNTIL } from '../core/graph.js';
+import { buildGraph, topologicalOrder, UNTIL } from '../../core/graph.js';
 import type { CommandContext, CommandSpec } from './context.js';
 
 export const spec: CommandSpec = {
@@ -25,7 +25,7 @@ export const spec: CommandSpec = {
 
 export async function run(cmd: CommandContext): Promise<number> {
   const [{ loadConfig }, { PHASE_LIST }] = await Promise.all([
-    import('../config/load.js'),
+    import('../../config/load.js'),
     import('../../phases/index.js'),
   ]);
   const config = loadConfig(cmd.configPath);

@@ -5,8 +5,8 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Config } from '../config/schema.js';
-import { UsageError } from '../core/errors.js';
+import type { Config } from '../../config/schema.js';
+import { UsageError } from '../../core/errors.js';
 import type { CommandContext, CommandSpec } from './context.js';
 
 export const spec: CommandSpec = {
@@ -56,7 +56,7 @@ export async function run(cmd: CommandContext): Promise<number> {
     );
   }
   const [{ loadConfig }, { runBoot }, { newestBackup }] = await Promise.all([
-    import('../config/load.js'),
+    import('../../config/load.js'),
     import('./boot.js'),
     import('../../db/backups/index.js'),
   ]);

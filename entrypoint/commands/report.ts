@@ -2,8 +2,8 @@
 // applied with their checksums, shutdown order), or the report itself for machines. Reads only.
 
 import fs from 'node:fs';
-import { UsageError } from '../core/errors.js';
-import { newestStamped } from '../core/stamped-files.js';
+import { UsageError } from '../../core/errors.js';
+import { newestStamped } from '../../core/stamped-files.js';
 import type { CommandContext, CommandSpec } from './context.js';
 
 export const spec: CommandSpec = {
@@ -40,7 +40,7 @@ interface Report {
 }
 
 export async function run(cmd: CommandContext): Promise<number> {
-  const { loadConfig } = await import('../config/load.js');
+  const { loadConfig } = await import('../../config/load.js');
   const config = loadConfig(cmd.configPath);
   let file: string | undefined;
   try {

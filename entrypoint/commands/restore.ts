@@ -2,8 +2,8 @@
 // put a backup taken before a migration back (the operator's rollback; db/backups does the work).
 
 import path from 'node:path';
-import { UsageError } from '../core/errors.js';
-import { spawner } from '../core/spawn.js';
+import { UsageError } from '../../core/errors.js';
+import { spawner } from '../../core/spawn.js';
 import type { Rollback, StartChild } from '../../db/backups/index.js';
 import type { CommandContext, CommandSpec } from './context.js';
 
@@ -39,7 +39,7 @@ export async function run(cmd: CommandContext): Promise<number> {
       supervise: false,
     });
   }
-  const { loadConfig } = await import('../config/load.js');
+  const { loadConfig } = await import('../../config/load.js');
   const config = loadConfig(cmd.configPath);
   const [name, ...extra] = cmd.positionals;
   const store = config.stores.find((s) => s.name === name);

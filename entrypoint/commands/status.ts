@@ -3,7 +3,7 @@
 // replication lag. Exit 0 healthy, 1 degraded, 3 when no bootseq runs there, 2 when the socket is not
 // this user's to trust (another user's, or not a socket): refused before a byte is sent.
 
-import { EXIT_FAILED, EXIT_NOT_RUNNING, EXIT_OK, EXIT_USAGE } from '../core/exit.js';
+import { EXIT_FAILED, EXIT_NOT_RUNNING, EXIT_OK, EXIT_USAGE } from '../../core/exit.js';
 import type { CommandContext, CommandSpec } from './context.js';
 
 export const spec: CommandSpec = {
@@ -45,8 +45,8 @@ export async function run(cmd: CommandContext): Promise<number> {
 }
 
 async function socketFromConfig(configPath: string): Promise<string> {
-  const { loadConfig } = await import('../config/load.js');
-  const { UsageError } = await import('../core/errors.js');
+  const { loadConfig } = await import('../../config/load.js');
+  const { UsageError } = await import('../../core/errors.js');
   const config = loadConfig(configPath);
   if (!config.status.socket)
     throw new UsageError(

@@ -6,8 +6,8 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { UsageError } from '../core/errors.js';
-import { EXIT_FAILED, EXIT_OK } from '../core/exit.js';
+import { UsageError } from '../../core/errors.js';
+import { EXIT_FAILED, EXIT_OK } from '../../core/exit.js';
 import type { CommandContext, CommandSpec } from './context.js';
 
 export const spec: CommandSpec = {
@@ -66,7 +66,7 @@ export async function run(cmd: CommandContext): Promise<number> {
       '--to, --from-lsn and --out apply to `bootseq sync export` only',
       'run `bootseq help sync`',
     );
-  const { loadConfig } = await import('../config/load.js');
+  const { loadConfig } = await import('../../config/load.js');
   const config = loadConfig(cmd.configPath);
   const syncable = config.stores.filter((s) => s.kind === 'sqlite' && s.sync).map((s) => s.name);
   const store = config.stores.find((s) => s.name === storeName);

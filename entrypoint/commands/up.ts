@@ -1,6 +1,6 @@
 // `bootseq up [--until PHASE]`: every phase, then supervise the processes until a signal or an exit.
 
-import { UNTIL } from '../core/graph.js';
+import { UNTIL } from '../../core/graph.js';
 import type { CommandContext, CommandSpec } from './context.js';
 
 export const spec: CommandSpec = {

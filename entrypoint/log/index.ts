@@ -1,6 +1,6 @@
 // Picks the renderer: `auto` is pretty on a TTY, plain otherwise. listr2 is loaded only for pretty.
 
-import type { Reporter } from '../core/events.js';
+import type { Reporter } from '../../core/events.js';
 import { createJsonReporter } from './json.js';
 import { createPlainReporter } from './plain.js';
 

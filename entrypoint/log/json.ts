@@ -3,8 +3,8 @@
 // (snake_case): `event`, `task`, … A note's words are its `msg` (the key was `text` before; nothing
 // reads that any more). `msg` never carries the `[task]` prefix the plain format shows: `task` says it.
 
-import type { BootEvent, Reporter } from '../core/events.js';
-import type { NoteLevel } from '../core/task.js';
+import type { BootEvent, Reporter } from '../../core/events.js';
+import type { NoteLevel } from '../../core/task.js';
 import { describeReadyEvent, shortDuration } from './plain.js';
 
 type Level = NoteLevel;

@@ -4,8 +4,8 @@
 // name, Litestream's error): no line can be forged with a newline and no raw ESC reaches the terminal.
 // A hint is the only second line an event has, and it is escaped the same way.
 
-import { escapeControl } from '../core/errors.js';
-import { outputLabel, type BootEvent, type Reporter } from '../core/events.js';
+import { escapeControl } from '../../core/errors.js';
+import { outputLabel, type BootEvent, type Reporter } from '../../core/events.js';
 
 export { escapeControl };
 

@@ -9,7 +9,7 @@
 // text.
 
 import { Listr, type ListrDefaultRenderer, type ListrSimpleRenderer, type ListrTaskWrapper } from 'listr2';
-import { outputLabel, type BootEvent, type Reporter, type TaskStatus } from '../core/events.js';
+import { outputLabel, type BootEvent, type Reporter, type TaskStatus } from '../../core/events.js';
 import { describeReadyEvent, escapeControl, formatText, shortDuration } from './plain.js';
 
 interface Row {

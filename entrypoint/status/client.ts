@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { escapeControl } from '../core/errors.js';
+import { escapeControl } from '../../core/errors.js';
 import type { StatusSnapshot } from './live.js';
 
 export type Asked =

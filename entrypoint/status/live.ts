@@ -3,9 +3,10 @@
 // task exposes), and the health verdict. `bootseq status`, /readyz and /metrics all read this one
 // snapshot, so they never disagree. Reads only; changes nothing it looks at.
 
-import type { BootEvent, TaskStatus } from '../core/events.js';
-import type { KeptView } from '../core/supervisor/index.js';
-import type { Config, LiveViews, ReplicationView } from '../core/task.js';
+import type { BootEvent, TaskStatus } from '../../core/events.js';
+import type { KeptView } from '../../core/supervisor/index.js';
+import type { Config } from '../../config/schema.js';
+import type { LiveViews, ReplicationView } from '../../core/task.js';
 
 export type BootState = 'booting' | 'ready' | 'failed' | 'shutting-down';
 

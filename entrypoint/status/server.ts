@@ -9,9 +9,9 @@ import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
-import { escapeControl, UsageError } from '../core/errors.js';
-import type { BootEvent } from '../core/events.js';
-import type { Config, ListenAddress } from '../config/schema.js';
+import { escapeControl, UsageError } from '../../core/errors.js';
+import type { BootEvent } from '../../core/events.js';
+import type { Config, ListenAddress } from '../../config/schema.js';
 import type { StatusSnapshot } from './live.js';
 import type { Metrics } from './metrics.js';
 

@@ -6,8 +6,9 @@
 
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TaskFailedError } from '../../entrypoint/core/errors.js';
-import type { Config, Phase, TaskContext } from '../../entrypoint/core/task.js';
+import { TaskFailedError } from '../../core/errors.js';
+import type { Config } from '../../config/schema.js';
+import type { Phase, TaskContext } from '../../core/task.js';
 import {
   adviseUnwritable,
   describeHolder,

@@ -2,7 +2,8 @@
 // run in the config's directory with the environment passed through, plus BOOTSEQ_STORE and
 // BOOTSEQ_DATABASE (the sqlite path or postgres URL) so one script can serve every store.
 
-import type { Config, TaskContext } from '../../entrypoint/core/task.js';
+import type { Config } from '../../config/schema.js';
+import type { TaskContext } from '../../core/task.js';
 
 type Store = Config['stores'][number];
 

@@ -3,7 +3,8 @@
 // history table of sqlx, Flyway, Rails or bootseq.
 
 import path from 'node:path';
-import type { Config, Phase, TaskContext, TaskSpec } from '../../entrypoint/core/task.js';
+import type { Config } from '../../config/schema.js';
+import type { Phase, TaskContext, TaskSpec } from '../../core/task.js';
 import { ensureCapture, openSyncDb } from '../../db/sync/index.js';
 import { migrateBuiltin } from './builtin/index.js';
 import { migrateWithCommand } from './command.js';

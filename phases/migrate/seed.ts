@@ -3,8 +3,9 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { escapeControl, excerpt, TaskFailedError } from '../../entrypoint/core/errors.js';
-import type { Config, TaskContext } from '../../entrypoint/core/task.js';
+import { escapeControl, excerpt, TaskFailedError } from '../../core/errors.js';
+import type { Config } from '../../config/schema.js';
+import type { TaskContext } from '../../core/task.js';
 import { openStore, StatementError } from '../../db/index.js';
 
 type Store = Config['stores'][number];

@@ -7,9 +7,10 @@
 // a database file.
 
 import path from 'node:path';
-import { ReplicationError } from '../../entrypoint/core/errors.js';
-import { describeKill } from '../../entrypoint/core/exit.js';
-import type { Child, Config, Phase, TaskContext } from '../../entrypoint/core/task.js';
+import { ReplicationError } from '../../core/errors.js';
+import { describeKill } from '../../core/exit.js';
+import type { Config } from '../../config/schema.js';
+import type { Child, Phase, TaskContext } from '../../core/task.js';
 import { litestreamConfigFile, touchLitestreamSeq } from '../../db/index.js';
 import { classify, isErrorLine, REPLACED_LINE } from './faults.js';
 import { isRoutine, parseLine } from './lines.js';

@@ -20,7 +20,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import type { StopCheck, StoreReplicationView } from '../../entrypoint/core/task.js';
+import type { StopCheck, StoreReplicationView } from '../../core/task.js';
 import { classify, isBenign, isErrorLine } from './faults.js';
 import { isAtOrPast, type LitestreamLine, type Position } from './lines.js';
 import { readGeneration } from './takeover.js';

@@ -5,7 +5,8 @@
 // process must prove its takeover). At shutdown the check runs once more after Litestream's final sync,
 // and a replica that cannot be restored makes the run fail, whatever the final sync shipped.
 
-import type { Child, Config, StopCheck, TaskContext } from '../../entrypoint/core/task.js';
+import type { Config } from '../../config/schema.js';
+import type { Child, StopCheck, TaskContext } from '../../core/task.js';
 import {
   createSnapshotChecker,
   describeFinding,

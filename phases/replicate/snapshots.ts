@@ -15,7 +15,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Child, CommandSpec, ReplicaRestorabilityView } from '../../entrypoint/core/task.js';
+import type { Child, CommandSpec, ReplicaRestorabilityView } from '../../core/task.js';
 import { parseLine, type LitestreamLine } from './lines.js';
 import { readGeneration } from './takeover.js';
 

@@ -11,8 +11,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as wait } from 'node:timers/promises';
-import { describeExit } from '../../entrypoint/core/exit.js';
-import type { Child } from '../../entrypoint/core/task.js';
+import { describeExit } from '../../core/exit.js';
+import type { Child } from '../../core/task.js';
 import { classify, isErrorLine, REPLACED_LINE } from './faults.js';
 import { parseLine, type LitestreamLine } from './lines.js';
 

@@ -3,7 +3,7 @@
 // when the database has no tables (postgres.ts).
 
 import path from 'node:path';
-import type { Phase, TaskSpec } from '../../entrypoint/core/task.js';
+import type { Phase, TaskSpec } from '../../core/task.js';
 import { describePostgres } from '../../db/index.js';
 import { restorePostgres } from './postgres.js';
 import { restoreSqlite } from './sqlite.js';

@@ -5,7 +5,8 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Config, TaskContext } from '../../entrypoint/core/task.js';
+import type { Config } from '../../config/schema.js';
+import type { TaskContext } from '../../core/task.js';
 import { describePostgres, openStore, splitPassword } from '../../db/index.js';
 
 type Store = Config['stores'][number];

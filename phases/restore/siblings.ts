@@ -9,7 +9,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { LitestreamReplica, S3ReplicaLocation } from '../../entrypoint/core/task.js';
+import type { LitestreamReplica, S3ReplicaLocation } from '../../config/schema.js';
 
 /** Siblings checked for `generations/` at most (likely typos first); the rest are only counted. */
 const MAX_CHECKED = 50;

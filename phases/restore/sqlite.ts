@@ -5,8 +5,9 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { TaskFailedError } from '../../entrypoint/core/errors.js';
-import type { Config, TaskContext } from '../../entrypoint/core/task.js';
+import { TaskFailedError } from '../../core/errors.js';
+import type { Config } from '../../config/schema.js';
+import type { TaskContext } from '../../core/task.js';
 import { checkIntegrity, litestreamConfigFile } from '../../db/index.js';
 import { checkFreshStart } from './siblings.js';
 

@@ -4,8 +4,9 @@
 // password is scrubbed from whatever the server answers: it never reaches a log, plan or report.
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TaskFailedError } from '../../entrypoint/core/errors.js';
-import type { Config, Phase, TaskContext } from '../../entrypoint/core/task.js';
+import { TaskFailedError } from '../../core/errors.js';
+import type { Config } from '../../config/schema.js';
+import type { Phase, TaskContext } from '../../core/task.js';
 import { credentialsOf, describeCheck, probeOnce } from './probe.js';
 
 type Service = Config['services'][number];

@@ -5,7 +5,7 @@
 // or as soon as the run's signal aborts; it never throws.
 
 import net from 'node:net';
-import type { Config } from '../../entrypoint/core/task.js';
+import type { Config } from '../../config/schema.js';
 
 type Service = Config['services'][number];
 

@@ -2,9 +2,10 @@
 // until ready before the next starts. A process is handed to the supervisor only once ready; one
 // that exits first or never becomes ready is stopped here and fails the boot (exit 1).
 
-import { NotReadyError } from '../../entrypoint/core/errors.js';
-import { describeExit } from '../../entrypoint/core/exit.js';
-import type { Config, Phase, TaskContext } from '../../entrypoint/core/task.js';
+import { NotReadyError } from '../../core/errors.js';
+import { describeExit } from '../../core/exit.js';
+import type { Config } from '../../config/schema.js';
+import type { Phase, TaskContext } from '../../core/task.js';
 import { withDeadline } from './deadline.js';
 import { describeReady, readyAddress, waitReady } from './readiness.js';
 

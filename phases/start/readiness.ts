@@ -6,7 +6,7 @@ import { setTimeout as wait } from 'node:timers/promises';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import type { Child } from '../../entrypoint/core/task.js';
+import type { Child } from '../../core/task.js';
 import { withDeadline } from './deadline.js';
 
 interface ReadySpec {

@@ -5,8 +5,9 @@
 // half-merged data. It goes to inbox/rejected/ with a reason; applied files go to inbox/done/.
 
 import path from 'node:path';
-import { escapeControl, excerpt, TaskFailedError } from '../../entrypoint/core/errors.js';
-import type { Config, Phase, TaskContext } from '../../entrypoint/core/task.js';
+import { escapeControl, excerpt, TaskFailedError } from '../../core/errors.js';
+import type { Config } from '../../config/schema.js';
+import type { Phase, TaskContext } from '../../core/task.js';
 import {
   describeImport,
   ensureCapture,

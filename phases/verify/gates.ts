@@ -4,7 +4,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { excerpt, type GateResult } from '../../entrypoint/core/errors.js';
+import { excerpt, type GateResult } from '../../core/errors.js';
 
 const HEADER = Buffer.from('SQLite format 3\0', 'latin1');
 

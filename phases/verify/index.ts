@@ -2,8 +2,9 @@
 // replication and before any process starts.
 
 import path from 'node:path';
-import { GateFailedError, type GateResult } from '../../entrypoint/core/errors.js';
-import type { Config, Phase } from '../../entrypoint/core/task.js';
+import { GateFailedError, type GateResult } from '../../core/errors.js';
+import type { Config } from '../../config/schema.js';
+import type { Phase } from '../../core/task.js';
 import { historyGate } from '../../db/history/index.js';
 import { openStore, type MigrationDb } from '../../db/index.js';
 import { postgresGates, sqliteGates } from './gates.js';

@@ -1,6 +1,6 @@
 // bootseq itself SIGKILLed outside a container (no PID namespace dies with it, no tini reaps):
 // what it started must not keep serving, or replicating, unsupervised. The watchdog
-// (entrypoint/core/watchdog.ts) kills every process group bootseq started once bootseq is gone.
+// (core/watchdog.ts) kills every process group bootseq started once bootseq is gone.
 
 import { describe, expect } from 'vitest';
 import { fixture, useProcesses } from '../helpers/config.js';

@@ -3,7 +3,7 @@
 // but the documented ones, and no super-linear time (1× and 8× the input in the same run).
 
 import { describe, expect, test } from 'vitest';
-import { createExpander } from '../../entrypoint/config/secrets.js';
+import { createExpander } from '../../config/secrets.js';
 import { splitStatements } from '../../db/split.js';
 import { parseLine } from '../../phases/replicate/lines.js';
 import { random } from '../helpers/random.js';

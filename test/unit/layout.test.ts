@@ -7,7 +7,7 @@ import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { REPO } from '../helpers/project.js';
 
-const ROOTS = ['entrypoint', 'phases', 'db'];
+const ROOTS = ['entrypoint', 'phases', 'db', 'config', 'core'];
 
 function sourceFiles(dir: string): string[] {
   return fs.readdirSync(path.join(REPO, dir), { withFileTypes: true }).flatMap((entry) => {
@@ -39,14 +39,40 @@ function violations(
   );
 }
 
+/**
+ * The floors, top-down: a file imports only its own floor and those below it. db/ and config/ share a
+ * floor, db/ reading config's types (a store's settings), never the reverse.
+ */
+const FLOOR: Record<string, number> = { entrypoint: 4, phases: 3, db: 2, config: 1.5, core: 1 };
+const floorOf = (f: string) => FLOOR[f.split('/')[0]!]!;
+
+/**
+ * The one edge that goes up, type-only: the kernel's task contract hands each task the resolved
+ * config (TaskContext.config), so core/task.ts names the Config type. Making every kernel type
+ * generic over it would thread a type parameter through the runner, the context and the supervisor
+ * for no runtime difference.
+ */
+const UPWARD_TYPE_EDGES = ['core/task.ts → config/schema.ts'];
+
 describe('import rules (docs/architecture.md)', () => {
+  test('four floors: entrypoint/ → phases/ → db/, config/ → core/; nothing imports a floor above it', () => {
+    const up = FILES.flatMap((f) =>
+      internal(f)
+        .filter((i) => floorOf(i) > floorOf(f))
+        .map((i) => `${f} → ${i}`),
+    ).filter((edge) => !UPWARD_TYPE_EDGES.includes(edge));
+    expect(up).toEqual([]);
+    const typeOnly = fs.readFileSync(path.join(REPO, 'core/task.ts'), 'utf8');
+    expect(typeOnly).not.toMatch(/^import \{[^}]*\} from '\.\.\/config\//m);
+  });
+
   test('the rules see the source: a known import is found', () => {
     expect(GRAPH.get('entrypoint/commands/boot.ts')).toContain('phases/index.ts');
     expect(FILES.length).toBeGreaterThan(50);
   });
 
-  test('a phase imports its own files, db/ through its index files, and core/{task,errors,events,exit}', () => {
-    const allowedCore = ['task', 'errors', 'events', 'exit'].map((n) => `entrypoint/core/${n}.ts`);
+  test('a phase imports its own files, db/ through its index files, config/, and core/{task,errors,events,exit}', () => {
+    const allowedCore = ['task', 'errors', 'events', 'exit'].map((n) => `core/${n}.ts`);
     const dbEntries = ['db/index.ts', 'db/history/index.ts', 'db/backups/index.ts', 'db/sync/index.ts'];
     expect(
       violations(
@@ -54,22 +80,18 @@ describe('import rules (docs/architecture.md)', () => {
         (i, f) => {
           if (!GRAPH.has(i)) return false; // a package or node: builtin
           const own = `phases/${f.split('/')[1]}/`;
-          return !(i.startsWith(own) || dbEntries.includes(i) || allowedCore.includes(i));
+          return !(
+            i.startsWith(own) ||
+            i.startsWith('config/') ||
+            dbEntries.includes(i) ||
+            allowedCore.includes(i)
+          );
         },
       ),
     ).toEqual([]);
   });
 
-  test('core/ never imports phases/, db/, log/ or commands/', () => {
-    expect(
-      violations(
-        (f) => f.startsWith('entrypoint/core/'),
-        (i) => /^(phases|db|entrypoint\/log|entrypoint\/commands)\//.test(i),
-      ),
-    ).toEqual([]);
-  });
-
-  test('status/ reads core and config types only: never phases/, db/, log/ or commands/', () => {
+  test('status/ reads core and config only: never phases/, db/, log/ or commands/', () => {
     expect(
       violations(
         (f) => f.startsWith('entrypoint/status/'),
@@ -94,8 +116,9 @@ describe('import rules (docs/architecture.md)', () => {
     ).toEqual([]);
   });
 
-  test('db/ imports only itself and core/{errors,task,stamped-files}', () => {
-    const allowed = ['errors', 'task', 'stamped-files'].map((n) => `entrypoint/core/${n}.ts`);
+  test('db/ imports only itself, config/schema.ts and core/{errors,task,stamped-files}', () => {
+    const allowed = ['errors', 'task', 'stamped-files'].map((n) => `core/${n}.ts`);
+    allowed.push('config/schema.ts');
     expect(
       violations(
         (f) => f.startsWith('db/'),
@@ -110,7 +133,7 @@ describe('import rules (docs/architecture.md)', () => {
         (f) => !ok(f),
         (i) => i === pkg,
       );
-    expect(door('execa', (f) => f === 'entrypoint/core/spawn.ts')).toEqual([]);
+    expect(door('execa', (f) => f === 'core/spawn.ts')).toEqual([]);
     expect(door('listr2', (f) => f === 'entrypoint/log/pretty.ts')).toEqual([]);
     expect(door('pg', (f) => f.startsWith('db/'))).toEqual([]);
     expect(door('prom-client', (f) => f === 'entrypoint/status/metrics.ts')).toEqual([]);

@@ -3,8 +3,8 @@
 // broken is refused. And one config read end to end.
 
 import { describe, expect, test } from 'vitest';
-import { parseConfig } from '../../../entrypoint/config/load.js';
-import { toMs } from '../../../entrypoint/config/schema.js';
+import { parseConfig } from '../../../config/load.js';
+import { toMs } from '../../../config/schema.js';
 import { random } from '../../helpers/random.js';
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, us: 0.001, ns: 1e-6 };

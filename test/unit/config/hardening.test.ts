@@ -3,9 +3,9 @@
 // freeze bootseq, leak a byte of a secret or end in an internal error.
 
 import { describe, expect, test } from 'vitest';
-import { realFs } from '../../../entrypoint/config/context.js';
-import { parseConfig } from '../../../entrypoint/config/load.js';
-import { createExpander, urlPasswordSpans } from '../../../entrypoint/config/secrets.js';
+import { realFs } from '../../../config/context.js';
+import { parseConfig } from '../../../config/load.js';
+import { createExpander, urlPasswordSpans } from '../../../config/secrets.js';
 
 function redactorFor(...values: string[]): (text: string) => string {
   const expander = createExpander({ env: {}, readFile: () => undefined });

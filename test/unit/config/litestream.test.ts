@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { expandLikeGo, parseLitestreamConfig } from '../../../entrypoint/config/litestream.js';
+import { expandLikeGo, parseLitestreamConfig } from '../../../config/litestream.js';
 
 describe('litestream.yml as Litestream v0.3.13 reads it', () => {
   test('expands ${VAR} and $VAR like Go os.ExpandEnv and reports unset ones', () => {

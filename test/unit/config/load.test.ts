@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { parseConfig, type ConfigFs } from '../../../entrypoint/config/load.js';
-import { formatIssue } from '../../../entrypoint/core/errors.js';
+import { parseConfig, type ConfigFs } from '../../../config/load.js';
+import { formatIssue } from '../../../core/errors.js';
 
 const FILES: Record<string, string> = {
   '/p/litestream.yml':

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 // @ts-expect-error -- a plain .mjs repo script without types
 import { currentReference, referenceRows, renderReference } from '../../../scripts/config-reference.mjs';
-import { configSchema } from '../../../entrypoint/config/schema.js';
+import { configSchema } from '../../../config/schema.js';
 
 const README = path.resolve(import.meta.dirname, '../../../README.md');
 

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { parseConfig, type ConfigFs } from '../../../entrypoint/config/load.js';
-import type { Config } from '../../../entrypoint/config/schema.js';
+import { parseConfig, type ConfigFs } from '../../../config/load.js';
+import type { Config } from '../../../config/schema.js';
 
 // What the phases receive: every path absolute, every default filled, camelCase. Resolution happens
 // once, in config/; these tests pin the shape the phases rely on.

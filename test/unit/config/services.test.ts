@@ -2,10 +2,10 @@
 // redacted; who waits for each service is resolved from `processes.*.after`.
 
 import { describe, expect, test } from 'vitest';
-import { parseConfig, type ConfigFs } from '../../../entrypoint/config/load.js';
-import type { Config } from '../../../entrypoint/config/schema.js';
-import { parseServiceUrl } from '../../../entrypoint/config/services.js';
-import { formatIssue } from '../../../entrypoint/core/errors.js';
+import { parseConfig, type ConfigFs } from '../../../config/load.js';
+import type { Config } from '../../../config/schema.js';
+import { parseServiceUrl } from '../../../config/services.js';
+import { formatIssue } from '../../../core/errors.js';
 
 const fakeFs: ConfigFs = {
   readFile: () => undefined,

@@ -2,7 +2,7 @@
 // bad value refused naming its key.
 
 import { describe, expect, test } from 'vitest';
-import { parseConfig } from '../../../entrypoint/config/load.js';
+import { parseConfig } from '../../../config/load.js';
 
 const LITESTREAM = 'dbs:\n  - path: a.sqlite3\n    replicas:\n      - path: rep\n';
 function parse(sync: string, env: Record<string, string> = {}, store = 'sqlite: a.sqlite3') {

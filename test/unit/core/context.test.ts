@@ -2,11 +2,12 @@
 // interrupt forwarded, children stopped with the signal the operator sent. The spawner is a fake.
 
 import { describe, expect, test } from 'vitest';
-import { createTaskContext } from '../../../entrypoint/core/context.js';
-import { InterruptedError, TaskFailedError } from '../../../entrypoint/core/errors.js';
-import type { BootEvent } from '../../../entrypoint/core/events.js';
-import type { Spawner } from '../../../entrypoint/core/spawn.js';
-import type { Child, ChildExit, CommandSpec, Config } from '../../../entrypoint/core/task.js';
+import { createTaskContext } from '../../../core/context.js';
+import { InterruptedError, TaskFailedError } from '../../../core/errors.js';
+import type { BootEvent } from '../../../core/events.js';
+import type { Spawner } from '../../../core/spawn.js';
+import type { Config } from '../../../config/schema.js';
+import type { Child, ChildExit, CommandSpec } from '../../../core/task.js';
 
 function fakeChild(display: string, onStop: (signal: string) => ChildExit | undefined) {
   let resolve!: (e: ChildExit) => void;

@@ -1,8 +1,8 @@
 import { describe, expect, test } from 'vitest';
-import { parseConfig, type ConfigFs } from '../../../entrypoint/config/load.js';
-import type { Config } from '../../../entrypoint/config/schema.js';
-import { buildGraph, topologicalOrder, type Until } from '../../../entrypoint/core/graph.js';
-import type { PhaseName } from '../../../entrypoint/core/task.js';
+import { parseConfig, type ConfigFs } from '../../../config/load.js';
+import type { Config } from '../../../config/schema.js';
+import { buildGraph, topologicalOrder, type Until } from '../../../core/graph.js';
+import type { PhaseName } from '../../../core/task.js';
 import { PHASE_LIST } from '../../../phases/index.js';
 
 const LITESTREAM = ['primary', 'queue', 'cable']

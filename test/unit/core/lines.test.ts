@@ -4,7 +4,7 @@
 
 import { PassThrough } from 'node:stream';
 import { describe, expect, test } from 'vitest';
-import { CUT_MARK, readLines } from '../../../entrypoint/core/lines.js';
+import { CUT_MARK, readLines } from '../../../core/lines.js';
 import { random } from '../../helpers/random.js';
 
 async function linesOf(chunks: (string | Buffer)[], max?: number): Promise<string[]> {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { shellLine, spawner } from '../../../entrypoint/core/spawn.js';
-import type { Child } from '../../../entrypoint/core/task.js';
+import { shellLine, spawner } from '../../../core/spawn.js';
+import type { Child } from '../../../core/task.js';
 
 describe('shellLine', () => {
   test.each([

@@ -11,7 +11,7 @@ import {
   pruneStamped,
   stampAt,
   stampedName,
-} from '../../../entrypoint/core/stamped-files.js';
+} from '../../../core/stamped-files.js';
 
 let dir: string;
 beforeEach(() => {

@@ -9,15 +9,11 @@ import {
   ProcessExitedError,
   ReplicationError,
   TaskFailedError,
-} from '../../../entrypoint/core/errors.js';
-import type { BootEvent } from '../../../entrypoint/core/events.js';
-import { backoffMs } from '../../../entrypoint/core/supervisor/restarts.js';
-import {
-  createSupervisor,
-  type Clock,
-  type SignalSource,
-} from '../../../entrypoint/core/supervisor/index.js';
-import type { Child, ChildExit, RestartPolicy } from '../../../entrypoint/core/task.js';
+} from '../../../core/errors.js';
+import type { BootEvent } from '../../../core/events.js';
+import { backoffMs } from '../../../core/supervisor/restarts.js';
+import { createSupervisor, type Clock, type SignalSource } from '../../../core/supervisor/index.js';
+import type { Child, ChildExit, RestartPolicy } from '../../../core/task.js';
 
 interface FakeChild extends Child {
   exit(exit: ChildExit): void;

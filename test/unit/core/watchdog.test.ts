@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { afterEach, describe, expect, test } from 'vitest';
-import { WATCHDOG_SCRIPT } from '../../../entrypoint/core/watchdog.js';
+import { WATCHDOG_SCRIPT } from '../../../core/watchdog.js';
 
 /** Live (not zombie) members of a process group, from /proc. */
 function members(pgid: number): number[] {

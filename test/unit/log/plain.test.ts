@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { formatJson } from '../../../entrypoint/log/json.js';
-import { excerpt } from '../../../entrypoint/core/errors.js';
+import { excerpt } from '../../../core/errors.js';
 import { escapeControl, formatPlain } from '../../../entrypoint/log/plain.js';
 import { createPrettyReporter } from '../../../entrypoint/log/pretty.js';
 

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
-import type { Child, ChildExit, CommandSpec } from '../../../entrypoint/core/task.js';
+import type { Child, ChildExit, CommandSpec } from '../../../core/task.js';
 import { withRestorability } from '../../../phases/replicate/restorable.js';
 import {
   createSnapshotChecker,

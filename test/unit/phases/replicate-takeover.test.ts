@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, test } from 'vitest';
-import type { Child, ChildExit } from '../../../entrypoint/core/task.js';
+import type { Child, ChildExit } from '../../../core/task.js';
 import { awaitTakeover, TakeoverError } from '../../../phases/replicate/takeover.js';
 
 const CURRENT = 'c0ffee00c0ffee00';

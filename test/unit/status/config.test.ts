@@ -2,8 +2,8 @@
 // bad value refused naming its key (exit 2 at preflight, nothing started).
 
 import { describe, expect, test } from 'vitest';
-import { parseConfig } from '../../../entrypoint/config/load.js';
-import { parseListen } from '../../../entrypoint/config/status.js';
+import { parseConfig } from '../../../config/load.js';
+import { parseListen } from '../../../config/status.js';
 
 const disk = {
   readFile: () => undefined,

@@ -2,9 +2,9 @@
 // fake clock: what /readyz, /metrics and `bootseq status` all read.
 
 import { describe, expect, test } from 'vitest';
-import { parseConfig } from '../../../entrypoint/config/load.js';
-import type { KeptView } from '../../../entrypoint/core/supervisor/index.js';
-import type { ReplicationView } from '../../../entrypoint/core/task.js';
+import { parseConfig } from '../../../config/load.js';
+import type { KeptView } from '../../../core/supervisor/index.js';
+import type { ReplicationView } from '../../../core/task.js';
 import { createLiveState, judgeHealth } from '../../../entrypoint/status/live.js';
 import { renderStatus } from '../../../entrypoint/status/render.js';
 

@@ -1,9 +1,12 @@
-// The contract between the runner and the phases: what a task is and what it may use while it runs.
-// Types only; phases import this and nothing else of entrypoint/ besides errors.ts and events.ts.
+// The contract between the runner and the phases: what a task is and what it may use while it runs,
+// and the order of the phases (PHASES). Phases import this, errors.ts, events.ts and exit.ts of core/.
+// The one import that goes up a floor is the Config type below (docs/architecture.md, "Who may import
+// whom"): a task's context carries the resolved config. Everything else takes Config from config/.
 
 import type { Config } from '../config/schema.js';
 
-export type { Config, LitestreamReplica, S3ReplicaLocation, SyncConfig } from '../config/schema.js';
+/** For core's own files (the runner, the context, the graph); the floors above import config/schema.ts. */
+export type { Config };
 
 /** How loud a note is: `info` routine, `warn` worth a look, `error` something is wrong. */
 export type NoteLevel = 'info' | 'warn' | 'error';
