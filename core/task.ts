@@ -27,6 +27,15 @@ export type PhaseName = (typeof PHASES)[number];
 /** `phase:target` (`restore:primary`, `start:web`) or `replicate`. */
 export type TaskId = string;
 
+/**
+ * A task's id, the one way to build it: `phase:target`, or the phase alone for a phase with one task
+ * (`replicate`, `lease`). Code that needs a task's phase or target reads them from its TaskSpec
+ * (`phase`, `target`) or its event, never by splitting the id.
+ */
+export function taskId(phase: PhaseName, target?: string): TaskId {
+  return target === undefined ? phase : `${phase}:${target}`;
+}
+
 export interface CommandSpec {
   /** A shell command line (run by /bin/sh -c) or a file with arguments (no shell). */
   readonly command: string | { readonly file: string; readonly args: readonly string[] };
