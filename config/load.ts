@@ -87,6 +87,7 @@ export function parseConfig(text: string, options: ParseOptions): ParseResult {
   const expanded = mapStrings(raw.value, [], (value, at) => {
     const { value: out, problems } = expander.expand(value);
     for (const message of problems) issues.push({ file, path: formatPath(at), message });
+    if (formatPath(at) === 'health.heartbeat.url') expander.addSecretUrl(out);
     return out;
   });
 

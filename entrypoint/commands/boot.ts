@@ -25,6 +25,7 @@ import {
 import type { TaskSpec } from '../../core/task.js';
 import { createReporter } from '../log/index.js';
 import { createLiveState, type LiveState } from '../status/live.js';
+import { checksReport } from '../status/checks.js';
 import type { StatusServers } from '../status/server.js';
 import { PHASE_LIST } from '../../phases/index.js';
 import type { CommandContext } from './context.js';
@@ -109,6 +110,8 @@ export async function runBoot(cmd: CommandContext, options: BootOptions): Promis
     await servers?.close();
     // A bug thrown above still leaves a report, marked failed, and cli.ts reports the bug.
     const exitCode = ended?.exitCode ?? EXIT_FAILED;
+    const checks = options.supervise ? checksReport(live.snapshot()) : undefined;
+    if (checks) report.checks = checks;
     finishRunReport(report, {
       stops: ended?.stops ?? [],
       exitCode,

@@ -7,6 +7,7 @@ import type { BootEvent, TaskStatus } from '../../core/events.js';
 import type { KeptView } from '../../core/supervisor/index.js';
 import type { Config } from '../../config/schema.js';
 import type { LiveViews, ReplicationView } from '../../core/task.js';
+import { livenessStatus, type HeartbeatStatus, type LivenessStatus } from './checks.js';
 
 export type BootState = 'booting' | 'ready' | 'failed' | 'shutting-down';
 
@@ -40,6 +41,8 @@ export interface StatusSnapshot {
     readonly ready: boolean;
     readonly restarts: number;
     readonly uptime_ms: number | null;
+    /** Its liveness check (processes.NAME.liveness), null without one (entrypoint/status/checks.ts). */
+    readonly liveness: LivenessStatus | null;
   }[];
   /** null when no store is replicated by Litestream. */
   readonly litestream: {
@@ -77,6 +80,8 @@ export interface StatusSnapshot {
     readonly warnings: readonly string[];
     readonly max_lag_ms: number;
     readonly ready_requires_replication: boolean;
+    /** The dead-man heartbeat (health.heartbeat): null when none is configured (checks.ts). */
+    readonly heartbeat?: HeartbeatStatus | null;
   };
   /** Where /livez, /readyz and /metrics answer, when health.listen is set. */
   readonly health_url: string | null;
@@ -108,6 +113,7 @@ export function createLiveState(options: LiveOptions) {
   let shuttingDown = false;
   let healthUrl: string | null = null;
   let views: LiveViews = {};
+  let heartbeat: (() => HeartbeatStatus) | undefined;
 
   const bootState = (): BootState =>
     shuttingDown ? 'shutting-down' : failed ? 'failed' : readyAtMs !== undefined ? 'ready' : 'booting';
@@ -153,21 +159,29 @@ export function createLiveState(options: LiveOptions) {
     setHealthUrl(url: string): void {
       healthUrl = url;
     },
+    /** The heartbeat's state (entrypoint/status/heartbeat.ts), read at every snapshot. */
+    setHeartbeat(view: () => HeartbeatStatus): void {
+      heartbeat = view;
+    },
 
     snapshot(): StatusSnapshot {
       const at = now();
       const kept = options.kept();
       const state = bootState();
       const taskList = [...tasks].map(([id, t]) => ({ id, status: t.status, duration_ms: t.durationMs }));
+      const livenessViews = views.liveness?.() ?? [];
       const processes = config.processes.map((p) => {
         const child = kept.find((k) => k.role === 'process' && k.taskId === `start:${p.name}`);
         const started = tasks.get(`start:${p.name}`)?.status === 'ok';
+        const liveness = livenessStatus(livenessViews.find((l) => l.process === p.name));
         return {
           name: p.name,
           pid: child?.pid ?? null,
-          ready: started && child !== undefined && child.up,
+          // A restarted process is ready again once it passed its ready check (known where liveness follows it).
+          ready: started && child !== undefined && child.up && liveness?.state !== 'waiting-ready',
           restarts: child?.restarts ?? 0,
           uptime_ms: child?.up ? at - child.startedAtMs : null,
+          liveness,
         };
       });
       const sqlite = config.stores.some((s) => s.kind === 'sqlite') && config.litestream !== undefined;
@@ -227,7 +241,8 @@ export function createLiveState(options: LiveOptions) {
         stores,
         health_url: healthUrl,
       };
-      return { ...snapshot, health: judgeHealth(snapshot, config.health) };
+      const health = { ...judgeHealth(snapshot, config.health), heartbeat: heartbeat?.() ?? null };
+      return { ...snapshot, health };
     },
   };
 }

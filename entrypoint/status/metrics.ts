@@ -2,6 +2,7 @@
 // bootseq that is never scraped never loads it). Every value is read from the live snapshot at
 // scrape time; nothing is counted twice or kept apart from it.
 
+import { checkMetrics } from './checks.js';
 import type { StatusSnapshot } from './live.js';
 
 export interface Metrics {
@@ -134,6 +135,8 @@ export async function createMetrics(snapshot: () => StatusSnapshot): Promise<Met
       for (const p of read().boot.phases) g.set({ phase: p.phase }, p.duration_ms / 1000);
     },
   );
+  // Liveness and heartbeat (issue 30): checks.ts.
+  checkMetrics({ gauge, total, read });
 
   return {
     contentType: registry.contentType,

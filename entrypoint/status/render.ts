@@ -32,6 +32,7 @@ export function renderStatus(s: StatusSnapshot, now = Date.now()): string {
       ),
       '',
     );
+  lines.push(...checkLines(s, now));
   if (s.litestream) {
     const l = s.litestream;
     const lease =
@@ -110,4 +111,37 @@ function restorable(st: StatusSnapshot['stores'][number]): string {
   if (st.restorable) return 'yes';
   const broken = st.replicas.filter((r) => r.restorable === false);
   return `NO: ${broken.map((r) => `${r.name} (${r.reason ?? 'no snapshot'})`).join(', ')}`;
+}
+
+/** Liveness checks and the heartbeat (issue 30): one line each, after the process table. */
+function checkLines(s: StatusSnapshot, now: number): string[] {
+  const lines: string[] = [];
+  for (const p of s.processes) {
+    const l = p.liveness;
+    if (!l) continue;
+    const counts = `${l.failures_total} failed check${l.failures_total === 1 ? '' : 's'}, ${l.restarts_total} restart${l.restarts_total === 1 ? '' : 's'} for it`;
+    const now_ =
+      l.state === 'waiting-ready'
+        ? 'waiting for its ready check after a restart'
+        : l.consecutive_failures > 0
+          ? `FAILING (${l.consecutive_failures} in a row)`
+          : 'ok';
+    const last = l.last_failure
+      ? ` · last failure ${clock(l.last_failure.at)}: ${l.last_failure.reason}`
+      : '';
+    lines.push(`liveness ${p.name}: ${now_} · ${l.check} · ${counts}${last}`);
+  }
+  const b = s.health.heartbeat;
+  if (b) {
+    const last = b.last_success
+      ? `last success ${clock(b.last_success)} (${duration(now - Date.parse(b.last_success))} ago)`
+      : 'no success yet';
+    const state = b.state === 'paused' ? 'PAUSED while not ready' : 'beating';
+    const failing =
+      b.consecutive_failures > 0 && b.last_failure
+        ? ` · FAILING (${b.consecutive_failures} in a row): ${b.last_failure.reason}`
+        : '';
+    lines.push(`heartbeat: ${state} · ${b.url} every ${duration(b.every_ms)} · ${last}${failing}`);
+  }
+  return lines.length > 0 ? [...lines, ''] : [];
 }
