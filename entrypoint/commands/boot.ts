@@ -27,6 +27,7 @@ import { createReporter } from '../log/index.js';
 import { createLiveState, type LiveState } from '../status/live.js';
 import { checksReport } from '../status/checks.js';
 import type { StatusServers } from '../status/server.js';
+import type { Heartbeat } from '../status/heartbeat.js';
 import { PHASE_LIST } from '../../phases/index.js';
 import type { CommandContext } from './context.js';
 
@@ -64,8 +65,10 @@ export async function runBoot(cmd: CommandContext, options: BootOptions): Promis
   const supervisor = createSupervisor({ ...loaded.shutdown, emit, controller });
   let servers: StatusServers | undefined;
   let config: LoadedConfig;
+  let heartbeat: Heartbeat | undefined;
   try {
     ({ servers, config } = await openStatus(loaded, live, emit, options.supervise));
+    heartbeat = options.supervise ? await startHeartbeatIfSet(loaded, live, emit) : undefined;
   } catch (error) {
     supervisor.dispose();
     await log.close();
@@ -106,6 +109,7 @@ export async function runBoot(cmd: CommandContext, options: BootOptions): Promis
     ended = await supervisor.shutdown(end);
   } finally {
     live.shuttingDown();
+    heartbeat?.stop();
     supervisor.dispose();
     await servers?.close();
     // A bug thrown above still leaves a report, marked failed, and cli.ts reports the bug.
@@ -146,6 +150,24 @@ async function openStatus(
   if (!servers.healthUrl) return { servers, config: loaded };
   live.setHealthUrl(servers.healthUrl);
   return { servers, config: { ...loaded, env: { ...loaded.env, BOOTSEQ_HEALTH_URL: servers.healthUrl } } };
+}
+
+/** The dead-man heartbeat (health.heartbeat), for a supervising `up` only: loaded only when set. */
+async function startHeartbeatIfSet(
+  config: LoadedConfig,
+  live: LiveState,
+  emit: (event: BootEvent) => void,
+): Promise<Heartbeat | undefined> {
+  if (!config.health.heartbeat) return undefined;
+  const { startHeartbeat } = await import('../status/heartbeat.js');
+  const heartbeat = startHeartbeat({
+    heartbeat: config.health.heartbeat,
+    redact: config.redact,
+    snapshot: () => live.snapshot(),
+    emit,
+  });
+  live.setHeartbeat(heartbeat.view);
+  return heartbeat;
 }
 
 /** Config warnings and the plan: what the operator reads before the first task. */
