@@ -147,6 +147,12 @@ export function parseConfig(text: string, options: ParseOptions): ParseResult {
     status: resolveStatus(ctx, c, reportDir),
     health: resolveHealth(ctx, c),
     lease: { waitMs: c.lease.wait },
+    rehearse: c.rehearse && {
+      everyMs: c.rehearse.every,
+      into: path.resolve(dir, c.rehearse.into ?? path.join(reportDir, 'rehearsals')),
+      keep: c.rehearse.keep,
+      failReady: c.rehearse.fail_ready,
+    },
     env: expander.resolvedFromFiles(),
     redact,
   };

@@ -278,6 +278,18 @@ export const configSchema = strict({
       every: duration.prefault('1m'),
     }).optional(),
   }).prefault({}),
+  /**
+   * Restore rehearsals while `up` supervises (issue 30): every `every`, `bootseq rehearse` in the
+   * background at low priority, into a new folder under `into` that is deleted afterwards; its run
+   * report is kept (the last `keep`). `fail_ready`: a failed rehearsal makes /readyz 503 until one passes.
+   */
+  rehearse: strict({
+    every: duration,
+    /** @default <report.dir>/rehearsals */
+    into: nonEmpty.optional(),
+    keep: z.number().int().min(1).default(10),
+    fail_ready: z.boolean().default(false),
+  }).optional(),
   /** Backups taken before the built-in migrator applies anything: `<report.dir>/backups/<store>/`. */
   backup: strict({ keep: z.number().int().min(1).default(3), postgres: z.boolean().default(true) }).prefault(
     {},
@@ -388,6 +400,8 @@ export interface Config {
     /** `health.heartbeat`: the dead-man URL (secret: print it only through redact) and its interval. */
     readonly heartbeat?: HeartbeatConfig | undefined;
   };
+  /** `rehearse:`, resolved (`into` absolute); undefined: no scheduled rehearsals. */
+  readonly rehearse?: RehearseConfig | undefined;
   /** Variables resolved from `VAR_FILE`, passed on to every child. */
   readonly env: Readonly<Record<string, string>>;
   /** Replaces every secret in `text` with *** (and URL passwords). */
@@ -491,6 +505,15 @@ export interface LivenessConfig {
   readonly everyMs: number;
   readonly timeoutMs: number;
   readonly failures: number;
+}
+
+/** `rehearse:`, resolved. */
+export interface RehearseConfig {
+  readonly everyMs: number;
+  /** Absolute: each rehearsal restores into a new folder under it. */
+  readonly into: string;
+  readonly keep: number;
+  readonly failReady: boolean;
 }
 
 /** `health.heartbeat`, resolved. */

@@ -28,6 +28,7 @@ import { createLiveState, type LiveState } from '../status/live.js';
 import { checksReport } from '../status/checks.js';
 import type { StatusServers } from '../status/server.js';
 import type { Heartbeat } from '../status/heartbeat.js';
+import type { Rehearsals } from './rehearsals.js';
 import { PHASE_LIST } from '../../phases/index.js';
 import type { CommandContext } from './context.js';
 
@@ -66,9 +67,11 @@ export async function runBoot(cmd: CommandContext, options: BootOptions): Promis
   let servers: StatusServers | undefined;
   let config: LoadedConfig;
   let heartbeat: Heartbeat | undefined;
+  let rehearsals: Rehearsals | undefined;
   try {
     ({ servers, config } = await openStatus(loaded, live, emit, options.supervise));
     heartbeat = options.supervise ? await startHeartbeatIfSet(loaded, live, emit) : undefined;
+    rehearsals = options.supervise ? await startRehearsalsIfSet(loaded, live, emit) : undefined;
   } catch (error) {
     supervisor.dispose();
     await log.close();
@@ -106,10 +109,13 @@ export async function runBoot(cmd: CommandContext, options: BootOptions): Promis
             reason: options.until ? `--until ${options.until} reached` : `${options.command} done`,
           };
     live.shuttingDown();
+    // A rehearsal in progress stops first: it is a copy, and must not outlive the app it rehearses.
+    await rehearsals?.stop();
     ended = await supervisor.shutdown(end);
   } finally {
     live.shuttingDown();
     heartbeat?.stop();
+    await rehearsals?.stop();
     supervisor.dispose();
     await servers?.close();
     // A bug thrown above still leaves a report, marked failed, and cli.ts reports the bug.
@@ -168,6 +174,19 @@ async function startHeartbeatIfSet(
   });
   live.setHeartbeat(heartbeat.view);
   return heartbeat;
+}
+
+/** Scheduled restore rehearsals (`rehearse:`), for a supervising `up` only: loaded only when set. */
+async function startRehearsalsIfSet(
+  config: LoadedConfig,
+  live: LiveState,
+  emit: (event: BootEvent) => void,
+): Promise<Rehearsals | undefined> {
+  if (!config.rehearse) return undefined;
+  const { startRehearsals } = await import('./rehearsals.js');
+  const rehearsals = startRehearsals({ rehearse: config.rehearse, config, live, emit });
+  live.setRehearsal(rehearsals.view);
+  return rehearsals;
 }
 
 /** Config warnings and the plan: what the operator reads before the first task. */

@@ -52,11 +52,15 @@ export function livenessStatus(view: LivenessView | undefined): LivenessStatus |
 export function checksReport(s: {
   readonly processes: readonly { readonly name: string; readonly liveness: LivenessStatus | null }[];
   readonly health: { readonly heartbeat?: HeartbeatStatus | null };
-}): { liveness: unknown[]; heartbeat: HeartbeatStatus | null } | undefined {
+  readonly rehearsal?: RehearsalStatus | null;
+}):
+  | { liveness: unknown[]; heartbeat: HeartbeatStatus | null; rehearsal: RehearsalStatus | null }
+  | undefined {
   const liveness = s.processes.flatMap((p) => (p.liveness ? [{ process: p.name, ...p.liveness }] : []));
   const heartbeat = s.health.heartbeat ?? null;
-  if (liveness.length === 0 && heartbeat === null) return undefined;
-  return { liveness, heartbeat };
+  const rehearsal = s.rehearsal ?? null;
+  if (liveness.length === 0 && heartbeat === null && rehearsal === null) return undefined;
+  return { liveness, heartbeat, rehearsal };
 }
 
 type Labels = Record<string, string>;
@@ -78,8 +82,36 @@ export function checkMetrics(
   m: MetricDefiners<{
     readonly processes: readonly { readonly name: string; readonly liveness: LivenessStatus | null }[];
     readonly health: { readonly heartbeat?: HeartbeatStatus | null };
+    readonly rehearsal?: RehearsalStatus | null;
   }>,
 ): void {
+  m.gauge(
+    'bootseq_rehearsal_last_success_timestamp_seconds',
+    'When a scheduled restore rehearsal (rehearse:) last passed: every store restored, migrated and verified (Unix time)',
+    [],
+    (g) => {
+      const last = m.read().rehearsal?.last_success;
+      if (last) g.set({}, Date.parse(last) / 1000);
+    },
+  );
+  m.gauge(
+    'bootseq_rehearsal_duration_seconds',
+    'How long the last scheduled restore rehearsal took',
+    [],
+    (g) => {
+      const ms = m.read().rehearsal?.last_duration_ms;
+      if (ms !== null && ms !== undefined) g.set({}, ms / 1000);
+    },
+  );
+  m.total(
+    'bootseq_rehearsal_failures_total',
+    'Scheduled restore rehearsals that failed since bootseq started',
+    [],
+    () => {
+      const r = m.read().rehearsal;
+      return r ? [[{}, r.failures_total]] : [];
+    },
+  );
   const watched = () =>
     m.read().processes.flatMap((p) => (p.liveness ? [{ name: p.name, ...p.liveness }] : []));
   m.total(
@@ -112,4 +144,32 @@ export function checkMetrics(
       return beat ? [[{}, beat.failures_total]] : [];
     },
   );
+}
+
+/** `rehearsal` in `bootseq status --json`; null when `rehearse:` is not configured. */
+export interface RehearsalStatus {
+  readonly every_ms: number;
+  /** `running` now, else `idle`. */
+  readonly state: 'idle' | 'running';
+  readonly next_at: string | null;
+  readonly last_success: string | null;
+  readonly last_failure: { readonly at: string; readonly reason: string } | null;
+  /** How long the last finished rehearsal took. */
+  readonly last_duration_ms: number | null;
+  readonly runs_total: number;
+  readonly failures_total: number;
+  /** The last run report kept (under rehearse.into). */
+  readonly last_report: string | null;
+  /** rehearse.fail_ready: the last rehearsal failed, so /readyz answers 503 until one passes. */
+  readonly fails_ready: boolean;
+}
+
+/** rehearse.fail_ready: the last rehearsal failed, so ready is not (a problem of its own). */
+export function withRehearsal<H extends { status: 'healthy' | 'degraded'; problems: readonly string[] }>(
+  health: H,
+  rehearsal: RehearsalStatus | null,
+): H {
+  if (!rehearsal?.fails_ready || !rehearsal.last_failure) return health;
+  const problem = `the last restore rehearsal failed (${rehearsal.last_failure.reason}); rehearse.fail_ready holds /readyz until one passes`;
+  return { ...health, status: 'degraded', problems: [...health.problems, problem] };
 }

@@ -7,7 +7,13 @@ import type { BootEvent, TaskStatus } from '../../core/events.js';
 import type { KeptView } from '../../core/supervisor/index.js';
 import type { Config } from '../../config/schema.js';
 import type { LiveViews, ReplicationView } from '../../core/task.js';
-import { livenessStatus, type HeartbeatStatus, type LivenessStatus } from './checks.js';
+import {
+  livenessStatus,
+  withRehearsal,
+  type HeartbeatStatus,
+  type LivenessStatus,
+  type RehearsalStatus,
+} from './checks.js';
 
 export type BootState = 'booting' | 'ready' | 'failed' | 'shutting-down';
 
@@ -85,6 +91,8 @@ export interface StatusSnapshot {
   };
   /** Where /livez, /readyz and /metrics answer, when health.listen is set. */
   readonly health_url: string | null;
+  /** Scheduled restore rehearsals (`rehearse:`), null when not configured (checks.ts). */
+  readonly rehearsal?: RehearsalStatus | null;
 }
 
 export interface LiveOptions {
@@ -114,6 +122,7 @@ export function createLiveState(options: LiveOptions) {
   let healthUrl: string | null = null;
   let views: LiveViews = {};
   let heartbeat: (() => HeartbeatStatus) | undefined;
+  let rehearsal: (() => RehearsalStatus) | undefined;
 
   const bootState = (): BootState =>
     shuttingDown ? 'shutting-down' : failed ? 'failed' : readyAtMs !== undefined ? 'ready' : 'booting';
@@ -158,6 +167,10 @@ export function createLiveState(options: LiveOptions) {
     },
     setHealthUrl(url: string): void {
       healthUrl = url;
+    },
+    /** The scheduled rehearsals' state (entrypoint/commands/rehearsals.ts), read at every snapshot. */
+    setRehearsal(view: () => RehearsalStatus): void {
+      rehearsal = view;
     },
     /** The heartbeat's state (entrypoint/status/heartbeat.ts), read at every snapshot. */
     setHeartbeat(view: () => HeartbeatStatus): void {
@@ -241,8 +254,10 @@ export function createLiveState(options: LiveOptions) {
         stores,
         health_url: healthUrl,
       };
-      const health = { ...judgeHealth(snapshot, config.health), heartbeat: heartbeat?.() ?? null };
-      return { ...snapshot, health };
+      const rehearsed = rehearsal?.() ?? null;
+      const judged = withRehearsal(judgeHealth(snapshot, config.health), rehearsed);
+      const health = { ...judged, heartbeat: heartbeat?.() ?? null };
+      return { ...snapshot, rehearsal: rehearsed, health };
     },
   };
 }

@@ -143,5 +143,15 @@ function checkLines(s: StatusSnapshot, now: number): string[] {
         : '';
     lines.push(`heartbeat: ${state} · ${b.url} every ${duration(b.every_ms)} · ${last}${failing}`);
   }
+  const r = s.rehearsal;
+  if (r) {
+    const last = r.last_success ? `last passed ${clock(r.last_success)}` : 'none passed yet';
+    const failed =
+      r.last_failure && (!r.last_success || r.last_failure.at > r.last_success)
+        ? ` · LAST FAILED ${clock(r.last_failure.at)}: ${r.last_failure.reason}`
+        : '';
+    const state = r.state === 'running' ? 'running now' : r.next_at ? `next ${clock(r.next_at)}` : 'idle';
+    lines.push(`rehearsal: every ${duration(r.every_ms)} · ${state} · ${last}${failed}`);
+  }
   return lines.length > 0 ? [...lines, ''] : [];
 }

@@ -89,3 +89,22 @@ describe('health.heartbeat', () => {
     expect(text).not.toContain('s3cr3t-uuid');
   });
 });
+
+describe('rehearse', () => {
+  test('every is required; into defaults to <report.dir>/rehearsals, keep 10, fail_ready off', () => {
+    const { config, issues } = parse('rehearse: { every: 6h }\nreport: { dir: runs }\n');
+    expect(issues).toEqual([]);
+    expect(config?.rehearse).toEqual({
+      everyMs: 21_600_000,
+      into: '/p/runs/rehearsals',
+      keep: 10,
+      failReady: false,
+    });
+    const missing = parse('rehearse: { into: /tmp/r }\n');
+    expect(missing.issues.map((i) => i.path)).toContain('rehearse.every');
+  });
+
+  test('without rehearse: no scheduled rehearsals', () => {
+    expect(parse('processes:\n  web: { command: node web.js }\n').config?.rehearse).toBeUndefined();
+  });
+});
