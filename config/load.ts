@@ -125,6 +125,8 @@ export function parseConfig(text: string, options: ParseOptions): ParseResult {
     processes.map((p) => ({ name: p.name, after: p.after ?? [] })),
   );
 
+  if (c.rehearse && stores.length === 0)
+    ctx.issue('rehearse', 'there is no store to rehearse (expected stores: with a sqlite or postgres store)');
   if (c.lease.dir !== undefined)
     warnings.push(
       `${ctx.file}: lease.dir is no longer used: the leases live beside each database (its real path), so that no config can run a second Litestream on the same file; remove it`,

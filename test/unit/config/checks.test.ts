@@ -92,7 +92,9 @@ describe('health.heartbeat', () => {
 
 describe('rehearse', () => {
   test('every is required; into defaults to <report.dir>/rehearsals, keep 10, fail_ready off', () => {
-    const { config, issues } = parse('rehearse: { every: 6h }\nreport: { dir: runs }\n');
+    const { config, issues } = parse(
+      "stores:\n  app: { postgres: 'postgres://app@db/app' }\nrehearse: { every: 6h }\nreport: { dir: runs }\n",
+    );
     expect(issues).toEqual([]);
     expect(config?.rehearse).toEqual({
       everyMs: 21_600_000,
@@ -102,6 +104,10 @@ describe('rehearse', () => {
     });
     const missing = parse('rehearse: { into: /tmp/r }\n');
     expect(missing.issues.map((i) => i.path)).toContain('rehearse.every');
+    const nothing = parse('rehearse: { every: 1h }\n');
+    expect(nothing.issues.map((i) => `${i.path}: ${i.message}`)).toContain(
+      'rehearse: there is no store to rehearse (expected stores: with a sqlite or postgres store)',
+    );
   });
 
   test('without rehearse: no scheduled rehearsals', () => {
