@@ -158,4 +158,13 @@ describe('import rules (docs/architecture.md)', () => {
     for (const f of FILES) visit(f);
     expect(cycles).toEqual([]);
   });
+
+  test("docs/architecture.md's layout names every source file, and names no file that is gone", () => {
+    const doc = fs.readFileSync(path.join(REPO, 'docs/architecture.md'), 'utf8');
+    const layout = doc.slice(doc.indexOf('## Layout'), doc.indexOf('## Who may import whom'));
+    const named = new Set([...layout.matchAll(/([\w.-]+\.ts)\b/g)].map((m) => m[1]!));
+    const basenames = new Set(FILES.map((f) => path.posix.basename(f)));
+    expect(FILES.filter((f) => !named.has(path.posix.basename(f)))).toEqual([]);
+    expect([...named].filter((n) => !basenames.has(n))).toEqual([]);
+  });
 });
