@@ -5,7 +5,7 @@
 
 import { InterruptedError, TaskFailedError } from './errors.js';
 import type { BootEvent } from './events.js';
-import { describeExit, signalExitCode } from './exit.js';
+import { describeExit, exitCodeOf, EXIT_OK } from './exit.js';
 import type { Spawner } from './spawn.js';
 import type {
   Child,
@@ -69,7 +69,7 @@ export function createTaskContext(taskId: TaskId, options: ContextOptions): Task
     signal.addEventListener('abort', onAbort, { once: true });
     const exit = await child.exited;
     signal.removeEventListener('abort', onAbort);
-    options.setExitCode(exit.exitCode ?? (exit.signal ? signalExitCode(exit.signal) : undefined));
+    options.setExitCode(exit.exitCode === undefined && !exit.signal ? undefined : exitCodeOf(exit));
     const display = config.redact(child.display);
     if (signal.aborted) {
       await child.stop(config.shutdown.graceMs);
@@ -81,7 +81,7 @@ export function createTaskContext(taskId: TaskId, options: ContextOptions): Task
         },
       );
     }
-    if (exit.exitCode !== 0) {
+    if (exit.exitCode !== EXIT_OK) {
       throw new TaskFailedError(taskId, `\`${display}\` ${describeExit(exit)}`, {
         command: display,
         ...(exit.exitCode === undefined ? {} : { childExitCode: exit.exitCode }),

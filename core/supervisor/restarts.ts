@@ -3,7 +3,7 @@
 // prove it took over again), or end supervision with that exit. Never stops anything: shutdown.ts does.
 
 import type { BootEvent } from '../events.js';
-import { describeExit } from '../exit.js';
+import { describeExit, EXIT_FAILED, EXIT_OK } from '../exit.js';
 import type { ChildExit, RestartPolicy } from '../task.js';
 import type { Clock, Kept, Outcome } from './types.js';
 
@@ -51,7 +51,7 @@ export function watch(entry: Kept, env: RestartEnv): void {
   const child = entry.child;
   void child.exited.then(async (exit) => {
     if (env.isShuttingDown() || entry.child !== child) return;
-    const failed = exit.signal !== undefined || exit.exitCode !== 0;
+    const failed = exit.signal !== undefined || exit.exitCode !== EXIT_OK;
     const policy = entry.restart;
     const recent = policy ? recentRestarts(entry, policy, env.clock.now()) : 0;
     if (policy && (failed || !policy.onFailureOnly) && recent < policy.maxRestarts) {
@@ -140,7 +140,7 @@ function awaitRecovery(
           task: entry.taskId,
           text: `${nameOf(entry)} did not recover after the restart: ${(error as Error).message}`,
         });
-        const exit = { exitCode: 1, signal: undefined };
+        const exit = { exitCode: EXIT_FAILED, signal: undefined };
         env.end({ kind: 'exit', taskId: entry.taskId, role: entry.role, exit, child: restarted });
       },
     )

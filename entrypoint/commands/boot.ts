@@ -6,7 +6,7 @@
 import { loadConfig } from '../../config/load.js';
 import type { Config } from '../../config/schema.js';
 import { outputLabel, type BootEvent, type Reporter } from '../../core/events.js';
-import { describeBootseqExit, EXIT_FAILED } from '../../core/exit.js';
+import { describeBootseqExit, EXIT_FAILED, EXIT_OK } from '../../core/exit.js';
 import { buildGraph, type GraphOptions } from '../../core/graph.js';
 import {
   createRunReport,
@@ -118,7 +118,7 @@ export async function runBoot(cmd: CommandContext, options: BootOptions): Promis
     const written = await writeReport(config.report.dir, report, config.report.keep);
     if (written.problem) emit({ event: 'note', level: 'warn', text: written.problem });
     else if (written.path) emit({ event: 'note', level: 'info', text: `run report: ${written.path}` });
-    emit({ event: 'note', level: exitCode === 0 ? 'info' : 'error', text: describeBootseqExit(exitCode) });
+    emit({ event: 'note', level: exitCode === EXIT_OK ? 'info' : 'error', text: describeBootseqExit(exitCode) });
     await reporter.close();
   }
   if (ended.error) throw ended.error;

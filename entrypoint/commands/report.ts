@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import { UsageError } from '../../core/errors.js';
 import { newestStamped } from '../../core/stamped-files.js';
+import { EXIT_OK } from '../../core/exit.js';
 import type { CommandContext, CommandSpec } from './context.js';
 
 export const spec: CommandSpec = {
@@ -56,7 +57,7 @@ export async function run(cmd: CommandContext): Promise<number> {
   const text = fs.readFileSync(file, 'utf8');
   if (cmd.json || cmd.logFormat === 'json') {
     cmd.print(text.trimEnd());
-    return 0;
+    return EXIT_OK;
   }
   const report = JSON.parse(text) as Report;
   const lines = [
@@ -92,5 +93,5 @@ export async function run(cmd: CommandContext): Promise<number> {
     );
   }
   cmd.print(lines.join('\n'));
-  return 0;
+  return EXIT_OK;
 }
