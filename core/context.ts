@@ -15,7 +15,7 @@ import type {
   LiveViews,
   StartBackground,
   TaskContext,
-  TaskId,
+  TaskRef,
 } from './task.js';
 
 export interface ContextOptions {
@@ -37,8 +37,9 @@ export interface ContextOptions {
   readonly facts: Record<string, unknown>;
 }
 
-export function createTaskContext(taskId: TaskId, options: ContextOptions): TaskContext {
+export function createTaskContext(task: TaskRef, options: ContextOptions): TaskContext {
   const { config, signal, spawner } = options;
+  const taskId = task.id;
 
   const start = async (command: CommandSpec): Promise<Child> => {
     await spawner.load();
@@ -49,7 +50,15 @@ export function createTaskContext(taskId: TaskId, options: ContextOptions): Task
     );
     const relay = command.relay;
     child.onLine((line, stream) => {
-      if (!relay || relay(line)) options.emit({ event: 'task-output', task: taskId, stream, line });
+      if (!relay || relay(line))
+        options.emit({
+          event: 'task-output',
+          task: taskId,
+          phase: task.phase,
+          target: task.target,
+          stream,
+          line,
+        });
     });
     return child;
   };
@@ -105,7 +114,7 @@ export function createTaskContext(taskId: TaskId, options: ContextOptions): Task
     start,
     stop,
     keep(child, role, keepOptions) {
-      options.keep(child, role, taskId, keepOptions);
+      options.keep(child, role, task, keepOptions);
     },
     record(key, value) {
       options.facts[key] = value;

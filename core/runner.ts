@@ -121,7 +121,7 @@ async function execute(task: TaskSpec, record: TaskRecord, run: Run): Promise<vo
     const setExitCode = (code: number | undefined) => (record.exitCode = code);
     const { signal } = controller;
     await task.run(
-      createTaskContext(task.id, {
+      createTaskContext(task, {
         config,
         signal,
         spawner,

@@ -106,7 +106,7 @@ export interface RestartPolicy {
 export type KeepChild = (
   child: Child,
   role: 'replication' | 'process',
-  taskId: TaskId,
+  task: TaskRef,
   options?: KeepOptions,
 ) => void;
 
@@ -217,6 +217,12 @@ export interface TaskSpec {
   readonly keepsChild?: boolean;
   run(ctx: TaskContext): Promise<void>;
 }
+
+/**
+ * A task as the kernel hands it around (the context, the supervisor, events): its id and the phase
+ * and target it was built from, so nothing needs to split the id to know them.
+ */
+export type TaskRef = Pick<TaskSpec, 'id' | 'phase' | 'target'>;
 
 export interface Phase {
   readonly name: PhaseName;

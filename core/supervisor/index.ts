@@ -7,7 +7,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BootseqError } from '../errors.js';
 import { killAllGroups } from '../groups.js';
-import type { Child, KeepOptions, TaskId } from '../task.js';
+import type { Child, KeepOptions, TaskId, TaskRef } from '../task.js';
 import { abortError, createLatch, finalExit, settle } from './outcome.js';
 import { watch, type RestartEnv } from './restarts.js';
 import { killEverything, stopInOrder } from './shutdown.js';
@@ -80,11 +80,13 @@ export function createSupervisor(options: SupervisorOptions) {
   };
   return {
     /** Hands a started child over: watched (and restarted by `restart`) until shutdown stops it. */
-    keep: (child: Child, role: Role, taskId: TaskId, keepOptions: KeepOptions = {}): void => {
+    keep: (child: Child, role: Role, task: TaskRef, keepOptions: KeepOptions = {}): void => {
       const entry: Kept = {
         child,
         role,
-        taskId,
+        taskId: task.id,
+        phase: task.phase,
+        target: task.target,
         ...keepOptions,
         restartTimes: [],
         restartsTotal: 0,

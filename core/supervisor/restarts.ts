@@ -43,7 +43,7 @@ function formatMs(ms: number): string {
 }
 
 function nameOf(entry: Kept): string {
-  return entry.role === 'replication' ? 'litestream' : entry.taskId.replace(/^start:/, '');
+  return entry.role === 'replication' ? 'litestream' : entry.target;
 }
 
 /** Watches the entry's current child until it exits, then restarts it or ends supervision. */
@@ -66,7 +66,10 @@ export function watch(entry: Kept, env: RestartEnv): void {
         text: `gave up after ${recent} restart${recent === 1 ? '' : 's'} within ${formatMs(policy.windowMs)}`,
       });
     }
-    env.end({ kind: 'exit', taskId: entry.taskId, role: entry.role, exit, child }, true);
+    env.end(
+      { kind: 'exit', taskId: entry.taskId, target: entry.target, role: entry.role, exit, child },
+      true,
+    );
   });
 }
 
@@ -103,7 +106,7 @@ async function restart(entry: Kept, policy: RestartPolicy, exit: ChildExit, env:
         task: entry.taskId,
         text: `cannot restart ${what}: ${(error as Error).message}`,
       });
-      env.end({ kind: 'exit', taskId: entry.taskId, role: entry.role, exit, child });
+      env.end({ kind: 'exit', taskId: entry.taskId, target: entry.target, role: entry.role, exit, child });
       return;
     }
     watch(entry, env);
@@ -141,7 +144,14 @@ function awaitRecovery(
           text: `${nameOf(entry)} did not recover after the restart: ${(error as Error).message}`,
         });
         const exit = { exitCode: EXIT_FAILED, signal: undefined };
-        env.end({ kind: 'exit', taskId: entry.taskId, role: entry.role, exit, child: restarted });
+        env.end({
+          kind: 'exit',
+          taskId: entry.taskId,
+          target: entry.target,
+          role: entry.role,
+          exit,
+          child: restarted,
+        });
       },
     )
     .finally(() => {

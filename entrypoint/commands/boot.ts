@@ -5,7 +5,7 @@
 
 import { loadConfig } from '../../config/load.js';
 import type { Config } from '../../config/schema.js';
-import { outputLabel, type BootEvent, type Reporter } from '../../core/events.js';
+import type { BootEvent, Reporter } from '../../core/events.js';
 import { describeBootseqExit, EXIT_FAILED, EXIT_OK } from '../../core/exit.js';
 import { buildGraph, type GraphOptions } from '../../core/graph.js';
 import {
@@ -118,7 +118,11 @@ export async function runBoot(cmd: CommandContext, options: BootOptions): Promis
     const written = await writeReport(config.report.dir, report, config.report.keep);
     if (written.problem) emit({ event: 'note', level: 'warn', text: written.problem });
     else if (written.path) emit({ event: 'note', level: 'info', text: `run report: ${written.path}` });
-    emit({ event: 'note', level: exitCode === EXIT_OK ? 'info' : 'error', text: describeBootseqExit(exitCode) });
+    emit({
+      event: 'note',
+      level: exitCode === EXIT_OK ? 'info' : 'error',
+      text: describeBootseqExit(exitCode),
+    });
     await reporter.close();
   }
   if (ended.error) throw ended.error;
@@ -150,7 +154,13 @@ function announce(reporter: Reporter, config: LoadedConfig, tasks: readonly Task
   for (const warning of config.warnings) reporter.emit({ event: 'note', level: 'warn', text: warning });
   reporter.emit({
     event: 'plan',
-    tasks: tasks.map((t) => ({ id: t.id, after: t.after, describe: t.describe })),
+    tasks: tasks.map((t) => ({
+      id: t.id,
+      phase: t.phase,
+      target: t.target,
+      after: t.after,
+      describe: t.describe,
+    })),
   });
 }
 
@@ -165,8 +175,8 @@ async function superviseUntilEnd(
   await writeReport(config.report.dir, report, config.report.keep);
   // Where each process answered its readiness check, as the start tasks recorded it.
   const addresses = Object.fromEntries(
-    (report.tasks as { id: string; address?: unknown }[]).flatMap((t) =>
-      t.id.startsWith('start:') && typeof t.address === 'string' ? [[outputLabel(t.id), t.address]] : [],
+    (report.tasks as { phase: string; target: string; address?: unknown }[]).flatMap((t) =>
+      t.phase === 'start' && typeof t.address === 'string' ? [[t.target, t.address]] : [],
     ),
   );
   reporter.emit({

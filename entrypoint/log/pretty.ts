@@ -69,9 +69,9 @@ function formatLine(event: BootEvent): string | undefined {
     case 'ready':
       return `✔ ${describeReadyEvent(event)} · Ctrl+C stops everything in order`;
     case 'stopped':
-      return `  ✔ ${escapeControl(outputLabel(event.task)).padEnd(12)} stopped in ${shortDuration(event.duration_ms)}: ${escapeControl(event.exit)}${event.note ? ` · ${escapeControl(event.note)}` : ''}`;
+      return `  ✔ ${escapeControl(outputLabel(event)).padEnd(12)} stopped in ${shortDuration(event.duration_ms)}: ${escapeControl(event.exit)}${event.note ? ` · ${escapeControl(event.note)}` : ''}`;
     case 'task-output':
-      return `${clock()} ${escapeControl(outputLabel(event.task))}  ${compact(escapeControl(event.line))}`;
+      return `${clock()} ${escapeControl(outputLabel(event))}  ${compact(escapeControl(event.line))}`;
     default: {
       const text = formatText(event);
       return text === undefined ? undefined : `${clock()} ${text}`;

@@ -122,8 +122,7 @@ export async function createMetrics(snapshot: () => StatusSnapshot): Promise<Met
     ['task', 'phase'],
     (g) => {
       for (const t of read().boot.tasks)
-        if (t.duration_ms !== null)
-          g.set({ task: t.id, phase: t.id.split(':')[0] ?? t.id }, t.duration_ms / 1000);
+        if (t.duration_ms !== null) g.set({ task: t.id, phase: t.phase }, t.duration_ms / 1000);
     },
   );
   gauge(
