@@ -355,7 +355,8 @@ function urlPasswords(text: string): string[] {
   });
 }
 
-function safeDecode(text: string): string {
+/** `text` percent-decoded (a URL's user or password), or as it is when it is not valid percent-encoding. */
+export function safeDecode(text: string): string {
   try {
     return decodeURIComponent(text);
   } catch {

@@ -6,6 +6,7 @@
 
 import net from 'node:net';
 import type { Config } from '../../config/schema.js';
+import { safeDecode } from '../../config/secrets.js';
 
 type Service = Config['services'][number];
 
@@ -167,12 +168,4 @@ async function httpProbe(service: Service, signal: AbortSignal, timeoutMs: numbe
       finish({ ok: false, problem: error.code ?? error.message }),
     );
   });
-}
-
-function safeDecode(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
 }
