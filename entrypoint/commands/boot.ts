@@ -77,56 +77,88 @@ export async function runBoot(cmd: CommandContext, options: BootOptions): Promis
     configHash: config.hash,
     bootseqVersion: cmd.version,
   });
+  const run: BootRun = { config, reporter, supervisor, live, report, startedAtMs };
   let ended: ShutdownResult | undefined;
   try {
-    announce(reporter, config, tasks);
-    const { keep, background } = supervisor;
-    const result = await runTasks(tasks, {
-      config,
-      reporter,
-      controller,
-      keep,
-      background,
-      expose: (views) => live.expose(views),
-    });
-    report.tasks = toReportTasks(result.records);
-    const end: RunEnd = result.error
-      ? { kind: 'failed', error: result.error }
-      : options.supervise
-        ? {
-            kind: 'supervised',
-            outcome: await superviseUntilEnd(supervisor, reporter, config, report, startedAtMs),
-          }
-        : {
-            kind: 'done',
-            reason: options.until ? `--until ${options.until} reached` : `${options.command} done`,
-          };
-    live.shuttingDown();
-    ended = await supervisor.shutdown(end);
+    ended = await runAndShutDown(run, tasks, controller, options);
   } finally {
     live.shuttingDown();
     supervisor.dispose();
     await servers?.close();
-    // A bug thrown above still leaves a report, marked failed, and cli.ts reports the bug.
-    const exitCode = ended?.exitCode ?? EXIT_FAILED;
-    finishRunReport(report, {
-      stops: ended?.stops ?? [],
-      exitCode,
-      error: ended?.error,
-      redact: config.redact,
-    });
-    const written = await writeReport(config.report.dir, report, config.report.keep);
-    if (written.problem) emit({ event: 'note', level: 'warn', text: written.problem });
-    else if (written.path) emit({ event: 'note', level: 'info', text: `run report: ${written.path}` });
-    emit({
-      event: 'note',
-      level: exitCode === EXIT_OK ? 'info' : 'error',
-      text: describeBootseqExit(exitCode),
-    });
-    await reporter.close();
+    await closeRun(run, ended);
   }
   if (ended.error) throw ended.error;
   return ended.exitCode;
+}
+
+/** One boot's parts, once the config is final. */
+interface BootRun {
+  readonly config: LoadedConfig;
+  readonly reporter: Reporter;
+  readonly supervisor: Supervisor;
+  readonly live: LiveState;
+  readonly report: RunReport;
+  readonly startedAtMs: number;
+}
+
+/** Runs the tasks, supervises (`up`), then shuts down in order: how the run ended. */
+async function runAndShutDown(
+  run: BootRun,
+  tasks: readonly TaskSpec[],
+  controller: AbortController,
+  options: BootOptions,
+): Promise<ShutdownResult> {
+  const { config, reporter, supervisor, live, report } = run;
+  announce(reporter, config, tasks);
+  const { keep, background } = supervisor;
+  const result = await runTasks(tasks, {
+    config,
+    reporter,
+    controller,
+    keep,
+    background,
+    expose: (views) => live.expose(views),
+  });
+  report.tasks = toReportTasks(result.records);
+  const end: RunEnd = result.error
+    ? { kind: 'failed', error: result.error }
+    : options.supervise
+      ? {
+          kind: 'supervised',
+          outcome: await superviseUntilEnd(supervisor, reporter, config, report, run.startedAtMs),
+        }
+      : {
+          kind: 'done',
+          reason: options.until ? `--until ${options.until} reached` : `${options.command} done`,
+        };
+  live.shuttingDown();
+  return supervisor.shutdown(end);
+}
+
+/**
+ * Writes the run report and says the last lines: where the report is, and the exit code. A bug
+ * thrown before the run ended (`ended` undefined) still leaves a report, marked failed, and cli.ts
+ * reports the bug.
+ */
+async function closeRun(run: BootRun, ended: ShutdownResult | undefined): Promise<void> {
+  const { config, reporter, report } = run;
+  const emit = (event: BootEvent) => reporter.emit(event);
+  const exitCode = ended?.exitCode ?? EXIT_FAILED;
+  finishRunReport(report, {
+    stops: ended?.stops ?? [],
+    exitCode,
+    error: ended?.error,
+    redact: config.redact,
+  });
+  const written = await writeReport(config.report.dir, report, config.report.keep);
+  if (written.problem) emit({ event: 'note', level: 'warn', text: written.problem });
+  else if (written.path) emit({ event: 'note', level: 'info', text: `run report: ${written.path}` });
+  emit({
+    event: 'note',
+    level: exitCode === EXIT_OK ? 'info' : 'error',
+    text: describeBootseqExit(exitCode),
+  });
+  await reporter.close();
 }
 
 /**
