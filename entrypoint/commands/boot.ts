@@ -186,13 +186,7 @@ function announce(reporter: Reporter, config: LoadedConfig, tasks: readonly Task
   for (const warning of config.warnings) reporter.emit({ event: 'note', level: 'warn', text: warning });
   reporter.emit({
     event: 'plan',
-    tasks: tasks.map((t) => ({
-      id: t.id,
-      phase: t.phase,
-      target: t.target,
-      after: t.after,
-      describe: t.describe,
-    })),
+    tasks: tasks.map(({ id, phase, target, after, describe }) => ({ id, phase, target, after, describe })),
   });
 }
 

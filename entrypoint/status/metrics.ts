@@ -24,48 +24,57 @@ interface MetricSpec {
   readonly samples: (s: StatusSnapshot) => Sample[];
 }
 
+type Store = StatusSnapshot['stores'][number];
+
+/** A sample for each store with a value (null: none, as for a store not replicated here). */
+function perStore(s: StatusSnapshot, value: (store: Store) => number | null): Sample[] {
+  return s.stores.flatMap((st): Sample[] => {
+    const v = value(st);
+    return v === null ? [] : [[{ store: st.name }, v]];
+  });
+}
+
+/** A sample for each replica of every store with a value (null: not checked yet). */
+function perReplica(
+  s: StatusSnapshot,
+  value: (replica: Store['replicas'][number]) => number | null,
+): Sample[] {
+  return s.stores.flatMap((st) =>
+    st.replicas.flatMap((r): Sample[] => {
+      const v = value(r);
+      return v === null ? [] : [[{ store: st.name, replica: r.name }, v]];
+    }),
+  );
+}
+
 const METRICS: readonly MetricSpec[] = [
   {
     kind: 'gauge',
     name: 'bootseq_replication_lag_seconds',
     help: 'How long the oldest local change not yet in every replica has waited (0: caught up)',
     labels: ['store'],
-    samples: (s) =>
-      s.stores.flatMap((st): Sample[] =>
-        st.lag_ms === null ? [] : [[{ store: st.name }, st.lag_ms / 1000]],
-      ),
+    samples: (s) => perStore(s, (st) => (st.lag_ms === null ? null : st.lag_ms / 1000)),
   },
   {
     kind: 'gauge',
     name: 'bootseq_last_sync_timestamp_seconds',
     help: 'When the last change reached every replica of the store (Unix time)',
     labels: ['store'],
-    samples: (s) =>
-      s.stores.flatMap((st): Sample[] =>
-        st.last_sync === null ? [] : [[{ store: st.name }, Date.parse(st.last_sync) / 1000]],
-      ),
+    samples: (s) => perStore(s, (st) => (st.last_sync === null ? null : Date.parse(st.last_sync) / 1000)),
   },
   {
     kind: 'gauge',
     name: 'bootseq_replica_unrestorable',
     help: "1 while the replica cannot restore the store's current generation (its snapshot or the start of its WAL is gone), else 0",
     labels: ['store', 'replica'],
-    samples: (s) =>
-      s.stores.flatMap((st) =>
-        st.replicas.flatMap((r): Sample[] =>
-          r.restorable === null ? [] : [[{ store: st.name, replica: r.name }, r.restorable ? 0 : 1]],
-        ),
-      ),
+    samples: (s) => perReplica(s, (r) => (r.restorable === null ? null : r.restorable ? 0 : 1)),
   },
   {
     kind: 'total',
     name: 'bootseq_replica_unrestorable_total',
     help: "Times the replica was found unable to restore the store's current generation since bootseq started",
     labels: ['store', 'replica'],
-    samples: (s) =>
-      s.stores.flatMap((st) =>
-        st.replicas.map((r): Sample => [{ store: st.name, replica: r.name }, r.unrestorable_total]),
-      ),
+    samples: (s) => perReplica(s, (r) => r.unrestorable_total),
   },
   {
     kind: 'gauge',
@@ -138,27 +147,28 @@ export async function createMetrics(snapshot: () => StatusSnapshot): Promise<Met
   const read = () => (current ??= snapshot());
 
   for (const metric of METRICS) {
-    const { name, help, labels: labelNames } = metric;
+    const options = {
+      name: metric.name,
+      help: metric.help,
+      labelNames: metric.labels,
+      registers: [registry],
+    };
+    const samples = () => metric.samples(read());
+    // Reset, then set to what the snapshot says: a store or process gone since the last scrape is gone.
     if (metric.kind === 'gauge')
       new Gauge({
-        name,
-        help,
-        labelNames,
-        registers: [registry],
+        ...options,
         collect() {
           this.reset();
-          for (const [labels, value] of metric.samples(read())) this.set(labels, value);
+          for (const [labels, value] of samples()) this.set(labels, value);
         },
       });
     else
       new Counter({
-        name,
-        help,
-        labelNames,
-        registers: [registry],
+        ...options,
         collect() {
           this.reset();
-          for (const [labels, value] of metric.samples(read())) this.inc(labels, value);
+          for (const [labels, value] of samples()) this.inc(labels, value);
         },
       });
   }
