@@ -1,7 +1,9 @@
 // The contract between the runner and the phases: what a task is and what it may use while it runs,
-// and the order of the phases (PHASES). Phases import this, errors.ts, events.ts and exit.ts of core/.
-// The one import that goes up a floor is the Config type below (docs/architecture.md, "Who may import
-// whom"): a task's context carries the resolved config. Everything else takes Config from config/.
+// the order of the phases (PHASES), and the one way to build a task id (taskId; nothing splits one
+// back: TaskRef and the events carry a task's phase and target). Phases import this, errors.ts,
+// events.ts and exit.ts of core/. The one import that goes up a floor is the Config type below
+// (docs/architecture.md, "Who may import whom"): a task's context carries the resolved config.
+// Everything else takes Config from config/.
 
 import type { Config } from '../config/schema.js';
 
