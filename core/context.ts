@@ -3,7 +3,7 @@
 // The context loads the spawner itself, so nothing above it needs to know which tasks start
 // children. Owns no order and no shutdown: the runner and the supervisor do.
 
-import { InterruptedError, TaskFailedError } from './errors.js';
+import { errorMessage, firstLine, InterruptedError, TaskFailedError } from './errors.js';
 import type { BootEvent } from './events.js';
 import { describeExit, exitCodeOf, EXIT_OK } from './exit.js';
 import type { Spawner } from './spawn.js';
@@ -130,12 +130,4 @@ async function runCommand(task: TaskRef, options: ContextOptions, command: Comma
       hint: command.hint ?? `run \`${display}\` in ${config.dir} to see the whole output`,
     });
   }
-}
-
-export function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-export function firstLine(text: string): string {
-  return text.split('\n')[0] ?? text;
 }

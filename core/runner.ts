@@ -4,8 +4,8 @@
 // grace). Tasks that never started are `skipped`, those stopped midway `cancelled`. Knows no phase by
 // name and owns no shutdown order: kept children belong to the supervisor.
 
-import { createTaskContext, errorMessage, firstLine } from './context.js';
-import { BootseqError, TaskFailedError } from './errors.js';
+import { createTaskContext } from './context.js';
+import { BootseqError, errorMessage, firstLine, TaskFailedError } from './errors.js';
 import type { BootEvent, Reporter, TaskStatus } from './events.js';
 import { spawner as realSpawner, type Spawner } from './spawn.js';
 import type { Config, KeepChild, LiveViews, StartBackground, TaskId, TaskSpec } from './task.js';
