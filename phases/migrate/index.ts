@@ -3,7 +3,7 @@
 // history table of sqlx, Flyway, Rails or bootseq.
 
 import path from 'node:path';
-import type { Config } from '../../config/schema.js';
+import type { StoreConfig } from '../../config/schema.js';
 import type { Phase, TaskContext, TaskSpec } from '../../core/task.js';
 import { ensureCapture, openSyncDb } from '../../db/sync/index.js';
 import { migrateBuiltin } from './builtin/index.js';
@@ -61,7 +61,7 @@ export const seed: Phase = {
  * A store with `sync:` gets its change log and capture triggers right after its migrations, which may
  * have changed the synced tables' columns (docs/sync.md). Idempotent; the sync phase checks again.
  */
-async function captureChanges(ctx: TaskContext, store: Config['stores'][number]): Promise<void> {
+async function captureChanges(ctx: TaskContext, store: StoreConfig): Promise<void> {
   if (store.kind !== 'sqlite' || !store.sync) return;
   const db = await openSyncDb(store.location);
   try {

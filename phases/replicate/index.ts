@@ -9,7 +9,7 @@
 import path from 'node:path';
 import { ReplicationError } from '../../core/errors.js';
 import { describeKill } from '../../core/exit.js';
-import type { Config } from '../../config/schema.js';
+import type { Config, LitestreamConfig } from '../../config/schema.js';
 import type { Child, Phase, TaskContext } from '../../core/task.js';
 import { litestreamConfigFile, touchLitestreamSeq } from '../../db/index.js';
 import { classify, isErrorLine, REPLACED_LINE } from './faults.js';
@@ -53,7 +53,7 @@ export const replicate: Phase = {
 /** One Litestream at a time, the process currently replicating, and how far behind each store is. */
 interface Session {
   readonly ctx: TaskContext;
-  readonly config: Config & { litestream: NonNullable<Config['litestream']> };
+  readonly config: Config & { litestream: LitestreamConfig };
   readonly targets: readonly TakeoverTarget[];
   readonly monitor: ProgressMonitor;
   /** Whether each replica can still be restored (docs/litestream.md Q12). */

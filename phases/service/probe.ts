@@ -5,9 +5,7 @@
 // or as soon as the run's signal aborts; it never throws.
 
 import net from 'node:net';
-import type { Config } from '../../config/schema.js';
-
-type Service = Config['services'][number];
+import type { ServiceConfig } from '../../config/schema.js';
 
 /** The answer that counts (`PONG`, `HTTP 200`, `connected`), or why there is none yet. */
 export type ProbeResult =
@@ -24,14 +22,18 @@ export function credentialsOf(url: string): { user: string; password: string } {
   }
 }
 
-export function describeCheck(service: Service): string {
+export function describeCheck(service: ServiceConfig): string {
   if (service.scheme === 'redis' || service.scheme === 'rediss')
     return credentialsOf(service.url).password ? 'AUTH, then PING answered PONG' : 'PING answered PONG';
   if (service.scheme === 'http' || service.scheme === 'https') return 'GET answered 2xx';
   return 'a TCP connection opens';
 }
 
-export function probeOnce(service: Service, signal: AbortSignal, timeoutMs: number): Promise<ProbeResult> {
+export function probeOnce(
+  service: ServiceConfig,
+  signal: AbortSignal,
+  timeoutMs: number,
+): Promise<ProbeResult> {
   if (service.scheme === 'http' || service.scheme === 'https') return httpProbe(service, signal, timeoutMs);
   const redis = service.scheme === 'redis' || service.scheme === 'rediss';
   const secure = service.scheme === 'rediss';
@@ -76,7 +78,7 @@ function redisExchange(url: string): Exchange {
 }
 
 async function socketProbe(
-  service: Service,
+  service: ServiceConfig,
   signal: AbortSignal,
   timeoutMs: number,
   secure: boolean,
@@ -135,7 +137,11 @@ async function socketProbe(
  * One GET; 2xx is an answer. node:http rather than fetch: fetch loads undici, several MB more in a
  * process that then stays resident as the container's supervisor.
  */
-async function httpProbe(service: Service, signal: AbortSignal, timeoutMs: number): Promise<ProbeResult> {
+async function httpProbe(
+  service: ServiceConfig,
+  signal: AbortSignal,
+  timeoutMs: number,
+): Promise<ProbeResult> {
   const client = service.scheme === 'https' ? await import('node:https') : await import('node:http');
   return new Promise((resolve) => {
     let settled = false;

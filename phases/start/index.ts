@@ -4,12 +4,10 @@
 
 import { NotReadyError } from '../../core/errors.js';
 import { describeExit } from '../../core/exit.js';
-import type { Config } from '../../config/schema.js';
+import type { ProcessConfig } from '../../config/schema.js';
 import type { Phase, TaskContext } from '../../core/task.js';
 import { withDeadline } from './deadline.js';
 import { describeReady, readyAddress, waitReady } from './readiness.js';
-
-type Process = Config['processes'][number];
 
 export const start: Phase = {
   name: 'start',
@@ -28,7 +26,7 @@ export const start: Phase = {
     }),
 };
 
-async function startProcess(ctx: TaskContext, p: Process): Promise<void> {
+async function startProcess(ctx: TaskContext, p: ProcessConfig): Promise<void> {
   const { taskId } = ctx;
   const { config } = ctx;
   const startedAtMs = Date.now();

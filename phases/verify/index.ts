@@ -3,7 +3,7 @@
 
 import path from 'node:path';
 import { GateFailedError, type GateResult } from '../../core/errors.js';
-import type { Config } from '../../config/schema.js';
+import type { StoreConfig } from '../../config/schema.js';
 import type { Phase } from '../../core/task.js';
 import { historyGate } from '../../db/history/index.js';
 import { openStore, type MigrationDb } from '../../db/index.js';
@@ -70,7 +70,7 @@ export const verify: Phase = {
 };
 
 /** What to do about failed gates: the most specific advice first. Never repairs anything itself. */
-function gateHint(gates: readonly GateResult[], store: Config['stores'][number], dir: string): string {
+function gateHint(gates: readonly GateResult[], store: StoreConfig, dir: string): string {
   const shown = path.relative(dir, store.location) || store.location;
   if (gates.some((g) => g.gate === 'exists' && !g.ok && g.detail.includes('ENOENT')))
     return `nothing created ${shown}: give stores.${store.name} a migrate command that creates it, or check that its path matches litestream.yml`;

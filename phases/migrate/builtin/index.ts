@@ -8,21 +8,18 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { escapeControl, excerpt, TaskFailedError } from '../../../core/errors.js';
-import type { Config } from '../../../config/schema.js';
+import type { BuiltinMigrate, StoreConfig } from '../../../config/schema.js';
 import type { TaskContext } from '../../../core/task.js';
 import { openStore, splitStatements, StatementError, type MigrationDb } from '../../../db/index.js';
 import {
   FORMATS,
   migrateOptions,
   transactionControl,
-  type BuiltinMigrate,
   type HistoryFormat,
   type LocalMigration,
   type MigrateOptions,
 } from '../../../db/history/index.js';
 import { takeBackup, type BackupRecord } from '../../../db/backups/index.js';
-
-type Store = Config['stores'][number];
 
 interface AppliedMigration {
   readonly version: string | null;
@@ -36,7 +33,11 @@ function showChecksum(checksum: LocalMigration['checksum']): string | null {
   return Buffer.isBuffer(checksum) ? checksum.toString('hex') : String(checksum);
 }
 
-export async function migrateBuiltin(ctx: TaskContext, store: Store, spec: BuiltinMigrate): Promise<void> {
+export async function migrateBuiltin(
+  ctx: TaskContext,
+  store: StoreConfig,
+  spec: BuiltinMigrate,
+): Promise<void> {
   const run = createMigrationRun(ctx, store, spec);
   // A full disk may surface anywhere (opening the file, the preview, the commit): said as such.
   await commitOrExplain(run, store, () => migrateWith(ctx, store, spec, run));
@@ -44,7 +45,7 @@ export async function migrateBuiltin(ctx: TaskContext, store: Store, spec: Built
 
 async function migrateWith(
   ctx: TaskContext,
-  store: Store,
+  store: StoreConfig,
   spec: BuiltinMigrate,
   run: ReturnType<typeof createMigrationRun>,
 ): Promise<void> {
@@ -128,7 +129,7 @@ async function migrateWith(
  * The folder read and checked, and what both dialects share while applying it: the plan check (drift
  * stops the boot before anything runs) and one migration applied and recorded for the run report.
  */
-function createMigrationRun(ctx: TaskContext, store: Store, spec: BuiltinMigrate) {
+function createMigrationRun(ctx: TaskContext, store: StoreConfig, spec: BuiltinMigrate) {
   const { taskId } = ctx;
   const format = FORMATS[spec.history];
   const migrations = readFolder(taskId, spec, format);
@@ -199,7 +200,7 @@ function createMigrationRun(ctx: TaskContext, store: Store, spec: BuiltinMigrate
 /** Runs the SQLite transaction; a commit refused for a full disk is said as such, naming where. */
 async function commitOrExplain(
   run: ReturnType<typeof createMigrationRun>,
-  store: Store,
+  store: StoreConfig,
   work: () => Promise<void>,
 ): Promise<void> {
   try {
@@ -221,7 +222,7 @@ async function commitOrExplain(
 /** A migration that failed, said with its file and line, what was undone, and what to do. */
 function failedMigration(f: {
   taskId: string;
-  store: Store;
+  store: StoreConfig;
   dirShown: string;
   m: LocalMigration;
   error: unknown;
@@ -281,7 +282,7 @@ function readFolder(taskId: string, spec: BuiltinMigrate, format: HistoryFormat)
  * SQLite says "database or disk is full", or only "disk I/O error" when a WAL write hits ENOSPC: then
  * the folder's free space decides.
  */
-function diskFullAt(store: Store, error: unknown): string | undefined {
+function diskFullAt(store: StoreConfig, error: unknown): string | undefined {
   const message = String((error as Error | undefined)?.message ?? error);
   if (store.kind !== 'sqlite')
     return /no space left on device|disk full/i.test(message) ? 'the database' : undefined;
