@@ -13,7 +13,7 @@ import type pg from 'pg';
 import { TaskFailedError } from '../../core/errors.js';
 import { pruneStamped, stampedName } from '../../core/stamped-files.js';
 import type { Child, CommandSpec, TaskContext } from '../../core/task.js';
-import type { MigrationDb } from '../database.js';
+import { hasTables, type MigrationDb } from '../database.js';
 import { splitPassword } from '../postgres.js';
 import { describePostgres } from '../store.js';
 import { BACKUP_EXT, backupDir, type BackupRecord, type BackupStore } from './layout.js';
@@ -38,13 +38,6 @@ export async function backupPostgres(
   });
   pruneStamped(dir, BACKUP_EXT.postgres, ctx.config.backup.keep);
   return { path: target, bytes: fs.statSync(target).size, duration_ms: Date.now() - started };
-}
-
-async function hasTables(db: MigrationDb): Promise<boolean> {
-  const rows = await db.query(
-    "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' LIMIT 1",
-  );
-  return rows.length > 0;
 }
 
 export interface PostgresRollback {

@@ -11,6 +11,7 @@ import { TaskFailedError } from '../../core/errors.js';
 import { pruneStamped, stampAt, stampedName } from '../../core/stamped-files.js';
 import { processesWithOpen } from '../processes.js';
 import { checkIntegrity } from '../sqlite.js';
+import { openSqliteFile } from '../sqlite-file.js';
 import { BACKUP_EXT, type BackupRecord } from './layout.js';
 
 /** A copy of the sqlite file at `file` into `dir`; undefined when there is nothing to lose yet. */
@@ -20,8 +21,7 @@ export async function backupSqlite(
   keep: number,
 ): Promise<BackupRecord | undefined> {
   if (!fs.existsSync(file)) return undefined;
-  const { default: Database } = await import('better-sqlite3');
-  const db = new Database(file, { fileMustExist: true, readonly: true });
+  const db = await openSqliteFile(file, { readonly: true });
   try {
     const userTables = db
       .prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
@@ -79,8 +79,7 @@ export async function rollBackSqlite(store: string, dbPath: string, backup: stri
   // Copied under a temporary name and renamed into place, so the store's path never holds half a file.
   const temp = `${dbPath}.tmp-restore-${process.pid}`;
   fs.copyFileSync(backup, temp);
-  const { default: Database } = await import('better-sqlite3');
-  const db = new Database(temp);
+  const db = await openSqliteFile(temp);
   db.pragma('journal_mode = WAL');
   db.close();
   fs.renameSync(temp, dbPath);

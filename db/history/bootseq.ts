@@ -3,13 +3,13 @@
 // the file's bytes recorded as hex, so an edited applied file is caught.
 
 import { createHash } from 'node:crypto';
+import { quoteName } from '../database.js';
 import {
   crc32,
   currentDatabase,
   listFiles,
   readMigrationFile,
   sortByIntegerVersion,
-  quoteName,
   withoutBom,
   type HistoryFormat,
   type LocalMigration,

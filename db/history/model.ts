@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { crc32 as zlibCrc32 } from 'node:zlib';
-import type { MigrationDb } from '../database.js';
+import { quoteName, type MigrationDb } from '../database.js';
 
 export interface LocalMigration {
   /** As the tool spells it (`20260115000001`, `1.1`); undefined for repeatable migrations. */
@@ -119,14 +119,6 @@ export function readMigrationFile(
 
 export function withoutBom(text: string): string {
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-}
-
-/** Quotes an identifier, schema-qualified names part by part. */
-export function quoteName(name: string): string {
-  return name
-    .split('.')
-    .map((part) => `"${part.replace(/^"|"$/g, '').replace(/"/g, '""')}"`)
-    .join('.');
 }
 
 /** zlib CRC-32 of a string's UTF-8 bytes (unsigned). */

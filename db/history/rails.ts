@@ -5,13 +5,13 @@
 // Caution (Rails ≥ 7.1): a database with a schema_migrations table counts as initialized, so Rails
 // will not load db/<name>_schema.rb into it; use this only for databases Rails migrates, not loads.
 
+import { quoteName } from '../database.js';
 import {
   crc32,
   currentDatabase,
   listFiles,
   readMigrationFile,
   sortByIntegerVersion,
-  quoteName,
   withoutBom,
   type HistoryFormat,
   type LocalMigration,

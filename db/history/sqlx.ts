@@ -5,13 +5,13 @@
 // checksum here is what made the services panic with VersionMismatch.
 
 import { createHash } from 'node:crypto';
+import { quoteName } from '../database.js';
 import {
   crc32,
   currentDatabase,
   listFiles,
   readMigrationFile,
   sortByIntegerVersion,
-  quoteName,
   withoutBom,
   type HistoryFormat,
   type LocalMigration,

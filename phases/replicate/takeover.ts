@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as wait } from 'node:timers/promises';
 import { describeExit } from '../../core/exit.js';
+import { openSqliteFile, type SqliteFile } from '../../db/index.js';
 import type { Child } from '../../core/task.js';
 import { classify, isErrorLine, REPLACED_LINE } from './faults.js';
 import { parseLine, type LitestreamLine } from './lines.js';
@@ -204,10 +205,9 @@ export function readGeneration(metaPath: string): string | undefined {
 }
 
 async function hasSeqTable(dbPath: string): Promise<boolean> {
-  const { default: Database } = await import('better-sqlite3');
-  let db: InstanceType<typeof Database> | undefined;
+  let db: SqliteFile | undefined;
   try {
-    db = new Database(dbPath, { fileMustExist: true, readonly: true });
+    db = await openSqliteFile(dbPath, { readonly: true });
     return (
       db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_litestream_seq'").get() !==
       undefined
