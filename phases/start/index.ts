@@ -6,7 +6,7 @@ import { NotReadyError } from '../../core/errors.js';
 import { describeExit } from '../../core/exit.js';
 import type { ProcessConfig } from '../../config/schema.js';
 import type { Phase, TaskContext } from '../../core/task.js';
-import { withDeadline } from './deadline.js';
+import { withDeadline } from '../../core/wait.js';
 import { describeReady, readyAddress, waitReady } from './readiness.js';
 
 export const start: Phase = {
