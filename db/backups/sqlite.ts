@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { TaskFailedError } from '../../core/errors.js';
 import { pruneStamped, stampAt, stampedName } from '../../core/stamped-files.js';
+import { taskId } from '../../core/task.js';
 import { processesWithOpen } from '../processes.js';
 import { checkIntegrity } from '../sqlite.js';
 import { openSqliteFile } from '../sqlite-file.js';
@@ -52,20 +53,16 @@ export interface SqliteRollback {
 
 /** Puts the backup `backup` in place of the sqlite file `dbPath` of store `store`, with the app stopped. */
 export async function rollBackSqlite(store: string, dbPath: string, backup: string): Promise<SqliteRollback> {
-  const taskId = `restore:${store}`;
+  const id = taskId('restore', store);
   const users = processesWithOpen([dbPath, `${dbPath}-wal`]);
   if (users.length > 0) {
-    throw new TaskFailedError(
-      taskId,
-      `${dbPath} is open in process ${users.join(', ')}; nothing was changed`,
-      {
-        hint: 'stop the app and Litestream first (stop the container, or SIGTERM bootseq), then run this again',
-      },
-    );
+    throw new TaskFailedError(id, `${dbPath} is open in process ${users.join(', ')}; nothing was changed`, {
+      hint: 'stop the app and Litestream first (stop the container, or SIGTERM bootseq), then run this again',
+    });
   }
   const problem = await checkBackup(backup);
   if (problem)
-    throw new TaskFailedError(taskId, `${backup} is not a usable backup: ${problem}; nothing was changed`, {
+    throw new TaskFailedError(id, `${backup} is not a usable backup: ${problem}; nothing was changed`, {
       hint: 'pick another file from the backups folder (`ls` it) ',
     });
   let movedAside: string | undefined;

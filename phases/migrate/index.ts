@@ -4,7 +4,7 @@
 
 import path from 'node:path';
 import type { StoreConfig } from '../../config/schema.js';
-import type { Phase, TaskContext, TaskSpec } from '../../core/task.js';
+import { taskId, type Phase, type TaskContext, type TaskSpec } from '../../core/task.js';
 import { ensureCapture, openSyncDb } from '../../db/sync/index.js';
 import { migrateBuiltin } from './builtin/index.js';
 import { migrateWithCommand } from './command.js';
@@ -16,7 +16,12 @@ export const migrate: Phase = {
     config.stores.flatMap((store): TaskSpec[] => {
       const spec = store.migrate;
       if (!spec) return [];
-      const base = { id: `migrate:${store.name}`, phase: 'migrate' as const, target: store.name, after: [] };
+      const base = {
+        id: taskId('migrate', store.name),
+        phase: 'migrate' as const,
+        target: store.name,
+        after: [],
+      };
       if (spec.kind === 'command') {
         return [
           {
@@ -48,7 +53,7 @@ export const seed: Phase = {
     config.stores
       .filter((s) => s.seed.length > 0)
       .map((store) => ({
-        id: `seed:${store.name}`,
+        id: taskId('seed', store.name),
         phase: 'seed',
         target: store.name,
         after: [],

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { ReplicationError } from '../../core/errors.js';
 import { describeKill } from '../../core/exit.js';
 import type { Config, LitestreamConfig } from '../../config/schema.js';
-import type { Child, Phase, TaskContext } from '../../core/task.js';
+import { taskId, type Child, type Phase, type TaskContext } from '../../core/task.js';
 import { litestreamConfigFile, touchLitestreamSeq } from '../../db/index.js';
 import { classify, isErrorLine, REPLACED_LINE } from './faults.js';
 import { isRoutine, linesOf, parseLine, parseOnce } from './lines.js';
@@ -26,7 +26,7 @@ import { createProgressMonitor, type ProgressMonitor, type Stall } from './progr
 import { createRestorabilityCheck, type RestorabilityCheck } from './restorable.js';
 import { awaitTakeover, TakeoverError, type TakeoverState, type TakeoverTarget } from './takeover.js';
 
-const TASK_ID = 'replicate';
+const TASK_ID = taskId('replicate');
 /** How often the progress of every store is looked at. */
 const PROGRESS_POLL_MS = 1000;
 

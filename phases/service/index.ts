@@ -6,7 +6,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TaskFailedError } from '../../core/errors.js';
 import type { ServiceConfig } from '../../config/schema.js';
-import type { Phase, TaskContext } from '../../core/task.js';
+import { taskId, type Phase, type TaskContext } from '../../core/task.js';
 import { credentialsOf, describeCheck, probeOnce } from './probe.js';
 
 /** One attempt never takes longer: a server that accepts and stays silent is retried, not waited on. */
@@ -21,7 +21,7 @@ export const service: Phase = {
   name: 'service',
   tasks: (config) =>
     config.services.map((s) => ({
-      id: `service:${s.name}`,
+      id: taskId('service', s.name),
       phase: 'service' as const,
       target: s.name,
       after: [],

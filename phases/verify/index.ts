@@ -4,7 +4,7 @@
 import path from 'node:path';
 import { GateFailedError, type GateResult } from '../../core/errors.js';
 import type { StoreConfig } from '../../config/schema.js';
-import type { Phase } from '../../core/task.js';
+import { taskId, type Phase } from '../../core/task.js';
 import { historyGate } from '../../db/history/index.js';
 import { openStore, type MigrationDb } from '../../db/index.js';
 import { postgresGates, sqliteGates } from './gates.js';
@@ -16,9 +16,8 @@ export const verify: Phase = {
       const required = store.require;
       const builtin = store.migrate?.kind === 'builtin' ? store.migrate : undefined;
       const wants = [...new Set([...required.tables, ...Object.keys(required.columns)])];
-      const taskId = `verify:${store.name}`;
       return {
-        id: taskId,
+        id: taskId('verify', store.name),
         phase: 'verify' as const,
         target: store.name,
         after: [],
@@ -61,7 +60,7 @@ export const verify: Phase = {
             ctx.note(g.ok ? 'info' : 'error', `${g.ok ? 'ok  ' : 'FAIL'} ${g.gate}: ${g.detail}`);
           }
           if (gates.some((g) => !g.ok)) {
-            throw new GateFailedError(taskId, gates, gateHint(gates, store, config.dir));
+            throw new GateFailedError(ctx.taskId, gates, gateHint(gates, store, config.dir));
           }
           ctx.summarize(`${gates.length} gates passed`);
         },
