@@ -19,7 +19,7 @@ import {
   type LocalMigration,
   type MigrateOptions,
 } from '../../../db/history/index.js';
-import { takeBackup, type BackupRecord } from '../../../db/backups/index.js';
+import { takeBackup } from '../../../db/backups/index.js';
 
 interface AppliedMigration {
   readonly version: string | null;
@@ -47,82 +47,99 @@ async function migrateWith(
   ctx: TaskContext,
   store: StoreConfig,
   spec: BuiltinMigrate,
-  run: ReturnType<typeof createMigrationRun>,
+  run: MigrationRun,
 ): Promise<void> {
-  const { format, migrations, options, checkPlan, applyOne } = run;
-
-  const recordBackup = (backup: BackupRecord) => {
-    ctx.record('backup', backup);
-    const shown = path.relative(ctx.config.dir, backup.path);
-    ctx.note(
-      'info',
-      `backup before migrating: ${shown} (${backup.bytes} bytes, ${backup.duration_ms} ms); roll back with \`bootseq restore --from-backup ${shown} ${store.name}\``,
-    );
-  };
-
   const db = await openStore(ctx, store);
   try {
-    if (db.dialect === 'postgres') {
-      const key = await format.lockKey(db, options);
-      const release = key === undefined ? async () => {} : await db.lock(key, ctx.signal);
-      try {
-        // Previewed in a rolled-back transaction (the plan may create the history table or a baseline
-        // row), so the backup holds the database exactly as it was; the advisory lock keeps it so.
-        const preview = await db.dryRun(() => format.plan(db, migrations, options));
-        checkPlan(preview);
-        if (preview.pending.length > 0) {
-          const backup = await takeBackup(ctx, store, db);
-          if (backup) recordBackup(backup);
-        }
-        const plan = await format.plan(db, migrations, options);
-        checkPlan(plan);
-        for (const m of plan.pending) await applyOne(db, m, false);
-        await format.finish?.(db, options);
-      } finally {
-        await release();
-      }
-    } else {
-      // SQLite: one write transaction holds the lock from reading the history to the last row, so
-      // concurrent boots wait and then find everything applied; each migration sits in a savepoint,
-      // so a failing one is rolled back alone and the ones before it are kept, as separate
-      // transactions would leave them (without a commit and an fsync per file).
-      // Before anything changes, and only by the process that holds the write lock and has something
-      // pending: a copy to roll back to. takeBackup reads through a connection of its own (VACUUM INTO
-      // cannot run inside a transaction), which sees the file as last committed, without the history
-      // table this transaction's plan may just have created. Concurrent migrators wait for the lock,
-      // then find nothing pending: one backup per change, never two writing or pruning at once.
-      let failure: Error | undefined;
-      await commitOrExplain(run, store, async () =>
-        db.transaction(async () => {
-          const plan = await format.plan(db, migrations, options);
-          checkPlan(plan);
-          if (plan.pending.length > 0) {
-            const backup = await takeBackup(ctx, store, db);
-            if (backup) recordBackup(backup);
-          }
-          for (const m of plan.pending) {
-            await db.exec('SAVEPOINT bootseq_migration');
-            try {
-              await applyOne(db, m, true);
-              await db.exec('RELEASE bootseq_migration');
-            } catch (error) {
-              await db.exec('ROLLBACK TO bootseq_migration');
-              await db.exec('RELEASE bootseq_migration');
-              failure = error instanceof Error ? error : new Error(String(error));
-              return;
-            }
-          }
-          await format.finish?.(db, options);
-        }),
-      );
-      run.committed();
-      if (failure) throw failure;
-    }
+    if (db.dialect === 'postgres') await migratePostgres(ctx, store, db, run);
+    else await migrateSqlite(ctx, store, db, run);
   } finally {
     await db.close();
   }
   ctx.note('info', run.summary());
   ctx.summarize(run.short());
+}
+
+type MigrationRun = ReturnType<typeof createMigrationRun>;
+
+/** PostgreSQL: under the tool's advisory lock, each migration committed on its own. */
+async function migratePostgres(
+  ctx: TaskContext,
+  store: StoreConfig,
+  db: MigrationDb,
+  run: MigrationRun,
+): Promise<void> {
+  const { format, migrations, options, checkPlan, applyOne } = run;
+  const key = await format.lockKey(db, options);
+  const release = key === undefined ? async () => {} : await db.lock(key, ctx.signal);
+  try {
+    // Previewed in a rolled-back transaction (the plan may create the history table or a baseline
+    // row), so the backup holds the database exactly as it was; the advisory lock keeps it so.
+    const preview = await db.dryRun(() => format.plan(db, migrations, options));
+    checkPlan(preview);
+    if (preview.pending.length > 0) await backUp(ctx, store, db);
+    const plan = await format.plan(db, migrations, options);
+    checkPlan(plan);
+    for (const m of plan.pending) await applyOne(db, m, false);
+    await format.finish?.(db, options);
+  } finally {
+    await release();
+  }
+}
+
+/**
+ * SQLite: one write transaction holds the lock from reading the history to the last row, so
+ * concurrent boots wait and then find everything applied; each migration sits in a savepoint, so a
+ * failing one is rolled back alone and the ones before it are kept, as separate transactions would
+ * leave them (without a commit and an fsync per file).
+ */
+async function migrateSqlite(
+  ctx: TaskContext,
+  store: StoreConfig,
+  db: MigrationDb,
+  run: MigrationRun,
+): Promise<void> {
+  const { format, migrations, options, checkPlan, applyOne } = run;
+  // Before anything changes, and only by the process that holds the write lock and has something
+  // pending: a copy to roll back to. takeBackup reads through a connection of its own (VACUUM INTO
+  // cannot run inside a transaction), which sees the file as last committed, without the history
+  // table this transaction's plan may just have created. Concurrent migrators wait for the lock,
+  // then find nothing pending: one backup per change, never two writing or pruning at once.
+  let failure: Error | undefined;
+  await commitOrExplain(run, store, async () =>
+    db.transaction(async () => {
+      const plan = await format.plan(db, migrations, options);
+      checkPlan(plan);
+      if (plan.pending.length > 0) await backUp(ctx, store, db);
+      for (const m of plan.pending) {
+        await db.exec('SAVEPOINT bootseq_migration');
+        try {
+          await applyOne(db, m, true);
+          await db.exec('RELEASE bootseq_migration');
+        } catch (error) {
+          await db.exec('ROLLBACK TO bootseq_migration');
+          await db.exec('RELEASE bootseq_migration');
+          failure = error instanceof Error ? error : new Error(String(error));
+          return;
+        }
+      }
+      await format.finish?.(db, options);
+    }),
+  );
+  run.committed();
+  if (failure) throw failure;
+}
+
+/** A backup before migrating, recorded and said with the command that rolls back to it. */
+async function backUp(ctx: TaskContext, store: StoreConfig, db: MigrationDb): Promise<void> {
+  const backup = await takeBackup(ctx, store, db);
+  if (!backup) return;
+  ctx.record('backup', backup);
+  const shown = path.relative(ctx.config.dir, backup.path);
+  ctx.note(
+    'info',
+    `backup before migrating: ${shown} (${backup.bytes} bytes, ${backup.duration_ms} ms); roll back with \`bootseq restore --from-backup ${shown} ${store.name}\``,
+  );
 }
 
 /**
@@ -199,7 +216,7 @@ function createMigrationRun(ctx: TaskContext, store: StoreConfig, spec: BuiltinM
 
 /** Runs the SQLite transaction; a commit refused for a full disk is said as such, naming where. */
 async function commitOrExplain(
-  run: ReturnType<typeof createMigrationRun>,
+  run: MigrationRun,
   store: StoreConfig,
   work: () => Promise<void>,
 ): Promise<void> {
