@@ -94,11 +94,8 @@ export const flyway: HistoryFormat = {
         problems.push(`${script}: "${versionText}" is not a Flyway version (numbers separated by . or _)`);
         continue;
       }
-      const read = readMigrationFile(dir, script);
-      if (!read) {
-        problems.push(`${script}: not valid UTF-8 (Flyway refuses it)`);
-        continue;
-      }
+      const read = readMigrationFile(dir, script, problems, ' (Flyway refuses it)');
+      if (!read) continue;
       const { file, bytes, text } = read;
       const sql = withoutBom(text);
       if (/\$\{[^}]+\}/.test(sql)) {
