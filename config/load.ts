@@ -10,7 +10,14 @@ import path from 'node:path';
 import { parseDocument } from 'yaml';
 import type * as z from 'zod';
 import { ConfigError, type ConfigIssue } from '../core/errors.js';
-import { createResolveContext, readHead, realFs, type ConfigFs, type Env } from './context.js';
+import {
+  createResolveContext,
+  readHead,
+  realFs,
+  type ConfigFs,
+  type Env,
+  type ResolveContext,
+} from './context.js';
 import { checkCycle } from './cycles.js';
 import { packagedLitestreamBin } from './executables.js';
 import { formatPath, fromZod } from './issues.js';
@@ -95,25 +102,48 @@ export function parseConfig(text: string, options: ParseOptions): ParseResult {
   // A value quoted in a message (a schema error's "found …") is shown redacted, like everything else.
   const shown = () => issues.map((i) => ({ ...i, message: redact(i.message) }));
 
-  const parsed = configSchema.safeParse(expanded);
-  let c: RawConfig;
-  if (parsed.success) c = parsed.data;
-  else {
-    // A value that failed to expand is already reported; its schema error would only repeat it.
-    const reported = new Set(issues.map((i) => i.path));
-    for (const issue of parsed.error.issues)
-      issues.push(...fromZod(issue, expanded, file).filter((i) => !reported.has(i.path)));
-    // The rest is still checked, so one run lists every problem: the config without what the schema
-    // refused (defaults take their place), when that much is whole. Its Config is never returned.
-    const rest = configSchema.safeParse(withoutRefused(expanded, parsed.error.issues));
-    if (!rest.success) return { config: undefined, issues: shown(), warnings: warnings.map(redact) };
-    c = rest.data;
-  }
+  const c = checkSchema(expanded, issues, file);
+  if (!c) return { config: undefined, issues: shown(), warnings: warnings.map(redact) };
   const ctx = createResolveContext({ file, dir, env, disk, redact }, issues, warnings);
+  const config = resolveConfig(ctx, c, {
+    text,
+    defaultLitestreamBin: options.defaultLitestreamBin,
+    resolvedFromFiles: expander.resolvedFromFiles(),
+  });
+  return { config: issues.length ? undefined : config, issues: shown(), warnings: warnings.map(redact) };
+}
 
+/**
+ * The expanded YAML through the schema. When it refuses something, the rest is still checked, so
+ * one run lists every problem: the config without what the schema refused (defaults take their
+ * place), when that much is whole; undefined when not even that is. Problems go to `issues`.
+ */
+function checkSchema(expanded: unknown, issues: ConfigIssue[], file: string): RawConfig | undefined {
+  const parsed = configSchema.safeParse(expanded);
+  if (parsed.success) return parsed.data;
+  // A value that failed to expand is already reported; its schema error would only repeat it.
+  const reported = new Set(issues.map((i) => i.path));
+  for (const issue of parsed.error.issues)
+    issues.push(...fromZod(issue, expanded, file).filter((i) => !reported.has(i.path)));
+  // With issues, the Config resolved from the rest is never returned.
+  const rest = configSchema.safeParse(withoutRefused(expanded, parsed.error.issues));
+  return rest.success ? rest.data : undefined;
+}
+
+/** The schema's output resolved against the disk and PATH, and cross-checked; problems go to ctx. */
+function resolveConfig(
+  ctx: ResolveContext,
+  c: RawConfig,
+  source: {
+    readonly text: string;
+    readonly defaultLitestreamBin: string | undefined;
+    readonly resolvedFromFiles: Readonly<Record<string, string>>;
+  },
+): Config {
+  const { dir, disk } = ctx;
   // Resolved in this order so problems read top to bottom: litestream.yml first, as stores are
   // checked against it; then cross-checks that need every store or every process.
-  const litestream = resolveLitestream(ctx, c, options.defaultLitestreamBin);
+  const litestream = resolveLitestream(ctx, c, source.defaultLitestreamBin);
   const stores = resolveStores(ctx, c, litestream);
   checkOneStorePerDatabase(ctx, stores);
   checkCycle(ctx, 'stores', stores);
@@ -128,15 +158,15 @@ export function parseConfig(text: string, options: ParseOptions): ParseResult {
   if (c.rehearse && stores.length === 0)
     ctx.issue('rehearse', 'there is no store to rehearse (expected stores: with a sqlite or postgres store)');
   if (c.lease.dir !== undefined)
-    warnings.push(
+    ctx.warnings.push(
       `${ctx.file}: lease.dir is no longer used: the leases live beside each database (its real path), so that no config can run a second Litestream on the same file; remove it`,
     );
 
-  const hash = createHash('sha256').update(text);
+  const hash = createHash('sha256').update(source.text);
   if (litestream) hash.update(disk.readFile(litestream.configPath) ?? '');
   const reportDir = path.resolve(dir, c.report.dir);
-  const config: Config = {
-    file: path.resolve(dir, path.basename(file)),
+  return {
+    file: path.resolve(dir, path.basename(ctx.file)),
     dir,
     hash: hash.digest('hex').slice(0, 16),
     litestream,
@@ -155,10 +185,9 @@ export function parseConfig(text: string, options: ParseOptions): ParseResult {
       keep: c.rehearse.keep,
       failReady: c.rehearse.fail_ready,
     },
-    env: expander.resolvedFromFiles(),
-    redact,
+    env: source.resolvedFromFiles,
+    redact: ctx.redact,
   };
-  return { config: issues.length ? undefined : config, issues: shown(), warnings: warnings.map(redact) };
 }
 
 /**

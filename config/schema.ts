@@ -297,7 +297,8 @@ export const configSchema = strict({
 });
 
 export type RawConfig = z.output<typeof configSchema>;
-type RawStore = RawConfig['stores'][string];
+/** One `stores:` entry as written (snake_case), before stores.ts resolves it. */
+export type RawStore = RawConfig['stores'][string];
 type RawProcess = RawConfig['processes'][string];
 
 /** Where a sqlite store's Litestream replica lives, as learned from litestream.yml. */

@@ -136,89 +136,113 @@ function expandReferences(
   lookup: (name: string) => { value: string | undefined; problem?: string },
   problems: string[],
 ): string {
-  const stack: Frame[] = [];
-  let out = '';
-  const append = (piece: string) => {
-    const top = stack.at(-1);
-    if (top) top.out += piece;
-    else out += piece;
-  };
-  const active = () => stack.every((f) => f.used);
+  const state: Expanding = { text, stack: [], out: '', problems };
   let i = 0;
   let nextDollar = -2;
   let nextClose = -2;
   for (;;) {
     if (nextDollar !== -1 && nextDollar < i) nextDollar = text.indexOf('$', i);
-    if (stack.length > 0 && nextClose !== -1 && nextClose < i) nextClose = text.indexOf('}', i);
-    const close = stack.length > 0 ? nextClose : -1;
+    if (state.stack.length > 0 && nextClose !== -1 && nextClose < i) nextClose = text.indexOf('}', i);
+    const close = state.stack.length > 0 ? nextClose : -1;
     if (nextDollar < 0 && close < 0) {
-      append(text.slice(i));
+      append(state, text.slice(i));
       break;
     }
     if (close >= 0 && (nextDollar < 0 || close < nextDollar)) {
-      append(text.slice(i, close));
-      const frame = stack.pop()!;
-      append(frame.used ? frame.out : frame.value);
+      append(state, text.slice(i, close));
+      const frame = state.stack.pop()!;
+      append(state, frame.used ? frame.out : frame.value);
       i = close + 1;
       continue;
     }
     const at = nextDollar;
-    append(text.slice(i, at));
+    append(state, text.slice(i, at));
     const next = text[at + 1];
     if (next === '$') {
-      append('$');
+      append(state, '$');
       i = at + 2;
       continue;
     }
     if (next !== '{') {
-      append('$');
+      append(state, '$');
       i = at + 1;
       continue;
     }
-    const name = /^[A-Za-z_][A-Za-z0-9_]*/.exec(text.slice(at + 2, at + 2 + 256))?.[0] ?? '';
-    const after = at + 2 + name.length;
-    const operator = text.startsWith(':-', after) ? ':-' : text[after] === '-' ? '-' : text[after];
-    if (name !== '' && operator === undefined) {
-      problems.push(`\${${name}… has no closing } (write $$ for a literal $)`);
-      append(text.slice(at));
-      break;
-    }
-    if (name === '' || (operator !== '}' && operator !== ':-' && operator !== '-')) {
-      const shown = name === '' ? text.slice(at, at + 3) : `\${${name}${text.slice(after, after + 2)}`;
-      problems.push(
-        `${shown.endsWith('}') ? shown : `${shown}…`} is not a reference bootseq expands (write \${NAME}, \${NAME:-default} or \${NAME-default}; $\${ passes \${ on as written)`,
-      );
-      // Refused anyway: the rest is still read, so one run lists every problem.
-      append(text.slice(at, after));
-      i = after;
-      continue;
-    }
-    const isActive = active();
-    const found = isActive ? lookup(name) : { value: undefined };
-    if (found.problem) problems.push(found.problem);
-    if (operator === '}') {
-      if (isActive && found.value === undefined && !found.problem)
-        problems.push(`\${${name}} is not set (set ${name}, or ${name}_FILE to a file holding it)`);
-      append(found.value ?? '');
-      i = after + 1;
-      continue;
-    }
-    if (stack.length >= MAX_NESTING) {
-      problems.push(`\${${name}:-… nests defaults more than ${MAX_NESTING} deep`);
-      return out;
-    }
-    const value = found.value ?? '';
-    const unset = found.value === undefined && !found.problem;
-    stack.push({
-      name,
-      used: isActive && (unset || (operator === ':-' && value === '')),
-      value,
-      out: '',
-    });
-    i = after + operator.length;
+    const after = expandReference(state, at, lookup);
+    if (after === 'unclosed') break;
+    if (after === 'too-deep') return state.out;
+    i = after;
   }
-  if (stack.length > 0) problems.push(`\${${stack[0]!.name}:-… has no closing } (write $$ for a literal $)`);
-  return out;
+  if (state.stack.length > 0)
+    problems.push(`\${${state.stack[0]!.name}:-… has no closing } (write $$ for a literal $)`);
+  return state.out;
+}
+
+/** expandReferences' state: the text, the defaults being read (innermost last), the output so far. */
+interface Expanding {
+  readonly text: string;
+  readonly stack: Frame[];
+  out: string;
+  readonly problems: string[];
+}
+
+/** Adds to the innermost default being read, or to the output. */
+function append(state: Expanding, piece: string): void {
+  const top = state.stack.at(-1);
+  if (top) top.out += piece;
+  else state.out += piece;
+}
+
+/**
+ * The reference opening with `${` at `at`: its value appended, or a default opened (a Frame), or a
+ * problem. Returns where reading goes on; `unclosed` when the text ends inside it, `too-deep` when
+ * defaults nest past MAX_NESTING (reading stops there).
+ */
+function expandReference(
+  state: Expanding,
+  at: number,
+  lookup: (name: string) => { value: string | undefined; problem?: string },
+): number | 'unclosed' | 'too-deep' {
+  const { text, stack, problems } = state;
+  const name = /^[A-Za-z_][A-Za-z0-9_]*/.exec(text.slice(at + 2, at + 2 + 256))?.[0] ?? '';
+  const after = at + 2 + name.length;
+  const operator = text.startsWith(':-', after) ? ':-' : text[after] === '-' ? '-' : text[after];
+  if (name !== '' && operator === undefined) {
+    problems.push(`\${${name}… has no closing } (write $$ for a literal $)`);
+    append(state, text.slice(at));
+    return 'unclosed';
+  }
+  if (name === '' || (operator !== '}' && operator !== ':-' && operator !== '-')) {
+    const shown = name === '' ? text.slice(at, at + 3) : `\${${name}${text.slice(after, after + 2)}`;
+    problems.push(
+      `${shown.endsWith('}') ? shown : `${shown}…`} is not a reference bootseq expands (write \${NAME}, \${NAME:-default} or \${NAME-default}; $\${ passes \${ on as written)`,
+    );
+    // Refused anyway: the rest is still read, so one run lists every problem.
+    append(state, text.slice(at, after));
+    return after;
+  }
+  const isActive = stack.every((f) => f.used);
+  const found = isActive ? lookup(name) : { value: undefined };
+  if (found.problem) problems.push(found.problem);
+  if (operator === '}') {
+    if (isActive && found.value === undefined && !found.problem)
+      problems.push(`\${${name}} is not set (set ${name}, or ${name}_FILE to a file holding it)`);
+    append(state, found.value ?? '');
+    return after + 1;
+  }
+  if (stack.length >= MAX_NESTING) {
+    problems.push(`\${${name}:-… nests defaults more than ${MAX_NESTING} deep`);
+    return 'too-deep';
+  }
+  const value = found.value ?? '';
+  const unset = found.value === undefined && !found.problem;
+  stack.push({
+    name,
+    used: isActive && (unset || (operator === ':-' && value === '')),
+    value,
+    out: '',
+  });
+  return after + operator.length;
 }
 
 /** A URL's parts as bootseq reads them; `userinfo` is undefined when the URL has none. */
@@ -362,7 +386,8 @@ function urlPasswords(text: string): string[] {
   });
 }
 
-function safeDecode(text: string): string {
+/** `text` percent-decoded (a URL's user or password), or as it is when it is not valid percent-encoding. */
+export function safeDecode(text: string): string {
   try {
     return decodeURIComponent(text);
   } catch {

@@ -12,12 +12,12 @@ import type {
   MigrateConfig,
   PostgresStoreConfig,
   RawConfig,
+  RawStore,
   SqliteStoreConfig,
   StoreConfig,
   SyncConfig,
 } from './schema.js';
 
-type RawStore = RawConfig['stores'][string];
 type Located =
   | Pick<SqliteStoreConfig, 'kind' | 'location' | 'litestream'>
   | Pick<PostgresStoreConfig, 'kind' | 'location' | 'litestream'>;

@@ -3,9 +3,9 @@
 // The context loads the spawner itself, so nothing above it needs to know which tasks start
 // children. Owns no order and no shutdown: the runner and the supervisor do.
 
-import { InterruptedError, TaskFailedError } from './errors.js';
+import { errorMessage, firstLine, InterruptedError, TaskFailedError } from './errors.js';
 import type { BootEvent } from './events.js';
-import { describeExit, signalExitCode } from './exit.js';
+import { describeExit, exitCodeOf, EXIT_OK } from './exit.js';
 import type { Spawner } from './spawn.js';
 import type {
   Child,
@@ -15,7 +15,7 @@ import type {
   LiveViews,
   StartBackground,
   TaskContext,
-  TaskId,
+  TaskRef,
 } from './task.js';
 
 export interface ContextOptions {
@@ -37,60 +37,9 @@ export interface ContextOptions {
   readonly facts: Record<string, unknown>;
 }
 
-export function createTaskContext(taskId: TaskId, options: ContextOptions): TaskContext {
-  const { config, signal, spawner } = options;
-
-  const start = async (command: CommandSpec): Promise<Child> => {
-    await spawner.load();
-    signal.throwIfAborted();
-    const child = spawner.start(
-      { cwd: config.dir, ...command },
-      { baseEnv: config.env, redact: config.redact },
-    );
-    const relay = command.relay;
-    child.onLine((line, stream) => {
-      if (!relay || relay(line)) options.emit({ event: 'task-output', task: taskId, stream, line });
-    });
-    return child;
-  };
-
-  const stop = (child: Child, graceMs = config.shutdown.graceMs) => {
-    // Interrupted by a signal to bootseq: the child gets that same signal, as it would in a shell.
-    const reason: unknown = signal.aborted ? signal.reason : undefined;
-    return child.stop(
-      graceMs,
-      reason instanceof InterruptedError ? (reason.signal as NodeJS.Signals) : 'SIGTERM',
-    );
-  };
-
-  const run = async (command: CommandSpec): Promise<void> => {
-    const child = await start(command);
-    const onAbort = () => void stop(child);
-    signal.addEventListener('abort', onAbort, { once: true });
-    const exit = await child.exited;
-    signal.removeEventListener('abort', onAbort);
-    options.setExitCode(exit.exitCode ?? (exit.signal ? signalExitCode(exit.signal) : undefined));
-    const display = config.redact(child.display);
-    if (signal.aborted) {
-      await child.stop(config.shutdown.graceMs);
-      throw new TaskFailedError(
-        taskId,
-        `\`${display}\` was stopped (${firstLine(errorMessage(signal.reason))})`,
-        {
-          command: display,
-        },
-      );
-    }
-    if (exit.exitCode !== 0) {
-      throw new TaskFailedError(taskId, `\`${display}\` ${describeExit(exit)}`, {
-        command: display,
-        ...(exit.exitCode === undefined ? {} : { childExitCode: exit.exitCode }),
-        outputTail: child.outputTail(),
-        hint: command.hint ?? `run \`${display}\` in ${config.dir} to see the whole output`,
-      });
-    }
-  };
-
+export function createTaskContext(task: TaskRef, options: ContextOptions): TaskContext {
+  const { config, signal } = options;
+  const taskId = task.id;
   return {
     taskId,
     signal,
@@ -101,11 +50,11 @@ export function createTaskContext(taskId: TaskId, options: ContextOptions): Task
     summarize(text) {
       options.emit({ event: 'note', level: 'info', task: taskId, text, summary: true });
     },
-    run,
-    start,
-    stop,
+    run: (command) => runCommand(task, options, command),
+    start: (command) => startChild(task, options, command),
+    stop: (child, graceMs) => stopChild(options, child, graceMs),
     keep(child, role, keepOptions) {
-      options.keep(child, role, taskId, keepOptions);
+      options.keep(child, role, task, keepOptions);
     },
     record(key, value) {
       options.facts[key] = value;
@@ -119,10 +68,66 @@ export function createTaskContext(taskId: TaskId, options: ContextOptions): Task
   };
 }
 
-export function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+/** Starts a child in the config's folder; its output lines become this task's task-output events. */
+async function startChild(task: TaskRef, options: ContextOptions, command: CommandSpec): Promise<Child> {
+  const { config, signal, spawner } = options;
+  await spawner.load();
+  signal.throwIfAborted();
+  const child = spawner.start(
+    { cwd: config.dir, ...command },
+    { baseEnv: config.env, redact: config.redact },
+  );
+  const relay = command.relay;
+  child.onLine((line, stream) => {
+    if (!relay || relay(line))
+      options.emit({
+        event: 'task-output',
+        task: task.id,
+        phase: task.phase,
+        target: task.target,
+        stream,
+        line,
+      });
+  });
+  return child;
 }
 
-export function firstLine(text: string): string {
-  return text.split('\n')[0] ?? text;
+function stopChild(options: ContextOptions, child: Child, graceMs = options.config.shutdown.graceMs) {
+  const { signal } = options;
+  // Interrupted by a signal to bootseq: the child gets that same signal, as it would in a shell.
+  const reason: unknown = signal.aborted ? signal.reason : undefined;
+  return child.stop(
+    graceMs,
+    reason instanceof InterruptedError ? (reason.signal as NodeJS.Signals) : 'SIGTERM',
+  );
+}
+
+/** Runs a command to completion, stopped if the run is aborted; throws TaskFailedError unless it exits 0. */
+async function runCommand(task: TaskRef, options: ContextOptions, command: CommandSpec): Promise<void> {
+  const { config, signal } = options;
+  const child = await startChild(task, options, command);
+  const onAbort = () => void stopChild(options, child);
+  signal.addEventListener('abort', onAbort, { once: true });
+  const exit = await child.exited;
+  signal.removeEventListener('abort', onAbort);
+  options.setExitCode(exit.exitCode === undefined && !exit.signal ? undefined : exitCodeOf(exit));
+  const display = config.redact(child.display);
+  if (signal.aborted) {
+    await child.stop(config.shutdown.graceMs);
+    throw new TaskFailedError(
+      task.id,
+      `\`${display}\` was stopped (${firstLine(errorMessage(signal.reason))})`,
+      {
+        command: display,
+      },
+    );
+  }
+  if (exit.exitCode !== EXIT_OK) {
+    throw new TaskFailedError(task.id, `\`${display}\` ${describeExit(exit)}`, {
+      command: display,
+      ...(exit.exitCode === undefined ? {} : { childExitCode: exit.exitCode }),
+      outputTail: child.outputTail(),
+      hint: command.hint ?? `run \`${display}\` in ${config.dir} to see the whole output`,
+    });
+  }
 }

@@ -50,6 +50,16 @@ export function escapeControlKeepingLines(text: string): string {
   return text.split('\n').map(escapeControl).join('\n');
 }
 
+/** What was thrown, as text: an Error's message, else the value itself. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** The first line of a message (a task's error in a one-line place: the log line of its end). */
+export function firstLine(text: string): string {
+  return text.split('\n')[0] ?? text;
+}
+
 /** How much of a foreign value an error quotes: enough to recognise it, never the whole of a big file. */
 export const EXCERPT_CHARS = 200;
 

@@ -21,6 +21,8 @@ export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
 /** `bootseq status`: no bootseq is running there (1 means it runs, degraded). */
 export const EXIT_NOT_RUNNING = 3;
+/** A child that could not be started at all (ENOENT, EACCES): what a shell answers for a missing command. */
+export const EXIT_CANNOT_START = 127;
 
 const SIGNAL_NUMBERS: Readonly<Record<string, number>> = {
   SIGHUP: 1,

@@ -7,6 +7,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { TaskRecord } from './runner.js';
 import type { BootseqError } from './errors.js';
+import { EXIT_OK } from './exit.js';
 import { pruneStamped, stampedName } from './stamped-files.js';
 import type { StopRecord } from './supervisor/index.js';
 
@@ -74,7 +75,7 @@ export function finishRunReport(
   if (end.error)
     report.error = { code: end.error.code, message: end.redact(end.error.message), hint: end.error.hint };
   report.exit_code = end.exitCode;
-  report.status = end.exitCode === 0 ? 'ok' : 'failed';
+  report.status = end.exitCode === EXIT_OK ? 'ok' : 'failed';
 }
 
 export function toReportTasks(records: readonly TaskRecord[]): unknown[] {

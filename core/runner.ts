@@ -4,8 +4,8 @@
 // grace). Tasks that never started are `skipped`, those stopped midway `cancelled`. Knows no phase by
 // name and owns no shutdown order: kept children belong to the supervisor.
 
-import { createTaskContext, errorMessage, firstLine } from './context.js';
-import { BootseqError, TaskFailedError } from './errors.js';
+import { createTaskContext } from './context.js';
+import { BootseqError, errorMessage, firstLine, TaskFailedError } from './errors.js';
 import type { BootEvent, Reporter, TaskStatus } from './events.js';
 import { spawner as realSpawner, type Spawner } from './spawn.js';
 import type { Config, KeepChild, LiveViews, StartBackground, TaskId, TaskSpec } from './task.js';
@@ -121,7 +121,7 @@ async function execute(task: TaskSpec, record: TaskRecord, run: Run): Promise<vo
     const setExitCode = (code: number | undefined) => (record.exitCode = code);
     const { signal } = controller;
     await task.run(
-      createTaskContext(task.id, {
+      createTaskContext(task, {
         config,
         signal,
         spawner,

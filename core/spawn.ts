@@ -5,6 +5,7 @@
 // runner and the supervisor do.
 
 import { setTimeout as sleep } from 'node:timers/promises';
+import { EXIT_CANNOT_START } from './exit.js';
 import { addGroup, isGroupAlive, isGroupStopped, removeGroup, signalGroup } from './groups.js';
 import type { Child, ChildExit, CommandSpec } from './task.js';
 import { startWatchdog } from './watchdog.js';
@@ -80,7 +81,7 @@ function startChild(spec: CommandSpec, options: StartOptions = {}): Child {
   const cannotStart = (why: unknown) => {
     hasExited = true;
     output.push(`cannot start \`${display}\`: ${String(why)}`, 'stderr');
-    return { exitCode: 127, signal: undefined };
+    return { exitCode: EXIT_CANNOT_START, signal: undefined };
   };
   // The child's own exit, not the end of its output: descendants (a shell wrapper's background job)
   // may hold the pipes open long after it died. Its last lines get a moment to arrive; later ones are

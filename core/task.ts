@@ -1,7 +1,9 @@
 // The contract between the runner and the phases: what a task is and what it may use while it runs,
-// and the order of the phases (PHASES). Phases import this, errors.ts, events.ts and exit.ts of core/.
-// The one import that goes up a floor is the Config type below (docs/architecture.md, "Who may import
-// whom"): a task's context carries the resolved config. Everything else takes Config from config/.
+// the order of the phases (PHASES), and the one way to build a task id (taskId; nothing splits one
+// back: TaskRef and the events carry a task's phase and target). Phases import this, errors.ts,
+// events.ts and exit.ts of core/. The one import that goes up a floor is the Config type below
+// (docs/architecture.md, "Who may import whom"): a task's context carries the resolved config.
+// Everything else takes Config from config/.
 
 import type { Config } from '../config/schema.js';
 
@@ -112,7 +114,7 @@ export interface RestartPolicy {
 export type KeepChild = (
   child: Child,
   role: 'replication' | 'process',
-  taskId: TaskId,
+  task: TaskRef,
   options?: KeepOptions,
 ) => void;
 
@@ -242,6 +244,12 @@ export interface TaskSpec {
   readonly keepsChild?: boolean;
   run(ctx: TaskContext): Promise<void>;
 }
+
+/**
+ * A task as the kernel hands it around (the context, the supervisor, events): its id and the phase
+ * and target it was built from, so nothing needs to split the id to know them.
+ */
+export type TaskRef = Pick<TaskSpec, 'id' | 'phase' | 'target'>;
 
 export interface Phase {
   readonly name: PhaseName;

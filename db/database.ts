@@ -61,3 +61,38 @@ export function nested(exec: (sql: string) => Promise<void>, isOpen: () => boole
     }
   };
 }
+
+/**
+ * An identifier quoted for SQL, the same in both dialects: `"name"`, an inner `"` doubled. The one
+ * quoter: a name from a config or a history table never becomes SQL any other way.
+ */
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** A schema-qualified name (`audit.flyway_schema_history`) quoted part by part; quotes already around a part are dropped. */
+export function quoteName(name: string): string {
+  return name
+    .split('.')
+    .map((part) => quoteIdent(part.replace(/^"|"$/g, '')))
+    .join('.');
+}
+
+/**
+ * Whether the database has a table of its own (SQLite: in `main`, its own `sqlite_*` tables aside).
+ * PostgreSQL: in any schema but the system's (`database`: is there anything to lose), or only in the
+ * current schema and among tables this user can see (`current-schema`: what Flyway asks before it
+ * refuses a non-empty schema with no history table).
+ */
+export async function hasTables(
+  db: MigrationDb,
+  scope: 'database' | 'current-schema' = 'database',
+): Promise<boolean> {
+  const sql =
+    db.dialect === 'sqlite'
+      ? "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' LIMIT 1"
+      : scope === 'current-schema'
+        ? "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' LIMIT 1"
+        : "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' LIMIT 1";
+  return (await db.query(sql)).length > 0;
+}

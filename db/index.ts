@@ -3,9 +3,10 @@
 // entry: phases and commands import db/ through this file (history formats through
 // history/index.ts, backups through backups/index.ts).
 
-export { StatementError, type MigrationDb } from './database.js';
+export { hasTables, quoteIdent, quoteName, StatementError, type MigrationDb } from './database.js';
 export { runOnServer, splitPassword } from './postgres.js';
 export { checkIntegrity, touchLitestreamSeq } from './sqlite.js';
+export { openSqliteFile, type SqliteFile, type SqliteFileOptions } from './sqlite-file.js';
 export { describePostgres, openStore } from './store.js';
 export {
   describeHolder,

@@ -15,6 +15,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { openSqliteFile, type SqliteFile } from './sqlite-file.js';
 
 export type LeaseKind = 'boot' | 'replicate';
 
@@ -31,10 +32,8 @@ export interface Holder {
   readonly since: string;
 }
 
-type Connection = import('better-sqlite3').Database;
-
 /** The locks this process holds, by lock file: POSIX locks belong to the process, and so does this map. */
-const held = new Map<string, Connection>();
+const held = new Map<string, SqliteFile>();
 
 /** `.<db>-bootseq/<kind>.lock` beside the database (`dbPath` resolved through symlinks). */
 export function leaseFile(dbPath: string, kind: LeaseKind): LeaseFile {
@@ -53,10 +52,9 @@ export function me(): Holder {
 export async function tryLease(file: LeaseFile, holder: Holder): Promise<boolean> {
   if (held.has(file.lock)) return true;
   fs.mkdirSync(path.dirname(file.lock), { recursive: true });
-  const { default: Database } = await import('better-sqlite3');
-  const db = new Database(file.lock);
+  // A lease held by another is refused at once (SQLITE_BUSY), not waited for: phases/lease/ polls.
+  const db = await openSqliteFile(file.lock, { create: true, failIfBusy: true });
   try {
-    db.pragma('busy_timeout = 0');
     db.exec('BEGIN IMMEDIATE');
   } catch (error) {
     db.close();

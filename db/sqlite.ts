@@ -2,6 +2,7 @@
 // async only to share the interface with pg.
 
 import { nested, StatementError, type MigrationDb } from './database.js';
+import { openSqliteFile, type SqliteFile } from './sqlite-file.js';
 import { splitStatements } from './split.js';
 
 /* eslint-disable @typescript-eslint/require-await */
@@ -13,10 +14,9 @@ const YIELD_MS = 50;
  * it aborts, and the event loop gets a turn every YIELD_MS so a SIGTERM is heard at all.
  */
 export async function openSqlite(file: string, options: { signal?: AbortSignal } = {}): Promise<MigrationDb> {
-  const { default: Database } = await import('better-sqlite3');
-  const db = new Database(file);
-  // Concurrent migrators wait for each other's write lock instead of failing with SQLITE_BUSY.
-  db.pragma('busy_timeout = 30000');
+  // Concurrent migrators wait for each other's write lock (the opener's busy timeout) instead of
+  // failing with SQLITE_BUSY.
+  const db = await openSqliteFile(file, { create: true });
   db.pragma('journal_mode = WAL');
   db.defaultSafeIntegers(true);
   const toSqlite = (sql: string) => sql.replace(/\$\d+/g, '?');
@@ -81,10 +81,9 @@ export async function checkIntegrity(
 ): Promise<
   { readonly ok: true } | { readonly ok: false; readonly opened: boolean; readonly detail: string }
 > {
-  const { default: Database } = await import('better-sqlite3');
-  let db: InstanceType<typeof Database> | undefined;
+  let db: SqliteFile | undefined;
   try {
-    db = new Database(file, { fileMustExist: true, readonly: options.readonly ?? false });
+    db = await openSqliteFile(file, { readonly: options.readonly ?? false });
     const rows = db.prepare('PRAGMA integrity_check').pluck().all() as string[];
     if (rows.length === 1 && rows[0] === 'ok') return { ok: true };
     return { ok: false, opened: true, detail: rows.slice(0, options.rows ?? 5).join('; ') };
@@ -103,10 +102,8 @@ export async function checkIntegrity(
  * (a read-only file system, a locked database).
  */
 export async function touchLitestreamSeq(file: string): Promise<boolean> {
-  const { default: Database } = await import('better-sqlite3');
-  const db = new Database(file, { fileMustExist: true });
+  const db = await openSqliteFile(file);
   try {
-    db.pragma('busy_timeout = 5000');
     const exists = db
       .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_litestream_seq'")
       .get();

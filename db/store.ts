@@ -3,13 +3,11 @@
 // never the password.
 
 import { TaskFailedError } from '../core/errors.js';
-import type { Config } from '../config/schema.js';
+import type { StoreConfig } from '../config/schema.js';
 import type { TaskContext } from '../core/task.js';
 import type { MigrationDb } from './database.js';
 import { openPostgres } from './postgres.js';
 import { openSqlite } from './sqlite.js';
-
-type Store = Config['stores'][number];
 
 /** "host:port/database" of a PostgreSQL URL: what messages show (never the password). */
 export function describePostgres(url: string): string {
@@ -22,7 +20,7 @@ export function describePostgres(url: string): string {
 }
 
 /** Opens the store's database: the sqlite file, or PostgreSQL with retries while it starts. */
-export async function openStore(ctx: TaskContext, store: Store): Promise<MigrationDb> {
+export async function openStore(ctx: TaskContext, store: StoreConfig): Promise<MigrationDb> {
   if (store.kind === 'sqlite') return openSqlite(store.location, { signal: ctx.signal });
   const target = describePostgres(store.location);
   let retries = 0;

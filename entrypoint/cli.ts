@@ -6,6 +6,7 @@
 // started.
 
 import { readFileSync } from 'node:fs';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../core/exit.js';
 import { killAllGroups } from '../core/groups.js';
 
 function version(): string {
@@ -18,7 +19,7 @@ function version(): string {
 async function main(argv: readonly string[]): Promise<number> {
   if (argv.includes('--version') || argv[0] === 'version') {
     process.stdout.write(`bootseq ${version()}\n`);
-    return 0;
+    return EXIT_OK;
   }
   const [{ COMMANDS }, { BootseqError, UsageError, escapeControl, escapeControlKeepingLines }, help, args] =
     await Promise.all([
@@ -35,7 +36,7 @@ async function main(argv: readonly string[]): Promise<number> {
       return fail(new UsageError(`unknown command "${topic}" (commands: ${names})`));
     }
     process.stdout.write(`${command ? help.commandHelp(command) : help.helpText(COMMANDS)}\n`);
-    return argv.length === 0 ? 2 : 0;
+    return argv.length === 0 ? EXIT_USAGE : EXIT_OK;
   }
   let logFormat = 'auto';
   try {
@@ -83,6 +84,6 @@ main(process.argv.slice(2))
       `bootseq: internal error (a bug; please report it):\n${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
     );
     killAllGroups();
-    process.exitCode = 1;
-    process.exit(1);
+    process.exitCode = EXIT_FAILED;
+    process.exit(EXIT_FAILED);
   });

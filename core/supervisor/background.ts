@@ -3,7 +3,7 @@
 // stops anything, so a job that was about to hand a child over either has or has not; a job that
 // fails on its own ends supervision with its error, as a crash would.
 
-import { BootseqError, TaskFailedError } from '../errors.js';
+import { BootseqError, errorMessage, TaskFailedError } from '../errors.js';
 import type { BootEvent } from '../events.js';
 import type { TaskId } from '../task.js';
 import type { Outcome } from './types.js';
@@ -23,9 +23,7 @@ export function createBackground(env: BackgroundEnv) {
         .catch((error: unknown) => {
           if (env.shutdownStarted.aborted) return; // stopped by shutdown: nothing more to say
           const failure =
-            error instanceof BootseqError
-              ? error
-              : new TaskFailedError(taskId, error instanceof Error ? error.message : String(error));
+            error instanceof BootseqError ? error : new TaskFailedError(taskId, errorMessage(error));
           env.emit({
             event: 'note',
             level: 'error',

@@ -7,7 +7,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BootseqError } from '../errors.js';
 import { killAllGroups } from '../groups.js';
-import type { Child, KeepOptions, TaskId } from '../task.js';
+import type { Child, KeepOptions, TaskId, TaskRef } from '../task.js';
 import { abortError, createLatch, finalExit, settle } from './outcome.js';
 import { watch, type RestartEnv } from './restarts.js';
 import { killEverything, stopInOrder } from './shutdown.js';
@@ -80,18 +80,8 @@ export function createSupervisor(options: SupervisorOptions) {
   };
   return {
     /** Hands a started child over: watched (and restarted by `restart`) until shutdown stops it. */
-    keep: (child: Child, role: Role, taskId: TaskId, keepOptions: KeepOptions = {}): void => {
-      const entry: Kept = {
-        child,
-        role,
-        taskId,
-        ...keepOptions,
-        restartTimes: [],
-        restartsTotal: 0,
-        startedAtMs: clock.now(),
-        pendingReady: undefined,
-        restarting: undefined,
-      };
+    keep: (child: Child, role: Role, task: TaskRef, keepOptions: KeepOptions = {}): void => {
+      const entry = newKept(child, role, task, keepOptions, clock.now());
       kept.push(entry);
       watch(entry, restartEnv);
     },
@@ -119,15 +109,7 @@ export function createSupervisor(options: SupervisorOptions) {
     },
     /** What is kept right now, for status and health: read-only. */
     view(): KeptView[] {
-      return kept.map((k) => ({
-        taskId: k.taskId,
-        role: k.role,
-        pid: k.child.pid,
-        up: !k.child.hasExited && k.pendingReady === undefined && k.restarting === undefined,
-        restarting: k.restarting !== undefined || k.pendingReady !== undefined,
-        restarts: k.restartsTotal,
-        startedAtMs: k.startedAtMs,
-      }));
+      return kept.map(viewOf);
     },
     dispose(): void {
       disposed.abort();
@@ -137,3 +119,33 @@ export function createSupervisor(options: SupervisorOptions) {
 }
 
 export type Supervisor = ReturnType<typeof createSupervisor>;
+
+/** A child just handed over, with no restart yet. */
+function newKept(child: Child, role: Role, task: TaskRef, options: KeepOptions, nowMs: number): Kept {
+  return {
+    child,
+    role,
+    taskId: task.id,
+    phase: task.phase,
+    target: task.target,
+    ...options,
+    restartTimes: [],
+    restartsTotal: 0,
+    startedAtMs: nowMs,
+    pendingReady: undefined,
+    restarting: undefined,
+  };
+}
+
+/** A kept child as status and health see it. */
+function viewOf(k: Kept): KeptView {
+  return {
+    taskId: k.taskId,
+    role: k.role,
+    pid: k.child.pid,
+    up: !k.child.hasExited && k.pendingReady === undefined && k.restarting === undefined,
+    restarting: k.restarting !== undefined || k.pendingReady !== undefined,
+    restarts: k.restartsTotal,
+    startedAtMs: k.startedAtMs,
+  };
+}

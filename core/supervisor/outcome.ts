@@ -16,8 +16,8 @@ import {
   exitCodeOf,
   exitCodeWhenForced,
 } from '../exit.js';
-import type { Child, ChildExit, TaskId } from '../task.js';
-import type { Outcome, Role, RunEnd, StopRecord } from './types.js';
+import type { TaskId } from '../task.js';
+import type { Outcome, RunEnd, StopRecord } from './types.js';
 
 export interface Settlement {
   /** For "shutting down (…)". */
@@ -58,7 +58,7 @@ export function settle(end: RunEnd, bootAbort: BootseqError | undefined): Settle
         };
         return { reason, exitCode, error: undefined, note };
       }
-      const error = unexpectedExitError(outcome.taskId, outcome.role, outcome.exit, outcome.child);
+      const error = unexpectedExitError(outcome);
       return { reason, exitCode: error.exitCode, error };
     }
   }
@@ -88,7 +88,7 @@ export function finalExit(
 export function abortError(outcome: Outcome): BootseqError {
   if (outcome.kind === 'signal') return new InterruptedError(outcome.signal);
   if (outcome.kind === 'failed') return outcome.error;
-  return unexpectedExitError(outcome.taskId, outcome.role, outcome.exit, outcome.child);
+  return unexpectedExitError(outcome);
 }
 
 /** A value set once (the first outcome wins), and a promise of it. */
@@ -110,7 +110,8 @@ export function createLatch<T>(): { readonly promise: Promise<T>; set(value: T):
 }
 
 /** The error a kept child's own exit turns into (during boot, or what ends supervision). */
-function unexpectedExitError(taskId: TaskId, role: Role, exit: ChildExit, child: Child): BootseqError {
+function unexpectedExitError(outcome: Extract<Outcome, { kind: 'exit' }>): BootseqError {
+  const { taskId, role, exit, child } = outcome;
   const tail = child.outputTail();
   if (role === 'replication') {
     return new ReplicationError(
@@ -122,12 +123,11 @@ function unexpectedExitError(taskId: TaskId, role: Role, exit: ChildExit, child:
       },
     );
   }
-  const name = taskId.replace(/^start:/, '');
   const shown = tail.length ? `\n  last output:\n${tail.map((l) => `    ${l}`).join('\n')}` : '';
   return new ProcessExitedError(
     taskId,
     exitCodeOf(exit),
-    `process ${name} ${describeExit(exit)}; the other processes and litestream were stopped in order${shown}`,
+    `process ${outcome.target} ${describeExit(exit)}; the other processes and litestream were stopped in order${shown}`,
     `run \`${child.display}\` by hand to see why it stopped`,
   );
 }

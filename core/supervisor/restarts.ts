@@ -4,7 +4,7 @@
 
 import { TaskFailedError } from '../errors.js';
 import type { BootEvent } from '../events.js';
-import { describeExit } from '../exit.js';
+import { describeExit, EXIT_FAILED, EXIT_OK } from '../exit.js';
 import type { ChildExit, RestartPolicy } from '../task.js';
 import type { Clock, Kept, Outcome } from './types.js';
 
@@ -44,7 +44,7 @@ function formatMs(ms: number): string {
 }
 
 function nameOf(entry: Kept): string {
-  return entry.role === 'replication' ? 'litestream' : entry.taskId.replace(/^start:/, '');
+  return entry.role === 'replication' ? 'litestream' : entry.target;
 }
 
 /** Watches the entry's current child until it exits, then restarts it or ends supervision. */
@@ -54,7 +54,7 @@ export function watch(entry: Kept, env: RestartEnv): void {
     if (env.isShuttingDown() || entry.child !== child) return;
     const policy = entry.restart;
     const stoppedBecause = policy?.stoppedBecause?.(child);
-    const failed = exit.signal !== undefined || exit.exitCode !== 0 || stoppedBecause !== undefined;
+    const failed = exit.signal !== undefined || exit.exitCode !== EXIT_OK || stoppedBecause !== undefined;
     const recent = policy ? recentRestarts(entry, policy, env.clock.now()) : 0;
     if (policy && (failed || !policy.onFailureOnly) && recent < policy.maxRestarts) {
       await restart(entry, policy, exit, env);
@@ -77,7 +77,10 @@ export function watch(entry: Kept, env: RestartEnv): void {
         return;
       }
     }
-    env.end({ kind: 'exit', taskId: entry.taskId, role: entry.role, exit, child }, true);
+    env.end(
+      { kind: 'exit', taskId: entry.taskId, target: entry.target, role: entry.role, exit, child },
+      true,
+    );
   });
 }
 
@@ -114,7 +117,7 @@ async function restart(entry: Kept, policy: RestartPolicy, exit: ChildExit, env:
         task: entry.taskId,
         text: `cannot restart ${what}: ${(error as Error).message}`,
       });
-      env.end({ kind: 'exit', taskId: entry.taskId, role: entry.role, exit, child });
+      env.end({ kind: 'exit', taskId: entry.taskId, target: entry.target, role: entry.role, exit, child });
       return;
     }
     watch(entry, env);
@@ -151,8 +154,15 @@ function awaitRecovery(
           task: entry.taskId,
           text: `${nameOf(entry)} did not recover after the restart: ${(error as Error).message}`,
         });
-        const exit = { exitCode: 1, signal: undefined };
-        env.end({ kind: 'exit', taskId: entry.taskId, role: entry.role, exit, child: restarted });
+        const exit = { exitCode: EXIT_FAILED, signal: undefined };
+        env.end({
+          kind: 'exit',
+          taskId: entry.taskId,
+          target: entry.target,
+          role: entry.role,
+          exit,
+          child: restarted,
+        });
       },
     )
     .finally(() => {

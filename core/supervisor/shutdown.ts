@@ -68,6 +68,8 @@ async function stopOne(k: Kept, options: StopOptions): Promise<StopRecord> {
     emit({
       event: 'stopped',
       task: k.taskId,
+      phase: k.phase,
+      target: k.target,
       duration_ms: clock.now() - stoppingAtMs,
       exit: describeExit(exit),
       ...(check?.ok && check.note ? { note: check.note } : {}),

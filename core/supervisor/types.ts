@@ -3,7 +3,7 @@
 
 import type { BootseqError } from '../errors.js';
 import type { BootEvent } from '../events.js';
-import type { Child, ChildExit, KeepOptions, RestartPolicy, TaskId } from '../task.js';
+import type { Child, ChildExit, KeepOptions, PhaseName, RestartPolicy, TaskId } from '../task.js';
 
 export type Role = 'replication' | 'process';
 
@@ -17,6 +17,8 @@ export type Outcome =
   | {
       readonly kind: 'exit';
       readonly taskId: TaskId;
+      /** The task's target: the process's name (a process), or `litestream`. */
+      readonly target: string;
       readonly role: Role;
       readonly exit: ChildExit;
       readonly child: Child;
@@ -60,6 +62,9 @@ export interface Kept {
   child: Child;
   readonly role: Role;
   readonly taskId: TaskId;
+  /** The phase and target of the task that kept it (a process's name is its start task's target). */
+  readonly phase: PhaseName;
+  readonly target: string;
   readonly restart?: RestartPolicy | undefined;
   readonly beforeStop?: KeepOptions['beforeStop'];
   readonly afterStop?: KeepOptions['afterStop'];

@@ -3,10 +3,10 @@
 // never touches the disk; taking, pruning and restoring belong to sqlite.ts and postgres.ts.
 
 import path from 'node:path';
-import type { Config } from '../../config/schema.js';
+import type { Config, StoreConfig } from '../../config/schema.js';
 
 /** A store as the backups see it: whichever else the config grows, these three are all they read. */
-export type BackupStore = Pick<Config['stores'][number], 'name' | 'kind' | 'location'>;
+export type BackupStore = Pick<StoreConfig, 'name' | 'kind' | 'location'>;
 
 /** A backup just taken; snake_case because it goes into the run report as it is. */
 export interface BackupRecord {

@@ -12,8 +12,8 @@ import path from 'node:path';
 import type pg from 'pg';
 import { TaskFailedError } from '../../core/errors.js';
 import { pruneStamped, stampedName } from '../../core/stamped-files.js';
-import type { Child, CommandSpec, TaskContext } from '../../core/task.js';
-import type { MigrationDb } from '../database.js';
+import { taskId, type Child, type CommandSpec, type TaskContext } from '../../core/task.js';
+import { hasTables, quoteIdent, type MigrationDb } from '../database.js';
 import { splitPassword } from '../postgres.js';
 import { describePostgres } from '../store.js';
 import { BACKUP_EXT, backupDir, type BackupRecord, type BackupStore } from './layout.js';
@@ -40,13 +40,6 @@ export async function backupPostgres(
   return { path: target, bytes: fs.statSync(target).size, duration_ms: Date.now() - started };
 }
 
-async function hasTables(db: MigrationDb): Promise<boolean> {
-  const rows = await db.query(
-    "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' LIMIT 1",
-  );
-  return rows.length > 0;
-}
-
 export interface PostgresRollback {
   /** host:port/database of the store, as messages show it. */
   readonly target: string;
@@ -66,10 +59,10 @@ export async function rollBackPostgres(
   backup: string,
   start: StartChild,
 ): Promise<PostgresRollback> {
-  const taskId = `restore:${store.name}`;
+  const id = taskId('restore', store.name);
   if (!fs.existsSync(backup) || fs.readFileSync(backup).subarray(0, 5).toString('latin1') !== 'PGDMP') {
     throw new TaskFailedError(
-      taskId,
+      id,
       `${backup} is not a usable backup: expected a pg_dump -Fc file; nothing was changed`,
       { hint: `pick a file from the backups folder of ${store.name}` },
     );
@@ -91,26 +84,33 @@ export async function rollBackPostgres(
     const busy = await otherSessions(admin, database);
     if (busy.length > 0) {
       throw new TaskFailedError(
-        taskId,
+        id,
         `${target} has ${busy.length} other session(s) (backend pid ${busy.join(', ')}); nothing was changed`,
         {
           hint: 'stop the app (and anything else connected) first, then run this again',
         },
       );
     }
-    await admin.query(`CREATE DATABASE "${swap.incoming}"`);
-    await restoreInto(admin, { taskId, url: store.location, target, backup, incoming: swap.incoming, start });
+    await admin.query(`CREATE DATABASE ${quoteIdent(swap.incoming)}`);
+    await restoreInto(admin, {
+      taskId: id,
+      url: store.location,
+      target,
+      backup,
+      incoming: swap.incoming,
+      start,
+    });
     const late = await otherSessions(admin, database);
     if (late.length > 0) {
-      await admin.query(`DROP DATABASE IF EXISTS "${swap.incoming}"`);
+      await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(swap.incoming)}`);
       throw new TaskFailedError(
-        taskId,
+        id,
         `a session connected to ${target} meanwhile (backend pid ${late.join(', ')}); nothing was changed`,
         { hint: 'stop the app first, then run this again' },
       );
     }
-    await admin.query(`ALTER DATABASE "${swap.database}" RENAME TO "${swap.aside}"`);
-    await admin.query(`ALTER DATABASE "${swap.incoming}" RENAME TO "${swap.database}"`);
+    await admin.query(`ALTER DATABASE ${quoteIdent(swap.database)} RENAME TO ${quoteIdent(swap.aside)}`);
+    await admin.query(`ALTER DATABASE ${quoteIdent(swap.incoming)} RENAME TO ${quoteIdent(swap.database)}`);
   } finally {
     await admin.end();
   }
@@ -169,7 +169,7 @@ async function restoreInto(
   });
   const exit = await child.exited;
   if (exit.exitCode === 0) return;
-  await admin.query(`DROP DATABASE IF EXISTS "${job.incoming}"`);
+  await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(job.incoming)}`);
   throw new TaskFailedError(
     job.taskId,
     `pg_restore of ${job.backup} failed (exit ${exit.exitCode ?? exit.signal}); ${job.target} was not changed`,

@@ -9,8 +9,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { TaskFailedError } from '../../core/errors.js';
 import { pruneStamped, stampAt, stampedName } from '../../core/stamped-files.js';
+import { taskId } from '../../core/task.js';
 import { processesWithOpen } from '../processes.js';
 import { checkIntegrity } from '../sqlite.js';
+import { openSqliteFile } from '../sqlite-file.js';
 import { BACKUP_EXT, type BackupRecord } from './layout.js';
 
 /** A copy of the sqlite file at `file` into `dir`; undefined when there is nothing to lose yet. */
@@ -20,8 +22,7 @@ export async function backupSqlite(
   keep: number,
 ): Promise<BackupRecord | undefined> {
   if (!fs.existsSync(file)) return undefined;
-  const { default: Database } = await import('better-sqlite3');
-  const db = new Database(file, { fileMustExist: true, readonly: true });
+  const db = await openSqliteFile(file, { readonly: true });
   try {
     const userTables = db
       .prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
@@ -52,20 +53,16 @@ export interface SqliteRollback {
 
 /** Puts the backup `backup` in place of the sqlite file `dbPath` of store `store`, with the app stopped. */
 export async function rollBackSqlite(store: string, dbPath: string, backup: string): Promise<SqliteRollback> {
-  const taskId = `restore:${store}`;
+  const id = taskId('restore', store);
   const users = processesWithOpen([dbPath, `${dbPath}-wal`]);
   if (users.length > 0) {
-    throw new TaskFailedError(
-      taskId,
-      `${dbPath} is open in process ${users.join(', ')}; nothing was changed`,
-      {
-        hint: 'stop the app and Litestream first (stop the container, or SIGTERM bootseq), then run this again',
-      },
-    );
+    throw new TaskFailedError(id, `${dbPath} is open in process ${users.join(', ')}; nothing was changed`, {
+      hint: 'stop the app and Litestream first (stop the container, or SIGTERM bootseq), then run this again',
+    });
   }
   const problem = await checkBackup(backup);
   if (problem)
-    throw new TaskFailedError(taskId, `${backup} is not a usable backup: ${problem}; nothing was changed`, {
+    throw new TaskFailedError(id, `${backup} is not a usable backup: ${problem}; nothing was changed`, {
       hint: 'pick another file from the backups folder (`ls` it) ',
     });
   let movedAside: string | undefined;
@@ -79,8 +76,7 @@ export async function rollBackSqlite(store: string, dbPath: string, backup: stri
   // Copied under a temporary name and renamed into place, so the store's path never holds half a file.
   const temp = `${dbPath}.tmp-restore-${process.pid}`;
   fs.copyFileSync(backup, temp);
-  const { default: Database } = await import('better-sqlite3');
-  const db = new Database(temp);
+  const db = await openSqliteFile(temp);
   db.pragma('journal_mode = WAL');
   db.close();
   fs.renameSync(temp, dbPath);

@@ -3,14 +3,13 @@
 // the file's bytes recorded as hex, so an edited applied file is caught.
 
 import { createHash } from 'node:crypto';
+import { quoteName } from '../database.js';
 import {
-  crc32,
-  currentDatabase,
+  crc32LockKey,
+  integerMigration,
   listFiles,
   readMigrationFile,
   sortByIntegerVersion,
-  quoteName,
-  withoutBom,
   type HistoryFormat,
   type LocalMigration,
 } from './model.js';
@@ -24,32 +23,22 @@ export const bootseqHistory: HistoryFormat = {
     for (const name of listFiles(dir, false)) {
       const match = /^(\d+)_(.+)\.sql$/.exec(name);
       if (!match) continue;
-      const read = readMigrationFile(dir, name);
-      if (!read) {
-        problems.push(`${name}: not valid UTF-8`);
-        continue;
-      }
-      const { file, bytes, text } = read;
-      migrations.push({
-        version: BigInt(match[1]!).toString(),
-        description: match[2]!.replaceAll('_', ' '),
-        file,
-        script: name,
-        bytes,
-        sql: withoutBom(text),
-        checksum: createHash('sha256').update(bytes).digest('hex'),
-        repeatable: false,
-        transactional: !text.startsWith('-- no-transaction'),
-      });
+      const read = readMigrationFile(dir, name, problems);
+      if (!read) continue;
+      migrations.push(
+        integerMigration(read, name, {
+          version: match[1]!,
+          description: match[2]!.replaceAll('_', ' '),
+          checksum: createHash('sha256').update(read.bytes).digest('hex'),
+          transactional: !read.text.startsWith('-- no-transaction'),
+        }),
+      );
     }
     sortByIntegerVersion(migrations, problems);
     return { migrations, problems };
   },
   displayChecksum: (bytes) => createHash('sha256').update(bytes).digest('hex'),
-  async lockKey(db) {
-    if (db.dialect !== 'postgres') return undefined;
-    return 0x626f6f74n * BigInt(crc32(await currentDatabase(db))); // "boot"
-  },
+  lockKey: crc32LockKey(0x626f6f74n), // "boot"
   async plan(db, local, options) {
     const table = quoteName(options.table);
     await db.exec(

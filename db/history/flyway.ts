@@ -6,13 +6,12 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import type { MigrationDb } from '../database.js';
+import { hasTables, quoteName, type MigrationDb } from '../database.js';
 import {
   crc32,
   decodeUtf8,
   listFiles,
   readMigrationFile,
-  quoteName,
   tableExists,
   withoutBom,
   type HistoryFormat,
@@ -95,11 +94,8 @@ export const flyway: HistoryFormat = {
         problems.push(`${script}: "${versionText}" is not a Flyway version (numbers separated by . or _)`);
         continue;
       }
-      const read = readMigrationFile(dir, script);
-      if (!read) {
-        problems.push(`${script}: not valid UTF-8 (Flyway refuses it)`);
-        continue;
-      }
+      const read = readMigrationFile(dir, script, problems, ' (Flyway refuses it)');
+      if (!read) continue;
       const { file, bytes, text } = read;
       const sql = withoutBom(text);
       if (/\$\{[^}]+\}/.test(sql)) {
@@ -260,18 +256,6 @@ async function qualifiedTable(db: MigrationDb, options: MigrateOptions): Promise
   return `${quoteName(schema)}.${quoteName(options.table)}`;
 }
 
-async function hasTables(db: MigrationDb): Promise<boolean> {
-  const rows =
-    db.dialect === 'postgres'
-      ? await db.query(
-          "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' LIMIT 1",
-        )
-      : await db.query(
-          "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' LIMIT 1",
-        );
-  return rows.length > 0;
-}
-
 async function createTable(
   db: MigrationDb,
   table: string,
@@ -340,7 +324,7 @@ async function ensureHistoryTable(
   notes: string[],
 ): Promise<string | undefined> {
   if (await tableExists(db, options.table)) return undefined;
-  const nonEmpty = await hasTables(db);
+  const nonEmpty = await hasTables(db, 'current-schema');
   if (nonEmpty && options.baseline === undefined)
     return `the database has tables but no ${options.table}; Flyway refuses to migrate it. Set migrate.baseline to the version the existing schema corresponds to (what \`flyway baseline\` records)`;
   await createTable(db, table, options.table.split('.').at(-1)!, nonEmpty ? options.baseline : undefined);

@@ -2,7 +2,7 @@
 // tables and the tools' rules. Shared by migrate/ (which applies migrations), verify/ (the "no failed
 // or pending migrations" gate) and `bootseq checksum`.
 
-import type { Config } from '../../config/schema.js';
+import type { BuiltinMigrate } from '../../config/schema.js';
 import type { MigrationDb } from '../database.js';
 import { bootseqHistory } from './bootseq.js';
 import { flyway } from './flyway.js';
@@ -20,9 +20,6 @@ export const FORMATS: Readonly<Record<HistoryFormat['name'], HistoryFormat>> = {
   flyway,
   rails,
 };
-
-/** A store's `migrate: { dir, history, … }` as config/ resolved it: dir absolute, defaults filled. */
-export type BuiltinMigrate = Extract<NonNullable<Config['stores'][number]['migrate']>, { kind: 'builtin' }>;
 
 /** What the format's functions take: the table defaults to the format's own. */
 export function migrateOptions(spec: BuiltinMigrate, format: HistoryFormat): MigrateOptions {

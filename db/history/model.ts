@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { crc32 as zlibCrc32 } from 'node:zlib';
-import type { MigrationDb } from '../database.js';
+import { quoteName, type MigrationDb } from '../database.js';
 
 export interface LocalMigration {
   /** As the tool spells it (`20260115000001`, `1.1`); undefined for repeatable migrations. */
@@ -106,27 +106,56 @@ export function sortByIntegerVersion(
   }
 }
 
-/** Reads one migration file strictly as UTF-8 (the tools refuse anything else). */
+/** A migration file as read: its path, bytes and text. */
+export interface MigrationFile {
+  readonly file: string;
+  readonly bytes: Buffer;
+  readonly text: string;
+}
+
+/**
+ * Reads one migration file strictly as UTF-8 (the tools refuse anything else); undefined when it is
+ * not, with that said in `problems` (`refusal`: the tool's own consequence, ` (sqlx refuses it)`).
+ */
 export function readMigrationFile(
   dir: string,
   script: string,
-): { file: string; bytes: Buffer; text: string } | undefined {
+  problems: string[],
+  refusal = '',
+): MigrationFile | undefined {
   const file = path.join(dir, script);
   const bytes = fs.readFileSync(file);
   const text = decodeUtf8(bytes);
+  if (text === undefined) problems.push(`${script}: not valid UTF-8${refusal}`);
   return text === undefined ? undefined : { file, bytes, text };
+}
+
+/** A migration of a format with integer versions (sqlx, Rails, bootseq): the version in plain decimal. */
+export function integerMigration(
+  read: MigrationFile,
+  script: string,
+  fields: {
+    readonly version: string;
+    readonly description: string;
+    readonly checksum: LocalMigration['checksum'];
+    readonly transactional: boolean;
+  },
+): LocalMigration {
+  return {
+    version: BigInt(fields.version).toString(),
+    description: fields.description,
+    file: read.file,
+    script,
+    bytes: read.bytes,
+    sql: withoutBom(read.text),
+    checksum: fields.checksum,
+    repeatable: false,
+    transactional: fields.transactional,
+  };
 }
 
 export function withoutBom(text: string): string {
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-}
-
-/** Quotes an identifier, schema-qualified names part by part. */
-export function quoteName(name: string): string {
-  return name
-    .split('.')
-    .map((part) => `"${part.replace(/^"|"$/g, '').replace(/"/g, '""')}"`)
-    .join('.');
 }
 
 /** zlib CRC-32 of a string's UTF-8 bytes (unsigned). */
@@ -137,6 +166,15 @@ export function crc32(text: string | Buffer): number {
 export async function currentDatabase(db: MigrationDb): Promise<string> {
   const rows = await db.query<{ name: string }>('SELECT current_database() AS name');
   return rows[0]?.name ?? '';
+}
+
+/**
+ * The advisory lock key of a tool that derives it from the database's name (sqlx, Rails, bootseq):
+ * `multiplier` × crc32(current_database()); none on SQLite, whose write lock serves instead.
+ */
+export function crc32LockKey(multiplier: bigint): HistoryFormat['lockKey'] {
+  return async (db) =>
+    db.dialect === 'postgres' ? multiplier * BigInt(crc32(await currentDatabase(db))) : undefined;
 }
 
 export async function tableExists(db: MigrationDb, table: string): Promise<boolean> {

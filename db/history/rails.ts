@@ -5,14 +5,13 @@
 // Caution (Rails ≥ 7.1): a database with a schema_migrations table counts as initialized, so Rails
 // will not load db/<name>_schema.rb into it; use this only for databases Rails migrates, not loads.
 
+import { quoteName } from '../database.js';
 import {
-  crc32,
-  currentDatabase,
+  crc32LockKey,
+  integerMigration,
   listFiles,
   readMigrationFile,
   sortByIntegerVersion,
-  quoteName,
-  withoutBom,
   type HistoryFormat,
   type LocalMigration,
 } from './model.js';
@@ -26,32 +25,22 @@ export const rails: HistoryFormat = {
     for (const name of listFiles(dir, false)) {
       const match = /^(\d+)_([a-z0-9_]+)(\.[a-z0-9_]+)?\.sql$/.exec(name);
       if (!match) continue;
-      const read = readMigrationFile(dir, name);
-      if (!read) {
-        problems.push(`${name}: not valid UTF-8`);
-        continue;
-      }
-      const { file, bytes, text } = read;
-      migrations.push({
-        version: BigInt(match[1]!).toString(),
-        description: match[2]!,
-        file,
-        script: name,
-        bytes,
-        sql: withoutBom(text),
-        checksum: null,
-        repeatable: false,
-        transactional: true,
-      });
+      const read = readMigrationFile(dir, name, problems);
+      if (!read) continue;
+      migrations.push(
+        integerMigration(read, name, {
+          version: match[1]!,
+          description: match[2]!,
+          checksum: null,
+          transactional: true,
+        }),
+      );
     }
     sortByIntegerVersion(migrations, problems, ' (Rails raises DuplicateMigrationVersionError)');
     return { migrations, problems };
   },
   displayChecksum: () => '(Rails records no checksum)',
-  async lockKey(db) {
-    if (db.dialect !== 'postgres') return undefined;
-    return 2053462845n * BigInt(crc32(await currentDatabase(db)));
-  },
+  lockKey: crc32LockKey(2053462845n),
   async plan(db, local, options) {
     const table = quoteName(options.table);
     const text = db.dialect === 'postgres' ? 'character varying' : 'varchar';

@@ -5,14 +5,13 @@
 // checksum here is what made the services panic with VersionMismatch.
 
 import { createHash } from 'node:crypto';
+import { quoteName } from '../database.js';
 import {
-  crc32,
-  currentDatabase,
+  crc32LockKey,
+  integerMigration,
   listFiles,
   readMigrationFile,
   sortByIntegerVersion,
-  quoteName,
-  withoutBom,
   type HistoryFormat,
   type LocalMigration,
 } from './model.js';
@@ -41,32 +40,22 @@ export const sqlx: HistoryFormat = {
       }
       if (rest.endsWith('.down.sql')) continue; // only for revert
       const description = rest.replace(/\.up\.sql$|\.sql$/, '').replaceAll('_', ' ');
-      const read = readMigrationFile(dir, name);
-      if (!read) {
-        problems.push(`${name}: not valid UTF-8 (sqlx refuses it)`);
-        continue;
-      }
-      const { file, bytes, text } = read;
-      migrations.push({
-        version: BigInt(versionText).toString(),
-        description,
-        file,
-        script: name,
-        bytes,
-        sql: withoutBom(text),
-        checksum: createHash('sha384').update(bytes).digest(),
-        repeatable: false,
-        transactional: !text.startsWith('-- no-transaction'),
-      });
+      const read = readMigrationFile(dir, name, problems, ' (sqlx refuses it)');
+      if (!read) continue;
+      migrations.push(
+        integerMigration(read, name, {
+          version: versionText,
+          description,
+          checksum: createHash('sha384').update(read.bytes).digest(),
+          transactional: !read.text.startsWith('-- no-transaction'),
+        }),
+      );
     }
     sortByIntegerVersion(migrations, problems);
     return { migrations, problems };
   },
   displayChecksum: (bytes) => createHash('sha384').update(bytes).digest('hex'),
-  async lockKey(db) {
-    if (db.dialect !== 'postgres') return undefined;
-    return 0x3d32ad9en * BigInt(crc32(await currentDatabase(db)));
-  },
+  lockKey: crc32LockKey(0x3d32ad9en),
   async plan(db, local, options) {
     const table = quoteName(options.table);
     await db.exec(

@@ -5,8 +5,8 @@
 
 import { loadConfig } from '../../config/load.js';
 import type { Config } from '../../config/schema.js';
-import { outputLabel, type BootEvent, type Reporter } from '../../core/events.js';
-import { describeBootseqExit, EXIT_FAILED } from '../../core/exit.js';
+import type { BootEvent, Reporter } from '../../core/events.js';
+import { describeBootseqExit, EXIT_FAILED, EXIT_OK } from '../../core/exit.js';
 import { buildGraph, type GraphOptions } from '../../core/graph.js';
 import {
   createRunReport,
@@ -84,58 +84,97 @@ export async function runBoot(cmd: CommandContext, options: BootOptions): Promis
     configHash: config.hash,
     bootseqVersion: cmd.version,
   });
+  const run: BootRun = { config, reporter, supervisor, live, report, startedAtMs, rehearsals };
   let ended: ShutdownResult | undefined;
   try {
-    announce(reporter, config, tasks);
-    const { keep, background } = supervisor;
-    const result = await runTasks(tasks, {
-      config,
-      reporter,
-      controller,
-      keep,
-      background,
-      expose: (views) => live.expose(views),
-    });
-    report.tasks = toReportTasks(result.records);
-    const end: RunEnd = result.error
-      ? { kind: 'failed', error: result.error }
-      : options.supervise
-        ? {
-            kind: 'supervised',
-            outcome: await superviseUntilEnd(supervisor, reporter, config, report, startedAtMs),
-          }
-        : {
-            kind: 'done',
-            reason: options.until ? `--until ${options.until} reached` : `${options.command} done`,
-          };
-    live.shuttingDown();
-    // A rehearsal in progress stops first: it is a copy, and must not outlive the app it rehearses.
-    await rehearsals?.stop();
-    ended = await supervisor.shutdown(end);
+    ended = await runAndShutDown(run, tasks, controller, options);
   } finally {
     live.shuttingDown();
     heartbeat?.stop();
     await rehearsals?.stop();
     supervisor.dispose();
     await servers?.close();
-    // A bug thrown above still leaves a report, marked failed, and cli.ts reports the bug.
-    const exitCode = ended?.exitCode ?? EXIT_FAILED;
-    const checks = options.supervise ? checksReport(live.snapshot()) : undefined;
-    if (checks) report.checks = checks;
-    finishRunReport(report, {
-      stops: ended?.stops ?? [],
-      exitCode,
-      error: ended?.error,
-      redact: config.redact,
-    });
-    const written = await writeReport(config.report.dir, report, config.report.keep);
-    if (written.problem) emit({ event: 'note', level: 'warn', text: written.problem });
-    else if (written.path) emit({ event: 'note', level: 'info', text: `run report: ${written.path}` });
-    emit({ event: 'note', level: exitCode === 0 ? 'info' : 'error', text: describeBootseqExit(exitCode) });
-    await reporter.close();
+    await closeRun(run, ended);
   }
   if (ended.error) throw ended.error;
   return ended.exitCode;
+}
+
+/** One boot's parts, once the config is final. */
+interface BootRun {
+  readonly config: LoadedConfig;
+  readonly reporter: Reporter;
+  readonly supervisor: Supervisor;
+  readonly live: LiveState;
+  readonly report: RunReport;
+  readonly startedAtMs: number;
+  /** Scheduled rehearsals (`rehearse:`), stopped before anything else at shutdown. */
+  readonly rehearsals: Rehearsals | undefined;
+}
+
+/** Runs the tasks, supervises (`up`), then shuts down in order: how the run ended. */
+async function runAndShutDown(
+  run: BootRun,
+  tasks: readonly TaskSpec[],
+  controller: AbortController,
+  options: BootOptions,
+): Promise<ShutdownResult> {
+  const { config, reporter, supervisor, live, report } = run;
+  announce(reporter, config, tasks);
+  const { keep, background } = supervisor;
+  const result = await runTasks(tasks, {
+    config,
+    reporter,
+    controller,
+    keep,
+    background,
+    expose: (views) => live.expose(views),
+  });
+  report.tasks = toReportTasks(result.records);
+  const end: RunEnd = result.error
+    ? { kind: 'failed', error: result.error }
+    : options.supervise
+      ? {
+          kind: 'supervised',
+          outcome: await superviseUntilEnd(supervisor, reporter, config, report, run.startedAtMs),
+        }
+      : {
+          kind: 'done',
+          reason: options.until ? `--until ${options.until} reached` : `${options.command} done`,
+        };
+  live.shuttingDown();
+  // A rehearsal in progress stops first: it is a copy, and must not outlive the app it rehearses.
+  await run.rehearsals?.stop();
+  return supervisor.shutdown(end);
+}
+
+/**
+ * Writes the run report and says the last lines: where the report is, and the exit code. A bug
+ * thrown before the run ended (`ended` undefined) still leaves a report, marked failed, and cli.ts
+ * reports the bug.
+ */
+async function closeRun(run: BootRun, ended: ShutdownResult | undefined): Promise<void> {
+  const { config, reporter, report } = run;
+  const emit = (event: BootEvent) => reporter.emit(event);
+  const exitCode = ended?.exitCode ?? EXIT_FAILED;
+  // What kept being checked after boot (liveness, heartbeat, rehearsals), when anything was.
+  const checks = checksReport(run.live.snapshot());
+  if (checks) report.checks = checks;
+  finishRunReport(report, {
+    stops: ended?.stops ?? [],
+    exitCode,
+    error: ended?.error,
+    redact: config.redact,
+  });
+  const written = await writeReport(config.report.dir, report, config.report.keep);
+  if (written.problem) emit({ event: 'note', level: 'warn', text: written.problem });
+  else if (written.path) emit({ event: 'note', level: 'info', text: `run report: ${written.path}` });
+  emit({
+    event: 'note',
+    level: exitCode === EXIT_OK ? 'info' : 'error',
+    text: describeBootseqExit(exitCode),
+  });
+  await reporter.close();
 }
 
 /**
@@ -194,7 +233,7 @@ function announce(reporter: Reporter, config: LoadedConfig, tasks: readonly Task
   for (const warning of config.warnings) reporter.emit({ event: 'note', level: 'warn', text: warning });
   reporter.emit({
     event: 'plan',
-    tasks: tasks.map((t) => ({ id: t.id, after: t.after, describe: t.describe })),
+    tasks: tasks.map(({ id, phase, target, after, describe }) => ({ id, phase, target, after, describe })),
   });
 }
 
@@ -209,8 +248,8 @@ async function superviseUntilEnd(
   await writeReport(config.report.dir, report, config.report.keep);
   // Where each process answered its readiness check, as the start tasks recorded it.
   const addresses = Object.fromEntries(
-    (report.tasks as { id: string; address?: unknown }[]).flatMap((t) =>
-      t.id.startsWith('start:') && typeof t.address === 'string' ? [[outputLabel(t.id), t.address]] : [],
+    (report.tasks as { phase: string; target: string; address?: unknown }[]).flatMap((t) =>
+      t.phase === 'start' && typeof t.address === 'string' ? [[t.target, t.address]] : [],
     ),
   );
   reporter.emit({

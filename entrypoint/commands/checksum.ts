@@ -3,6 +3,7 @@
 
 import fs from 'node:fs';
 import { UsageError } from '../../core/errors.js';
+import { EXIT_OK } from '../../core/exit.js';
 import type { CommandContext, CommandSpec } from './context.js';
 
 export const spec: CommandSpec = {
@@ -51,5 +52,5 @@ export async function run(cmd: CommandContext): Promise<number> {
       `${history} reads migration files as UTF-8; save it as UTF-8`,
     );
   }
-  return 0;
+  return EXIT_OK;
 }

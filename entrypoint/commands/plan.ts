@@ -2,6 +2,7 @@
 // opened, no process started, no report written.
 
 import { buildGraph, topologicalOrder, UNTIL } from '../../core/graph.js';
+import { EXIT_OK } from '../../core/exit.js';
 import type { CommandContext, CommandSpec } from './context.js';
 
 export const spec: CommandSpec = {
@@ -46,7 +47,7 @@ export async function run(cmd: CommandContext): Promise<number> {
         })),
       }),
     );
-    return 0;
+    return EXIT_OK;
   }
   const width = Math.max(...tasks.map((t) => t.id.length), 4);
   const lines = [`${tasks.length} tasks from ${config.file} (nothing was touched):`, ''];
@@ -61,5 +62,5 @@ export async function run(cmd: CommandContext): Promise<number> {
   }
   for (const w of config.warnings) lines.push('', `warn: ${w}`);
   cmd.print(lines.join('\n'));
-  return 0;
+  return EXIT_OK;
 }

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../../config/schema.js';
 import { UsageError } from '../../core/errors.js';
+import { taskId } from '../../core/task.js';
 import type { CommandContext, CommandSpec } from './context.js';
 
 export const spec: CommandSpec = {
@@ -67,7 +68,7 @@ export async function run(cmd: CommandContext): Promise<number> {
     // A command migration runs the app's own migrator, which knows the live database, not the copy.
     const migrate = store.migrate?.kind === 'command' ? undefined : store.migrate;
     if (store.migrate?.kind === 'command')
-      skipped.push(`migrate:${store.name} (a migrate command cannot be pointed at the copy)`);
+      skipped.push(`${taskId('migrate', store.name)} (a migrate command cannot be pointed at the copy)`);
     if (store.kind === 'postgres') {
       // A scratch database on the same server (or --postgres-url), dropped afterwards: the baseline
       // dump (restore.dump) and the migrations are rehearsed on it from empty.

@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import { UsageError } from '../../core/errors.js';
 import { newestStamped } from '../../core/stamped-files.js';
+import { EXIT_OK } from '../../core/exit.js';
 import type { CommandContext, CommandSpec } from './context.js';
 
 export const spec: CommandSpec = {
@@ -30,6 +31,8 @@ interface Report {
   error?: { message: string; hint?: string };
   tasks: {
     id: string;
+    /** The store of a verify or migrate task (its gates, its migrations). */
+    target: string;
     status: string;
     duration_ms: number | null;
     exit_code: number | null;
@@ -56,7 +59,7 @@ export async function run(cmd: CommandContext): Promise<number> {
   const text = fs.readFileSync(file, 'utf8');
   if (cmd.json || cmd.logFormat === 'json') {
     cmd.print(text.trimEnd());
-    return 0;
+    return EXIT_OK;
   }
   const report = JSON.parse(text) as Report;
   const lines = [
@@ -71,20 +74,18 @@ export async function run(cmd: CommandContext): Promise<number> {
       `${t.id.padEnd(width)}  ${t.status.padEnd(9)}  ${t.duration_ms === null ? '-'.padStart(8) : `${t.duration_ms} ms`.padStart(8)}  ${t.exit_code ?? '-'}`,
     );
   }
-  const gates = report.tasks.flatMap((t) => (t.gates ?? []).map((g) => ({ task: t.id, ...g })));
+  const gates = report.tasks.flatMap((t) => (t.gates ?? []).map((g) => ({ ...g, store: t.target })));
   if (gates.length > 0) {
     lines.push('', 'gates:');
     for (const g of gates)
-      lines.push(
-        `  ${g.task.replace(/^verify:/, '').padEnd(width)}  ${g.ok ? 'ok  ' : 'FAIL'}  ${g.gate}: ${g.detail}`,
-      );
+      lines.push(`  ${g.store.padEnd(width)}  ${g.ok ? 'ok  ' : 'FAIL'}  ${g.gate}: ${g.detail}`);
   }
-  const migrations = report.tasks.flatMap((t) => (t.migrations ?? []).map((m) => ({ task: t.id, ...m })));
+  const migrations = report.tasks.flatMap((t) =>
+    (t.migrations ?? []).map((m) => ({ ...m, store: t.target })),
+  );
   lines.push('', migrations.length > 0 ? 'migrations applied:' : 'migrations applied: none');
   for (const m of migrations)
-    lines.push(
-      `  ${m.task.replace(/^migrate:/, '')}  ${m.script}  ${m.checksum ?? '(no checksum)'}  ${m.duration_ms} ms`,
-    );
+    lines.push(`  ${m.store}  ${m.script}  ${m.checksum ?? '(no checksum)'}  ${m.duration_ms} ms`);
   if (report.shutdown.length > 0) {
     lines.push(
       '',
@@ -92,5 +93,5 @@ export async function run(cmd: CommandContext): Promise<number> {
     );
   }
   cmd.print(lines.join('\n'));
-  return 0;
+  return EXIT_OK;
 }

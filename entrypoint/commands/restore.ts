@@ -5,6 +5,7 @@ import path from 'node:path';
 import { UsageError } from '../../core/errors.js';
 import { spawner } from '../../core/spawn.js';
 import type { Rollback, StartChild } from '../../db/backups/index.js';
+import { EXIT_OK } from '../../core/exit.js';
 import type { CommandContext, CommandSpec } from './context.js';
 
 export const spec: CommandSpec = {
@@ -56,7 +57,7 @@ export async function run(cmd: CommandContext): Promise<number> {
   const { rollBack } = await import('../../db/backups/index.js');
   const result = await rollBack(store, backup, { start });
   cmd.print(describeRollback(result, { dir: config.dir, location: store.location, backup }));
-  return 0;
+  return EXIT_OK;
 }
 
 function describeRollback(

@@ -16,7 +16,7 @@ const esc = escapeControl;
 const formatters: Formatters = {
   plan: (e) => `boot plan: ${e.tasks.length} tasks (${esc(e.tasks.map((t) => t.id).join(', '))})`,
   'task-start': (e) => `[${esc(e.task)}] started`,
-  'task-output': (e) => `[${esc(outputLabel(e.task))}] ${esc(e.line)}`,
+  'task-output': (e) => `[${esc(outputLabel(e))}] ${esc(e.line)}`,
   'task-end': (e) =>
     e.status === 'skipped'
       ? `[${esc(e.task)}] skipped`

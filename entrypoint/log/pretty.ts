@@ -69,9 +69,9 @@ function formatLine(event: BootEvent): string | undefined {
     case 'ready':
       return `✔ ${describeReadyEvent(event)} · Ctrl+C stops everything in order`;
     case 'stopped':
-      return `  ✔ ${escapeControl(outputLabel(event.task)).padEnd(12)} stopped in ${shortDuration(event.duration_ms)}: ${escapeControl(event.exit)}${event.note ? ` · ${escapeControl(event.note)}` : ''}`;
+      return `  ✔ ${escapeControl(outputLabel(event)).padEnd(12)} stopped in ${shortDuration(event.duration_ms)}: ${escapeControl(event.exit)}${event.note ? ` · ${escapeControl(event.note)}` : ''}`;
     case 'task-output':
-      return `${clock()} ${escapeControl(outputLabel(event.task))}  ${compact(escapeControl(event.line))}`;
+      return `${clock()} ${escapeControl(outputLabel(event))}  ${compact(escapeControl(event.line))}`;
     default: {
       const text = formatText(event);
       return text === undefined ? undefined : `${clock()} ${text}`;
@@ -79,101 +79,113 @@ function formatLine(event: BootEvent): string | undefined {
   }
 }
 
+/** What the reporter holds between events: the rows of the list while it shows, and what waits for it. */
+interface PrettyState {
+  readonly out: NodeJS.WriteStream;
+  readonly rows: Map<string, Row>;
+  listing: Promise<void> | undefined;
+  /** The list is on screen: lines wait in `queued` until it is gone. */
+  live: boolean;
+  readonly queued: string[];
+}
+
 export function createPrettyReporter(out: NodeJS.WriteStream = process.stdout): Reporter {
-  const rows = new Map<string, Row>();
-  let listing: Promise<void> | undefined;
-  let live = false;
-  const queued: string[] = [];
-
-  const writeLine = (event: BootEvent) => {
-    const line = formatLine(event);
-    if (line === undefined) return;
-    if (live) queued.push(line);
-    else out.write(`${line}\n`);
-  };
-
-  const finishList = () => {
-    for (const row of rows.values()) {
-      row.started.resolve();
-      row.ended.resolve({ status: 'skipped', durationMs: 0 });
-    }
-  };
-
-  /** Whether a live row took the event. */
-  const intoRow = (event: BootEvent, row: Row): boolean => {
-    switch (event.event) {
-      case 'task-start':
-        row.started.resolve();
-        return true;
-      case 'task-output':
-        return setOutput(row, compact(escapeControl(event.line)));
-      case 'note': {
-        // bootseq's own lines quote foreign text (file names, Litestream's errors): escaped, as in plain.
-        const text = escapeControl(event.text);
-        if (event.summary) {
-          row.summary = text;
-          return true;
-        }
-        if (event.level === 'info') return setOutput(row, text);
-        row.kept.push(`${event.level}: ${text}${event.hint ? `\n  Try: ${escapeControl(event.hint)}` : ''}`);
-        return setOutput(row, `${event.level}: ${text}`);
-      }
-      case 'task-end':
-        row.done = true;
-        row.started.resolve();
-        row.ended.resolve({
-          status: event.status,
-          error: event.error === undefined ? undefined : escapeControl(event.error),
-          durationMs: event.duration_ms,
-        });
-        return true;
-      default:
-        return false;
-    }
-  };
-
+  const state: PrettyState = { out, rows: new Map(), listing: undefined, live: false, queued: [] };
   return {
     emit(event) {
-      if (event.event === 'plan' && !listing && event.tasks.length > 0) {
-        for (const t of event.tasks)
-          rows.set(t.id, {
-            started: deferred(),
-            ended: deferred(),
-            wrapper: undefined,
-            done: false,
-            summary: undefined,
-            kept: [],
-            latest: undefined,
-          });
-        const list = new Listr<unknown, 'default', 'simple'>(
-          event.tasks.map((t) => mirrorTask(t.id, rows)),
-          { concurrent: true, exitOnError: false, registerSignalListeners: false, collectErrors: false },
-        );
-        live = true;
-        listing = list
-          .run()
-          .then(
-            () => undefined,
-            () => undefined,
-          )
-          .finally(() => {
-            live = false;
-            for (const line of queued.splice(0)) out.write(`${line}\n`);
-          });
+      if (event.event === 'plan' && !state.listing && event.tasks.length > 0) {
+        startList(state, event.tasks);
         return;
       }
-      const row = 'task' in event && event.task ? rows.get(event.task) : undefined;
-      if (live && row && !row.done && intoRow(event, row)) return;
+      const row = 'task' in event && event.task ? state.rows.get(event.task) : undefined;
+      if (state.live && row && !row.done && intoRow(event, row)) return;
       // A summary belongs beside its row; once the list is gone it says nothing new.
       if (event.event === 'note' && event.summary) return;
-      if (event.event === 'ready') finishList();
-      writeLine(event);
+      if (event.event === 'ready') finishList(state);
+      writeLine(state, event);
     },
     async close() {
-      finishList();
-      await listing;
+      finishList(state);
+      await state.listing;
     },
   };
+}
+
+/** On the plan: one row per task, and the listr2 list that mirrors them until the last one ends. */
+function startList(state: PrettyState, tasks: readonly { readonly id: string }[]): void {
+  for (const t of tasks)
+    state.rows.set(t.id, {
+      started: deferred(),
+      ended: deferred(),
+      wrapper: undefined,
+      done: false,
+      summary: undefined,
+      kept: [],
+      latest: undefined,
+    });
+  const list = new Listr<unknown, 'default', 'simple'>(
+    tasks.map((t) => mirrorTask(t.id, state.rows)),
+    { concurrent: true, exitOnError: false, registerSignalListeners: false, collectErrors: false },
+  );
+  state.live = true;
+  state.listing = list
+    .run()
+    .then(
+      () => undefined,
+      () => undefined,
+    )
+    .finally(() => {
+      state.live = false;
+      for (const line of state.queued.splice(0)) state.out.write(`${line}\n`);
+    });
+}
+
+function writeLine(state: PrettyState, event: BootEvent): void {
+  const line = formatLine(event);
+  if (line === undefined) return;
+  if (state.live) state.queued.push(line);
+  else state.out.write(`${line}\n`);
+}
+
+/** Ends the list: rows that never started are shown skipped. */
+function finishList(state: PrettyState): void {
+  for (const row of state.rows.values()) {
+    row.started.resolve();
+    row.ended.resolve({ status: 'skipped', durationMs: 0 });
+  }
+}
+
+/** Whether a live row took the event. */
+function intoRow(event: BootEvent, row: Row): boolean {
+  switch (event.event) {
+    case 'task-start':
+      row.started.resolve();
+      return true;
+    case 'task-output':
+      return setOutput(row, compact(escapeControl(event.line)));
+    case 'note': {
+      // bootseq's own lines quote foreign text (file names, Litestream's errors): escaped, as in plain.
+      const text = escapeControl(event.text);
+      if (event.summary) {
+        row.summary = text;
+        return true;
+      }
+      if (event.level === 'info') return setOutput(row, text);
+      row.kept.push(`${event.level}: ${text}${event.hint ? `\n  Try: ${escapeControl(event.hint)}` : ''}`);
+      return setOutput(row, `${event.level}: ${text}`);
+    }
+    case 'task-end':
+      row.done = true;
+      row.started.resolve();
+      row.ended.resolve({
+        status: event.status,
+        error: event.error === undefined ? undefined : escapeControl(event.error),
+        durationMs: event.duration_ms,
+      });
+      return true;
+    default:
+      return false;
+  }
 }
 
 /** A listr2 task that mirrors one bootseq task: waits for its start, shows its end and summary. */

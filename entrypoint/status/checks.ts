@@ -63,88 +63,82 @@ export function checksReport(s: {
   return { liveness, heartbeat, rehearsal };
 }
 
-type Labels = Record<string, string>;
+/** One sample: its labels and its value (metrics.ts's shape). */
+type Sample = [Record<string, string>, number];
 
-/** What metrics.ts defines a metric with (its gauge and total helpers), as checkMetrics needs them. */
-export interface MetricDefiners<S> {
-  gauge(
-    name: string,
-    help: string,
-    labelNames: string[],
-    collect: (g: { set(labels: Labels, value: number): void }) => void,
-  ): unknown;
-  total(name: string, help: string, labelNames: string[], values: () => [Labels, number][]): unknown;
-  read(): S;
+/** What the checks' metrics read of the snapshot. */
+interface ChecksSnapshot {
+  readonly processes: readonly { readonly name: string; readonly liveness: LivenessStatus | null }[];
+  readonly health: { readonly heartbeat?: HeartbeatStatus | null };
+  readonly rehearsal?: RehearsalStatus | null;
 }
 
-/** The liveness and heartbeat metrics, read from the same snapshot as every other one. */
-export function checkMetrics(
-  m: MetricDefiners<{
-    readonly processes: readonly { readonly name: string; readonly liveness: LivenessStatus | null }[];
-    readonly health: { readonly heartbeat?: HeartbeatStatus | null };
-    readonly rehearsal?: RehearsalStatus | null;
-  }>,
-): void {
-  m.gauge(
-    'bootseq_rehearsal_last_success_timestamp_seconds',
-    'When a scheduled restore rehearsal (rehearse:) last passed: every store restored, migrated and verified (Unix time)',
-    [],
-    (g) => {
-      const last = m.read().rehearsal?.last_success;
-      if (last) g.set({}, Date.parse(last) / 1000);
-    },
-  );
-  m.gauge(
-    'bootseq_rehearsal_duration_seconds',
-    'How long the last scheduled restore rehearsal took',
-    [],
-    (g) => {
-      const ms = m.read().rehearsal?.last_duration_ms;
-      if (ms !== null && ms !== undefined) g.set({}, ms / 1000);
-    },
-  );
-  m.total(
-    'bootseq_rehearsal_failures_total',
-    'Scheduled restore rehearsals that failed since bootseq started',
-    [],
-    () => {
-      const r = m.read().rehearsal;
-      return r ? [[{}, r.failures_total]] : [];
-    },
-  );
-  const watched = () =>
-    m.read().processes.flatMap((p) => (p.liveness ? [{ name: p.name, ...p.liveness }] : []));
-  m.total(
-    'bootseq_liveness_failures_total',
-    'Failed liveness checks of the process since bootseq started (processes.NAME.liveness)',
-    ['process'],
-    () => watched().map((p) => [{ process: p.name }, p.failures_total]),
-  );
-  m.total(
-    'bootseq_liveness_restarts_total',
-    'Times the process was stopped for failing its liveness check `failures` times in a row',
-    ['process'],
-    () => watched().map((p) => [{ process: p.name }, p.restarts_total]),
-  );
-  m.gauge(
-    'bootseq_heartbeat_last_success_timestamp_seconds',
-    'When the dead-man heartbeat URL (health.heartbeat) last answered 2xx (Unix time)',
-    [],
-    (g) => {
-      const last = m.read().health.heartbeat?.last_success;
-      if (last) g.set({}, Date.parse(last) / 1000);
-    },
-  );
-  m.total(
-    'bootseq_heartbeat_failures_total',
-    'Calls to the dead-man heartbeat URL that failed (no 2xx answer) since bootseq started',
-    [],
-    () => {
-      const beat = m.read().health.heartbeat;
-      return beat ? [[{}, beat.failures_total]] : [];
-    },
-  );
+/** A metric as metrics.ts registers it: a `gauge` set to its samples, a `total` a counter set to a total. */
+interface CheckMetric {
+  readonly kind: 'gauge' | 'total';
+  readonly name: string;
+  readonly help: string;
+  readonly labels: string[];
+  readonly samples: (s: ChecksSnapshot) => Sample[];
 }
+
+const watched = (s: ChecksSnapshot) =>
+  s.processes.flatMap((p) => (p.liveness ? [{ name: p.name, ...p.liveness }] : []));
+const at = (iso: string | null | undefined): Sample[] => (iso ? [[{}, Date.parse(iso) / 1000]] : []);
+
+/** The liveness, heartbeat and rehearsal metrics, read from the same snapshot as every other one. */
+export const CHECK_METRICS: readonly CheckMetric[] = [
+  {
+    kind: 'total',
+    name: 'bootseq_liveness_failures_total',
+    help: 'Failed liveness checks of the process since bootseq started (processes.NAME.liveness)',
+    labels: ['process'],
+    samples: (s) => watched(s).map((p): Sample => [{ process: p.name }, p.failures_total]),
+  },
+  {
+    kind: 'total',
+    name: 'bootseq_liveness_restarts_total',
+    help: 'Times the process was stopped for failing its liveness check `failures` times in a row',
+    labels: ['process'],
+    samples: (s) => watched(s).map((p): Sample => [{ process: p.name }, p.restarts_total]),
+  },
+  {
+    kind: 'gauge',
+    name: 'bootseq_heartbeat_last_success_timestamp_seconds',
+    help: 'When the dead-man heartbeat URL (health.heartbeat) last answered 2xx (Unix time)',
+    labels: [],
+    samples: (s) => at(s.health.heartbeat?.last_success),
+  },
+  {
+    kind: 'total',
+    name: 'bootseq_heartbeat_failures_total',
+    help: 'Calls to the dead-man heartbeat URL that failed (no 2xx answer) since bootseq started',
+    labels: [],
+    samples: (s) => (s.health.heartbeat ? [[{}, s.health.heartbeat.failures_total]] : []),
+  },
+  {
+    kind: 'gauge',
+    name: 'bootseq_rehearsal_last_success_timestamp_seconds',
+    help: 'When a scheduled restore rehearsal (rehearse:) last passed: every store restored, migrated and verified (Unix time)',
+    labels: [],
+    samples: (s) => at(s.rehearsal?.last_success),
+  },
+  {
+    kind: 'gauge',
+    name: 'bootseq_rehearsal_duration_seconds',
+    help: 'How long the last scheduled restore rehearsal took',
+    labels: [],
+    samples: (s) =>
+      s.rehearsal?.last_duration_ms == null ? [] : [[{}, s.rehearsal.last_duration_ms / 1000]],
+  },
+  {
+    kind: 'total',
+    name: 'bootseq_rehearsal_failures_total',
+    help: 'Scheduled restore rehearsals that failed since bootseq started',
+    labels: [],
+    samples: (s) => (s.rehearsal ? [[{}, s.rehearsal.failures_total]] : []),
+  },
+];
 
 /** `rehearsal` in `bootseq status --json`; null when `rehearse:` is not configured. */
 export interface RehearsalStatus {

@@ -6,7 +6,13 @@
 import type { BootEvent, TaskStatus } from '../../core/events.js';
 import type { KeptView } from '../../core/supervisor/index.js';
 import type { Config } from '../../config/schema.js';
-import type { LiveViews, ReplicationView } from '../../core/task.js';
+import {
+  taskId,
+  type LiveViews,
+  type LivenessView,
+  type ReplicationView,
+  type TaskId,
+} from '../../core/task.js';
 import {
   livenessStatus,
   withRehearsal,
@@ -35,6 +41,8 @@ export interface StatusSnapshot {
     readonly running: readonly string[];
     readonly tasks: readonly {
       readonly id: string;
+      /** The task's phase, as the plan named it (the label /metrics gives its duration). */
+      readonly phase: string;
       readonly status: TaskStatus | 'pending' | 'running';
       readonly duration_ms: number | null;
     }[];
@@ -105,161 +113,211 @@ export interface LiveOptions {
 }
 
 interface TaskState {
+  /** From the plan; a task the plan did not list counts as a phase of its own. */
+  phase: string;
   status: TaskStatus | 'pending' | 'running';
   startedAtMs: number | undefined;
   endedAtMs: number | undefined;
   durationMs: number | null;
 }
 
+/** What the live state has followed so far: the boot from its events, and what tasks exposed. */
+interface Followed {
+  readonly startedAtMs: number;
+  readonly tasks: Map<TaskId, TaskState>;
+  readyAtMs: number | undefined;
+  failed: boolean;
+  shuttingDown: boolean;
+  healthUrl: string | null;
+  views: LiveViews;
+  /** The heartbeat's and the scheduled rehearsals' state (checks.ts), when configured. */
+  heartbeat: (() => HeartbeatStatus) | undefined;
+  rehearsal: (() => RehearsalStatus) | undefined;
+}
+
 export function createLiveState(options: LiveOptions) {
-  const { config } = options;
   const now = options.now ?? Date.now;
-  const startedAtMs = now();
-  const tasks = new Map<string, TaskState>();
-  let readyAtMs: number | undefined;
-  let failed = false;
-  let shuttingDown = false;
-  let healthUrl: string | null = null;
-  let views: LiveViews = {};
-  let heartbeat: (() => HeartbeatStatus) | undefined;
-  let rehearsal: (() => RehearsalStatus) | undefined;
-
-  const bootState = (): BootState =>
-    shuttingDown ? 'shutting-down' : failed ? 'failed' : readyAtMs !== undefined ? 'ready' : 'booting';
-
+  const followed: Followed = {
+    startedAtMs: now(),
+    tasks: new Map(),
+    readyAtMs: undefined,
+    failed: false,
+    shuttingDown: false,
+    healthUrl: null,
+    views: {},
+    heartbeat: undefined,
+    rehearsal: undefined,
+  };
   return {
     /** Follows the run through its events (the same stream the log renders). */
     observe(event: BootEvent): void {
-      if (event.event === 'plan') {
-        for (const t of event.tasks)
-          tasks.set(t.id, {
-            status: 'pending',
-            startedAtMs: undefined,
-            endedAtMs: undefined,
-            durationMs: null,
-          });
-      } else if (event.event === 'task-start') {
-        tasks.set(event.task, {
-          status: 'running',
-          startedAtMs: now(),
-          endedAtMs: undefined,
-          durationMs: null,
-        });
-      } else if (event.event === 'task-end') {
-        const startedAt = tasks.get(event.task)?.startedAtMs;
-        tasks.set(event.task, {
-          status: event.status,
-          startedAtMs: startedAt,
-          endedAtMs: now(),
-          durationMs: event.duration_ms,
-        });
-        if (event.status === 'failed') failed = true;
-      } else if (event.event === 'ready') {
-        readyAtMs = now();
-      }
+      observe(followed, event, now);
     },
     /** A task's views (replicate: each store's lag), read at every snapshot from now on. */
     expose(more: LiveViews): void {
-      views = { ...views, ...more };
+      followed.views = { ...followed.views, ...more };
     },
     shuttingDown(): void {
-      shuttingDown = true;
+      followed.shuttingDown = true;
     },
     setHealthUrl(url: string): void {
-      healthUrl = url;
+      followed.healthUrl = url;
     },
     /** The scheduled rehearsals' state (entrypoint/commands/rehearsals.ts), read at every snapshot. */
     setRehearsal(view: () => RehearsalStatus): void {
-      rehearsal = view;
+      followed.rehearsal = view;
     },
     /** The heartbeat's state (entrypoint/status/heartbeat.ts), read at every snapshot. */
     setHeartbeat(view: () => HeartbeatStatus): void {
-      heartbeat = view;
+      followed.heartbeat = view;
     },
-
     snapshot(): StatusSnapshot {
-      const at = now();
-      const kept = options.kept();
-      const state = bootState();
-      const taskList = [...tasks].map(([id, t]) => ({ id, status: t.status, duration_ms: t.durationMs }));
-      const livenessViews = views.liveness?.() ?? [];
-      const processes = config.processes.map((p) => {
-        const child = kept.find((k) => k.role === 'process' && k.taskId === `start:${p.name}`);
-        const started = tasks.get(`start:${p.name}`)?.status === 'ok';
-        const liveness = livenessStatus(livenessViews.find((l) => l.process === p.name));
-        return {
-          name: p.name,
-          pid: child?.pid ?? null,
-          // A restarted process is ready again once it passed its ready check (known where liveness follows it).
-          ready: started && child !== undefined && child.up && liveness?.state !== 'waiting-ready',
-          restarts: child?.restarts ?? 0,
-          uptime_ms: child?.up ? at - child.startedAtMs : null,
-          liveness,
-        };
-      });
-      const sqlite = config.stores.some((s) => s.kind === 'sqlite') && config.litestream !== undefined;
-      const replicator = kept.find((k) => k.role === 'replication');
-      const litestream = sqlite
-        ? {
-            pid: replicator?.pid ?? null,
-            up: replicator?.up ?? false,
-            restarts: replicator?.restarts ?? 0,
-            uptime_ms: replicator?.up ? at - replicator.startedAtMs : null,
-          }
-        : null;
-      const replication = views.replication?.();
-      const measured = new Map(replication?.stores.map((s) => [s.store, s]));
-      const stores = config.stores.map((s) => {
-        const m = measured.get(s.name);
-        const replicas = (m?.replicas ?? []).map((r) => ({
-          name: r.name,
-          restorable: r.restorable,
-          reason: r.reason,
-          unrestorable_total: r.unrestorableTotal,
-        }));
-        return {
-          name: s.name,
-          kind: s.kind,
-          generation: m?.generation ?? null,
-          last_sync: m?.lastSyncMs === undefined ? null : new Date(m.lastSyncMs).toISOString(),
-          lag_ms: m ? Math.round(m.lagMs) : null,
-          restorable: replicas.some((r) => r.restorable === false)
-            ? false
-            : replicas.length > 0 && replicas.every((r) => r.restorable === true)
-              ? true
-              : null,
-          replicas,
-        };
-      });
-      const lease = replication ? { role: replication.role, holder: replication.holder ?? null } : null;
-      const snapshot = {
-        bootseq: {
-          pid: process.pid,
-          version: options.version,
-          command: options.command,
-          config: config.file,
-          started_at: new Date(startedAtMs).toISOString(),
-        },
-        boot: {
-          state,
-          ready_at: readyAtMs === undefined ? null : new Date(readyAtMs).toISOString(),
-          duration_ms: (readyAtMs ?? at) - startedAtMs,
-          running: taskList.filter((t) => t.status === 'running').map((t) => t.id),
-          tasks: taskList,
-          phases: phaseSpans(tasks),
-        },
-        processes,
-        litestream,
-        lease,
-        stores,
-        health_url: healthUrl,
-      };
-      const rehearsed = rehearsal?.() ?? null;
-      const judged = withRehearsal(judgeHealth(snapshot, config.health), rehearsed);
-      const health = { ...judged, heartbeat: heartbeat?.() ?? null };
-      return { ...snapshot, rehearsal: rehearsed, health };
+      return snapshotOf(followed, options, now());
     },
   };
+}
+
+function observe(followed: Followed, event: BootEvent, now: () => number): void {
+  const { tasks } = followed;
+  if (event.event === 'plan') {
+    for (const t of event.tasks)
+      tasks.set(t.id, {
+        phase: t.phase,
+        status: 'pending',
+        startedAtMs: undefined,
+        endedAtMs: undefined,
+        durationMs: null,
+      });
+  } else if (event.event === 'task-start') {
+    tasks.set(event.task, {
+      phase: tasks.get(event.task)?.phase ?? event.task,
+      status: 'running',
+      startedAtMs: now(),
+      endedAtMs: undefined,
+      durationMs: null,
+    });
+  } else if (event.event === 'task-end') {
+    const planned = tasks.get(event.task);
+    tasks.set(event.task, {
+      phase: planned?.phase ?? event.task,
+      status: event.status,
+      startedAtMs: planned?.startedAtMs,
+      endedAtMs: now(),
+      durationMs: event.duration_ms,
+    });
+    if (event.status === 'failed') followed.failed = true;
+  } else if (event.event === 'ready') {
+    followed.readyAtMs = now();
+  }
+}
+
+function bootState(followed: Followed): BootState {
+  if (followed.shuttingDown) return 'shutting-down';
+  if (followed.failed) return 'failed';
+  return followed.readyAtMs !== undefined ? 'ready' : 'booting';
+}
+
+function snapshotOf(followed: Followed, options: LiveOptions, at: number): StatusSnapshot {
+  const { config } = options;
+  const { startedAtMs, readyAtMs, tasks } = followed;
+  const kept = options.kept();
+  const taskList = [...tasks].map(([id, t]) => ({
+    id,
+    phase: t.phase,
+    status: t.status,
+    duration_ms: t.durationMs,
+  }));
+  const replication = followed.views.replication?.();
+  const snapshot = {
+    bootseq: {
+      pid: process.pid,
+      version: options.version,
+      command: options.command,
+      config: config.file,
+      started_at: new Date(startedAtMs).toISOString(),
+    },
+    boot: {
+      state: bootState(followed),
+      ready_at: readyAtMs === undefined ? null : new Date(readyAtMs).toISOString(),
+      duration_ms: (readyAtMs ?? at) - startedAtMs,
+      running: taskList.filter((t) => t.status === 'running').map((t) => t.id),
+      tasks: taskList,
+      phases: phaseSpans(tasks),
+    },
+    processes: processesOf(config, kept, tasks, at, followed.views.liveness?.() ?? []),
+    litestream: litestreamOf(config, kept, at),
+    lease: replication ? { role: replication.role, holder: replication.holder ?? null } : null,
+    stores: storesOf(config, replication),
+    health_url: followed.healthUrl,
+  };
+  const rehearsal = followed.rehearsal?.() ?? null;
+  const judged = withRehearsal(judgeHealth(snapshot, config.health), rehearsal);
+  return { ...snapshot, rehearsal, health: { ...judged, heartbeat: followed.heartbeat?.() ?? null } };
+}
+
+/** Each process: its start task's kept child (`start:NAME`), ready once that task passed and it runs. */
+function processesOf(
+  config: Config,
+  kept: readonly KeptView[],
+  tasks: ReadonlyMap<TaskId, TaskState>,
+  at: number,
+  livenessViews: readonly LivenessView[],
+): StatusSnapshot['processes'] {
+  return config.processes.map((p) => {
+    const id = taskId('start', p.name);
+    const child = kept.find((k) => k.role === 'process' && k.taskId === id);
+    const started = tasks.get(id)?.status === 'ok';
+    const liveness = livenessStatus(livenessViews.find((l) => l.process === p.name));
+    return {
+      name: p.name,
+      pid: child?.pid ?? null,
+      // A restarted process is ready again once it passed its ready check (known where liveness follows it).
+      ready: started && child !== undefined && child.up && liveness?.state !== 'waiting-ready',
+      restarts: child?.restarts ?? 0,
+      uptime_ms: child?.up ? at - child.startedAtMs : null,
+      liveness,
+    };
+  });
+}
+
+/** The Litestream this bootseq runs; null when no store is replicated by it. */
+function litestreamOf(config: Config, kept: readonly KeptView[], at: number): StatusSnapshot['litestream'] {
+  const sqlite = config.stores.some((s) => s.kind === 'sqlite') && config.litestream !== undefined;
+  if (!sqlite) return null;
+  const replicator = kept.find((k) => k.role === 'replication');
+  return {
+    pid: replicator?.pid ?? null,
+    up: replicator?.up ?? false,
+    restarts: replicator?.restarts ?? 0,
+    uptime_ms: replicator?.up ? at - replicator.startedAtMs : null,
+  };
+}
+
+/** Each store, with what the replicate task measures of it (nothing while it is not replicated here). */
+function storesOf(config: Config, replication: ReplicationView | undefined): StatusSnapshot['stores'] {
+  const measured = new Map(replication?.stores.map((s) => [s.store, s]));
+  return config.stores.map((s) => {
+    const m = measured.get(s.name);
+    const replicas = (m?.replicas ?? []).map((r) => ({
+      name: r.name,
+      restorable: r.restorable,
+      reason: r.reason,
+      unrestorable_total: r.unrestorableTotal,
+    }));
+    return {
+      name: s.name,
+      kind: s.kind,
+      generation: m?.generation ?? null,
+      last_sync: m?.lastSyncMs === undefined ? null : new Date(m.lastSyncMs).toISOString(),
+      lag_ms: m ? Math.round(m.lagMs) : null,
+      restorable: replicas.some((r) => r.restorable === false)
+        ? false
+        : replicas.length > 0 && replicas.every((r) => r.restorable === true)
+          ? true
+          : null,
+      replicas,
+    };
+  });
 }
 
 export type LiveState = ReturnType<typeof createLiveState>;
@@ -310,11 +368,11 @@ export function judgeHealth(
   };
 }
 
-function phaseSpans(tasks: ReadonlyMap<string, TaskState>): { phase: string; duration_ms: number }[] {
+function phaseSpans(tasks: ReadonlyMap<TaskId, TaskState>): { phase: string; duration_ms: number }[] {
   const spans = new Map<string, { from: number; to: number }>();
-  for (const [id, t] of tasks) {
+  for (const t of tasks.values()) {
     if (t.startedAtMs === undefined || t.endedAtMs === undefined) continue;
-    const phase = id.split(':')[0] ?? id;
+    const phase = t.phase;
     const span = spans.get(phase);
     spans.set(phase, {
       from: Math.min(span?.from ?? Infinity, t.startedAtMs),

@@ -175,51 +175,14 @@ async function openSocket(
   listener: http.RequestListener,
   emit: (event: BootEvent) => void,
 ): Promise<{ close(): Promise<void> } | undefined> {
-  const note = (level: 'info' | 'warn', text: string) => emit({ event: 'note', level, text });
-  const server = http.createServer(listener);
-  let inode: number | undefined;
-  let retry: NodeJS.Timeout | undefined;
-  let closed = false;
-  /** Listens when the path is free; true when done or given up, false to try again later. */
-  const claim = async (first: boolean): Promise<boolean> => {
-    const previous = await inspect(socketPath);
-    if (closed) return true;
-    if (previous === 'other') {
-      note(
-        'warn',
-        `status.socket: ${escapeControl(socketPath)} exists and is not a socket: left alone; \`bootseq status\` is unavailable`,
-      );
-      return true;
-    }
-    if (typeof previous === 'object') throw foreignSocket(socketPath, previous.uid);
-    if (previous === 'live') {
-      if (first)
-        note(
-          'info',
-          `another bootseq answers on ${escapeControl(socketPath)}: this one answers there once that one stops`,
-        );
-      return false;
-    }
-    if (previous === 'stale') fs.rmSync(socketPath, { force: true });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(socketPath, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    fs.chmodSync(socketPath, 0o600);
-    inode = fs.statSync(socketPath).ino;
-    if (!first) note('info', `\`bootseq status\` is answered here now (${escapeControl(socketPath)})`);
-    return true;
+  const socket: ControlSocket = {
+    path: socketPath,
+    server: http.createServer(listener),
+    note: (level, text) => emit({ event: 'note', level, text }),
+    inode: undefined,
+    retry: undefined,
+    closed: false,
   };
-  const fail = (error: unknown) =>
-    note(
-      'warn',
-      error instanceof UsageError
-        ? `${error.message.replace(/; nothing was started$/, '')}; \`bootseq status\` is unavailable`
-        : `status.socket: cannot open ${escapeControl(socketPath)}: ${(error as Error).message}; \`bootseq status\` is unavailable`,
-    );
   // Refusals (another user's folder or socket) stop the boot: they are bootseq.yml's to fix. A folder
   // that cannot be created (a volume not writable, full, read-only) is the volume's problem: a warning
   // here, and the lease names the real cause with its advice.
@@ -227,41 +190,98 @@ async function openSocket(
     prepareDir(socketPath);
   } catch (error) {
     if (error instanceof UsageError) throw error;
-    fail(error);
+    socketUnavailable(socket, error);
     return undefined;
   }
   try {
-    if (!(await claim(true))) {
-      retry = setInterval(() => {
-        claim(false).then(
-          (done) => done && clearInterval(retry),
+    if (!(await claimSocket(socket, true))) {
+      socket.retry = setInterval(() => {
+        claimSocket(socket, false).then(
+          (done) => done && clearInterval(socket.retry),
           (error: unknown) => {
-            clearInterval(retry);
-            fail(error);
+            clearInterval(socket.retry);
+            socketUnavailable(socket, error);
           },
         );
       }, SOCKET_RETRY_MS).unref();
     }
   } catch (error) {
     if (error instanceof UsageError) throw error;
-    fail(error);
+    socketUnavailable(socket, error);
     return undefined;
   }
-  server.unref();
-  return {
-    async close() {
-      closed = true;
-      clearInterval(retry);
-      if (inode === undefined) return;
-      await closeServer(server);
-      try {
-        // A newer bootseq may have taken the path over: its socket is not this one's to remove.
-        if (fs.statSync(socketPath).ino === inode) fs.rmSync(socketPath, { force: true });
-      } catch {
-        // already gone
-      }
-    },
-  };
+  socket.server.unref();
+  return { close: () => closeSocket(socket) };
+}
+
+/** The control socket while it is claimed, waited for, or closed. */
+interface ControlSocket {
+  readonly path: string;
+  readonly server: http.Server;
+  readonly note: (level: 'info' | 'warn', text: string) => void;
+  /** The socket this bootseq made, once it listens: closing removes only that one. */
+  inode: number | undefined;
+  /** While another bootseq answers on the path: the timer that looks again. */
+  retry: NodeJS.Timeout | undefined;
+  closed: boolean;
+}
+
+/** Listens when the path is free; true when done or given up, false to try again later. */
+async function claimSocket(socket: ControlSocket, first: boolean): Promise<boolean> {
+  const { path: socketPath, server, note } = socket;
+  const previous = await inspect(socketPath);
+  if (socket.closed) return true;
+  if (previous === 'other') {
+    note(
+      'warn',
+      `status.socket: ${escapeControl(socketPath)} exists and is not a socket: left alone; \`bootseq status\` is unavailable`,
+    );
+    return true;
+  }
+  if (typeof previous === 'object') throw foreignSocket(socketPath, previous.uid);
+  if (previous === 'live') {
+    if (first)
+      note(
+        'info',
+        `another bootseq answers on ${escapeControl(socketPath)}: this one answers there once that one stops`,
+      );
+    return false;
+  }
+  if (previous === 'stale') fs.rmSync(socketPath, { force: true });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(socketPath, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  fs.chmodSync(socketPath, 0o600);
+  socket.inode = fs.statSync(socketPath).ino;
+  if (!first) note('info', `\`bootseq status\` is answered here now (${escapeControl(socketPath)})`);
+  return true;
+}
+
+/** A warning that `bootseq status` will not be answered here, and why. */
+function socketUnavailable(socket: ControlSocket, error: unknown): void {
+  socket.note(
+    'warn',
+    error instanceof UsageError
+      ? `${error.message.replace(/; nothing was started$/, '')}; \`bootseq status\` is unavailable`
+      : `status.socket: cannot open ${escapeControl(socket.path)}: ${(error as Error).message}; \`bootseq status\` is unavailable`,
+  );
+}
+
+async function closeSocket(socket: ControlSocket): Promise<void> {
+  socket.closed = true;
+  clearInterval(socket.retry);
+  if (socket.inode === undefined) return;
+  await closeServer(socket.server);
+  try {
+    // A newer bootseq may have taken the path over: its socket is not this one's to remove.
+    if (fs.statSync(socket.path).ino === socket.inode) fs.rmSync(socket.path, { force: true });
+  } catch {
+    // already gone
+  }
 }
 
 /** How often a bootseq waiting for another one's control socket looks whether it is free. */

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TaskFailedError } from '../../core/errors.js';
 import type { Config } from '../../config/schema.js';
-import type { Phase, TaskContext } from '../../core/task.js';
+import { taskId, type Phase, type TaskContext } from '../../core/task.js';
 import {
   adviseUnwritable,
   describeHolder,
@@ -20,7 +20,7 @@ import {
   type LeaseFile,
 } from '../../db/index.js';
 
-const TASK_ID = 'lease';
+const TASK_ID = taskId('lease');
 const POLL_MS = 100;
 /** How often a waiting bootseq says again whom it waits for. */
 const NOTE_EVERY_MS = 10_000;

@@ -2,12 +2,14 @@
 // run in the config's directory with the environment passed through, plus BOOTSEQ_STORE and
 // BOOTSEQ_DATABASE (the sqlite path or postgres URL) so one script can serve every store.
 
-import type { Config } from '../../config/schema.js';
+import type { StoreConfig } from '../../config/schema.js';
 import type { TaskContext } from '../../core/task.js';
 
-type Store = Config['stores'][number];
-
-export async function migrateWithCommand(ctx: TaskContext, store: Store, command: string): Promise<void> {
+export async function migrateWithCommand(
+  ctx: TaskContext,
+  store: StoreConfig,
+  command: string,
+): Promise<void> {
   await ctx.run({
     command,
     env: { BOOTSEQ_STORE: store.name, BOOTSEQ_DATABASE: store.location },

@@ -3,8 +3,8 @@
 // history table of sqlx, Flyway, Rails or bootseq.
 
 import path from 'node:path';
-import type { Config } from '../../config/schema.js';
-import type { Phase, TaskContext, TaskSpec } from '../../core/task.js';
+import type { StoreConfig } from '../../config/schema.js';
+import { taskId, type Phase, type TaskContext, type TaskSpec } from '../../core/task.js';
 import { ensureCapture, openSyncDb } from '../../db/sync/index.js';
 import { migrateBuiltin } from './builtin/index.js';
 import { migrateWithCommand } from './command.js';
@@ -16,7 +16,12 @@ export const migrate: Phase = {
     config.stores.flatMap((store): TaskSpec[] => {
       const spec = store.migrate;
       if (!spec) return [];
-      const base = { id: `migrate:${store.name}`, phase: 'migrate' as const, target: store.name, after: [] };
+      const base = {
+        id: taskId('migrate', store.name),
+        phase: 'migrate' as const,
+        target: store.name,
+        after: [],
+      };
       if (spec.kind === 'command') {
         return [
           {
@@ -48,7 +53,7 @@ export const seed: Phase = {
     config.stores
       .filter((s) => s.seed.length > 0)
       .map((store) => ({
-        id: `seed:${store.name}`,
+        id: taskId('seed', store.name),
         phase: 'seed',
         target: store.name,
         after: [],
@@ -61,7 +66,7 @@ export const seed: Phase = {
  * A store with `sync:` gets its change log and capture triggers right after its migrations, which may
  * have changed the synced tables' columns (docs/sync.md). Idempotent; the sync phase checks again.
  */
-async function captureChanges(ctx: TaskContext, store: Config['stores'][number]): Promise<void> {
+async function captureChanges(ctx: TaskContext, store: StoreConfig): Promise<void> {
   if (store.kind !== 'sqlite' || !store.sync) return;
   const db = await openSyncDb(store.location);
   try {

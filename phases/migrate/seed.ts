@@ -4,13 +4,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { escapeControl, excerpt, TaskFailedError } from '../../core/errors.js';
-import type { Config } from '../../config/schema.js';
+import type { StoreConfig } from '../../config/schema.js';
 import type { TaskContext } from '../../core/task.js';
 import { openStore, StatementError } from '../../db/index.js';
 
-type Store = Config['stores'][number];
-
-export async function seedStore(ctx: TaskContext, store: Store): Promise<void> {
+export async function seedStore(ctx: TaskContext, store: StoreConfig): Promise<void> {
   const { taskId } = ctx;
   const db = await openStore(ctx, store);
   try {

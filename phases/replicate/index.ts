@@ -9,11 +9,11 @@
 import path from 'node:path';
 import { ReplicationError } from '../../core/errors.js';
 import { describeKill } from '../../core/exit.js';
-import type { Config } from '../../config/schema.js';
-import type { Child, Phase, TaskContext } from '../../core/task.js';
+import type { Config, LitestreamConfig } from '../../config/schema.js';
+import { taskId, type Child, type Phase, type TaskContext } from '../../core/task.js';
 import { litestreamConfigFile, touchLitestreamSeq } from '../../db/index.js';
 import { classify, isErrorLine, REPLACED_LINE } from './faults.js';
-import { isRoutine, parseLine } from './lines.js';
+import { isRoutine, linesOf, parseLine, parseOnce } from './lines.js';
 import {
   releaseBootLeases,
   releaseReplication,
@@ -26,7 +26,7 @@ import { createProgressMonitor, type ProgressMonitor, type Stall } from './progr
 import { createRestorabilityCheck, type RestorabilityCheck } from './restorable.js';
 import { awaitTakeover, TakeoverError, type TakeoverState, type TakeoverTarget } from './takeover.js';
 
-const TASK_ID = 'replicate';
+const TASK_ID = taskId('replicate');
 /** How often the progress of every store is looked at. */
 const PROGRESS_POLL_MS = 1000;
 
@@ -53,7 +53,7 @@ export const replicate: Phase = {
 /** One Litestream at a time, the process currently replicating, and how far behind each store is. */
 interface Session {
   readonly ctx: TaskContext;
-  readonly config: Config & { litestream: NonNullable<Config['litestream']> };
+  readonly config: Config & { litestream: LitestreamConfig };
   readonly targets: readonly TakeoverTarget[];
   readonly monitor: ProgressMonitor;
   /** Whether each replica can still be restored (docs/litestream.md Q12). */
@@ -296,25 +296,25 @@ async function bumpSeq(session: Session, when: 'boot' | 'restart'): Promise<void
 async function spawnLitestream(session: Session): Promise<Child> {
   const { ctx, config } = session;
   const configFile = litestreamConfigFile(config.litestream.run);
+  const parse = parseOnce();
   const child = await ctx.start({
     command: { file: config.litestream.bin, args: ['replicate', '-config', configFile] },
     display: `litestream replicate -config ${path.relative(config.dir, configFile)}`,
     // Every line is read below; only what an operator should see is relayed (litestream.log).
-    ...(config.litestream.log === 'all' ? {} : { relay: (text: string) => !isRoutine(parseLine(text)) }),
+    ...(config.litestream.log === 'all' ? {} : { relay: (text: string) => !isRoutine(parse(text)) }),
   });
   const reported = new Set<string>();
-  child.onLine((text) => {
-    const line = parseLine(text);
+  linesOf(child, parse).onLine((line) => {
     session.monitor.observe(line);
     session.snapshots.observe(line);
     if (line.msg === 'wal segment written' && line.db) reported.delete(line.db);
     // Until it has taken over, a fault fails the takeover instead (takeover.ts).
     if (session.current !== child) return;
-    if (REPLACED_LINE.test(text)) {
+    if (REPLACED_LINE.test(line.text)) {
       // After boot a fault means a database file was replaced under Litestream: the replica goes stale.
       ctx.note(
         'error',
-        `litestream reports a replaced or broken database file: ${text}`,
+        `litestream reports a replaced or broken database file: ${line.text}`,
         classify(line).advice,
       );
     } else if (isErrorLine(line) && line.db && !reported.has(line.db)) {
@@ -323,7 +323,7 @@ async function spawnLitestream(session: Session): Promise<Child> {
       const replica = line.replica ? `the replica "${line.replica}"` : undefined;
       ctx.note(
         'error',
-        `litestream cannot replicate ${store}: ${line.error ?? line.msg ?? text}`,
+        `litestream cannot replicate ${store}: ${line.error ?? line.msg ?? line.text}`,
         classify(line, { dbPath: line.db, replica }).advice,
       );
     }

@@ -2,7 +2,11 @@
 // msg="wal segment written" db=/data/app.db replica=file position=G/00000000:16512 sz=8240`) or,
 // with `logging.type: json`, one JSON object per line. What bootseq learns from them (measured in
 // docs/litestream.md Q3, Q8, Q9): which generation this process created, when a snapshot or a WAL
-// segment reached which replica and up to where, and every ERROR about a database. Parsing only.
+// segment reached which replica and up to where, and every ERROR about a database. Parsing only, and
+// once per line: the log's relay filter, the takeover proof, the progress monitor, the restorability
+// check and the fault reports all read the one parsed line (linesOf).
+
+import type { Child } from '../../core/task.js';
 
 /** `G/IIIIIIII:OFFSET`: a generation, a WAL index (hex) and a byte offset in that WAL. */
 export interface Position {
@@ -112,4 +116,46 @@ const ROUTINE = new Set(['write wal segment', 'wal segment written', 'write snap
 
 export function isRoutine(line: LitestreamLine): boolean {
   return line.level === 'INFO' && line.msg !== undefined && ROUTINE.has(line.msg);
+}
+
+/** A Litestream's output as parsed lines: each line parsed once, handed to every listener in turn. */
+export interface LineFeed {
+  onLine(listener: (line: LitestreamLine) => void): () => void;
+}
+
+const FEEDS = new WeakMap<Pick<Child, 'onLine'>, LineFeed>();
+
+/**
+ * The parsed lines of a Litestream child, one feed per child: the first caller subscribes to its output
+ * once, later callers share it. `parse` is the parser its relay filter used (`parseOnce`), so a line
+ * both the filter and the feed read is parsed once between them.
+ */
+export function linesOf(
+  child: Pick<Child, 'onLine'>,
+  parse: (text: string) => LitestreamLine = parseLine,
+): LineFeed {
+  const known = FEEDS.get(child);
+  if (known) return known;
+  const listeners = new Set<(line: LitestreamLine) => void>();
+  child.onLine((text) => {
+    const line = parse(text);
+    for (const listener of listeners) listener(line);
+  });
+  const feed: LineFeed = {
+    onLine(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+  FEEDS.set(child, feed);
+  return feed;
+}
+
+/**
+ * A parser that remembers the line it parsed last: the relay filter sees each line just before the
+ * listeners do (core/context.ts subscribes it first), so the feed finds it parsed already.
+ */
+export function parseOnce(): (text: string) => LitestreamLine {
+  let last: LitestreamLine | undefined;
+  return (text) => (last?.text === text ? last : (last = parseLine(text)));
 }

@@ -85,51 +85,32 @@ export function createProgressMonitor(targets: readonly ProgressTarget[], option
   const now = options.now ?? Date.now;
   const stores = targets.map((target) => newStoreProgress(target, now()));
   const byPath = new Map(stores.map((s) => [s.target.dbPath, s]));
-  /** Set once a Litestream that has taken over is watched; a restart is asked for once per process. */
-  let restartAsked = true;
-  /** Since when the current Litestream has been watched; undefined while none is (boot, restart, handoff). */
-  let watchedSinceMs: number | undefined;
-  let stoppingAtMs: number | undefined;
-  let stopMarkMs: number | undefined;
-  const stopErrors: LitestreamLine[] = [];
+  const watch: WatchState = { restartAsked: true, stopErrors: [] };
 
   return {
     /** Feeds one of Litestream's lines (any process of it). */
-    observe(line: LitestreamLine): void {
-      if (line.msg === 'signal received, litestream shutting down') stoppingAtMs = line.timeMs ?? now();
-      if (isErrorLine(line)) {
-        if (stoppingAtMs !== undefined) stopErrors.push(line);
-        const store = line.db ? byPath.get(line.db) : undefined;
-        if (store) store.lastError = line;
-      }
-      const end = shippedEnd(line);
-      const store = line.db ? byPath.get(line.db) : undefined;
-      if (!store || !end || !line.replica) return;
-      store.shipped.set(line.replica, { position: end, atMs: line.timeMs ?? now() });
-      settle(store, line.replica);
-      store.lastError = undefined;
-    },
+    observe: (line: LitestreamLine): void => observeLine(byPath, watch, line, now),
 
     /** Looks at the files once and reports what crossed a bound. */
     poll(): void {
-      const due = lookForStalls(stores, options, now(), watchedSinceMs);
-      if (due.length > 0 && !restartAsked) {
-        restartAsked = true;
+      const due = lookForStalls(stores, options, now(), watch.watchedSinceMs);
+      if (due.length > 0 && !watch.restartAsked) {
+        watch.restartAsked = true;
         options.onRestartDue(due);
       }
     },
 
     /** A Litestream that has taken over is running: a stall may restart it (once). */
     watching(): void {
-      restartAsked = false;
-      watchedSinceMs = now();
-      stoppingAtMs = undefined;
-      stopErrors.length = 0;
+      watch.restartAsked = false;
+      watch.watchedSinceMs = now();
+      watch.stoppingAtMs = undefined;
+      watch.stopErrors.length = 0;
     },
 
     /** The watched Litestream is gone (exited, killed, being restarted): nothing stalls until the next one is watched. */
     unwatched(): void {
-      watchedSinceMs = undefined;
+      watch.watchedSinceMs = undefined;
     },
 
     lagMs(store: string): number {
@@ -143,12 +124,7 @@ export function createProgressMonitor(targets: readonly ProgressTarget[], option
      */
     views(): StoreReplicationView[] {
       const at = now();
-      return stores.map((s) => ({
-        store: s.target.store,
-        generation: readGeneration(s.target.metaPath) ?? null,
-        lastSyncMs: lastSync(s),
-        lagMs: lagOf(s, at).lagMs,
-      }));
+      return stores.map((s) => viewOf(s, at));
     },
 
     /**
@@ -158,7 +134,7 @@ export function createProgressMonitor(targets: readonly ProgressTarget[], option
     markStop(): void {
       const at = now();
       for (const s of stores) look(s, at);
-      stopMarkMs = at;
+      watch.stopMarkMs = at;
     },
 
     /**
@@ -167,10 +143,10 @@ export function createProgressMonitor(targets: readonly ProgressTarget[], option
      */
     verdict(killed: string | undefined): StopCheck {
       const at = now();
-      const problems = stores.flatMap((s) => missingAt(s, at, stopMarkMs) ?? []);
+      const problems = stores.flatMap((s) => missingAt(s, at, watch.stopMarkMs) ?? []);
       return judge(
         problems,
-        stopErrors.filter((l) => !isBenign(l)),
+        watch.stopErrors.filter((l) => !isBenign(l)),
         killed,
       );
     },
@@ -178,6 +154,40 @@ export function createProgressMonitor(targets: readonly ProgressTarget[], option
 }
 
 export type ProgressMonitor = ReturnType<typeof createProgressMonitor>;
+
+/** The monitor's view of the Litestream process it watches, as opposed to each store's progress. */
+interface WatchState {
+  /** Set once a Litestream that has taken over is watched; a restart is asked for once per process. */
+  restartAsked: boolean;
+  /** Since when the current Litestream has been watched; undefined while none is (boot, restart, handoff). */
+  watchedSinceMs?: number | undefined;
+  /** When the watched Litestream said it was shutting down (its own line). */
+  stoppingAtMs?: number | undefined;
+  /** When shutdown was about to stop it (markStop): what changed after that is not its to ship. */
+  stopMarkMs?: number | undefined;
+  /** The error lines it logged while shutting down. */
+  readonly stopErrors: LitestreamLine[];
+}
+
+/** One of Litestream's lines: its shutdown begun, an error about a store, or a replica that holds more now. */
+function observeLine(
+  byPath: ReadonlyMap<string, StoreProgress>,
+  watch: WatchState,
+  line: LitestreamLine,
+  now: () => number,
+): void {
+  if (line.msg === 'signal received, litestream shutting down') watch.stoppingAtMs = line.timeMs ?? now();
+  const store = line.db ? byPath.get(line.db) : undefined;
+  if (isErrorLine(line)) {
+    if (watch.stoppingAtMs !== undefined) watch.stopErrors.push(line);
+    if (store) store.lastError = line;
+  }
+  const end = shippedEnd(line);
+  if (!store || !end || !line.replica) return;
+  store.shipped.set(line.replica, { position: end, atMs: line.timeMs ?? now() });
+  settle(store, line.replica);
+  store.lastError = undefined;
+}
 
 function newStoreProgress(target: ProgressTarget, at: number): StoreProgress {
   return {
@@ -237,6 +247,15 @@ function lookForStalls(
 }
 
 /** When every replica last took a segment: the oldest of their latest (undefined until each has one). */
+function viewOf(s: StoreProgress, at: number): StoreReplicationView {
+  return {
+    store: s.target.store,
+    generation: readGeneration(s.target.metaPath) ?? null,
+    lastSyncMs: lastSync(s),
+    lagMs: lagOf(s, at).lagMs,
+  };
+}
+
 function lastSync(s: StoreProgress): number | undefined {
   const times = s.target.replicas.map((r) => s.shipped.get(r)?.atMs);
   if (times.length === 0 || times.some((t) => t === undefined)) return undefined;

@@ -5,7 +5,7 @@
 // process must prove its takeover). At shutdown the check runs once more after Litestream's final sync,
 // and a replica that cannot be restored makes the run fail, whatever the final sync shipped.
 
-import type { Config } from '../../config/schema.js';
+import type { Config, LitestreamConfig } from '../../config/schema.js';
 import type { Child, StopCheck, TaskContext } from '../../core/task.js';
 import {
   createSnapshotChecker,
@@ -16,11 +16,9 @@ import {
 } from './snapshots.js';
 import type { LitestreamLine } from './lines.js';
 
-type LitestreamSection = NonNullable<Config['litestream']>;
-
 export function createRestorabilityCheck(
   ctx: TaskContext,
-  config: Config & { litestream: LitestreamSection },
+  config: Config & { litestream: LitestreamConfig },
   targets: readonly CheckTarget[],
   current: () => Child | undefined,
 ) {

@@ -261,7 +261,6 @@ function applyVerdict(
 }
 
 export function createSnapshotChecker(targets: readonly CheckTarget[], options: SnapshotCheckOptions) {
-  const confirmMs = options.confirmMs ?? CONFIRM_MS;
   const states = new Map(
     targets.flatMap((t) =>
       t.replicas.map((r): [string, ReplicaState] => [key(t.store, r), newReplicaState()]),
@@ -269,82 +268,30 @@ export function createSnapshotChecker(targets: readonly CheckTarget[], options: 
   );
   const byPath = new Map(targets.map((t) => [t.dbPath, t]));
   const renew = new Set<CheckTarget>();
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
-  let stopped = false;
   let walDue = true;
-
   const stateOf = (store: string, replica: string) => states.get(key(store, replica))!;
-
-  /** One replica, checked and its state updated (a snapshot being written is not judged). */
-  const checkReplica = (target: CheckTarget, replica: string, withWal: boolean) =>
-    stateOf(target.store, replica).snapshotting
-      ? Promise.resolve(undefined)
-      : listReplica(options.list, target, replica, withWal, stopped ? STOP_TIMEOUT_MS : LIST_TIMEOUT_MS);
-
-  /** One replica, checked (twice when `confirm` and it looks unrestorable) and its state updated. */
-  const checkOne = async (
-    target: CheckTarget,
-    replica: string,
-    withWal: boolean,
-    confirm: boolean,
-  ): Promise<Finding | 'unknown' | undefined> => {
-    let seen = await checkReplica(target, replica, withWal);
-    if (confirm && seen?.verdict.state === 'unrestorable') {
-      await new Promise((resolve) => setTimeout(resolve, confirmMs).unref());
-      const again = await checkReplica(target, replica, withWal);
-      seen = again?.generation === seen.generation ? again : undefined;
-    }
-    if (!seen) return 'unknown';
-    return applyVerdict(stateOf(target.store, replica), target, replica, seen, options);
+  const scope: CheckScope = {
+    targets,
+    options,
+    stateOf,
+    timeoutMs: () => (rounds.stopped ? STOP_TIMEOUT_MS : LIST_TIMEOUT_MS),
   };
 
-  /**
-   * Checks every replica, all at once (a shutdown waits for it): those that cannot be restored
-   * (confirmed by a second look only when `confirm`), and whether every replica got a verdict.
-   */
-  const checkAll = async (withWal: boolean, confirm: boolean) => {
-    const all = await Promise.all(
-      targets.flatMap((t) => t.replicas.map((r) => checkOne(t, r, withWal, confirm))),
-    );
-    const findings = all.filter((f): f is Finding => f !== undefined && f !== 'unknown');
-    return { findings, complete: !all.includes('unknown') };
-  };
-
-  const round = async (): Promise<void> => {
+  const rounds = createRounds(options.intervalMs, async () => {
     if (!options.isActive()) return;
     const withWal = walDue;
-    const { findings, complete } = await checkAll(withWal, true);
+    const { findings, complete } = await checkAll(scope, withWal, true);
     // The WAL listing is owed until every replica has answered it once for this Litestream.
     if (withWal && complete && options.isActive()) walDue = false;
-    const fresh = findings.filter((f) => stateOf(f.store, f.replica).reportedGeneration !== f.generation);
-    for (const f of fresh) {
-      const state = stateOf(f.store, f.replica);
-      state.reportedGeneration = f.generation;
-      state.unrestorableTotal += 1;
-    }
+    const fresh = markReported(findings, stateOf);
     if (fresh.length > 0 && options.isActive()) options.onUnrestorable(fresh);
-  };
-
-  const schedule = () => {
-    if (stopped || timer) return;
-    timer = setTimeout(() => {
-      running = round()
-        .catch(() => undefined) // a check that cannot run tells nothing; the next one tries again
-        .finally(() => {
-          running = undefined;
-          timer = undefined;
-          schedule();
-        });
-    }, options.intervalMs).unref();
-  };
+  });
 
   return {
     /** Follows Litestream's lines: a snapshot being written is not a missing one. */
     observe(line: LitestreamLine): void {
       const target = line.db ? byPath.get(line.db) : undefined;
-      if (!target || !line.replica) return;
-      const state = states.get(key(target.store, line.replica));
+      const state = target && line.replica ? states.get(key(target.store, line.replica)) : undefined;
       if (!state) return;
       if (line.msg === 'write snapshot') state.snapshotting = true;
       else if (line.msg === 'snapshot written' || line.level === 'ERROR') state.snapshotting = false;
@@ -354,7 +301,7 @@ export function createSnapshotChecker(targets: readonly CheckTarget[], options: 
     watching(): void {
       walDue = true;
       for (const state of states.values()) state.snapshotting = false;
-      schedule();
+      rounds.schedule();
     },
 
     /** The stores found unrestorable get a new generation at Litestream's next start. */
@@ -377,12 +324,10 @@ export function createSnapshotChecker(targets: readonly CheckTarget[], options: 
 
     /** Stops the periodic checks and waits for one that runs; then checks once more, in full. */
     async final(): Promise<Finding[]> {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      await running;
+      await rounds.stop();
       // Litestream has exited: a snapshot it was writing is finished or never will be.
       for (const state of states.values()) state.snapshotting = false;
-      return (await checkAll(true, false)).findings;
+      return (await checkAll(scope, true, false)).findings;
     },
 
     /** Each store's replicas as status and health see them. */
@@ -391,6 +336,97 @@ export function createSnapshotChecker(targets: readonly CheckTarget[], options: 
       return (target?.replicas ?? []).map((replica) => viewOf(replica, stateOf(store, replica)));
     },
   };
+}
+
+/**
+ * A check that runs every `intervalMs`, one round at a time (the next is scheduled when one ends), and
+ * stops waiting for the round that runs. A round that throws tells nothing; the next one tries again.
+ */
+function createRounds(intervalMs: number, round: () => Promise<void>) {
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+  let stopped = false;
+  const schedule = () => {
+    if (stopped || timer) return;
+    timer = setTimeout(() => {
+      running = round()
+        .catch(() => undefined)
+        .finally(() => {
+          running = undefined;
+          timer = undefined;
+          schedule();
+        });
+    }, intervalMs).unref();
+  };
+  return {
+    schedule,
+    get stopped() {
+      return stopped;
+    },
+    async stop(): Promise<void> {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await running;
+    },
+  };
+}
+
+/** What checking a replica needs: the targets, the options, each replica's state, the time Litestream may take. */
+interface CheckScope {
+  readonly targets: readonly CheckTarget[];
+  readonly options: SnapshotCheckOptions;
+  readonly stateOf: (store: string, replica: string) => ReplicaState;
+  readonly timeoutMs: () => number;
+}
+
+/** One replica, checked (twice when `confirm` and it looks unrestorable) and its state updated. */
+async function checkOne(
+  scope: CheckScope,
+  target: CheckTarget,
+  replica: string,
+  withWal: boolean,
+  confirm: boolean,
+): Promise<Finding | 'unknown' | undefined> {
+  const state = scope.stateOf(target.store, replica);
+  // A snapshot being written is not judged.
+  const look = () =>
+    state.snapshotting
+      ? Promise.resolve(undefined)
+      : listReplica(scope.options.list, target, replica, withWal, scope.timeoutMs());
+  let seen = await look();
+  if (confirm && seen?.verdict.state === 'unrestorable') {
+    await new Promise((resolve) => setTimeout(resolve, scope.options.confirmMs ?? CONFIRM_MS).unref());
+    const again = await look();
+    seen = again?.generation === seen.generation ? again : undefined;
+  }
+  if (!seen) return 'unknown';
+  return applyVerdict(state, target, replica, seen, scope.options);
+}
+
+/**
+ * Checks every replica, all at once (a shutdown waits for it): those that cannot be restored
+ * (confirmed by a second look only when `confirm`), and whether every replica got a verdict.
+ */
+async function checkAll(scope: CheckScope, withWal: boolean, confirm: boolean) {
+  const all = await Promise.all(
+    scope.targets.flatMap((t) => t.replicas.map((r) => checkOne(scope, t, r, withWal, confirm))),
+  );
+  const findings = all.filter((f): f is Finding => f !== undefined && f !== 'unknown');
+  return { findings, complete: !all.includes('unknown') };
+}
+
+/** The findings not yet reported for their generation, now marked reported and counted. */
+function markReported(
+  findings: readonly Finding[],
+  stateOf: (store: string, replica: string) => ReplicaState,
+): Finding[] {
+  const fresh = findings.filter((f) => stateOf(f.store, f.replica).reportedGeneration !== f.generation);
+  for (const f of fresh) {
+    const state = stateOf(f.store, f.replica);
+    state.reportedGeneration = f.generation;
+    state.unrestorableTotal += 1;
+  }
+  return fresh;
 }
 
 export type SnapshotChecker = ReturnType<typeof createSnapshotChecker>;

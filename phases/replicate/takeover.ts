@@ -10,11 +10,12 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { setTimeout as wait } from 'node:timers/promises';
 import { describeExit } from '../../core/exit.js';
+import { waitFor } from '../../core/wait.js';
+import { openSqliteFile, type SqliteFile } from '../../db/index.js';
 import type { Child } from '../../core/task.js';
 import { classify, isErrorLine, REPLACED_LINE } from './faults.js';
-import { parseLine, type LitestreamLine } from './lines.js';
+import { linesOf, type LitestreamLine } from './lines.js';
 
 export interface TakeoverTarget {
   readonly store: string;
@@ -63,7 +64,7 @@ export async function awaitTakeover(
   options: { readonly timeoutMs: number; readonly signal: AbortSignal },
 ): Promise<Map<string, TakeoverState>> {
   const watch: Watch = { written: new Map(), fault: undefined };
-  const stop = child.onLine((text) => observe(watch, parseLine(text)));
+  const stop = linesOf(child).onLine((line) => observe(watch, line));
   const states = new Map(targets.map((t) => [t.store, newState()]));
   const deadline = Date.now() + options.timeoutMs;
   try {
@@ -182,17 +183,14 @@ export function describeMissing(target: TakeoverTarget, state: TakeoverState): s
  * takeover, so the next check runs at once instead of up to POLL_MS later.
  */
 async function nextPoll(child: Child, signal: AbortSignal): Promise<void> {
-  const woken = new AbortController();
-  const stop = child.onLine((line) => {
-    if (line.includes('msg="snapshot written"') || line.includes('msg="wal segment written"')) woken.abort();
-  });
-  try {
-    await wait(POLL_MS, undefined, { signal: AbortSignal.any([signal, woken.signal]) }).catch(
-      () => undefined,
-    );
-  } finally {
-    stop();
-  }
+  await waitFor<void>(
+    signal,
+    (wake) =>
+      linesOf(child).onLine((line) => {
+        if (line.msg === 'snapshot written' || line.msg === 'wal segment written') wake();
+      }),
+    { ms: POLL_MS, timeout: () => undefined, aborted: () => undefined },
+  );
 }
 
 export function readGeneration(metaPath: string): string | undefined {
@@ -204,10 +202,9 @@ export function readGeneration(metaPath: string): string | undefined {
 }
 
 async function hasSeqTable(dbPath: string): Promise<boolean> {
-  const { default: Database } = await import('better-sqlite3');
-  let db: InstanceType<typeof Database> | undefined;
+  let db: SqliteFile | undefined;
   try {
-    db = new Database(dbPath, { fileMustExist: true, readonly: true });
+    db = await openSqliteFile(dbPath, { readonly: true });
     return (
       db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_litestream_seq'").get() !==
       undefined

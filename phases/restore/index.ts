@@ -3,7 +3,7 @@
 // when the database has no tables (postgres.ts).
 
 import path from 'node:path';
-import type { Phase, TaskSpec } from '../../core/task.js';
+import { taskId, type Phase, type TaskSpec } from '../../core/task.js';
 import { describePostgres } from '../../db/index.js';
 import { restorePostgres } from './postgres.js';
 import { restoreSqlite } from './sqlite.js';
@@ -12,7 +12,12 @@ export const restore: Phase = {
   name: 'restore',
   tasks: (config) =>
     config.stores.flatMap((store): TaskSpec[] => {
-      const base = { id: `restore:${store.name}`, phase: 'restore' as const, target: store.name, after: [] };
+      const base = {
+        id: taskId('restore', store.name),
+        phase: 'restore' as const,
+        target: store.name,
+        after: [],
+      };
       if (store.kind === 'sqlite') {
         return [
           {

@@ -5,13 +5,11 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Config } from '../../config/schema.js';
+import type { StoreConfig } from '../../config/schema.js';
 import type { TaskContext } from '../../core/task.js';
 import { describePostgres, openStore, splitPassword } from '../../db/index.js';
 
-type Store = Config['stores'][number];
-
-export async function restorePostgres(ctx: TaskContext, store: Store): Promise<void> {
+export async function restorePostgres(ctx: TaskContext, store: StoreConfig): Promise<void> {
   const dump = store.restoreDump;
   if (!dump) return;
   const target = describePostgres(store.location);

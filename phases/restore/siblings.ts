@@ -10,6 +10,7 @@ import { createHash, createHmac } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { LitestreamReplica, S3ReplicaLocation } from '../../config/schema.js';
+import { withDeadline } from '../../core/wait.js';
 
 /** Siblings checked for `generations/` at most (likely typos first); the rest are only counted. */
 const MAX_CHECKED = 50;
@@ -222,27 +223,49 @@ function createS3Lister(
       const toSign = ['AWS4-HMAC-SHA256', now, scope, sha256(canonical)].join('\n');
       const key = hmac(hmac(hmac(hmac(`AWS4${secretKey}`, day), region), 's3'), 'aws4_request');
       const signature = createHmac('sha256', key).update(toSign).digest('hex');
-      const timeout = AbortSignal.timeout(LIST_TIMEOUT_MS);
-      const res = await fetch(`${base.protocol}//${host}${root}?${query}`, {
-        headers: {
+      const { status, text } = await getWithin(
+        `${base.protocol}//${host}${root}?${query}`,
+        {
           ...Object.fromEntries(Object.entries(headers).filter(([n]) => n !== 'host')),
           authorization: `AWS4-HMAC-SHA256 Credential=${accessKey}/${scope}, SignedHeaders=${names.join(';')}, Signature=${signature}`,
         },
-        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-      });
-      const text = await res.text();
-      if (res.status !== 200) {
-        const code = /<Code>([^<]*)<\/Code>/.exec(text)?.[1];
-        throw new Error(`ListObjectsV2 on ${s3.bucket} answered ${res.status}${code ? ` ${code}` : ''}`);
-      }
-      const values = (tag: string) =>
-        [...text.matchAll(new RegExp(`<${tag}>([^<]*)</${tag}>`, 'g'))].map((m) => unescapeXml(m[1]!));
-      const common = [...text.matchAll(/<CommonPrefixes>([\s\S]*?)<\/CommonPrefixes>/g)].flatMap((m) =>
-        [...m[1]!.matchAll(/<Prefix>([^<]*)<\/Prefix>/g)].map((p) => unescapeXml(p[1]!)),
+        signal,
       );
-      return [...common, ...values('Key')];
+      if (status !== 200) {
+        const code = /<Code>([^<]*)<\/Code>/.exec(text)?.[1];
+        throw new Error(`ListObjectsV2 on ${s3.bucket} answered ${status}${code ? ` ${code}` : ''}`);
+      }
+      return listedNames(text);
     },
   };
+}
+
+/**
+ * A GET and its body within LIST_TIMEOUT_MS. Not AbortSignal.any([signal, AbortSignal.timeout(…)]): on
+ * Node 20 a GC can collect the timeout (core/wait.ts).
+ */
+async function getWithin(
+  url: string,
+  headers: Record<string, string>,
+  signal: AbortSignal | undefined,
+): Promise<{ status: number; text: string }> {
+  const deadline = withDeadline(signal ?? new AbortController().signal, LIST_TIMEOUT_MS);
+  try {
+    const res = await fetch(url, { headers, signal: deadline.signal });
+    return { status: res.status, text: await res.text() };
+  } finally {
+    deadline.dispose();
+  }
+}
+
+/** ListObjectsV2's answer: its common prefixes, then its keys. */
+function listedNames(text: string): string[] {
+  const values = (tag: string) =>
+    [...text.matchAll(new RegExp(`<${tag}>([^<]*)</${tag}>`, 'g'))].map((m) => unescapeXml(m[1]!));
+  const common = [...text.matchAll(/<CommonPrefixes>([\s\S]*?)<\/CommonPrefixes>/g)].flatMap((m) =>
+    [...m[1]!.matchAll(/<Prefix>([^<]*)<\/Prefix>/g)].map((p) => unescapeXml(p[1]!)),
+  );
+  return [...common, ...values('Key')];
 }
 
 const encode = (s: string) =>

@@ -6,14 +6,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { TaskFailedError } from '../../core/errors.js';
-import type { Config } from '../../config/schema.js';
+import type { StoreConfig } from '../../config/schema.js';
 import type { TaskContext } from '../../core/task.js';
 import { checkIntegrity, litestreamConfigFile } from '../../db/index.js';
 import { checkFreshStart } from './siblings.js';
 
-type Store = Config['stores'][number];
-
-export async function restoreSqlite(ctx: TaskContext, store: Store): Promise<void> {
+export async function restoreSqlite(ctx: TaskContext, store: StoreConfig): Promise<void> {
   const { config } = ctx;
   const dbPath = store.location;
   const { taskId } = ctx;
@@ -91,7 +89,7 @@ export async function restoreSqlite(ctx: TaskContext, store: Store): Promise<voi
  * "No replica" may be a typo in the replica's path: a replica beside it under a close name stops the
  * boot (siblings.ts) unless `restore.allow_fresh_start`; what was seen beside it is logged.
  */
-async function refuseMistypedReplica(ctx: TaskContext, store: Store): Promise<void> {
+async function refuseMistypedReplica(ctx: TaskContext, store: StoreConfig): Promise<void> {
   const replicas = store.litestream?.replicas ?? [];
   const others = (ctx.config.litestream?.dbs ?? []).flatMap((db) =>
     db.replicas.filter((r) => !replicas.includes(r)),
@@ -108,7 +106,7 @@ async function refuseMistypedReplica(ctx: TaskContext, store: Store): Promise<vo
   if (refusal) throw new TaskFailedError(ctx.taskId, refusal.message, { hint: refusal.hint });
 }
 
-function mayHaveBackups(store: Store): boolean {
+function mayHaveBackups(store: StoreConfig): boolean {
   const replicas = store.litestream?.replicas ?? [];
   if (replicas.length === 0) return true;
   return replicas.some((r) => {

@@ -5,11 +5,9 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TaskFailedError } from '../../core/errors.js';
-import type { Config } from '../../config/schema.js';
-import type { Phase, TaskContext } from '../../core/task.js';
+import type { ServiceConfig } from '../../config/schema.js';
+import { taskId, type Phase, type TaskContext } from '../../core/task.js';
 import { credentialsOf, describeCheck, probeOnce } from './probe.js';
-
-type Service = Config['services'][number];
 
 /** One attempt never takes longer: a server that accepts and stays silent is retried, not waited on. */
 const ATTEMPT_MS = 2000;
@@ -23,7 +21,7 @@ export const service: Phase = {
   name: 'service',
   tasks: (config) =>
     config.services.map((s) => ({
-      id: `service:${s.name}`,
+      id: taskId('service', s.name),
       phase: 'service' as const,
       target: s.name,
       after: [],
@@ -32,7 +30,7 @@ export const service: Phase = {
     })),
 };
 
-async function waitForService(ctx: TaskContext, s: Service): Promise<void> {
+async function waitForService(ctx: TaskContext, s: ServiceConfig): Promise<void> {
   const shown = ctx.config.redact(s.url);
   const scrub = scrubber(ctx, s.url);
   const startedAtMs = Date.now();

@@ -5,9 +5,9 @@
 // or as soon as the run's signal aborts; it never throws.
 
 import net from 'node:net';
-import type { Config } from '../../config/schema.js';
-
-type Service = Config['services'][number];
+import type { ServiceConfig } from '../../config/schema.js';
+import { safeDecode } from '../../config/secrets.js';
+import { waitFor, type WaitEnds } from '../../core/wait.js';
 
 /** The answer that counts (`PONG`, `HTTP 200`, `connected`), or why there is none yet. */
 export type ProbeResult =
@@ -24,14 +24,18 @@ export function credentialsOf(url: string): { user: string; password: string } {
   }
 }
 
-export function describeCheck(service: Service): string {
+export function describeCheck(service: ServiceConfig): string {
   if (service.scheme === 'redis' || service.scheme === 'rediss')
     return credentialsOf(service.url).password ? 'AUTH, then PING answered PONG' : 'PING answered PONG';
   if (service.scheme === 'http' || service.scheme === 'https') return 'GET answered 2xx';
   return 'a TCP connection opens';
 }
 
-export function probeOnce(service: Service, signal: AbortSignal, timeoutMs: number): Promise<ProbeResult> {
+export function probeOnce(
+  service: ServiceConfig,
+  signal: AbortSignal,
+  timeoutMs: number,
+): Promise<ProbeResult> {
   if (service.scheme === 'http' || service.scheme === 'https') return httpProbe(service, signal, timeoutMs);
   const redis = service.scheme === 'redis' || service.scheme === 'rediss';
   const secure = service.scheme === 'rediss';
@@ -76,7 +80,7 @@ function redisExchange(url: string): Exchange {
 }
 
 async function socketProbe(
-  service: Service,
+  service: ServiceConfig,
   signal: AbortSignal,
   timeoutMs: number,
   secure: boolean,
@@ -84,95 +88,78 @@ async function socketProbe(
 ): Promise<ProbeResult> {
   // node:tls costs ≈ 3 MB resident: loaded only for rediss/amqps, not by every boot that has no service.
   const tls = secure ? await import('node:tls') : undefined;
-  return new Promise((resolve) => {
-    const { host, port } = service;
-    const socket = tls
-      ? tls.connect({ host, port, ...(net.isIP(host) ? {} : { servername: host }) })
-      : net.connect({ host, port });
-    let received = '';
-    let settled = false;
-    const finish = (result: ProbeResult) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
-      socket.destroy();
-      resolve(result);
-    };
-    const onAbort = () => finish({ ok: false, problem: 'interrupted' });
-    // A plain timer for the whole attempt (connect, TLS, answer): a server that accepts and never
-    // answers must not hold the wait past its bound.
-    const timer = setTimeout(
-      () => finish({ ok: false, problem: `no answer within ${timeoutMs} ms` }),
-      timeoutMs,
-    );
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-    socket.once(secure ? 'secureConnect' : 'connect', () => {
-      if (!exchange) return finish({ ok: true, answer: 'connected' });
-      socket.write(exchange.request);
-    });
-    socket.on('data', (chunk: Buffer) => {
-      received += chunk.toString('utf8');
-      const result = exchange?.judge(received);
-      if (result) finish(result);
-      else if (received.length > 64 * 1024)
-        finish({ ok: false, problem: 'answered more than 64 KiB to PING' });
-    });
-    socket.once('end', () =>
-      finish({
-        ok: false,
-        problem: exchange ? 'closed the connection before answering' : 'closed the connection',
-      }),
-    );
-    socket.once('error', (error: NodeJS.ErrnoException) =>
-      finish({ ok: false, problem: error.code ?? error.message }),
-    );
-  });
+  // One bound for the whole attempt (connect, TLS, answer): a server that accepts and never answers
+  // must not hold the wait past it.
+  return waitFor<ProbeResult>(
+    signal,
+    (finish) => {
+      const { host, port } = service;
+      const socket = tls
+        ? tls.connect({ host, port, ...(net.isIP(host) ? {} : { servername: host }) })
+        : net.connect({ host, port });
+      let received = '';
+      socket.once(secure ? 'secureConnect' : 'connect', () => {
+        if (!exchange) return finish({ ok: true, answer: 'connected' });
+        socket.write(exchange.request);
+      });
+      socket.on('data', (chunk: Buffer) => {
+        received += chunk.toString('utf8');
+        const result = exchange?.judge(received);
+        if (result) finish(result);
+        else if (received.length > 64 * 1024)
+          finish({ ok: false, problem: 'answered more than 64 KiB to PING' });
+      });
+      socket.once('end', () =>
+        finish({
+          ok: false,
+          problem: exchange ? 'closed the connection before answering' : 'closed the connection',
+        }),
+      );
+      socket.once('error', (error: NodeJS.ErrnoException) =>
+        finish({ ok: false, problem: error.code ?? error.message }),
+      );
+      return () => socket.destroy();
+    },
+    attemptEnds(timeoutMs),
+  );
 }
 
 /**
  * One GET; 2xx is an answer. node:http rather than fetch: fetch loads undici, several MB more in a
  * process that then stays resident as the container's supervisor.
  */
-async function httpProbe(service: Service, signal: AbortSignal, timeoutMs: number): Promise<ProbeResult> {
+async function httpProbe(
+  service: ServiceConfig,
+  signal: AbortSignal,
+  timeoutMs: number,
+): Promise<ProbeResult> {
   const client = service.scheme === 'https' ? await import('node:https') : await import('node:http');
-  return new Promise((resolve) => {
-    let settled = false;
-    const finish = (result: ProbeResult) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
-      request.destroy();
-      resolve(result);
-    };
-    const request = client.get(service.url, { headers: { connection: 'close' } }, (response) => {
-      response.resume();
-      const status = response.statusCode ?? 0;
-      finish(
-        status >= 200 && status < 300
-          ? { ok: true, answer: `HTTP ${status}` }
-          : { ok: false, problem: `HTTP ${status}` },
+  return waitFor<ProbeResult>(
+    signal,
+    (finish) => {
+      const request = client.get(service.url, { headers: { connection: 'close' } }, (response) => {
+        response.resume();
+        const status = response.statusCode ?? 0;
+        finish(
+          status >= 200 && status < 300
+            ? { ok: true, answer: `HTTP ${status}` }
+            : { ok: false, problem: `HTTP ${status}` },
+        );
+      });
+      request.once('error', (error: NodeJS.ErrnoException) =>
+        finish({ ok: false, problem: error.code ?? error.message }),
       );
-    });
-    const onAbort = () => finish({ ok: false, problem: 'interrupted' });
-    const timer = setTimeout(
-      () => finish({ ok: false, problem: `no answer within ${timeoutMs} ms` }),
-      timeoutMs,
-    );
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-    request.once('error', (error: NodeJS.ErrnoException) =>
-      finish({ ok: false, problem: error.code ?? error.message }),
-    );
-  });
+      return () => request.destroy();
+    },
+    attemptEnds(timeoutMs),
+  );
 }
 
-function safeDecode(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
+/** How an attempt ends without an answer: past its bound, or interrupted by the run's signal. */
+function attemptEnds(timeoutMs: number): WaitEnds<ProbeResult> {
+  return {
+    ms: timeoutMs,
+    timeout: () => ({ ok: false, problem: `no answer within ${timeoutMs} ms` }),
+    aborted: () => ({ ok: false, problem: 'interrupted' }),
+  };
 }

@@ -4,13 +4,11 @@
 
 import { NotReadyError } from '../../core/errors.js';
 import { describeExit } from '../../core/exit.js';
-import type { Config } from '../../config/schema.js';
-import type { Phase, TaskContext } from '../../core/task.js';
-import { withDeadline } from './deadline.js';
+import type { ProcessConfig } from '../../config/schema.js';
+import { taskId, type Phase, type TaskContext } from '../../core/task.js';
+import { withDeadline } from '../../core/wait.js';
 import { describeReady, readyAddress, waitReady } from './readiness.js';
 import { describeLiveness, watchLiveness } from './liveness.js';
-
-type Process = Config['processes'][number];
 
 export const start: Phase = {
   name: 'start',
@@ -18,10 +16,10 @@ export const start: Phase = {
     config.processes.map((p, index) => {
       const previous = config.processes[index - 1];
       return {
-        id: `start:${p.name}`,
+        id: taskId('start', p.name),
         phase: 'start' as const,
         target: p.name,
-        after: (p.after ?? (previous ? [previous.name] : [])).map((n) => `start:${n}`),
+        after: (p.after ?? (previous ? [previous.name] : [])).map((n) => taskId('start', n)),
         describe: `${config.redact(p.command)} (ready: ${describeReady(p.ready)}${p.liveness ? `; liveness: ${describeLiveness(p.liveness, config.redact)}` : ''})`,
         keepsChild: true,
         run: (ctx) => startProcess(ctx, p),
@@ -29,7 +27,7 @@ export const start: Phase = {
     }),
 };
 
-async function startProcess(ctx: TaskContext, p: Process): Promise<void> {
+async function startProcess(ctx: TaskContext, p: ProcessConfig): Promise<void> {
   const { taskId } = ctx;
   const { config } = ctx;
   const startedAtMs = Date.now();

@@ -11,7 +11,7 @@ import { TaskFailedError, excerpt } from '../../core/errors.js';
 import { describeExit } from '../../core/exit.js';
 import type { Config, LivenessConfig, ProcessConfig } from '../../config/schema.js';
 import type { Child, LivenessView, TaskContext } from '../../core/task.js';
-import { withDeadline } from './deadline.js';
+import { withDeadline } from '../../core/wait.js';
 import { httpProblem, splitHostPort, tcpProblem, waitReady } from './readiness.js';
 
 /** Every watched process of one run, read together by status and health. */

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { Child } from '../../core/task.js';
-import { withDeadline } from './deadline.js';
+import { waitFor, withDeadline } from '../../core/wait.js';
 
 interface ReadySpec {
   readonly log?: string | undefined;
@@ -44,23 +44,11 @@ export async function waitReady(
   if (ready.log !== undefined) {
     const pattern = new RegExp(ready.log);
     lastProblem.text = 'no matching output line yet';
-    await new Promise<void>((resolve, reject) => {
-      const stop = child.onLine((line) => {
-        if (!pattern.test(line)) return;
-        cleanup();
-        resolve();
-      });
-      const onAbort = () => {
-        cleanup();
-        reject(signal.reason as Error);
-      };
-      const cleanup = () => {
-        stop();
-        signal.removeEventListener('abort', onAbort);
-      };
-      if (signal.aborted) onAbort();
-      else signal.addEventListener('abort', onAbort, { once: true });
-    });
+    await waitFor<void>(signal, (settle) =>
+      child.onLine((line) => {
+        if (pattern.test(line)) settle();
+      }),
+    );
     return;
   }
   if (ready.delay !== undefined) {

@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { excerpt, type GateResult } from '../../core/errors.js';
+import { openSqliteFile, quoteIdent, type SqliteFile } from '../../db/index.js';
 
 const HEADER = Buffer.from('SQLite format 3\0', 'latin1');
 
@@ -39,11 +40,9 @@ export async function sqliteGates(
       : 'journal_mode is not WAL (Litestream needs WAL); set PRAGMA journal_mode=WAL in the migration that creates the database',
   );
 
-  const { default: Database } = await import('better-sqlite3');
-  let db: InstanceType<typeof Database> | undefined;
+  let db: SqliteFile | undefined;
   try {
-    db = new Database(dbPath, { fileMustExist: true });
-    db.pragma('busy_timeout = 5000');
+    db = await openSqliteFile(dbPath);
     const check = quickCheck(db);
     gate('quick_check', check.length === 1 && check[0] === 'ok', describeQuickCheck(check));
     schemaGates(db, required, gate);
@@ -62,7 +61,7 @@ type Gate = (name: string, ok: boolean, detail: string) => boolean;
  * `*** in database main ***`), or `['ok']`. A check SQLite itself aborts (SQLITE_CORRUPT while walking
  * a b-tree) is a complaint too: the file opened, its pages did not add up.
  */
-function quickCheck(db: import('better-sqlite3').Database): string[] {
+function quickCheck(db: SqliteFile): string[] {
   let rows: string[];
   try {
     rows = db.prepare('PRAGMA quick_check').pluck().all() as string[];
@@ -122,7 +121,7 @@ function readHeader(dbPath: string, gate: Gate): Buffer | undefined {
 }
 
 /** The required tables, and the required columns of each table. */
-function schemaGates(db: import('better-sqlite3').Database, required: SqliteRequirements, gate: Gate): void {
+function schemaGates(db: SqliteFile, required: SqliteRequirements, gate: Gate): void {
   const tables = new Set(
     db.prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')").pluck().all() as string[],
   );
@@ -167,10 +166,6 @@ function onReadOnlyFs(dbPath: string): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EROFS';
   }
-}
-
-function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
 }
 
 interface PostgresRequirements extends SqliteRequirements {

@@ -3,8 +3,8 @@
 
 import path from 'node:path';
 import { GateFailedError, type GateResult } from '../../core/errors.js';
-import type { Config } from '../../config/schema.js';
-import type { Phase } from '../../core/task.js';
+import type { StoreConfig } from '../../config/schema.js';
+import { taskId, type Phase } from '../../core/task.js';
 import { historyGate } from '../../db/history/index.js';
 import { openStore, type MigrationDb } from '../../db/index.js';
 import { postgresGates, sqliteGates } from './gates.js';
@@ -16,9 +16,8 @@ export const verify: Phase = {
       const required = store.require;
       const builtin = store.migrate?.kind === 'builtin' ? store.migrate : undefined;
       const wants = [...new Set([...required.tables, ...Object.keys(required.columns)])];
-      const taskId = `verify:${store.name}`;
       return {
-        id: taskId,
+        id: taskId('verify', store.name),
         phase: 'verify' as const,
         target: store.name,
         after: [],
@@ -61,7 +60,7 @@ export const verify: Phase = {
             ctx.note(g.ok ? 'info' : 'error', `${g.ok ? 'ok  ' : 'FAIL'} ${g.gate}: ${g.detail}`);
           }
           if (gates.some((g) => !g.ok)) {
-            throw new GateFailedError(taskId, gates, gateHint(gates, store, config.dir));
+            throw new GateFailedError(ctx.taskId, gates, gateHint(gates, store, config.dir));
           }
           ctx.summarize(`${gates.length} gates passed`);
         },
@@ -70,7 +69,7 @@ export const verify: Phase = {
 };
 
 /** What to do about failed gates: the most specific advice first. Never repairs anything itself. */
-function gateHint(gates: readonly GateResult[], store: Config['stores'][number], dir: string): string {
+function gateHint(gates: readonly GateResult[], store: StoreConfig, dir: string): string {
   const shown = path.relative(dir, store.location) || store.location;
   if (gates.some((g) => g.gate === 'exists' && !g.ok && g.detail.includes('ENOENT')))
     return `nothing created ${shown}: give stores.${store.name} a migrate command that creates it, or check that its path matches litestream.yml`;

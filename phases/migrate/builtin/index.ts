@@ -8,21 +8,18 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { escapeControl, excerpt, TaskFailedError } from '../../../core/errors.js';
-import type { Config } from '../../../config/schema.js';
+import type { BuiltinMigrate, StoreConfig } from '../../../config/schema.js';
 import type { TaskContext } from '../../../core/task.js';
 import { openStore, splitStatements, StatementError, type MigrationDb } from '../../../db/index.js';
 import {
   FORMATS,
   migrateOptions,
   transactionControl,
-  type BuiltinMigrate,
   type HistoryFormat,
   type LocalMigration,
   type MigrateOptions,
 } from '../../../db/history/index.js';
-import { takeBackup, type BackupRecord } from '../../../db/backups/index.js';
-
-type Store = Config['stores'][number];
+import { takeBackup } from '../../../db/backups/index.js';
 
 interface AppliedMigration {
   readonly version: string | null;
@@ -36,7 +33,11 @@ function showChecksum(checksum: LocalMigration['checksum']): string | null {
   return Buffer.isBuffer(checksum) ? checksum.toString('hex') : String(checksum);
 }
 
-export async function migrateBuiltin(ctx: TaskContext, store: Store, spec: BuiltinMigrate): Promise<void> {
+export async function migrateBuiltin(
+  ctx: TaskContext,
+  store: StoreConfig,
+  spec: BuiltinMigrate,
+): Promise<void> {
   const run = createMigrationRun(ctx, store, spec);
   // A full disk may surface anywhere (opening the file, the preview, the commit): said as such.
   await commitOrExplain(run, store, () => migrateWith(ctx, store, spec, run));
@@ -44,79 +45,14 @@ export async function migrateBuiltin(ctx: TaskContext, store: Store, spec: Built
 
 async function migrateWith(
   ctx: TaskContext,
-  store: Store,
+  store: StoreConfig,
   spec: BuiltinMigrate,
-  run: ReturnType<typeof createMigrationRun>,
+  run: MigrationRun,
 ): Promise<void> {
-  const { format, migrations, options, checkPlan, applyOne } = run;
-
-  const recordBackup = (backup: BackupRecord) => {
-    ctx.record('backup', backup);
-    const shown = path.relative(ctx.config.dir, backup.path);
-    ctx.note(
-      'info',
-      `backup before migrating: ${shown} (${backup.bytes} bytes, ${backup.duration_ms} ms); roll back with \`bootseq restore --from-backup ${shown} ${store.name}\``,
-    );
-  };
-
   const db = await openStore(ctx, store);
   try {
-    if (db.dialect === 'postgres') {
-      const key = await format.lockKey(db, options);
-      const release = key === undefined ? async () => {} : await db.lock(key, ctx.signal);
-      try {
-        // Previewed in a rolled-back transaction (the plan may create the history table or a baseline
-        // row), so the backup holds the database exactly as it was; the advisory lock keeps it so.
-        const preview = await db.dryRun(() => format.plan(db, migrations, options));
-        checkPlan(preview);
-        if (preview.pending.length > 0) {
-          const backup = await takeBackup(ctx, store, db);
-          if (backup) recordBackup(backup);
-        }
-        const plan = await format.plan(db, migrations, options);
-        checkPlan(plan);
-        for (const m of plan.pending) await applyOne(db, m, false);
-        await format.finish?.(db, options);
-      } finally {
-        await release();
-      }
-    } else {
-      // SQLite: one write transaction holds the lock from reading the history to the last row, so
-      // concurrent boots wait and then find everything applied; each migration sits in a savepoint,
-      // so a failing one is rolled back alone and the ones before it are kept, as separate
-      // transactions would leave them (without a commit and an fsync per file).
-      // Before anything changes, and only by the process that holds the write lock and has something
-      // pending: a copy to roll back to. takeBackup reads through a connection of its own (VACUUM INTO
-      // cannot run inside a transaction), which sees the file as last committed, without the history
-      // table this transaction's plan may just have created. Concurrent migrators wait for the lock,
-      // then find nothing pending: one backup per change, never two writing or pruning at once.
-      let failure: Error | undefined;
-      await commitOrExplain(run, store, async () =>
-        db.transaction(async () => {
-          const plan = await format.plan(db, migrations, options);
-          checkPlan(plan);
-          if (plan.pending.length > 0) {
-            const backup = await takeBackup(ctx, store, db);
-            if (backup) recordBackup(backup);
-          }
-          for (const m of plan.pending) {
-            await db.exec('SAVEPOINT bootseq_migration');
-            try {
-              await applyOne(db, m, true);
-              await db.exec('RELEASE bootseq_migration');
-            } catch (error) {
-              await db.exec('ROLLBACK TO bootseq_migration');
-              await db.exec('RELEASE bootseq_migration');
-              failure = error instanceof Error ? error : new Error(String(error));
-              return;
-            }
-          }
-          await format.finish?.(db, options);
-        }),
-      );
-      run.committed();
-      if (failure) throw failure;
-    }
+    if (db.dialect === 'postgres') await migratePostgres(ctx, store, db, run);
+    else await migrateSqlite(ctx, store, db, run);
   } finally {
     await db.close();
   }
@@ -124,11 +60,93 @@ async function migrateWith(
   ctx.summarize(run.short());
 }
 
+type MigrationRun = ReturnType<typeof createMigrationRun>;
+
+/** PostgreSQL: under the tool's advisory lock, each migration committed on its own. */
+async function migratePostgres(
+  ctx: TaskContext,
+  store: StoreConfig,
+  db: MigrationDb,
+  run: MigrationRun,
+): Promise<void> {
+  const { format, migrations, options, checkPlan, applyOne } = run;
+  const key = await format.lockKey(db, options);
+  const release = key === undefined ? async () => {} : await db.lock(key, ctx.signal);
+  try {
+    // Previewed in a rolled-back transaction (the plan may create the history table or a baseline
+    // row), so the backup holds the database exactly as it was; the advisory lock keeps it so.
+    const preview = await db.dryRun(() => format.plan(db, migrations, options));
+    checkPlan(preview);
+    if (preview.pending.length > 0) await backUp(ctx, store, db);
+    const plan = await format.plan(db, migrations, options);
+    checkPlan(plan);
+    for (const m of plan.pending) await applyOne(db, m, false);
+    await format.finish?.(db, options);
+  } finally {
+    await release();
+  }
+}
+
+/**
+ * SQLite: one write transaction holds the lock from reading the history to the last row, so
+ * concurrent boots wait and then find everything applied; each migration sits in a savepoint, so a
+ * failing one is rolled back alone and the ones before it are kept, as separate transactions would
+ * leave them (without a commit and an fsync per file).
+ */
+async function migrateSqlite(
+  ctx: TaskContext,
+  store: StoreConfig,
+  db: MigrationDb,
+  run: MigrationRun,
+): Promise<void> {
+  const { format, migrations, options, checkPlan, applyOne } = run;
+  // Before anything changes, and only by the process that holds the write lock and has something
+  // pending: a copy to roll back to. takeBackup reads through a connection of its own (VACUUM INTO
+  // cannot run inside a transaction), which sees the file as last committed, without the history
+  // table this transaction's plan may just have created. Concurrent migrators wait for the lock,
+  // then find nothing pending: one backup per change, never two writing or pruning at once.
+  let failure: Error | undefined;
+  await commitOrExplain(run, store, async () =>
+    db.transaction(async () => {
+      const plan = await format.plan(db, migrations, options);
+      checkPlan(plan);
+      if (plan.pending.length > 0) await backUp(ctx, store, db);
+      for (const m of plan.pending) {
+        await db.exec('SAVEPOINT bootseq_migration');
+        try {
+          await applyOne(db, m, true);
+          await db.exec('RELEASE bootseq_migration');
+        } catch (error) {
+          await db.exec('ROLLBACK TO bootseq_migration');
+          await db.exec('RELEASE bootseq_migration');
+          failure = error instanceof Error ? error : new Error(String(error));
+          return;
+        }
+      }
+      await format.finish?.(db, options);
+    }),
+  );
+  run.committed();
+  if (failure) throw failure;
+}
+
+/** A backup before migrating, recorded and said with the command that rolls back to it. */
+async function backUp(ctx: TaskContext, store: StoreConfig, db: MigrationDb): Promise<void> {
+  const backup = await takeBackup(ctx, store, db);
+  if (!backup) return;
+  ctx.record('backup', backup);
+  const shown = path.relative(ctx.config.dir, backup.path);
+  ctx.note(
+    'info',
+    `backup before migrating: ${shown} (${backup.bytes} bytes, ${backup.duration_ms} ms); roll back with \`bootseq restore --from-backup ${shown} ${store.name}\``,
+  );
+}
+
 /**
  * The folder read and checked, and what both dialects share while applying it: the plan check (drift
  * stops the boot before anything runs) and one migration applied and recorded for the run report.
  */
-function createMigrationRun(ctx: TaskContext, store: Store, spec: BuiltinMigrate) {
+function createMigrationRun(ctx: TaskContext, store: StoreConfig, spec: BuiltinMigrate) {
   const { taskId } = ctx;
   const format = FORMATS[spec.history];
   const migrations = readFolder(taskId, spec, format);
@@ -198,8 +216,8 @@ function createMigrationRun(ctx: TaskContext, store: Store, spec: BuiltinMigrate
 
 /** Runs the SQLite transaction; a commit refused for a full disk is said as such, naming where. */
 async function commitOrExplain(
-  run: ReturnType<typeof createMigrationRun>,
-  store: Store,
+  run: MigrationRun,
+  store: StoreConfig,
   work: () => Promise<void>,
 ): Promise<void> {
   try {
@@ -221,7 +239,7 @@ async function commitOrExplain(
 /** A migration that failed, said with its file and line, what was undone, and what to do. */
 function failedMigration(f: {
   taskId: string;
-  store: Store;
+  store: StoreConfig;
   dirShown: string;
   m: LocalMigration;
   error: unknown;
@@ -281,7 +299,7 @@ function readFolder(taskId: string, spec: BuiltinMigrate, format: HistoryFormat)
  * SQLite says "database or disk is full", or only "disk I/O error" when a WAL write hits ENOSPC: then
  * the folder's free space decides.
  */
-function diskFullAt(store: Store, error: unknown): string | undefined {
+function diskFullAt(store: StoreConfig, error: unknown): string | undefined {
   const message = String((error as Error | undefined)?.message ?? error);
   if (store.kind !== 'sqlite')
     return /no space left on device|disk full/i.test(message) ? 'the database' : undefined;

@@ -66,16 +66,19 @@ function setup() {
   const controller = new AbortController();
   const exitCodes: (number | undefined)[] = [];
   const facts: Record<string, unknown> = {};
-  const ctx = createTaskContext('migrate:primary', {
-    config,
-    signal: controller.signal,
-    spawner,
-    emit: (e) => events.push(e),
-    keep: () => undefined,
-    background: () => undefined,
-    setExitCode: (code) => exitCodes.push(code),
-    facts,
-  });
+  const ctx = createTaskContext(
+    { id: 'migrate:primary', phase: 'migrate', target: 'primary' },
+    {
+      config,
+      signal: controller.signal,
+      spawner,
+      emit: (e) => events.push(e),
+      keep: () => undefined,
+      background: () => undefined,
+      setExitCode: (code) => exitCodes.push(code),
+      facts,
+    },
+  );
   return { ctx, events, started, children, controller, exitCodes, facts, loads: () => loads };
 }
 

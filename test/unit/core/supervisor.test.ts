@@ -13,7 +13,12 @@ import {
 import type { BootEvent } from '../../../core/events.js';
 import { backoffMs } from '../../../core/supervisor/restarts.js';
 import { createSupervisor, type Clock, type SignalSource } from '../../../core/supervisor/index.js';
-import type { Child, ChildExit, RestartPolicy } from '../../../core/task.js';
+import { taskId, type Child, type ChildExit, type RestartPolicy, type TaskRef } from '../../../core/task.js';
+
+/** A kept child's task as the context hands it over: `start:web`, or `replicate` (target `litestream`). */
+function task(phase: 'start' | 'replicate', target: string): TaskRef {
+  return { id: phase === 'start' ? taskId(phase, target) : taskId(phase), phase, target };
+}
 
 interface FakeChild extends Child {
   exit(exit: ChildExit): void;
@@ -130,9 +135,9 @@ describe('signals', () => {
     const litestream = fakeChild(10);
     const worker = fakeChild(11);
     const web = fakeChild(12);
-    supervisor.keep(litestream, 'replication', 'replicate');
-    supervisor.keep(worker, 'process', 'start:worker');
-    supervisor.keep(web, 'process', 'start:web');
+    supervisor.keep(litestream, 'replication', task('replicate', 'litestream'));
+    supervisor.keep(worker, 'process', task('start', 'worker'));
+    supervisor.keep(web, 'process', task('start', 'web'));
     const outcome = supervisor.supervise();
     signals.send('SIGTERM');
     const result = await supervisor.shutdown({ kind: 'supervised', outcome: await outcome });
@@ -151,7 +156,7 @@ describe('signals', () => {
     ['SIGQUIT', 131],
   ] as const)('%s ends supervision with exit %i', async (signal, code) => {
     const { supervisor, signals } = setup();
-    supervisor.keep(fakeChild(20), 'process', 'start:web');
+    supervisor.keep(fakeChild(20), 'process', task('start', 'web'));
     const outcome = supervisor.supervise();
     signals.send(signal);
     const result = await supervisor.shutdown({ kind: 'supervised', outcome: await outcome });
@@ -174,7 +179,7 @@ describe('signals', () => {
   test('a repeat within 1 s is the same request; a second SIGTERM after 1 s SIGKILLs everything, exit 143', async () => {
     const { supervisor, signals, time, killedAll, notes } = setup();
     const stubborn = fakeChild(30, { ignoresTerm: true });
-    supervisor.keep(stubborn, 'process', 'start:stubborn');
+    supervisor.keep(stubborn, 'process', task('start', 'stubborn'));
     const outcome = supervisor.supervise();
     signals.send('SIGTERM');
     const stopping = supervisor.shutdown({ kind: 'supervised', outcome: await outcome });
@@ -199,7 +204,7 @@ describe('signals', () => {
   test('a first signal that arrives during shutdown is acknowledged, not forced', async () => {
     const { supervisor, signals, killedAll, notes } = setup();
     const stubborn = fakeChild(31, { ignoresTerm: true });
-    supervisor.keep(stubborn, 'process', 'start:stubborn');
+    supervisor.keep(stubborn, 'process', task('start', 'stubborn'));
     const stopping = supervisor.shutdown({ kind: 'done', reason: '--until ready reached' });
     await settle();
     signals.send('SIGTERM');
@@ -228,7 +233,7 @@ describe('restarts', () => {
   test('on-failure restarts with backoff up to max_restarts, then gives up and exits with the code', async () => {
     const { supervisor, time, notes } = setup();
     const children: FakeChild[] = [fakeChild(40)];
-    supervisor.keep(children[0]!, 'process', 'start:worker', {
+    supervisor.keep(children[0]!, 'process', task('start', 'worker'), {
       restart: restartPolicy(() => {
         const next = fakeChild(41 + children.length);
         children.push(next);
@@ -259,7 +264,7 @@ describe('restarts', () => {
       children.push(next);
       return next;
     };
-    supervisor.keep(children[0]!, 'process', 'start:worker', {
+    supervisor.keep(children[0]!, 'process', task('start', 'worker'), {
       restart: restartPolicy(make, { maxRestarts: 1, windowMs: 1000 }),
     });
     const outcome = supervisor.supervise();
@@ -281,7 +286,9 @@ describe('restarts', () => {
   test('exit 0 of an on-failure process is not restarted: it ends the run with 0', async () => {
     const { supervisor, time, events } = setup();
     const oneshot = fakeChild(50);
-    supervisor.keep(oneshot, 'process', 'start:oneshot', { restart: restartPolicy(() => fakeChild(51)) });
+    supervisor.keep(oneshot, 'process', task('start', 'oneshot'), {
+      restart: restartPolicy(() => fakeChild(51)),
+    });
     const outcome = supervisor.supervise();
     oneshot.exit({ exitCode: 0, signal: undefined });
     const result = await supervisor.shutdown({ kind: 'supervised', outcome: await outcome });
@@ -300,7 +307,7 @@ describe('restarts', () => {
     const { supervisor, time, notes } = setup();
     const children: FakeChild[] = [fakeChild(60)];
     const stopped = new Set<Child>();
-    supervisor.keep(children[0]!, 'process', 'start:web', {
+    supervisor.keep(children[0]!, 'process', task('start', 'web'), {
       restart: restartPolicy(
         () => {
           const next = fakeChild(61 + children.length);
@@ -350,8 +357,8 @@ describe('restarts', () => {
     const { supervisor } = setup();
     const web = fakeChild(60);
     const crasher = fakeChild(61);
-    supervisor.keep(web, 'process', 'start:web');
-    supervisor.keep(crasher, 'process', 'start:crasher');
+    supervisor.keep(web, 'process', task('start', 'web'));
+    supervisor.keep(crasher, 'process', task('start', 'crasher'));
     const outcome = supervisor.supervise();
     crasher.exit(exit);
     const result = await supervisor.shutdown({ kind: 'supervised', outcome: await outcome });
@@ -365,7 +372,7 @@ describe('restarts', () => {
   test('a kept child that dies during boot aborts the run with its error', async () => {
     const { supervisor, controller } = setup();
     const worker = fakeChild(70);
-    supervisor.keep(worker, 'process', 'start:worker');
+    supervisor.keep(worker, 'process', task('start', 'worker'));
     worker.exit({ exitCode: 2, signal: undefined });
     await settle();
     expect(controller.signal.reason).toBeInstanceOf(ProcessExitedError);
@@ -388,8 +395,8 @@ describe('litestream', () => {
       onFailureOnly: false,
       awaitReady: () => Promise.resolve('litestream has taken over primary again'),
     });
-    supervisor.keep(first, 'replication', 'replicate', { restart: policy });
-    supervisor.keep(web, 'process', 'start:web');
+    supervisor.keep(first, 'replication', task('replicate', 'litestream'), { restart: policy });
+    supervisor.keep(web, 'process', task('start', 'web'));
     const outcome = supervisor.supervise();
     first.exit({ exitCode: 1, signal: undefined });
     await settle();
@@ -415,8 +422,8 @@ describe('litestream', () => {
       onFailureOnly: false,
       awaitReady: () => Promise.reject(new Error('it has not taken over primary within 60s')),
     });
-    supervisor.keep(first, 'replication', 'replicate', { restart: policy });
-    supervisor.keep(fakeChild(92), 'process', 'start:web');
+    supervisor.keep(first, 'replication', task('replicate', 'litestream'), { restart: policy });
+    supervisor.keep(fakeChild(92), 'process', task('start', 'web'));
     const outcome = supervisor.supervise();
     first.exit({ exitCode: 1, signal: undefined });
     const result = await supervisor.shutdown({ kind: 'supervised', outcome: await outcome });
@@ -439,8 +446,8 @@ describe('litestream', () => {
         }),
     });
     const web = fakeChild(102);
-    supervisor.keep(first, 'replication', 'replicate', { restart: policy });
-    supervisor.keep(web, 'process', 'start:web');
+    supervisor.keep(first, 'replication', task('replicate', 'litestream'), { restart: policy });
+    supervisor.keep(web, 'process', task('start', 'web'));
     const outcome = supervisor.supervise();
     first.exit({ exitCode: undefined, signal: 'SIGKILL' });
     await settle();
@@ -467,7 +474,7 @@ describe('litestream', () => {
     const { supervisor, signals } = setup();
     let starts = 0;
     const worker = fakeChild(110);
-    supervisor.keep(worker, 'process', 'start:worker', {
+    supervisor.keep(worker, 'process', task('start', 'worker'), {
       restart: restartPolicy(() => {
         starts += 1;
         return fakeChild(111);

@@ -13,15 +13,36 @@ describe('plain and json renderers', () => {
       '2026-11-22T10:00:00.123Z [migrate:queue] started',
     ],
     [
-      { event: 'task-output', task: 'start:web', stream: 'stdout', line: 'listening' } as const,
+      {
+        event: 'task-output',
+        task: 'start:web',
+        phase: 'start',
+        target: 'web',
+        stream: 'stdout',
+        line: 'listening',
+      } as const,
       '2026-11-22T10:00:00.123Z [web] listening',
     ],
     [
-      { event: 'task-output', task: 'replicate', stream: 'stdout', line: 'level=INFO' } as const,
+      {
+        event: 'task-output',
+        task: 'replicate',
+        phase: 'replicate',
+        target: 'litestream',
+        stream: 'stdout',
+        line: 'level=INFO',
+      } as const,
       '2026-11-22T10:00:00.123Z [litestream] level=INFO',
     ],
     [
-      { event: 'task-output', task: 'migrate:queue', stream: 'stderr', line: 'boom' } as const,
+      {
+        event: 'task-output',
+        task: 'migrate:queue',
+        phase: 'migrate',
+        target: 'queue',
+        stream: 'stderr',
+        line: 'boom',
+      } as const,
       '2026-11-22T10:00:00.123Z [migrate:queue] boom',
     ],
     [
@@ -41,6 +62,8 @@ describe('plain and json renderers', () => {
       {
         event: 'stopped',
         task: 'replicate',
+        phase: 'replicate',
+        target: 'litestream',
         duration_ms: 16,
         exit: 'exited with code 0',
         note: "litestream's final sync put every store's last writes in the replica",
@@ -96,7 +119,14 @@ describe('escapeControl', () => {
 
   test("a child's binary output reaches the plain log as text", () => {
     const line = formatPlain(
-      { event: 'task-output', task: 'start:web', stream: 'stdout', line: '\x1b[2J\x00' },
+      {
+        event: 'task-output',
+        task: 'start:web',
+        phase: 'start',
+        target: 'web',
+        stream: 'stdout',
+        line: '\x1b[2J\x00',
+      },
       new Date('2026-12-01T10:00:00.000Z'),
     );
     expect(line).toBe('2026-12-01T10:00:00.000Z [web] \\x1b[2J\\x00');
@@ -135,6 +165,8 @@ describe("bootseq's own lines quote foreign text escaped (issue 29)", () => {
       {
         event: 'stopped',
         task: 'start:web',
+        phase: 'start',
+        target: 'web',
         duration_ms: 5,
         exit: `exited ${hostile}`,
         note: hostile,
@@ -158,7 +190,14 @@ describe("bootseq's own lines quote foreign text escaped (issue 29)", () => {
     const out = { write: (s: string) => written.push(s) } as unknown as NodeJS.WriteStream;
     const reporter = createPrettyReporter(out);
     reporter.emit({ event: 'note', level: 'warn', text: `refused ${hostile}` });
-    reporter.emit({ event: 'stopped', task: 'start:web', duration_ms: 5, exit: hostile });
+    reporter.emit({
+      event: 'stopped',
+      task: 'start:web',
+      phase: 'start',
+      target: 'web',
+      duration_ms: 5,
+      exit: hostile,
+    });
     expect(written.join('')).toContain(`warn: refused ${shown}\n`);
     expect(written.join('')).toContain(`stopped in 5 ms: ${shown}\n`);
     expect(written.join('').split('\n')).toHaveLength(3);

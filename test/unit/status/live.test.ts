@@ -35,6 +35,14 @@ const config = (() => {
   return result.config;
 })();
 
+/** The tasks of a boot: id, phase, target. */
+const PLANNED = [
+  ['restore:a', 'restore', 'a'],
+  ['replicate', 'replicate', 'litestream'],
+  ['start:worker', 'start', 'worker'],
+  ['start:web', 'start', 'web'],
+] as const;
+
 function setup() {
   let now = 1_000_000;
   const kept: KeptView[] = [];
@@ -43,11 +51,7 @@ function setup() {
   const boot = () => {
     live.observe({
       event: 'plan',
-      tasks: ['restore:a', 'replicate', 'start:worker', 'start:web'].map((id) => ({
-        id,
-        after: [],
-        describe: id,
-      })),
+      tasks: PLANNED.map(([id, phase, target]) => ({ id, phase, target, after: [], describe: id })),
     });
     for (const id of ['restore:a', 'replicate', 'start:worker', 'start:web']) {
       live.observe({ event: 'task-start', task: id });
@@ -102,7 +106,10 @@ function setup() {
 describe('the live snapshot', () => {
   test('while booting: degraded, naming what runs; nothing started yet has no pid', () => {
     const t = setup();
-    t.live.observe({ event: 'plan', tasks: [{ id: 'restore:a', after: [], describe: '' }] });
+    t.live.observe({
+      event: 'plan',
+      tasks: [{ id: 'restore:a', phase: 'restore', target: 'a', after: [], describe: '' }],
+    });
     t.live.observe({ event: 'task-start', task: 'restore:a' });
     const s = t.live.snapshot();
     expect(s.boot.state).toBe('booting');
