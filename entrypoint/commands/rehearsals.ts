@@ -28,152 +28,182 @@ export interface Rehearsals {
   stop(): Promise<void>;
 }
 
-export function startRehearsals(options: {
+interface RehearsalsOptions {
   readonly rehearse: RehearseConfig;
   readonly config: Config;
   readonly live: LiveState;
   readonly emit: (event: BootEvent) => void;
-}): Rehearsals {
-  const { rehearse, config, live, emit } = options;
-  const note = (level: 'info' | 'warn' | 'error', text: string, hint?: string) =>
-    emit({ event: 'note', level, text: config.redact(text), ...(hint ? { hint } : {}) });
-  let timer: NodeJS.Timeout | undefined;
-  let stopped = false;
-  let running: { child: Child; dir: string } | undefined;
-  let done: Promise<void> = Promise.resolve();
-  let nextAtMs: number | undefined;
-  let lastSuccessMs: number | undefined;
-  let lastFailure: { atMs: number; reason: string } | undefined;
-  let lastDurationMs: number | undefined;
-  let lastReport: string | undefined;
-  let runsTotal = 0;
-  let failuresTotal = 0;
-  let postponedSaid = false;
-  const postponeMs = Math.min(POSTPONE_MS, rehearse.everyMs);
+}
 
-  const schedule = (ms: number) => {
-    if (stopped) return;
-    nextAtMs = Date.now() + ms;
-    timer = setTimeout(() => {
-      done = tick();
-    }, ms);
-    timer.unref();
+/** The schedule's state: the next timer, the rehearsal running now, and what the last ones found. */
+interface Schedule extends RehearsalsOptions {
+  timer: NodeJS.Timeout | undefined;
+  stopped: boolean;
+  running: { child: Child; dir: string } | undefined;
+  /** The tick in progress (or the last one): stop() waits for it. */
+  done: Promise<void>;
+  nextAtMs: number | undefined;
+  lastSuccessMs: number | undefined;
+  lastFailure: { atMs: number; reason: string } | undefined;
+  lastDurationMs: number | undefined;
+  lastReport: string | undefined;
+  runsTotal: number;
+  failuresTotal: number;
+  /** A put-off was said (once until a rehearsal runs again). */
+  postponedSaid: boolean;
+}
+
+export function startRehearsals(options: RehearsalsOptions): Rehearsals {
+  const s: Schedule = {
+    ...options,
+    timer: undefined,
+    stopped: false,
+    running: undefined,
+    done: Promise.resolve(),
+    nextAtMs: undefined,
+    lastSuccessMs: undefined,
+    lastFailure: undefined,
+    lastDurationMs: undefined,
+    lastReport: undefined,
+    runsTotal: 0,
+    failuresTotal: 0,
+    postponedSaid: false,
   };
-
-  const tick = async (): Promise<void> => {
-    const s = live.snapshot();
-    const why =
-      s.lease?.role === 'waiting'
-        ? `another bootseq holds the replication lease (${s.lease.holder ?? 'a rolling deploy'})`
-        : s.boot.state !== 'ready'
-          ? `bootseq is ${s.boot.state}`
-          : undefined;
-    if (why !== undefined) {
-      // Booting is not news; a handoff is, once.
-      if (!postponedSaid && s.boot.state !== 'booting')
-        note(
-          'info',
-          `restore rehearsal put off: ${why}; trying again every ${Math.round(postponeMs / 1000)} s`,
-        );
-      postponedSaid = s.boot.state !== 'booting';
-      schedule(postponeMs);
-      return;
-    }
-    postponedSaid = false;
-    await rehearseOnce();
-    schedule(rehearse.everyMs);
-  };
-
-  const rehearseOnce = async (): Promise<void> => {
-    const startedAtMs = Date.now();
-    const dir = path.join(rehearse.into, stampAt(startedAtMs));
-    fs.mkdirSync(rehearse.into, { recursive: true });
-    await spawner.load();
-    if (stopped) return;
-    const child = spawner.start(
-      {
-        command: lowPriority([
-          process.execPath,
-          process.argv[1] ?? 'bootseq',
-          'rehearse',
-          '--into',
-          dir,
-          '--config',
-          config.file,
-          '--log-format',
-          'json',
-        ]),
-        cwd: config.dir,
-        display: `bootseq rehearse --into ${dir}`,
-      },
-      { baseEnv: config.env, redact: config.redact },
-    );
-    running = { child, dir };
-    note(
-      'info',
-      `restore rehearsal started (pid ${child.pid}): \`bootseq rehearse --into ${dir}\` at low priority`,
-    );
-    const exit = await child.exited;
-    running = undefined;
-    const report = keepReport(dir, rehearse);
-    fs.rmSync(dir, { recursive: true, force: true });
-    if (stopped) return;
-    runsTotal += 1;
-    lastDurationMs = Date.now() - startedAtMs;
-    lastReport = report?.path;
-    if (exit.exitCode === 0) {
-      lastSuccessMs = Date.now();
-      const wasFailing = lastFailure !== undefined && (lastSuccessMs ?? 0) > lastFailure.atMs;
-      note(
-        'info',
-        `restore rehearsal passed in ${(lastDurationMs / 1000).toFixed(1)} s: every store restored from its replica, migrated and verified${report ? ` (report: ${report.path})` : ''}${wasFailing ? '; it had failed before' : ''}`,
-      );
-      return;
-    }
-    failuresTotal += 1;
-    const reason = report?.error ?? `bootseq rehearse exited with code ${exit.exitCode ?? exit.signal}`;
-    lastFailure = { atMs: Date.now(), reason: config.redact(reason) };
-    note(
-      'error',
-      `restore rehearsal FAILED: ${reason}; the live databases and the replica were not touched${rehearse.failReady ? '; /readyz answers 503 until a rehearsal passes (rehearse.fail_ready)' : ''}`,
-      report?.hint ??
-        `run \`bootseq rehearse --into /tmp/rehearsal\` to see every step${report ? `; the report is ${report.path}` : ''}`,
-    );
-  };
-
-  schedule(rehearse.everyMs);
+  schedule(s, s.rehearse.everyMs);
   return {
-    view: () => {
-      const failing =
-        lastFailure !== undefined && (lastSuccessMs === undefined || lastSuccessMs < lastFailure.atMs);
-      return {
-        every_ms: rehearse.everyMs,
-        state: running ? 'running' : 'idle',
-        next_at: running || stopped || nextAtMs === undefined ? null : new Date(nextAtMs).toISOString(),
-        last_success: lastSuccessMs === undefined ? null : new Date(lastSuccessMs).toISOString(),
-        last_failure: lastFailure
-          ? { at: new Date(lastFailure.atMs).toISOString(), reason: lastFailure.reason }
-          : null,
-        last_duration_ms: lastDurationMs ?? null,
-        runs_total: runsTotal,
-        failures_total: failuresTotal,
-        last_report: lastReport ?? null,
-        fails_ready: rehearse.failReady && failing,
-      };
-    },
+    view: () => viewOf(s),
     async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      const current = running;
+      s.stopped = true;
+      clearTimeout(s.timer);
+      const current = s.running;
       if (current) {
         note(
+          s,
           'info',
           `stopping the restore rehearsal in progress (pid ${current.child.pid}); its folder is removed`,
         );
         await current.child.stop(STOP_GRACE_MS);
       }
-      await done;
+      await s.done;
     },
+  };
+}
+
+function note(s: Schedule, level: 'info' | 'warn' | 'error', text: string, hint?: string): void {
+  s.emit({ event: 'note', level, text: s.config.redact(text), ...(hint ? { hint } : {}) });
+}
+
+function schedule(s: Schedule, ms: number): void {
+  if (s.stopped) return;
+  s.nextAtMs = Date.now() + ms;
+  s.timer = setTimeout(() => {
+    s.done = tick(s);
+  }, ms);
+  s.timer.unref();
+}
+
+/** Rehearses now, or puts it off while bootseq is not ready or a handoff is in progress. */
+async function tick(s: Schedule): Promise<void> {
+  const snap = s.live.snapshot();
+  const postponeMs = Math.min(POSTPONE_MS, s.rehearse.everyMs);
+  const why =
+    snap.lease?.role === 'waiting'
+      ? `another bootseq holds the replication lease (${snap.lease.holder ?? 'a rolling deploy'})`
+      : snap.boot.state !== 'ready'
+        ? `bootseq is ${snap.boot.state}`
+        : undefined;
+  if (why !== undefined) {
+    // Booting is not news; a handoff is, once.
+    if (!s.postponedSaid && snap.boot.state !== 'booting')
+      note(
+        s,
+        'info',
+        `restore rehearsal put off: ${why}; trying again every ${Math.round(postponeMs / 1000)} s`,
+      );
+    s.postponedSaid = snap.boot.state !== 'booting';
+    schedule(s, postponeMs);
+    return;
+  }
+  s.postponedSaid = false;
+  await rehearseOnce(s);
+  schedule(s, s.rehearse.everyMs);
+}
+
+/** One rehearsal: `bootseq rehearse` into a new folder at low priority, its report kept, the folder removed. */
+async function rehearseOnce(s: Schedule): Promise<void> {
+  const { config, rehearse } = s;
+  const startedAtMs = Date.now();
+  const dir = path.join(rehearse.into, stampAt(startedAtMs));
+  fs.mkdirSync(rehearse.into, { recursive: true });
+  await spawner.load();
+  if (s.stopped) return;
+  const argv = ['rehearse', '--into', dir, '--config', config.file, '--log-format', 'json'];
+  const child = spawner.start(
+    {
+      command: lowPriority([process.execPath, process.argv[1] ?? 'bootseq', ...argv]),
+      cwd: config.dir,
+      display: `bootseq rehearse --into ${dir}`,
+    },
+    { baseEnv: config.env, redact: config.redact },
+  );
+  s.running = { child, dir };
+  note(
+    s,
+    'info',
+    `restore rehearsal started (pid ${child.pid}): \`bootseq rehearse --into ${dir}\` at low priority`,
+  );
+  const exit = await child.exited;
+  s.running = undefined;
+  const report = keepReport(dir, rehearse);
+  fs.rmSync(dir, { recursive: true, force: true });
+  if (s.stopped) return;
+  s.runsTotal += 1;
+  s.lastDurationMs = Date.now() - startedAtMs;
+  s.lastReport = report?.path;
+  if (exit.exitCode === 0) {
+    const wasFailing = isFailing(s);
+    s.lastSuccessMs = Date.now();
+    note(
+      s,
+      'info',
+      `restore rehearsal passed in ${(s.lastDurationMs / 1000).toFixed(1)} s: every store restored from its replica, migrated and verified${report ? ` (report: ${report.path})` : ''}${wasFailing ? '; the last one had failed' : ''}`,
+    );
+    return;
+  }
+  s.failuresTotal += 1;
+  const reason = report?.error ?? `bootseq rehearse exited with code ${exit.exitCode ?? exit.signal}`;
+  s.lastFailure = { atMs: Date.now(), reason: config.redact(reason) };
+  note(
+    s,
+    'error',
+    `restore rehearsal FAILED: ${reason}; the live databases and the replica were not touched${rehearse.failReady ? '; /readyz answers 503 until a rehearsal passes (rehearse.fail_ready)' : ''}`,
+    report?.hint ??
+      `run \`bootseq rehearse --into /tmp/rehearsal\` to see every step${report ? `; the report is ${report.path}` : ''}`,
+  );
+}
+
+/** The last rehearsal that ended failed. */
+function isFailing(s: Schedule): boolean {
+  return (
+    s.lastFailure !== undefined && (s.lastSuccessMs === undefined || s.lastSuccessMs < s.lastFailure.atMs)
+  );
+}
+
+function viewOf(s: Schedule): RehearsalStatus {
+  const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
+  return {
+    every_ms: s.rehearse.everyMs,
+    state: s.running ? 'running' : 'idle',
+    next_at: s.running || s.stopped ? null : iso(s.nextAtMs),
+    last_success: iso(s.lastSuccessMs),
+    last_failure: s.lastFailure
+      ? { at: new Date(s.lastFailure.atMs).toISOString(), reason: s.lastFailure.reason }
+      : null,
+    last_duration_ms: s.lastDurationMs ?? null,
+    runs_total: s.runsTotal,
+    failures_total: s.failuresTotal,
+    last_report: s.lastReport ?? null,
+    fails_ready: s.rehearse.failReady && isFailing(s),
   };
 }
 

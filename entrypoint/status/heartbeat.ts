@@ -30,92 +30,123 @@ export interface Heartbeat {
   stop(): void;
 }
 
-export function startHeartbeat(options: HeartbeatOptions): Heartbeat {
-  const { heartbeat, redact } = options;
-  const shown = redact(heartbeat.url);
-  const note = (level: 'info' | 'warn', text: string) =>
-    options.emit({ event: 'note', level, text: redact(text) });
-  const stopped = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  let state: HeartbeatStatus['state'] = 'paused';
+/** The heartbeat's state: the next timer, whether it beats now, and what the calls found. */
+interface Beat extends HeartbeatOptions {
+  /** The URL as printed: `https://hc-ping.com/***`. */
+  readonly shown: string;
+  readonly stopped: AbortController;
+  timer: NodeJS.Timeout | undefined;
+  state: HeartbeatStatus['state'];
   /** Whether a pause was said (only one after the boot is ready; booting is not news). */
-  let pauseNoted = false;
-  let lastSuccessMs: number | undefined;
-  let lastFailure: { atMs: number; reason: string } | undefined;
-  let consecutive = 0;
-  let failuresTotal = 0;
-  let beatsTotal = 0;
+  pauseNoted: boolean;
+  lastSuccessMs: number | undefined;
+  lastFailure: { atMs: number; reason: string } | undefined;
+  consecutive: number;
+  failuresTotal: number;
+  beatsTotal: number;
+}
 
-  const schedule = (ms: number) => {
-    if (stopped.signal.aborted) return;
-    timer = setTimeout(() => void tick(), ms);
-    timer.unref();
+export function startHeartbeat(options: HeartbeatOptions): Heartbeat {
+  const b: Beat = {
+    ...options,
+    shown: options.redact(options.heartbeat.url),
+    stopped: new AbortController(),
+    timer: undefined,
+    state: 'paused',
+    pauseNoted: false,
+    lastSuccessMs: undefined,
+    lastFailure: undefined,
+    consecutive: 0,
+    failuresTotal: 0,
+    beatsTotal: 0,
   };
-
-  const tick = async (): Promise<void> => {
-    const s = options.snapshot();
-    if (s.health.status !== 'healthy') {
-      if (state === 'beating' && s.boot.state === 'ready') {
-        note(
-          'warn',
-          `heartbeat paused: not ready (${s.health.problems.join('; ')}); no calls to ${shown} until ready again, so the dead-man check alerts if this lasts`,
-        );
-        pauseNoted = true;
-      }
-      state = 'paused';
-      schedule(PAUSED_LOOK_MS);
-      return;
-    }
-    if (state === 'paused' && pauseNoted) note('info', `heartbeat resumed: ready again`);
-    pauseNoted = false;
-    state = 'beating';
-    const problem = await call(heartbeat.url, Math.min(CALL_TIMEOUT_MS, heartbeat.everyMs), stopped.signal);
-    if (stopped.signal.aborted) return;
-    if (problem === undefined) {
-      if (consecutive > 0)
-        note(
-          'info',
-          `heartbeat reaches ${shown} again after ${consecutive} failed call${plural(consecutive)}`,
-        );
-      consecutive = 0;
-      lastSuccessMs = Date.now();
-      beatsTotal += 1;
-      schedule(heartbeat.everyMs);
-      return;
-    }
-    consecutive += 1;
-    failuresTotal += 1;
-    const reason = redact(problem);
-    lastFailure = { atMs: Date.now(), reason };
-    const retryMs = Math.min(heartbeat.everyMs, FIRST_RETRY_MS * 2 ** (consecutive - 1));
-    // Said on the 1st, 2nd, 4th, 8th… failure in a row: an unreachable service does not flood the log.
-    if ((consecutive & (consecutive - 1)) === 0)
-      note(
-        'warn',
-        `heartbeat to ${shown} failed (${consecutive} in a row): ${reason}; retrying in ${retryMs < 1000 ? `${retryMs} ms` : `${Math.round(retryMs / 1000)} s`}; the app is not affected`,
-      );
-    schedule(retryMs);
-  };
-
-  schedule(0);
+  schedule(b, 0);
   return {
     view: () => ({
-      url: shown,
-      every_ms: heartbeat.everyMs,
-      state,
-      last_success: lastSuccessMs === undefined ? null : new Date(lastSuccessMs).toISOString(),
-      last_failure: lastFailure
-        ? { at: new Date(lastFailure.atMs).toISOString(), reason: lastFailure.reason }
+      url: b.shown,
+      every_ms: b.heartbeat.everyMs,
+      state: b.state,
+      last_success: b.lastSuccessMs === undefined ? null : new Date(b.lastSuccessMs).toISOString(),
+      last_failure: b.lastFailure
+        ? { at: new Date(b.lastFailure.atMs).toISOString(), reason: b.lastFailure.reason }
         : null,
-      consecutive_failures: consecutive,
-      failures_total: failuresTotal,
-      beats_total: beatsTotal,
+      consecutive_failures: b.consecutive,
+      failures_total: b.failuresTotal,
+      beats_total: b.beatsTotal,
     }),
     stop() {
-      stopped.abort();
-      clearTimeout(timer);
+      b.stopped.abort();
+      clearTimeout(b.timer);
     },
   };
+}
+
+function note(b: Beat, level: 'info' | 'warn', text: string): void {
+  b.emit({ event: 'note', level, text: b.redact(text) });
+}
+
+function schedule(b: Beat, ms: number): void {
+  if (b.stopped.signal.aborted) return;
+  b.timer = setTimeout(() => void tick(b), ms);
+  b.timer.unref();
+}
+
+/** Beats when the snapshot says healthy, else waits paused (said once after ready). */
+async function tick(b: Beat): Promise<void> {
+  const s = b.snapshot();
+  if (s.health.status !== 'healthy') {
+    if (b.state === 'beating' && s.boot.state === 'ready') {
+      note(
+        b,
+        'warn',
+        `heartbeat paused: not ready (${s.health.problems.join('; ')}); no calls to ${b.shown} until ready again, so the dead-man check alerts if this lasts`,
+      );
+      b.pauseNoted = true;
+    }
+    b.state = 'paused';
+    schedule(b, PAUSED_LOOK_MS);
+    return;
+  }
+  if (b.state === 'paused' && b.pauseNoted) note(b, 'info', `heartbeat resumed: ready again`);
+  b.pauseNoted = false;
+  b.state = 'beating';
+  const problem = await call(
+    b.heartbeat.url,
+    Math.min(CALL_TIMEOUT_MS, b.heartbeat.everyMs),
+    b.stopped.signal,
+  );
+  if (b.stopped.signal.aborted) return;
+  if (problem === undefined) beaten(b);
+  else failed(b, problem);
+}
+
+function beaten(b: Beat): void {
+  if (b.consecutive > 0)
+    note(
+      b,
+      'info',
+      `heartbeat reaches ${b.shown} again after ${b.consecutive} failed call${plural(b.consecutive)}`,
+    );
+  b.consecutive = 0;
+  b.lastSuccessMs = Date.now();
+  b.beatsTotal += 1;
+  schedule(b, b.heartbeat.everyMs);
+}
+
+/** A failed call: retried after 5 s, doubling up to `every`; said on the 1st, 2nd, 4th, 8th… in a row. */
+function failed(b: Beat, problem: string): void {
+  b.consecutive += 1;
+  b.failuresTotal += 1;
+  const reason = b.redact(problem);
+  b.lastFailure = { atMs: Date.now(), reason };
+  const retryMs = Math.min(b.heartbeat.everyMs, FIRST_RETRY_MS * 2 ** (b.consecutive - 1));
+  if ((b.consecutive & (b.consecutive - 1)) === 0)
+    note(
+      b,
+      'warn',
+      `heartbeat to ${b.shown} failed (${b.consecutive} in a row): ${reason}; retrying in ${retryMs < 1000 ? `${retryMs} ms` : `${Math.round(retryMs / 1000)} s`}; the app is not affected`,
+    );
+  schedule(b, retryMs);
 }
 
 /**

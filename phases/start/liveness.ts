@@ -49,157 +49,199 @@ export interface LivenessWatch {
   start(child: Child): void;
 }
 
-/**
- * `restarts`: the process has a restart policy; without one, a dead process ends supervision.
- */
+/** One watched process: what it checks, the child it follows now, and its counts. */
+interface Watch {
+  readonly ctx: TaskContext;
+  readonly p: ProcessConfig & { readonly liveness: LivenessConfig };
+  /** The process has a restart policy; without one, a dead process ends supervision. */
+  readonly restarts: boolean;
+  /** `http … every 10s (timeout 5s, 3 failures)` and `http …`, redacted. */
+  readonly check: string;
+  readonly probe: string;
+  current: Child | undefined;
+  state: LivenessView['state'];
+  consecutive: number;
+  failuresTotal: number;
+  restartsTotal: number;
+  lastFailure: LivenessView['lastFailure'];
+  lastOkMs: number | undefined;
+  /** Why bootseq stopped each child it stopped (the restart policy asks). */
+  readonly stopped: WeakMap<Child, string>;
+  /** A restarted child's ready check, started as soon as it is (a `log` line may come at once). */
+  readonly readyWaits: WeakMap<Child, Promise<void>>;
+  /** Aborted when supervision ends: ready waits and checks stop. */
+  readonly ended: AbortController;
+  /** Woken when the supervisor starts a new child. */
+  readonly waiters: Set<() => void>;
+}
+
+/** `restarts`: the process has a restart policy; without one, a dead process ends supervision. */
 export function watchLiveness(
   ctx: TaskContext,
   p: ProcessConfig & { readonly liveness: LivenessConfig },
   restarts: boolean,
 ): LivenessWatch {
-  const { config } = ctx;
-  const spec = p.liveness;
-  const check = describeLiveness(spec, config.redact);
-  const probe = describeProbe(spec, config.redact);
-  let current: Child | undefined;
-  let state: LivenessView['state'] = 'probing';
-  let consecutive = 0;
-  let failuresTotal = 0;
-  let restartsTotal = 0;
-  let lastFailure: LivenessView['lastFailure'];
-  let lastOkMs: number | undefined;
-  const stopped = new WeakMap<Child, string>();
-  /** A restarted child's ready check, started as soon as it is (a `log` line may come at once). */
-  const readyWaits = new WeakMap<Child, Promise<void>>();
-  /** Aborted when supervision ends: ready waits and checks stop. */
-  const ended = new AbortController();
-  const waiters = new Set<() => void>();
-
-  const registry = registryOf(config);
-  registry.views.set(p.name, () => ({
-    process: p.name,
-    check,
-    state,
-    consecutiveFailures: consecutive,
-    failuresTotal,
-    restartsTotal,
-    lastFailure,
-    lastOkMs,
-  }));
+  const { redact } = ctx.config;
+  const w: Watch = {
+    ctx,
+    p,
+    restarts,
+    check: describeLiveness(p.liveness, redact),
+    probe: describeProbe(p.liveness, redact),
+    current: undefined,
+    state: 'probing',
+    consecutive: 0,
+    failuresTotal: 0,
+    restartsTotal: 0,
+    lastFailure: undefined,
+    lastOkMs: undefined,
+    stopped: new WeakMap(),
+    readyWaits: new WeakMap(),
+    ended: new AbortController(),
+    waiters: new Set(),
+  };
+  const registry = registryOf(ctx.config);
+  registry.views.set(p.name, () => viewOf(w));
   ctx.expose({ liveness: registry.read });
-
-  const waitUntilReady = async (child: Child): Promise<void> => {
-    const ready = p.ready;
-    if (!ready) return;
-    const lastProblem = { text: '' };
-    const deadline = withDeadline(ended.signal, ready.timeout);
-    const startedAtMs = Date.now();
-    const outcome = await Promise.race([
-      waitReady(child, ready, { signal: deadline.signal, dir: config.dir, startedAtMs, lastProblem }).then(
-        () => 'ready' as const,
-        () => 'not ready' as const,
-      ),
-      child.exited.then(() => 'exited' as const),
-    ]);
-    deadline.dispose();
-    if (outcome === 'not ready' && !ended.signal.aborted)
-      ctx.note(
-        'warn',
-        `${p.name} was not ready within ${seconds(ready.timeout)} after its restart${lastProblem.text ? ` (last check: ${lastProblem.text})` : ''}; its liveness checks begin anyway`,
-      );
-  };
-
-  /** Resolves once the supervisor has started a child other than `child`, or supervision ended. */
-  const nextChild = (child: Child, signal: AbortSignal): Promise<void> =>
-    new Promise((resolve) => {
-      if (current !== child || signal.aborted) return resolve();
-      const done = () => {
-        waiters.delete(done);
-        signal.removeEventListener('abort', done);
-        resolve();
-      };
-      waiters.add(done);
-      signal.addEventListener('abort', done, { once: true });
-    });
-
-  /** Checks `child` until `failures` in a row (the reason), or until it is gone or replaced (undefined). */
-  const checkUntilDead = async (child: Child, signal: AbortSignal): Promise<string | undefined> => {
-    const gone = () => signal.aborted || child.hasExited || current !== child;
-    let lastStartMs = Date.now();
-    for (;;) {
-      await pause(Math.max(0, lastStartMs + spec.everyMs - Date.now()), signal);
-      if (gone()) return undefined;
-      lastStartMs = Date.now();
-      const problem = await probeOnce(ctx, p, spec, signal);
-      if (gone()) return undefined;
-      if (problem === undefined) {
-        consecutive = 0;
-        lastOkMs = Date.now();
-        continue;
-      }
-      consecutive += 1;
-      failuresTotal += 1;
-      lastFailure = { atMs: Date.now(), reason: problem };
-      if (consecutive >= spec.failures)
-        return `${p.name} failed its liveness check ${consecutive} time${consecutive === 1 ? '' : 's'} in a row (${probe}: ${problem})`;
-      ctx.note(
-        'warn',
-        `${p.name} failed its liveness check (${consecutive} of ${spec.failures} in a row): ${probe}: ${problem}`,
-      );
-    }
-  };
-
-  const job = async (signal: AbortSignal): Promise<void> => {
-    signal.addEventListener('abort', () => ended.abort(), { once: true });
-    for (;;) {
-      const child = current!;
-      const readyWait = readyWaits.get(child);
-      if (readyWait) {
-        state = 'waiting-ready';
-        await readyWait;
-        state = 'probing';
-      }
-      consecutive = 0;
-      const dead = await checkUntilDead(child, signal);
-      if (signal.aborted) return;
-      if (dead !== undefined) {
-        const display = config.redact(p.command);
-        if (!restarts)
-          throw new TaskFailedError(
-            ctx.taskId,
-            `${dead}; it has no restart policy, so it, the other processes and litestream were stopped in order`,
-            {
-              command: display,
-              outputTail: child.outputTail(),
-              hint: `add \`restart: on-failure\` to processes.${p.name} to have it restarted instead, or run \`${display}\` by hand to see why it stops answering`,
-            },
-          );
-        restartsTotal += 1;
-        stopped.set(child, dead);
-        ctx.note(
-          'error',
-          `${dead}: stopping it (SIGTERM to its process group, SIGKILL after ${seconds(config.shutdown.graceMs)}) so that it is restarted`,
-        );
-        await child.stop(config.shutdown.graceMs);
-      }
-      await nextChild(child, signal);
-      if (signal.aborted) return;
-    }
-  };
-
   return {
     follow(child) {
-      current = child;
-      readyWaits.set(child, waitUntilReady(child));
-      for (const wake of [...waiters]) wake();
+      w.current = child;
+      w.readyWaits.set(child, waitUntilReady(w, child));
+      for (const wake of [...w.waiters]) wake();
       return child;
     },
-    stoppedBecause: (child) => stopped.get(child),
+    stoppedBecause: (child) => w.stopped.get(child),
     start(child) {
-      current = child;
-      ctx.background(job);
+      w.current = child;
+      ctx.background((signal) => checkUntilShutdown(w, signal));
     },
   };
+}
+
+function viewOf(w: Watch): LivenessView {
+  return {
+    process: w.p.name,
+    check: w.check,
+    state: w.state,
+    consecutiveFailures: w.consecutive,
+    failuresTotal: w.failuresTotal,
+    restartsTotal: w.restartsTotal,
+    lastFailure: w.lastFailure,
+    lastOkMs: w.lastOkMs,
+  };
+}
+
+/** The background job: each child the supervisor starts is checked until it is dead, gone or replaced. */
+async function checkUntilShutdown(w: Watch, signal: AbortSignal): Promise<void> {
+  signal.addEventListener('abort', () => w.ended.abort(), { once: true });
+  for (;;) {
+    const child = w.current!;
+    const readyWait = w.readyWaits.get(child);
+    if (readyWait) {
+      w.state = 'waiting-ready';
+      await readyWait;
+      w.state = 'probing';
+    }
+    w.consecutive = 0;
+    const dead = await checkUntilDead(w, child, signal);
+    if (signal.aborted) return;
+    if (dead !== undefined) await stopDead(w, child, dead);
+    await nextChild(w, child, signal);
+    if (signal.aborted) return;
+  }
+}
+
+/**
+ * A dead process: stopped so that its restart policy brings it back, or, without one, supervision ends
+ * with the reason (the shutdown stops it with the rest, in order).
+ */
+async function stopDead(w: Watch, child: Child, dead: string): Promise<void> {
+  const { ctx, p } = w;
+  const graceMs = ctx.config.shutdown.graceMs;
+  const display = ctx.config.redact(p.command);
+  if (!w.restarts)
+    throw new TaskFailedError(
+      ctx.taskId,
+      `${dead}; it has no restart policy, so it, the other processes and litestream were stopped in order`,
+      {
+        command: display,
+        outputTail: child.outputTail(),
+        hint: `add \`restart: on-failure\` to processes.${p.name} to have it restarted instead, or run \`${display}\` by hand to see why it stops answering`,
+      },
+    );
+  w.restartsTotal += 1;
+  w.stopped.set(child, dead);
+  ctx.note(
+    'error',
+    `${dead}: stopping it (SIGTERM to its process group, SIGKILL after ${seconds(graceMs)}) so that it is restarted`,
+  );
+  await child.stop(graceMs);
+}
+
+/** A restarted child's ready check, bounded by its timeout; checks begin after it either way. */
+async function waitUntilReady(w: Watch, child: Child): Promise<void> {
+  const { ctx, p } = w;
+  const ready = p.ready;
+  if (!ready) return;
+  const lastProblem = { text: '' };
+  const deadline = withDeadline(w.ended.signal, ready.timeout);
+  const startedAtMs = Date.now();
+  const outcome = await Promise.race([
+    waitReady(child, ready, { signal: deadline.signal, dir: ctx.config.dir, startedAtMs, lastProblem }).then(
+      () => 'ready' as const,
+      () => 'not ready' as const,
+    ),
+    child.exited.then(() => 'exited' as const),
+  ]);
+  deadline.dispose();
+  if (outcome === 'not ready' && !w.ended.signal.aborted)
+    ctx.note(
+      'warn',
+      `${p.name} was not ready within ${seconds(ready.timeout)} after its restart${lastProblem.text ? ` (last check: ${lastProblem.text})` : ''}; its liveness checks begin anyway`,
+    );
+}
+
+/** Resolves once the supervisor has started a child other than `child`, or supervision ended. */
+function nextChild(w: Watch, child: Child, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (w.current !== child || signal.aborted) return resolve();
+    const done = () => {
+      w.waiters.delete(done);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    w.waiters.add(done);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** Checks `child` until `failures` in a row (the reason), or until it is gone or replaced (undefined). */
+async function checkUntilDead(w: Watch, child: Child, signal: AbortSignal): Promise<string | undefined> {
+  const { ctx, p } = w;
+  const spec = p.liveness;
+  const gone = () => signal.aborted || child.hasExited || w.current !== child;
+  let lastStartMs = Date.now();
+  for (;;) {
+    await pause(Math.max(0, lastStartMs + spec.everyMs - Date.now()), signal);
+    if (gone()) return undefined;
+    lastStartMs = Date.now();
+    const problem = await probeOnce(ctx, p, spec, signal);
+    if (gone()) return undefined;
+    if (problem === undefined) {
+      w.consecutive = 0;
+      w.lastOkMs = Date.now();
+      continue;
+    }
+    w.consecutive += 1;
+    w.failuresTotal += 1;
+    w.lastFailure = { atMs: Date.now(), reason: problem };
+    if (w.consecutive >= spec.failures)
+      return `${p.name} failed its liveness check ${w.consecutive} time${w.consecutive === 1 ? '' : 's'} in a row (${w.probe}: ${problem})`;
+    ctx.note(
+      'warn',
+      `${p.name} failed its liveness check (${w.consecutive} of ${spec.failures} in a row): ${w.probe}: ${problem}`,
+    );
+  }
 }
 
 /** `http http://…` / `tcp 127.0.0.1:5432` / `exec \`…\``: which check failed, in a note. */
