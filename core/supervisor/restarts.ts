@@ -2,6 +2,7 @@
 // its policy (backoff doubling up to 30 s, at most `maxRestarts` times; a restarted Litestream must
 // prove it took over again), or end supervision with that exit. Never stops anything: shutdown.ts does.
 
+import { configDuration } from '../format.js';
 import type { BootEvent } from '../events.js';
 import { describeExit, EXIT_FAILED, EXIT_OK } from '../exit.js';
 import type { ChildExit, RestartPolicy } from '../task.js';
@@ -35,13 +36,6 @@ function recentRestarts(entry: Kept, policy: RestartPolicy, now: number): number
   return entry.restartTimes.length;
 }
 
-/** `10m`, `90s`, `500ms`: a window as bootseq.yml writes it. */
-function formatMs(ms: number): string {
-  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
-  if (ms % 1000 === 0) return `${ms / 1000}s`;
-  return `${ms}ms`;
-}
-
 function nameOf(entry: Kept): string {
   return entry.role === 'replication' ? 'litestream' : entry.target;
 }
@@ -63,7 +57,7 @@ export function watch(entry: Kept, env: RestartEnv): void {
         event: 'note',
         level: 'error',
         task: entry.taskId,
-        text: `gave up after ${recent} restart${recent === 1 ? '' : 's'} within ${formatMs(policy.windowMs)}`,
+        text: `gave up after ${recent} restart${recent === 1 ? '' : 's'} within ${configDuration(policy.windowMs)}`,
       });
     }
     env.end(
