@@ -3,6 +3,7 @@
 // prove it took over again), or end supervision with that exit. Never stops anything: shutdown.ts does.
 
 import { TaskFailedError } from '../errors.js';
+import { configDuration } from '../format.js';
 import type { BootEvent } from '../events.js';
 import { describeExit, EXIT_FAILED, EXIT_OK } from '../exit.js';
 import type { ChildExit, RestartPolicy } from '../task.js';
@@ -36,13 +37,6 @@ function recentRestarts(entry: Kept, policy: RestartPolicy, now: number): number
   return entry.restartTimes.length;
 }
 
-/** `10m`, `90s`, `500ms`: a window as bootseq.yml writes it. */
-function formatMs(ms: number): string {
-  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
-  if (ms % 1000 === 0) return `${ms / 1000}s`;
-  return `${ms}ms`;
-}
-
 function nameOf(entry: Kept): string {
   return entry.role === 'replication' ? 'litestream' : entry.target;
 }
@@ -65,10 +59,10 @@ export function watch(entry: Kept, env: RestartEnv): void {
         event: 'note',
         level: 'error',
         task: entry.taskId,
-        text: `gave up after ${recent} restart${recent === 1 ? '' : 's'} within ${formatMs(policy.windowMs)}`,
+        text: `gave up after ${recent} restart${recent === 1 ? '' : 's'} within ${configDuration(policy.windowMs)}`,
       });
       if (stoppedBecause !== undefined) {
-        const why = `${stoppedBecause}; gave up after ${recent} restart${recent === 1 ? '' : 's'} within ${formatMs(policy.windowMs)}, so the other processes and litestream were stopped in order`;
+        const why = `${stoppedBecause}; gave up after ${recent} restart${recent === 1 ? '' : 's'} within ${configDuration(policy.windowMs)}, so the other processes and litestream were stopped in order`;
         const hint = `find why ${nameOf(entry)} stops answering (its last output is above), or raise processes.${nameOf(entry)}.max_restarts`;
         env.end(
           { kind: 'failed', taskId: entry.taskId, error: new TaskFailedError(entry.taskId, why, { hint }) },

@@ -9,6 +9,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
+import { elapsed } from '../../core/format.js';
 import { spawner } from '../../core/spawn.js';
 import { pruneStamped, stampAt } from '../../core/stamped-files.js';
 import type { BootEvent } from '../../core/events.js';
@@ -115,11 +116,7 @@ async function tick(s: Schedule): Promise<void> {
   if (why !== undefined) {
     // Booting is not news; a handoff is, once.
     if (!s.postponedSaid && snap.boot.state !== 'booting')
-      note(
-        s,
-        'info',
-        `restore rehearsal put off: ${why}; trying again every ${Math.round(postponeMs / 1000)} s`,
-      );
+      note(s, 'info', `restore rehearsal put off: ${why}; trying again every ${elapsed(postponeMs)}`);
     s.postponedSaid = snap.boot.state !== 'booting';
     schedule(s, postponeMs);
     return;
@@ -166,7 +163,7 @@ async function rehearseOnce(s: Schedule): Promise<void> {
     note(
       s,
       'info',
-      `restore rehearsal passed in ${(s.lastDurationMs / 1000).toFixed(1)} s: every store restored from its replica, migrated and verified${report ? ` (report: ${report.path})` : ''}${wasFailing ? '; the last one had failed' : ''}`,
+      `restore rehearsal passed in ${elapsed(s.lastDurationMs)}: every store restored from its replica, migrated and verified${report ? ` (report: ${report.path})` : ''}${wasFailing ? '; the last one had failed' : ''}`,
     );
     return;
   }

@@ -3,9 +3,10 @@
 // (snake_case): `event`, `task`, … A note's words are its `msg` (the key was `text` before; nothing
 // reads that any more). `msg` never carries the `[task]` prefix the plain format shows: `task` says it.
 
+import { elapsed } from '../../core/format.js';
 import type { BootEvent, Reporter } from '../../core/events.js';
 import type { NoteLevel } from '../../core/task.js';
-import { describeReadyEvent, shortDuration } from './plain.js';
+import { describeReadyEvent } from './plain.js';
 
 type Level = NoteLevel;
 
@@ -31,7 +32,7 @@ function levelAndMsg(event: BootEvent): { level: Level; msg: string } {
     case 'stopped':
       return {
         level: 'info',
-        msg: `${event.task} stopped in ${shortDuration(event.duration_ms)}: ${event.exit}${event.note ? ` (${event.note})` : ''}`,
+        msg: `${event.task} stopped in ${elapsed(event.duration_ms)}: ${event.exit}${event.note ? ` (${event.note})` : ''}`,
       };
     case 'note':
       return { level: event.level, msg: event.text };

@@ -4,6 +4,7 @@
 // name, Litestream's error): no line can be forged with a newline and no raw ESC reaches the terminal.
 // A hint is the only second line an event has, and it is escaped the same way.
 
+import { elapsed } from '../../core/format.js';
 import { escapeControl } from '../../core/errors.js';
 import { outputLabel, type BootEvent, type Reporter } from '../../core/events.js';
 
@@ -23,7 +24,7 @@ const formatters: Formatters = {
       : `[${esc(e.task)}] ${e.status === 'ok' ? 'ok' : e.status.toUpperCase()} in ${e.duration_ms} ms${e.error ? `: ${esc(e.error)}` : ''}`,
   ready: (e) => `${describeReadyEvent(e)}; supervising (SIGTERM or Ctrl+C stops everything in order)`,
   stopped: (e) =>
-    `[${esc(e.task)}] stopped in ${shortDuration(e.duration_ms)}: ${esc(e.exit)}${e.note ? ` (${esc(e.note)})` : ''}`,
+    `[${esc(e.task)}] stopped in ${elapsed(e.duration_ms)}: ${esc(e.exit)}${e.note ? ` (${esc(e.note)})` : ''}`,
   note: (e) =>
     `${e.task ? `[${esc(e.task)}] ` : ''}${e.level === 'info' ? '' : `${e.level}: `}${esc(e.text)}${e.hint ? `\n  Try: ${esc(e.hint)}` : ''}`,
 };
@@ -38,13 +39,7 @@ export function describeReadyEvent(e: Extract<BootEvent, { event: 'ready' }>): s
           )
           .join('; ')
       : 'litestream (no processes)';
-  return `ready in ${shortDuration(e.duration_ms)}: ${what}`;
-}
-
-/** `850 ms`, `1.4 s`, `75 s`. */
-export function shortDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
+  return `ready in ${elapsed(e.duration_ms)}: ${what}`;
 }
 
 /** An event's text without a time stamp (lines after the first are a hint: `  Try: …`). */

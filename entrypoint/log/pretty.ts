@@ -8,9 +8,10 @@
 // order. Every text it shows is escaped (escapeControl), bootseq's own lines too: they quote foreign
 // text.
 
+import { elapsed } from '../../core/format.js';
 import { Listr, type ListrDefaultRenderer, type ListrSimpleRenderer, type ListrTaskWrapper } from 'listr2';
 import { outputLabel, type BootEvent, type Reporter, type TaskStatus } from '../../core/events.js';
-import { describeReadyEvent, escapeControl, formatText, shortDuration } from './plain.js';
+import { describeReadyEvent, escapeControl, formatText } from './plain.js';
 
 interface Row {
   readonly started: Deferred<void>;
@@ -69,7 +70,7 @@ function formatLine(event: BootEvent): string | undefined {
     case 'ready':
       return `✔ ${describeReadyEvent(event)} · Ctrl+C stops everything in order`;
     case 'stopped':
-      return `  ✔ ${escapeControl(outputLabel(event)).padEnd(12)} stopped in ${shortDuration(event.duration_ms)}: ${escapeControl(event.exit)}${event.note ? ` · ${escapeControl(event.note)}` : ''}`;
+      return `  ✔ ${escapeControl(outputLabel(event)).padEnd(12)} stopped in ${elapsed(event.duration_ms)}: ${escapeControl(event.exit)}${event.note ? ` · ${escapeControl(event.note)}` : ''}`;
     case 'task-output':
       return `${clock()} ${escapeControl(outputLabel(event))}  ${compact(escapeControl(event.line))}`;
     default: {
@@ -208,8 +209,7 @@ function mirrorTask(id: string, rows: ReadonlyMap<string, Row>) {
       const kept = row.kept.map((line) => `\n${line}`).join('');
       if (end.status === 'skipped') task.skip(`${id} (skipped)`);
       else if (end.status !== 'ok') throw new Error(`${end.error ?? `${id} ${end.status}`}${kept}`);
-      else
-        task.title = `${id}  ${shortDuration(end.durationMs)}${row.summary ? ` · ${row.summary}` : ''}${kept}`;
+      else task.title = `${id}  ${elapsed(end.durationMs)}${row.summary ? ` · ${row.summary}` : ''}${kept}`;
     },
   };
 }

@@ -6,6 +6,7 @@
 // changes nothing it looks at.
 
 import type { BootEvent } from '../../core/events.js';
+import { elapsed } from '../../core/format.js';
 import type { HeartbeatConfig } from '../../config/schema.js';
 import type { HeartbeatStatus } from './checks.js';
 import type { StatusSnapshot } from './live.js';
@@ -144,7 +145,7 @@ function failed(b: Beat, problem: string): void {
     note(
       b,
       'warn',
-      `heartbeat to ${b.shown} failed (${b.consecutive} in a row): ${reason}; retrying in ${retryMs < 1000 ? `${retryMs} ms` : `${Math.round(retryMs / 1000)} s`}; the app is not affected`,
+      `heartbeat to ${b.shown} failed (${b.consecutive} in a row): ${reason}; retrying in ${elapsed(retryMs)}; the app is not affected`,
     );
   schedule(b, retryMs);
 }
@@ -167,7 +168,7 @@ async function call(url: string, timeoutMs: number, signal: AbortSignal): Promis
     );
     request.once('timeout', () => {
       request.destroy();
-      resolve(`no answer within ${Math.round(timeoutMs / 1000)} s`);
+      resolve(`no answer within ${elapsed(timeoutMs)}`);
     });
     request.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
   });

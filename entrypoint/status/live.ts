@@ -3,6 +3,7 @@
 // task exposes), and the health verdict. `bootseq status`, /readyz and /metrics all read this one
 // snapshot, so they never disagree. Reads only; changes nothing it looks at.
 
+import { elapsed } from '../../core/format.js';
 import type { BootEvent, TaskStatus } from '../../core/events.js';
 import type { KeptView } from '../../core/supervisor/index.js';
 import type { Config } from '../../config/schema.js';
@@ -350,7 +351,7 @@ export function judgeHealth(
   for (const store of s.stores)
     if (store.lag_ms !== null && store.lag_ms > maxLagMs)
       replication.push(
-        `store ${store.name}: a change has waited ${seconds(store.lag_ms)} for the replica (health.max_lag ${seconds(maxLagMs)})`,
+        `store ${store.name}: a change has waited ${elapsed(store.lag_ms)} for the replica (health.max_lag ${elapsed(maxLagMs)})`,
       );
   for (const store of s.stores)
     for (const r of store.replicas)
@@ -380,8 +381,4 @@ function phaseSpans(tasks: ReadonlyMap<TaskId, TaskState>): { phase: string; dur
     });
   }
   return [...spans].map(([phase, { from, to }]) => ({ phase, duration_ms: to - from }));
-}
-
-function seconds(ms: number): string {
-  return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
 }

@@ -1,5 +1,6 @@
 // The status snapshot for a person: a few lines and small tables to read at a glance.
 
+import { configDuration, elapsed } from '../../core/format.js';
 import type { StatusSnapshot } from './live.js';
 
 export function renderStatus(s: StatusSnapshot, now = Date.now()): string {
@@ -7,9 +8,9 @@ export function renderStatus(s: StatusSnapshot, now = Date.now()): string {
   const verdict = s.health.status === 'healthy' ? 'healthy' : 'DEGRADED';
   const boot =
     s.boot.state === 'ready' && s.boot.ready_at
-      ? `ready since ${clock(s.boot.ready_at)} (boot took ${duration(s.boot.duration_ms)})`
+      ? `ready since ${clock(s.boot.ready_at)} (boot took ${elapsed(s.boot.duration_ms)})`
       : s.boot.state === 'booting'
-        ? `booting for ${duration(s.boot.duration_ms)}${s.boot.running.length ? `: ${s.boot.running.join(', ')}` : ''}`
+        ? `booting for ${elapsed(s.boot.duration_ms)}${s.boot.running.length ? `: ${s.boot.running.join(', ')}` : ''}`
         : s.boot.state;
   lines.push(
     `bootseq ${s.bootseq.version} (pid ${s.bootseq.pid}) · ${s.bootseq.command} · ${boot} · ${verdict}`,
@@ -64,8 +65,8 @@ export function renderStatus(s: StatusSnapshot, now = Date.now()): string {
           st.name,
           st.kind,
           st.generation ?? '-',
-          st.last_sync ? `${clock(st.last_sync)} (${duration(now - Date.parse(st.last_sync))} ago)` : '-',
-          st.lag_ms === null ? '-' : st.lag_ms === 0 ? '0 (caught up)' : duration(st.lag_ms),
+          st.last_sync ? `${clock(st.last_sync)} (${elapsed(now - Date.parse(st.last_sync))} ago)` : '-',
+          st.lag_ms === null ? '-' : st.lag_ms === 0 ? '0 (caught up)' : elapsed(st.lag_ms),
           restorable(st),
         ]),
       ),
@@ -90,19 +91,11 @@ function pid(p: number | null): string {
 }
 
 function uptime(ms: number | null): string {
-  return ms === null ? '-' : duration(ms);
+  return ms === null ? '-' : elapsed(ms);
 }
 
 function clock(iso: string): string {
   return new Date(iso).toLocaleTimeString('en-GB', { hour12: false });
-}
-
-export function duration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
-  const s = Math.round(ms / 1000);
-  if (s < 3600) return `${Math.floor(s / 60)}m ${s % 60}s`;
-  return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
 }
 
 /** `yes`, `-` (not checked yet), or `NO: file (its snapshot is gone)`. */
@@ -134,14 +127,14 @@ function checkLines(s: StatusSnapshot, now: number): string[] {
   const b = s.health.heartbeat;
   if (b) {
     const last = b.last_success
-      ? `last success ${clock(b.last_success)} (${duration(now - Date.parse(b.last_success))} ago)`
+      ? `last success ${clock(b.last_success)} (${elapsed(now - Date.parse(b.last_success))} ago)`
       : 'no success yet';
     const state = b.state === 'paused' ? 'PAUSED while not ready' : 'beating';
     const failing =
       b.consecutive_failures > 0 && b.last_failure
         ? ` · FAILING (${b.consecutive_failures} in a row): ${b.last_failure.reason}`
         : '';
-    lines.push(`heartbeat: ${state} · ${b.url} every ${duration(b.every_ms)} · ${last}${failing}`);
+    lines.push(`heartbeat: ${state} · ${b.url} every ${configDuration(b.every_ms)} · ${last}${failing}`);
   }
   const r = s.rehearsal;
   if (r) {
@@ -151,7 +144,7 @@ function checkLines(s: StatusSnapshot, now: number): string[] {
         ? ` · LAST FAILED ${clock(r.last_failure.at)}: ${r.last_failure.reason}`
         : '';
     const state = r.state === 'running' ? 'running now' : r.next_at ? `next ${clock(r.next_at)}` : 'idle';
-    lines.push(`rehearsal: every ${duration(r.every_ms)} · ${state} · ${last}${failed}`);
+    lines.push(`rehearsal: every ${configDuration(r.every_ms)} · ${state} · ${last}${failed}`);
   }
   return lines.length > 0 ? [...lines, ''] : [];
 }

@@ -3,6 +3,7 @@
 // or the processes whose `after:` names it). Its address is shown only redacted, and the URL's
 // password is scrubbed from whatever the server answers: it never reaches a log, plan or report.
 
+import { elapsed } from '../../core/format.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TaskFailedError } from '../../core/errors.js';
 import type { ServiceConfig } from '../../config/schema.js';
@@ -52,7 +53,7 @@ async function waitForService(ctx: TaskContext, s: ServiceConfig): Promise<void>
     ctx.record('waited_ms', nowMs - startedAtMs);
     if (result.ok) {
       ctx.summarize(
-        `answered ${result.answer} after ${formatMs(nowMs - startedAtMs)} (${plural(attempts, 'attempt')})`,
+        `answered ${result.answer} after ${elapsed(nowMs - startedAtMs)} (${plural(attempts, 'attempt')})`,
       );
       return;
     }
@@ -92,10 +93,6 @@ function scrubber(ctx: TaskContext, url: string): (text: string) => string {
   const redact = ctx.config.redact;
   if (password.length < 3) return redact;
   return (text) => redact(text.split(password).join('***'));
-}
-
-function formatMs(ms: number): string {
-  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
 
 function plural(n: number, word: string): string {

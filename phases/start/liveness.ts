@@ -9,6 +9,7 @@
 
 import { TaskFailedError, excerpt } from '../../core/errors.js';
 import { describeExit } from '../../core/exit.js';
+import { configDuration } from '../../core/format.js';
 import type { Config, LivenessConfig, ProcessConfig } from '../../config/schema.js';
 import type { Child, LivenessView, TaskContext } from '../../core/task.js';
 import { withDeadline } from '../../core/wait.js';
@@ -37,7 +38,7 @@ function registryOf(config: Config): Registry {
 export function describeLiveness(l: LivenessConfig, redact: (text: string) => string = (t) => t): string {
   const what =
     l.http !== undefined ? `http ${l.http}` : l.tcp !== undefined ? `tcp ${l.tcp}` : `exec \`${l.exec}\``;
-  return `${redact(what)} every ${seconds(l.everyMs)} (timeout ${seconds(l.timeoutMs)}, ${l.failures} failure${l.failures === 1 ? '' : 's'})`;
+  return `${redact(what)} every ${configDuration(l.everyMs)} (timeout ${configDuration(l.timeoutMs)}, ${l.failures} failure${l.failures === 1 ? '' : 's'})`;
 }
 
 export interface LivenessWatch {
@@ -173,7 +174,7 @@ async function stopDead(w: Watch, child: Child, dead: string): Promise<void> {
   w.stopped.set(child, dead);
   ctx.note(
     'error',
-    `${dead}: stopping it (SIGTERM to its process group, SIGKILL after ${seconds(graceMs)}) so that it is restarted`,
+    `${dead}: stopping it (SIGTERM to its process group, SIGKILL after ${configDuration(graceMs)}) so that it is restarted`,
   );
   await child.stop(graceMs);
 }
@@ -197,7 +198,7 @@ async function waitUntilReady(w: Watch, child: Child): Promise<void> {
   if (outcome === 'not ready' && !w.ended.signal.aborted)
     ctx.note(
       'warn',
-      `${p.name} was not ready within ${seconds(ready.timeout)} after its restart${lastProblem.text ? ` (last check: ${lastProblem.text})` : ''}; its liveness checks begin anyway`,
+      `${p.name} was not ready within ${configDuration(ready.timeout)} after its restart${lastProblem.text ? ` (last check: ${lastProblem.text})` : ''}; its liveness checks begin anyway`,
     );
 }
 
@@ -265,7 +266,8 @@ async function probeOnce(
   try {
     const attempt = attemptOnce(ctx, p, spec, deadline.signal);
     const problem = await attempt;
-    if (deadline.signal.aborted && !signal.aborted) return `no answer within ${seconds(spec.timeoutMs)}`;
+    if (deadline.signal.aborted && !signal.aborted)
+      return `no answer within ${configDuration(spec.timeoutMs)}`;
     return problem;
   } finally {
     deadline.dispose();
@@ -308,8 +310,4 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
     const timer = setTimeout(done, ms);
     signal.addEventListener('abort', done, { once: true });
   });
-}
-
-function seconds(ms: number): string {
-  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
 }

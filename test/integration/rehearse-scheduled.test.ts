@@ -74,7 +74,7 @@ describe('scheduled restore rehearsals', () => {
 
     await boot.waitForLine(/restore rehearsal started \(pid \d+\)/);
     await boot.waitForLine(
-      /restore rehearsal passed in [\d.]+ s: every store restored from its replica, migrated and verified \(report: .*rehearsals\/.*\.json\)/,
+      /restore rehearsal passed in [\d.]+ m?s: every store restored from its replica, migrated and verified \(report: .*rehearsals\/.*\.json\)/,
     );
     const passed = await rehearsalOf(project);
     expect(passed.last_success).not.toBeNull();

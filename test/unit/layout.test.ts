@@ -71,8 +71,8 @@ describe('import rules (docs/architecture.md)', () => {
     expect(FILES.length).toBeGreaterThan(50);
   });
 
-  test('a phase imports its own files, db/ through its index files, config/, and core/{task,errors,events,exit,wait}', () => {
-    const allowedCore = ['task', 'errors', 'events', 'exit', 'wait'].map((n) => `core/${n}.ts`);
+  test('a phase imports its own files, db/ through its index files, config/, and core/{task,errors,events,exit,wait,format}', () => {
+    const allowedCore = ['task', 'errors', 'events', 'exit', 'wait', 'format'].map((n) => `core/${n}.ts`);
     const dbEntries = ['db/index.ts', 'db/history/index.ts', 'db/backups/index.ts', 'db/sync/index.ts'];
     expect(
       violations(
