@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import parsePrometheus from 'parse-prometheus-text-format';
 import { describe, expect } from 'vitest';
 import { test } from '../helpers/fixtures.js';
-import { isAlive, READY, type TmpProject, processesIn } from '../helpers/project.js';
+import { freePort, isAlive, READY, type TmpProject, processesIn } from '../helpers/project.js';
 
 interface Rehearsal {
   state: string;
@@ -140,6 +140,32 @@ describe('scheduled restore rehearsals', () => {
     expect(columnsOf(live)).not.toContain('title');
     const report = project.report() as { checks?: { rehearsal: Rehearsal } };
     expect(report.checks?.rehearsal.failures_total).toBeGreaterThanOrEqual(1);
+    expect(processesIn(project.dir)).toEqual([]);
+  });
+
+  test('put off while another bootseq holds the replication lease (a rolling deploy), run once this one takes over', async ({
+    project,
+  }) => {
+    const original = fs.readFileSync(project.path('bootseq.yml'), 'utf8');
+    project.write({ 'bootseq.yml': `${original}rehearse: { every: 1s, into: rehearsals }\n` });
+    const a = project.start(['up', '--log-format', 'plain'], { DEMO_PORT: String(project.port) });
+    await a.waitForLine(READY);
+    const b = project.start(['up', '--log-format', 'plain'], { DEMO_PORT: String(await freePort()) });
+    await b.waitForLine(/this bootseq starts the app now/);
+    await b.waitForLine(READY);
+    await b.waitForLine(
+      /restore rehearsal put off: another bootseq holds the replication lease \(.*\); trying again every 1\.0 s/,
+    );
+    expect(b.lines.filter((l) => /restore rehearsal started/.test(l))).toEqual([]);
+
+    process.kill(a.pid, 'SIGTERM');
+    expect((await a.done).exitCode).toBe(0);
+    await b.waitForLine(/this bootseq replicates now/);
+    await b.waitForLine(/restore rehearsal passed in/);
+    process.kill(b.pid, 'SIGTERM');
+    const result = await b.done;
+    expect(result.exitCode, result.output.slice(-3000)).toBe(0);
+    expect(leftIn(project).every((n) => n.endsWith('.json'))).toBe(true);
     expect(processesIn(project.dir)).toEqual([]);
   });
 });
