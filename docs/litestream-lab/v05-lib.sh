@@ -14,8 +14,10 @@ PIDS=()
 MOUNTS=()
 lab_cleanup() {
   local p
+  set +e
   for p in "${PIDS[@]}"; do kill -CONT "$p" 2>/dev/null; kill -KILL "$p" 2>/dev/null; done
   for p in "${MOUNTS[@]}"; do mountpoint -q "$p" && umount -l "$p"; done
+  cd /
   if [ -n "${KEEP:-}" ]; then echo "kept $ROOT"; else rm -rf "$ROOT"; fi
 }
 trap lab_cleanup EXIT
@@ -29,7 +31,7 @@ stop() { local t0; t0=$(date +%s%N); kill -TERM "$1" 2>/dev/null || true; local 
 newdb() { sqlite3 "$1" "PRAGMA journal_mode=wal; CREATE TABLE t(x); WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM c WHERE i < ${2:-1}) INSERT INTO t SELECT i FROM c;" > /dev/null; }
 count() { sqlite3 "$1" "SELECT count(*) FROM t" 2>&1; }
 # yml_file DB REPLICA_DIR [extra top-level yaml]: a v0.5 config with one file replica (replica:)
-yml_file() { printf '%sdbs:\n  - path: %s\n    replica:\n      type: file\n      path: %s\n' "${3:-}" "$1" "$2"; }
+yml_file() { [ -z "${3:-}" ] || printf '%s\n' "$3"; printf 'dbs:\n  - path: %s\n    replica:\n      type: file\n      path: %s\n' "$1" "$2"; }
 # tree DIR: the files under DIR with sizes
 tree() { (cd "$1" && find . -type f -printf '%p %s\n' | sort); }
 # slog FILE: the log lines without their timestamps, cut to 260 characters
@@ -57,4 +59,6 @@ import sys,re
 x=sys.stdin.read()
 for k,s in re.findall(r"<Key>(.*?)</Key>.*?<Size>(\d+)</Size>",x): print(k,s)'; }
 # yml_s3 DB BUCKET PATH [extra top-level yaml]
-yml_s3() { printf '%sdbs:\n  - path: %s\n    replica:\n      type: s3\n      bucket: %s\n      path: %s\n      endpoint: %s\n      region: us-east-1\n      force-path-style: true\n      access-key-id: %s\n      secret-access-key: %s\n' "${4:-}" "$1" "$2" "$3" "$S3_ENDPOINT" "$S3_KEY" "$S3_SECRET"; }
+yml_s3() { [ -z "${4:-}" ] || printf '%s\n' "$4"; printf 'dbs:\n  - path: %s\n    replica:\n      type: s3\n      bucket: %s\n      path: %s\n      endpoint: %s\n      region: us-east-1\n      force-path-style: true\n      access-key-id: %s\n      secret-access-key: %s\n' "$1" "$2" "$3" "$S3_ENDPOINT" "$S3_KEY" "$S3_SECRET"; }
+# wait_for FILE REGEX [SECONDS=15]: waits until FILE has a line matching REGEX; 1 on timeout
+wait_for() { local i; for i in $(seq 1 $(( ${3:-15} * 20 ))); do grep -qE "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done; echo "(timeout waiting for /$2/ in $1)"; return 1; }
