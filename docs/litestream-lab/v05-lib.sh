@@ -54,7 +54,7 @@ minio_stop() { kill -TERM "$MINIO_PID"; wait "$MINIO_PID" 2>/dev/null || true; }
 s3curl() { curl -s --aws-sigv4 "aws:amz:us-east-1:s3" --user "$S3_KEY:$S3_SECRET" "$@"; }
 mkbucket() { s3curl -X PUT -o /dev/null -w '' "$S3_ENDPOINT/$1"; }
 # s3ls BUCKET [PREFIX]: the keys and sizes under PREFIX
-s3ls() { s3curl "$S3_ENDPOINT/$1?list-type=2&prefix=${2:-}" | python3 -c '
+s3ls() { s3curl "$S3_ENDPOINT/$1?list-type=2&prefix=$(python3 -c 'import sys,urllib.parse;print(urllib.parse.quote(sys.argv[1],safe=""))' "${2:-}")" | python3 -c '
 import sys,re
 x=sys.stdin.read()
 for k,s in re.findall(r"<Key>(.*?)</Key>.*?<Size>(\d+)</Size>",x): print(k,s)'; }
