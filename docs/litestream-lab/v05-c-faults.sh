@@ -19,7 +19,7 @@ for l in open(sys.argv[1]):
     m=re.match(r'time=(\S+) level=(ERROR|WARN) (.*)',l)
     if not m: continue
     key=re.sub(r'(RequestID|HostID): [^,]+','\\1: …',m.group(3))
-    key=re.sub(r' (attempts|consecutive_errors)=\d+| (backoff|duration|elapsed)=\S+','',key)
+    key=re.sub(r' (attempts|consecutive_errors)=\d+| (backoff|duration|elapsed|remaining)=\S+','',key)
     k2=key[:250]
     t=datetime.datetime.fromisoformat(m.group(1).replace('Z','+00:00')).timestamp()
     if k2 not in seen: seen[k2]=[t,0]
