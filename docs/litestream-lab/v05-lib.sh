@@ -13,6 +13,7 @@ ROOT=$(mktemp -d -t lsv05.XXXXXX)
 PIDS=()
 MOUNTS=()
 lab_cleanup() {
+  disown -a 2>/dev/null || true
   local p
   set +e
   for p in "${PIDS[@]}"; do kill -CONT "$p" 2>/dev/null; kill -KILL "$p" 2>/dev/null; done
