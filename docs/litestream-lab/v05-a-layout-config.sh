@@ -63,6 +63,13 @@ for code in 0 3; do
   echo "child exit $code: litestream exit $rc, restored rows $(count "$ROOT/ex$code-restored.db") of 2; lines: $(sed -E 's/^time=[^ ]+ //' ex$code.log | grep -vE 'starting|initialized|replicating to|version' | cut -c1-120 | tr '\n' '|')"
 done
 
+echo "-- SIGTERM to Litestream; the child writes a row in its TERM handler and exits 143"
+newdb ext.db 1; yml_file "$ROOT/ext.db" "$ROOT/r-ext" > ext.yml
+start ext "$LS5" replicate -config ext.yml -exec "sh -c 'trap \"sqlite3 $ROOT/ext.db \\\"INSERT INTO t VALUES(2)\\\"; exit 143\" TERM; while :; do sleep 0.1; done'"
+sleep 2.5; stop "$PID"
+"$LS5" restore -o "$ROOT/ext-restored.db" "file://$ROOT/r-ext" > /dev/null 2>&1 || true
+echo "restored rows $(count "$ROOT/ext-restored.db") of $(count "$ROOT/ext.db"); lines: $(sed -E 's/^time=[^ ]+ //' ext.log | grep -vE 'starting|initialized|replicating to|version' | cut -c1-120 | tr '\n' '|')"
+
 echo "== A6/I1. CLI commands on the replica (file replica of A1 via config, and by URL)"
 for c in ltx wal snapshots generations status databases; do
   echo "-- litestream $c -config f.yml $ROOT/app.db"; rc=0; "$LS5" $c -config f.yml "$ROOT/app.db" > c.out 2>&1 || rc=$?; sed 's/^/   /' c.out | head -8; echo "   (exit $rc)"
