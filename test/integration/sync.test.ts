@@ -66,15 +66,23 @@ async function node(project: TmpProject, role: Role, extra = ''): Promise<Node> 
   };
 }
 
-/** Sets the time of the last captured change of a row, as if it had been made then. */
+/** Sets the time (and clock) of the last captured change of a row, as if it had been made then. */
 function backdate(n: Node, table: string, pk: string, iso: string): void {
+  const ms = Date.parse(iso);
   n.run(
-    'UPDATE change_log SET created_at = ? WHERE lsn = (SELECT max(lsn) FROM change_log WHERE table_name = ? AND pk_json = ?)',
+    'UPDATE change_log SET created_at = ?, hlc_ms = ?, hlc_counter = 0 WHERE lsn = (SELECT max(lsn) FROM change_log WHERE table_name = ? AND pk_json = ?)',
     iso,
+    ms,
     table,
     pk,
   );
-  n.run('UPDATE sync_row_version SET created_at = ? WHERE table_name = ? AND pk_json = ?', iso, table, pk);
+  n.run(
+    'UPDATE sync_row_version SET created_at = ?, hlc_ms = ?, hlc_counter = 0 WHERE table_name = ? AND pk_json = ?',
+    iso,
+    ms,
+    table,
+    pk,
+  );
 }
 
 async function exportTo(project: TmpProject, from: Node, out: string, ...args: string[]) {
@@ -162,8 +170,9 @@ describe('change-log sync between a main and a client', () => {
     const back = await exportTo(project, main, 'm3.ndjson', '--to', 'client-1');
     const lines = fs.readFileSync(back, 'utf8').trim().split('\n').slice(1);
     expect(lines.filter((l) => l.includes('"source_node":"client-1"'))).toEqual([]);
-    // Files were moved: done/ holds the applied ones.
-    expect(fs.readdirSync(path.join(client.inbox, 'done'))).toEqual(['m1.ndjson', 'm2.ndjson']);
+    // The files the operator named are theirs: left where they are, nothing in the inbox.
+    expect(fs.existsSync(toClient) && fs.existsSync(toMain)).toBe(true);
+    expect(fs.existsSync(path.join(client.inbox, 'done'))).toBe(false);
   });
 
   test('the same file imported twice: nothing applied twice (rows, audit, sync_state unchanged)', async ({
@@ -176,6 +185,8 @@ describe('change-log sync between a main and a client', () => {
     const file = await exportTo(project, client, 'c.ndjson');
     const copy = project.path('c-again.ndjson');
     fs.copyFileSync(file, copy);
+    // The same changes in other bytes (a new header): every transaction is known already.
+    const again2 = await exportTo(project, client, 'c-re-exported.ndjson', '--from-lsn', '0');
     expect((await importInto(project, main, file)).exitCode).toBe(0);
     const snapshot = () => ({
       items: rows(main).items,
@@ -186,7 +197,13 @@ describe('change-log sync between a main and a client', () => {
     const once = snapshot();
     const again = await importInto(project, main, copy);
     expect(again.exitCode).toBe(0);
-    expect(again.output).toMatch(/0 transactions applied, 2 skipped, 0 failed/);
+    expect(again.output).toMatch(
+      /c-again\.ndjson: already imported \(the same bytes, as c\.ndjson at .*\); nothing to do/,
+    );
+    expect(snapshot()).toEqual(once);
+    const reExported = await importInto(project, main, again2);
+    expect(reExported.exitCode).toBe(0);
+    expect(reExported.output).toMatch(/0 transactions applied, 2 skipped, 0 failed/);
     expect(snapshot()).toEqual(once);
     expect(once.items).toEqual([{ id: 1, name: 'apple', qty: 6 }]);
   });
@@ -217,7 +234,7 @@ describe('change-log sync between a main and a client', () => {
     ]);
   });
 
-  test('a tampered file (one byte) and a broken header: refused whole, moved to rejected/ with the reason, nothing changed', async ({
+  test('a tampered file (one byte) and a broken header: refused whole with the reason, left where they are, nothing changed', async ({
     project,
   }) => {
     const main = await node(project, 'main');
@@ -241,9 +258,8 @@ describe('change-log sync between a main and a client', () => {
       const r = await importInto(project, main, f);
       expect(r.exitCode).toBe(1);
       expect(r.output).toMatch(reason);
-      const rejected = path.join(main.inbox, 'rejected', path.basename(f));
-      expect(fs.existsSync(rejected)).toBe(true);
-      expect(fs.readFileSync(`${rejected}.reason`, 'utf8')).toMatch(reason);
+      expect(r.output).toMatch(/refused whole, nothing applied: .* \(the file is left where it is\)/);
+      expect(fs.existsSync(f)).toBe(true);
     }
     expect(rows(main).items).toEqual([]);
     expect(main.sql('SELECT count(*) AS n FROM change_log')).toEqual(before);
@@ -279,7 +295,7 @@ describe('change-log sync between a main and a client', () => {
     expect(r.exitCode).toBe(1);
     expect(r.output).toMatch(/2 transactions applied, 0 skipped, 1 failed/);
     expect(r.output).toMatch(
-      /transaction tx-clash rolled back: I items \{"id":30\}: UNIQUE constraint failed: items\.name/,
+      /rolled back: tx-clash: I items \{"id":30\}: UNIQUE constraint failed: items\.name/,
     );
     expect(rows(main).items.map((i) => (i as { id: number }).id)).toEqual([1, 40, 41]);
   });
@@ -346,7 +362,7 @@ describe('change-log sync between a main and a client', () => {
     expect(main.sql("SELECT count(*) AS n FROM sync_audit WHERE rule = 'schema_alter'")).toEqual([{ n: 1 }]);
   });
 
-  test('a file brought on another file system (tmpfs) is applied and moved into the inbox', async ({
+  test('a file brought on another file system (tmpfs) is applied and left where it is', async ({
     project,
   }) => {
     const main = await node(project, 'main');
@@ -359,8 +375,8 @@ describe('change-log sync between a main and a client', () => {
       fs.copyFileSync(file, stick);
       const r = await importInto(project, main, stick);
       expect(r.exitCode, r.output + r.stderr).toBe(0);
-      expect(fs.existsSync(stick)).toBe(false);
-      expect(fs.readdirSync(path.join(main.inbox, 'done'))).toEqual(['from-shop.ndjson']);
+      expect(fs.existsSync(stick)).toBe(true);
+      expect(fs.existsSync(path.join(main.inbox, 'done'))).toBe(false);
       expect(rows(main).items).toEqual([{ id: 1, name: 'apple', qty: 0 }]);
     } finally {
       fs.rmSync(shm, { recursive: true, force: true });
@@ -449,7 +465,7 @@ describe('sync at boot', () => {
     const result = await project.run(['up', '--log-format', 'plain']);
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toMatch(
-      /Error: sync:primary failed: bad\.ndjson was refused whole \(__meta__\.client_id is missing or not a string\)/,
+      /Error: sync:primary failed: bad\.ndjson was refused whole \(__meta__\.format is undefined \(expected "bootseq-changes\/2"\)\)/,
     );
     expect(result.stderr).toMatch(/Try: it is now \.demo\/inbox\/rejected\/bad\.ndjson/);
     expect(result.output).not.toMatch(/\[verify:primary\] started/);
