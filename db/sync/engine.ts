@@ -11,7 +11,7 @@ import type { SyncConfig } from '../../config/schema.js';
 import type { Db, TableShape } from './capture.js';
 import type { Parsed } from './format.js';
 import { canonicalKey, type Key } from './keys.js';
-import { createSchemaCache, TxFailure } from './schema-cache.js';
+import { createSchemaCache, TxFailure, type SchemaCache } from './schema-cache.js';
 import { compareVersions, type Version } from './version.js';
 
 export type Rule = 'lww' | 'prefer_main' | 'tombstone' | 'schema_alter';
@@ -69,14 +69,13 @@ function statements(db: Db) {
 
 export type Engine = ReturnType<typeof createEngine>;
 
-export function createEngine(db: Db, sync: SyncConfig, ctx: EngineContext) {
-  const st = statements(db);
-  const schema = createSchemaCache(db, sync);
-  const conflicts: Partial<Record<Rule, number>> = {};
-  /** Decisions counted per transaction, kept only if it commits. */
-  let pending: Rule[] = [];
-  let seen = { ms: -1, counter: -1 };
-  const audit = (
+/** What the steps of one change share: the statements, the schema cache, and how a decision is audited. */
+interface Parts {
+  readonly sync: SyncConfig;
+  readonly ctx: EngineContext;
+  readonly st: ReturnType<typeof statements>;
+  readonly schema: SchemaCache;
+  audit(
     txId: string,
     table: string,
     pk: string | null,
@@ -84,99 +83,153 @@ export function createEngine(db: Db, sync: SyncConfig, ctx: EngineContext) {
     winner: string,
     columns: string[],
     detail: string,
-  ) => {
-    st.audit.run(now(), ctx.file, txId, table, pk, rule, winner, JSON.stringify(columns), detail);
-    pending.push(rule);
-  };
+  ): void;
+}
 
-  /** Main's winning version logged again, to reach the client whose change lost to it. */
-  const reassert = (shape: TableShape, key: Key, existing: RowVersion) => {
-    const current = schema.select(shape).get(...key.values.map(decodeValue)) as
-      | Record<string, unknown>
-      | undefined;
-    if (!current && !existing.deleted) return;
-    st.relay.run(
-      randomUUID(),
-      shape.name,
+/** Main's winning version logged again, to reach the client whose change lost to it. */
+function reassert({ st, schema }: Parts, shape: TableShape, key: Key, existing: RowVersion): void {
+  const current = schema.select(shape).get(...key.values.map(decodeValue)) as
+    | Record<string, unknown>
+    | undefined;
+  if (!current && !existing.deleted) return;
+  st.relay.run(
+    randomUUID(),
+    shape.name,
+    key.json,
+    existing.deleted ? 'D' : 'U',
+    current ? encodeRow(current) : null,
+    existing.deleted,
+    existing.created_at,
+    existing.source_node,
+    existing.hlc_ms,
+    existing.hlc_counter,
+  );
+}
+
+/** The row written as the change says: deleted, or upserted with the payload's columns. */
+function write(parts: Parts, txId: string, { entry, row }: Parsed, key: Key): void {
+  // A delete carries the row it deleted: what it deletes is the key.
+  const decoded = row === undefined || entry.op === 'D' ? undefined : decodeRow(row);
+  const { schema } = parts;
+  let shape = schema.shapeOf(entry.table_name);
+  if (decoded) {
+    const altered = schema.ensureColumns(entry.table_name, decoded);
+    shape = altered.shape;
+    for (const { column, statement } of altered.added)
+      parts.audit(txId, entry.table_name, null, 'schema_alter', 'incoming', [column], statement);
+  }
+  try {
+    if (!decoded) schema.remove(shape).run(...key.values.map(decodeValue));
+    else {
+      const columns = Object.keys(decoded);
+      schema.upsert(shape, columns).run(...columns.map((c) => bindable(decoded[c])));
+    }
+  } catch (error) {
+    throw new TxFailure(`${entry.op} ${entry.table_name} ${key.json}: ${(error as Error).message}`);
+  }
+}
+
+/** The columns the incoming change would change in the row as it is here. */
+function differing(parts: Parts, shape: TableShape, key: Key, parsed: Parsed): string[] {
+  const current = parts.schema.select(shape).get(...key.values.map(decodeValue)) as
+    | Record<string, unknown>
+    | undefined;
+  const decoded = parsed.row === undefined ? undefined : decodeRow(parsed.row);
+  if (!decoded) return Object.keys(current ?? {});
+  return Object.keys(decoded).filter((c) => current === undefined || !sameValue(current[c], decoded[c]));
+}
+
+/** Whether the incoming change wins; a decision against another node's change is audited. */
+function decide(
+  parts: Parts,
+  txId: string,
+  parsed: Parsed,
+  shape: TableShape,
+  key: Key,
+): 'win' | 'lose' | 'same' {
+  const { entry } = parsed;
+  const existing = parts.st.getVersion.get(entry.table_name, key.json) as RowVersion | undefined;
+  if (!existing) return 'win';
+  const preferMain = parts.sync.preferMain.includes(entry.table_name);
+  const incoming: Version = {
+    hlcMs: entry.hlc_ms,
+    hlcCounter: entry.hlc_counter,
+    node: entry.source_node,
+    fromMain: entry.source_node === parts.ctx.mainNode,
+  };
+  const held: Version = {
+    hlcMs: existing.hlc_ms,
+    hlcCounter: existing.hlc_counter,
+    node: existing.source_node,
+    fromMain: existing.from_main === 1,
+  };
+  const order = compareVersions(incoming, held, preferMain);
+  if (order === 0) return 'same';
+  const rule: Rule =
+    preferMain && incoming.fromMain !== held.fromMain
+      ? 'prefer_main'
+      : entry.op === 'D' || existing.deleted
+        ? 'tombstone'
+        : 'lww';
+  if (existing.source_node !== entry.source_node)
+    parts.audit(
+      txId,
+      entry.table_name,
       key.json,
-      existing.deleted ? 'D' : 'U',
-      current ? encodeRow(current) : null,
-      existing.deleted,
-      existing.created_at,
-      existing.source_node,
-      existing.hlc_ms,
-      existing.hlc_counter,
+      rule,
+      order > 0 ? 'incoming' : 'existing',
+      differing(parts, shape, key, parsed),
+      `incoming ${entry.op} from ${entry.source_node} at ${entry.created_at} (clock ${entry.hlc_ms}.${entry.hlc_counter}); existing from ${existing.source_node} at ${existing.created_at} (clock ${existing.hlc_ms}.${existing.hlc_counter})${existing.deleted ? ' (deleted)' : ''}`,
     );
-  };
+  if (order < 0 && parts.ctx.isMain && rule === 'prefer_main') reassert(parts, shape, key, existing);
+  return order > 0 ? 'win' : 'lose';
+}
 
-  /** The row written as the change says: deleted, or upserted with the payload's columns. */
-  const write = (txId: string, { entry, row }: Parsed, key: Key) => {
-    // A delete carries the row it deleted: what it deletes is the key.
-    const decoded = row === undefined || entry.op === 'D' ? undefined : decodeRow(row);
-    let shape = schema.shapeOf(entry.table_name);
-    if (decoded) {
-      const altered = schema.ensureColumns(entry.table_name, decoded);
-      shape = altered.shape;
-      for (const { column, statement } of altered.added)
-        audit(txId, entry.table_name, null, 'schema_alter', 'incoming', [column], statement);
-    }
-    try {
-      if (!decoded) schema.remove(shape).run(...key.values.map(decodeValue));
-      else {
-        const columns = Object.keys(decoded);
-        schema.upsert(shape, columns).run(...columns.map((c) => bindable(decoded[c])));
-      }
-    } catch (error) {
-      throw new TxFailure(`${entry.op} ${entry.table_name} ${key.json}: ${(error as Error).message}`);
-    }
-  };
+/** The winning change recorded: the row's version, and on a main the change kept to pass on. */
+function record({ st, ctx }: Parts, e: Parsed['entry'], key: Key): void {
+  const deleted = e.op === 'D' ? 1 : 0;
+  const fromMain = e.source_node === ctx.mainNode ? 1 : 0;
+  st.putVersion.run(
+    e.table_name,
+    key.json,
+    e.created_at,
+    e.source_node,
+    fromMain,
+    deleted,
+    e.hlc_ms,
+    e.hlc_counter,
+  );
+  if (ctx.isMain)
+    st.relay.run(
+      e.tx_id,
+      e.table_name,
+      key.json,
+      e.op,
+      e.payload,
+      deleted,
+      e.created_at,
+      e.source_node,
+      e.hlc_ms,
+      e.hlc_counter,
+    );
+}
 
-  /** Whether the incoming change wins; a decision against another node's change is audited. */
-  const decide = (txId: string, parsed: Parsed, shape: TableShape, key: Key): 'win' | 'lose' | 'same' => {
-    const { entry, row } = parsed;
-    const existing = st.getVersion.get(entry.table_name, key.json) as RowVersion | undefined;
-    if (!existing) return 'win';
-    const preferMain = sync.preferMain.includes(entry.table_name);
-    const incoming: Version = {
-      hlcMs: entry.hlc_ms,
-      hlcCounter: entry.hlc_counter,
-      node: entry.source_node,
-      fromMain: entry.source_node === ctx.mainNode,
-    };
-    const held: Version = {
-      hlcMs: existing.hlc_ms,
-      hlcCounter: existing.hlc_counter,
-      node: existing.source_node,
-      fromMain: existing.from_main === 1,
-    };
-    const order = compareVersions(incoming, held, preferMain);
-    if (order === 0) return 'same';
-    const rule: Rule =
-      preferMain && incoming.fromMain !== held.fromMain
-        ? 'prefer_main'
-        : entry.op === 'D' || existing.deleted
-          ? 'tombstone'
-          : 'lww';
-    if (existing.source_node !== entry.source_node) {
-      const current = schema.select(shape).get(...key.values.map(decodeValue)) as
-        | Record<string, unknown>
-        | undefined;
-      const decoded = row === undefined ? undefined : decodeRow(row);
-      const differing = decoded
-        ? Object.keys(decoded).filter((c) => current === undefined || !sameValue(current[c], decoded[c]))
-        : Object.keys(current ?? {});
-      audit(
-        txId,
-        entry.table_name,
-        key.json,
-        rule,
-        order > 0 ? 'incoming' : 'existing',
-        differing,
-        `incoming ${entry.op} from ${entry.source_node} at ${entry.created_at} (clock ${entry.hlc_ms}.${entry.hlc_counter}); existing from ${existing.source_node} at ${existing.created_at} (clock ${existing.hlc_ms}.${existing.hlc_counter})${existing.deleted ? ' (deleted)' : ''}`,
-      );
-    }
-    if (order < 0 && ctx.isMain && rule === 'prefer_main') reassert(shape, key, existing);
-    return order > 0 ? 'win' : 'lose';
+export function createEngine(db: Db, sync: SyncConfig, ctx: EngineContext) {
+  const st = statements(db);
+  const schema = createSchemaCache(db, sync);
+  const conflicts: Partial<Record<Rule, number>> = {};
+  /** Decisions counted per transaction, kept only if it commits. */
+  let pending: Rule[] = [];
+  let seen = { ms: -1, counter: -1 };
+  const parts: Parts = {
+    sync,
+    ctx,
+    st,
+    schema,
+    audit(txId, table, pk, rule, winner, columns, detail) {
+      st.audit.run(now(), ctx.file, txId, table, pk, rule, winner, JSON.stringify(columns), detail);
+      pending.push(rule);
+    },
   };
 
   return {
@@ -213,34 +266,9 @@ export function createEngine(db: Db, sync: SyncConfig, ctx: EngineContext) {
       const key = canonicalKey(shape, parsed.pk, parsed.row);
       if (typeof key === 'string')
         throw new TxFailure(`${entry.op} ${entry.table_name} ${entry.pk_json}: ${key}`);
-      const decision = decide(txId, parsed, shape, key);
-      if (decision !== 'win') return;
-      write(txId, parsed, key);
-      const fromMain = entry.source_node === ctx.mainNode ? 1 : 0;
-      const deleted = entry.op === 'D' ? 1 : 0;
-      st.putVersion.run(
-        entry.table_name,
-        key.json,
-        entry.created_at,
-        entry.source_node,
-        fromMain,
-        deleted,
-        entry.hlc_ms,
-        entry.hlc_counter,
-      );
-      if (ctx.isMain)
-        st.relay.run(
-          entry.tx_id,
-          entry.table_name,
-          key.json,
-          entry.op,
-          entry.payload,
-          deleted,
-          entry.created_at,
-          entry.source_node,
-          entry.hlc_ms,
-          entry.hlc_counter,
-        );
+      if (decide(parts, txId, parsed, shape, key) !== 'win') return;
+      write(parts, txId, parsed, key);
+      record(parts, entry, key);
     },
   };
 }

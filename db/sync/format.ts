@@ -196,7 +196,7 @@ export function parseHeader(line: string): Meta | string {
     source_node: m['source_node'] as string,
     source_role: m['source_role'],
     client_id: m['client_id'] as string,
-    to: (m['to']) ?? null,
+    to: m['to'] ?? null,
     from_lsn: m['from_lsn'] as number,
     to_lsn: m['to_lsn'] as number,
     count: m['count'] as number,

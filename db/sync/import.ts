@@ -149,6 +149,13 @@ interface Progress {
   changes: number;
 }
 
+/** A failed transaction counted; the first few named (failures cost what successes cost: no list searched). */
+function countFailure(p: Progress, txId: string, lsn: number, error: unknown): void {
+  p.failed += 1;
+  p.firstFailedLsn ??= lsn;
+  if (p.failures.length < NAMED_FAILURES) p.failures.push({ tx_id: txId, error: (error as Error).message });
+}
+
 /** The transactions of the second pass, one after the other, and the batches they are committed in. */
 function createRunner(
   db: Db,
@@ -214,10 +221,7 @@ function createRunner(
         engine.apply(txId, parsed);
       } catch (error) {
         rollback();
-        p.failed += 1;
-        p.firstFailedLsn ??= parsed.entry.lsn;
-        if (p.failures.length < NAMED_FAILURES)
-          p.failures.push({ tx_id: txId, error: (error as Error).message });
+        countFailure(p, txId, parsed.entry.lsn, error);
         state = 'failed';
         return true;
       }
