@@ -273,8 +273,13 @@ export function createEngine(db: Db, sync: SyncConfig, ctx: EngineContext) {
   };
 }
 
+let nowMs = 0;
+let nowIso = '';
+/** The time audit and applied rows carry (one Date per millisecond, not per row). */
 function now(): string {
-  return new Date().toISOString();
+  const t = Date.now();
+  if (t !== nowMs) [nowMs, nowIso] = [t, new Date(t).toISOString()];
+  return nowIso;
 }
 
 /** {"$hex": "…"} (a BLOB, as capture writes it) back to bytes. */

@@ -139,17 +139,22 @@ export function duplicateKey(json: string): string | undefined {
 
 const ISO = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(\.\d{1,9})?Z$/;
 
+const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+let lastIso = '';
+let lastMs = 0;
+
 /** Milliseconds since the epoch of an ISO-8601 UTC time that exists (no 2026-13-45T99:99:99Z), else undefined. */
 export function isoMs(text: unknown): number | undefined {
   if (typeof text !== 'string') return undefined;
+  if (text === lastIso) return lastMs; // the changes of one transaction share their time
   const m = ISO.exec(text);
   if (!m) return undefined;
   const [y, mo, d, h, mi, s] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
-  const ms = Date.UTC(y, mo - 1, d, h, mi, s) + Math.floor(Number(`0${m[7] ?? ''}`) * 1000);
-  const back = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
-  if (back.getUTCFullYear() !== y || back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d)
-    return undefined;
+  const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+  if (mo < 1 || mo > 12 || d < 1 || d > DAYS[mo - 1]! + (mo === 2 && leap ? 1 : 0)) return undefined;
   if (h > 23 || mi > 59 || s > 59) return undefined;
+  const ms = Date.UTC(y, mo - 1, d, h, mi, s) + Math.floor(Number(`0${m[7] ?? ''}`) * 1000);
+  [lastIso, lastMs] = [text, ms];
   return ms;
 }
 
