@@ -1,6 +1,7 @@
 // Change-log sync between SQLite nodes (issue 15, seeds/004's policy) through the real CLI on real
 // SQLite files: a main and a client, each its own bootseq.yml, exchanging change files both ways.
 
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -470,5 +471,90 @@ describe('sync at boot', () => {
     expect(result.stderr).toMatch(/Try: it is now \.demo\/inbox\/rejected\/bad\.ndjson/);
     expect(result.output).not.toMatch(/\[verify:primary\] started/);
     expect(result.output).not.toMatch(/\[start:web\] started/);
+  });
+});
+
+/** A main's change file of `n` new notes, ten to a transaction, for shop-1 (hash and count computed). */
+function notesFile(file: string, n: number): void {
+  const base = Date.UTC(2026, 0, 1);
+  const line = (i: number) =>
+    `${JSON.stringify({ lsn: i + 1, tx_id: `tx-${Math.floor(i / 10)}`, table_name: 'notes', pk_json: `{"id":${i + 1000}}`, op: 'I', payload: JSON.stringify({ id: i + 1000, body: `synth ${i}`, created_at: '2026-01-01T00:00:00.000Z' }), tombstone: 0, created_at: '2026-01-01T00:00:00.000Z', source_node: 'hq', hlc_ms: base + i, hlc_counter: 0 })}\n`;
+  const parts: string[] = [];
+  for (let i = 0; i < n; i += 1) parts.push(line(i));
+  const body = parts.join('');
+  const meta = {
+    format: 'bootseq-changes/2',
+    source_node: 'hq',
+    source_role: 'main',
+    client_id: 'shop-1',
+    to: 'shop-1',
+    from_lsn: 0,
+    to_lsn: n,
+    count: n,
+    created_at: '2026-01-01T00:00:00.000Z',
+    sha256: createHash('sha256').update(body).digest('hex'),
+  };
+  fs.writeFileSync(file, `${JSON.stringify({ __meta__: meta })}\n${body}`);
+}
+
+describe('sync at boot stays responsive (issue 28 item 5)', () => {
+  test('a long inbox import answers /livez, reports progress, and stops within a second of SIGTERM with exit 143 (up, then up --until verify); the next boot finishes it', async ({
+    project,
+  }) => {
+    const yml = fs.readFileSync(project.path('bootseq.yml'), 'utf8');
+    project.write({
+      'bootseq.yml': yml.replace(
+        '    migrate: { dir: examples/demo/db/primary, history: sqlx }',
+        '    migrate: { dir: examples/demo/db/primary, history: sqlx }\n    sync: { node: shop-1, role: client, tables: [notes], inbox: .demo/inbox }',
+      ),
+    });
+    fs.mkdirSync(project.path('.demo/inbox'), { recursive: true });
+    const N = 300_000;
+    notesFile(project.path('.demo/inbox/hq-big.ndjson'), N);
+    const synced = () => {
+      const db = new Database(project.path('.demo/storage/primary.sqlite3'));
+      try {
+        return (
+          db.prepare("SELECT count(*) AS n FROM notes WHERE body LIKE 'synth %'").get() as { n: number }
+        ).n;
+      } finally {
+        db.close();
+      }
+    };
+    const interrupted = async (args: string[], livez: boolean) => {
+      const boot = project.start(args);
+      const health = livez
+        ? /health on (http:\/\/[\d.]+:\d+)/.exec(await boot.waitForLine(/health on http/))![1]!
+        : '';
+      await boot.waitForLine(/\[sync:primary\] hq-big\.ndjson: [\d,]+ of 300,000 changes read/);
+      if (livez) {
+        // The event loop is free: /livez answers while the import runs.
+        const asked = Date.now();
+        expect((await fetch(`${health}/livez`, { signal: AbortSignal.timeout(5000) })).status).toBe(200);
+        expect(Date.now() - asked).toBeLessThan(1000);
+      }
+      const signalled = Date.now();
+      boot.child.kill('SIGTERM');
+      const stopped = await boot.done;
+      expect(stopped.exitCode, stopped.output.slice(-2000)).toBe(143);
+      expect(Date.now() - signalled).toBeLessThan(4000);
+      expect(stopped.output).not.toMatch(/\[verify:primary\] started/);
+      // Whole transactions only, and the file waits in the inbox for the next boot.
+      expect(synced() % 10).toBe(0);
+      expect(fs.existsSync(project.path('.demo/inbox/hq-big.ndjson'))).toBe(true);
+    };
+    await interrupted(['up', '--log-format', 'plain'], true);
+    const first = synced();
+    expect(first).toBeLessThan(N);
+    await interrupted(['up', '--until', 'verify', '--log-format', 'plain'], false);
+    const partial = synced();
+    expect(partial).toBeLessThan(N);
+    const again = await project.run(['up', '--until', 'verify', '--log-format', 'plain']);
+    expect(again.exitCode, again.output.slice(-2000)).toBe(0);
+    expect(again.output).toMatch(
+      new RegExp(`${(N - partial) / 10} transactions applied, ${partial / 10} skipped, 0 failed`),
+    );
+    expect(synced()).toBe(N);
+    expect(fs.readdirSync(project.path('.demo/inbox/done'))).toEqual(['hq-big.ndjson']);
   });
 });
