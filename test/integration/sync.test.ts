@@ -385,6 +385,60 @@ describe('change-log sync between a main and a client', () => {
   });
 });
 
+describe("sync commands: the user's files and the log's end", () => {
+  test('export --from-lsn beyond the end of the log: exit 2, nothing written or recorded; later exports still send everything', async ({
+    project,
+  }) => {
+    const main = await node(project, 'main');
+    main.run("INSERT INTO items (id, name) VALUES (1, 'apple'), (2, 'pear')");
+    const r = await project.run([
+      'sync',
+      'export',
+      'app',
+      '--config',
+      main.config,
+      '--to',
+      'client-1',
+      '--from-lsn',
+      '52',
+      '--out',
+      'x.ndjson',
+    ]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(
+      /--from-lsn 52 is beyond the end of the change log \(its last LSN is 2\): nothing was written or recorded/,
+    );
+    expect(fs.existsSync(project.path('x.ndjson'))).toBe(false);
+    expect(main.sql('SELECT count(*) AS n FROM sync_state')).toEqual([{ n: 0 }]);
+    await exportTo(project, main, 'y.ndjson', '--to', 'client-1');
+    expect(fs.readFileSync(project.path('y.ndjson'), 'utf8')).toMatch(/"count":2/);
+  });
+
+  test('two processes importing one file at once: every transaction applied once, neither crashes, the file stays', async ({
+    project,
+  }) => {
+    const main = await node(project, 'main');
+    const client = await node(project, 'client', ', batch_size: 5');
+    const d = new Database(main.db);
+    const insert = d.prepare('INSERT INTO items (id, name, qty) VALUES (?, ?, ?)');
+    d.transaction(() => {
+      for (let i = 1; i <= 20_000; i += 1) insert.run(i, `item ${i}`, i);
+    })();
+    d.close();
+    const file = await exportTo(project, main, 'm.ndjson', '--to', 'client-1');
+    const [a, b] = await Promise.all([importInto(project, client, file), importInto(project, client, file)]);
+    expect([a.exitCode, b.exitCode], a.output + b.output).toEqual([0, 0]);
+    const applied = [a, b].map((r) => Number(/(\d+) transactions? applied/.exec(r.output)?.[1] ?? 0));
+    const skipped = [a, b].map((r) => Number(/(\d+) skipped/.exec(r.output)?.[1] ?? 0));
+    // Each transaction was applied by exactly one of them (one may have found the file known already).
+    expect(applied[0]! + applied[1]!).toBe(20_000);
+    if (!/already imported/.test(a.output + b.output)) expect(skipped[0]! + skipped[1]!).toBe(20_000);
+    expect(client.sql('SELECT count(*) AS n FROM items')).toEqual([{ n: 20_000 }]);
+    expect(client.sql('SELECT count(*) AS n FROM sync_applied')).toEqual([{ n: 20_000 }]);
+    expect(fs.existsSync(file)).toBe(true);
+  });
+});
+
 describe('sync at boot', () => {
   test('a change file in the inbox is applied before verify, and the replica has the merged rows after shutdown', async ({
     project,
