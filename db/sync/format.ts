@@ -302,6 +302,32 @@ export function parseEntry(line: string, meta: Meta): Parsed | string {
   return { entry, pk, row };
 }
 
+/**
+ * An entry line the first pass has already checked (parseEntry), read again for the second without
+ * judging it again: half the cost of a change is reading it.
+ */
+export function readEntry(line: string, meta: Meta): Parsed {
+  const e = JSON.parse(line) as Entry;
+  const entry: Entry = {
+    lsn: e.lsn,
+    tx_id: e.tx_id,
+    table_name: e.table_name,
+    pk_json: e.pk_json,
+    op: e.op,
+    payload: e.payload ?? null,
+    tombstone: e.op === 'D' ? 1 : 0,
+    created_at: e.created_at,
+    source_node: e.source_node,
+    hlc_ms: meta.major >= 2 ? e.hlc_ms : isoMs(e.created_at)!,
+    hlc_counter: meta.major >= 2 ? e.hlc_counter : 0,
+  };
+  return {
+    entry,
+    pk: JSON.parse(entry.pk_json) as Record<string, unknown>,
+    row: entry.payload === null ? undefined : (JSON.parse(entry.payload) as Record<string, unknown>),
+  };
+}
+
 export type ParsedFile = { ok: true; meta: Meta; entries: Parsed[] } | { ok: false; reason: string };
 
 /** A whole file in memory checked (tests and small tools; the importer streams with reader.ts). */

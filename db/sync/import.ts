@@ -8,11 +8,12 @@
 // between transactions when its signal is aborted (what was committed is whole transactions; the rest
 // is applied by the next import of the file), and gives the event loop a turn after every commit.
 
+import { createHash } from 'node:crypto';
 import { setImmediate as turn } from 'node:timers/promises';
 import type { SyncConfig } from '../../config/schema.js';
 import { tableShape, type Db, type TableShape } from './capture.js';
 import { createEngine, type Engine, type Rule } from './engine.js';
-import { parseEntry, parseHeader, type Entry, type Meta, type Parsed } from './format.js';
+import { parseEntry, parseHeader, readEntry, type Entry, type Meta, type Parsed } from './format.js';
 import { canonicalKey } from './keys.js';
 import { lineHash, type LineSource } from './reader.js';
 
@@ -68,6 +69,8 @@ interface Checked {
   /** Each transaction's highest LSN, in file order. */
   readonly runs: number[];
   readonly fileHash: string;
+  /** The source's size and time when the first pass began. */
+  readonly signature: string | undefined;
   readonly mainNode: string | undefined;
   readonly ahead: Map<string, number>;
 }
@@ -93,7 +96,8 @@ function judgeHeader(db: Db, self: Self, meta: Meta): { mainNode: string | undef
 
 /** The first pass: the whole file checked, nothing written. */
 async function check(db: Db, sync: SyncConfig, self: Self, lines: LineSource): Promise<Checked | string> {
-  const whole = lineHash();
+  const signature = lines.signature?.();
+  let headerText = '';
   const body = lineHash();
   const shapes = new Map<string, TableShape | undefined>(sync.tables.map((t) => [t, tableShape(db, t)]));
   const runs: number[] = [];
@@ -104,13 +108,12 @@ async function check(db: Db, sync: SyncConfig, self: Self, lines: LineSource): P
   let n = 0;
   let run = '';
   for await (const line of lines()) {
-    whole.add(line);
     if (meta === undefined) {
       const header = parseHeader(line);
       if (typeof header === 'string') return header;
       const judged = judgeHeader(db, self, header);
       if (typeof judged === 'string') return judged;
-      [meta, mainNode] = [header, judged.mainNode];
+      [meta, mainNode, headerText] = [header, judged.mainNode, line];
       continue;
     }
     body.add(line);
@@ -139,7 +142,9 @@ async function check(db: Db, sync: SyncConfig, self: Self, lines: LineSource): P
   if (actual !== meta.sha256)
     return `the content does not match __meta__.sha256 (${meta.sha256}; the content hashes to ${actual}): the file was changed or cut short`;
   if (n !== meta.count) return `__meta__.count is ${meta.count} but the file holds ${n} changes`;
-  return { meta, runs, fileHash: whole.hex(), mainNode, ahead };
+  // The file's identity: its header line and (through the header's check) every byte after it.
+  const fileHash = createHash('sha256').update(headerText).update('\n').update(actual).digest('hex');
+  return { meta, runs, fileHash, signature, mainNode, ahead };
 }
 
 interface Progress {
@@ -270,13 +275,16 @@ async function apply(
         header = false;
         continue;
       }
-      const parsed = parseEntry(line, checked.meta);
-      if (typeof parsed === 'string') throw new Error(`the file changed while it was imported: ${parsed}`);
+      // Checked whole by the first pass: read again, not judged again (the file must not change in
+      // between: its size and time are compared before the last commit).
+      const parsed = readEntry(line, checked.meta);
       if (!(await runner.open(parsed.entry)) || !runner.change(parsed)) {
         complete = false;
         break;
       }
     }
+    if (lines.signature && lines.signature() !== checked.signature)
+      throw new Error('the file changed while it was imported: import it again');
     if (complete) {
       runner.close();
       recordPeer(db, sync, checked.meta, p);

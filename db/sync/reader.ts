@@ -7,14 +7,23 @@ import fs from 'node:fs';
 import readline from 'node:readline';
 
 /** The lines of a change file; called once per pass. */
-export type LineSource = () => AsyncIterable<string>;
+export interface LineSource {
+  (): AsyncIterable<string>;
+  /** What changes when the file does (its size and modification time), if it can change. */
+  signature?: () => string;
+}
 
 export function fileLines(file: string): LineSource {
-  return () =>
+  const lines: LineSource = () =>
     readline.createInterface({
       input: fs.createReadStream(file, { highWaterMark: 1 << 16 }),
       crlfDelay: Infinity,
     });
+  lines.signature = () => {
+    const st = fs.statSync(file);
+    return `${st.size}:${st.mtimeMs}:${st.ino}`;
+  };
+  return lines;
 }
 
 /** The lines of a change file held in memory (tests, and files already read). */

@@ -326,3 +326,37 @@ describe('export', () => {
     expect(await hq.import(text, 'b.ndjson')).toMatchObject({ status: 'known', name: 'a.ndjson' });
   });
 });
+
+describe('a database set up by an earlier bootseq', () => {
+  test('gets the clock columns: its versions keep their times as the clock, and its clock starts after them', async () => {
+    const { default: Database } = await import('better-sqlite3');
+    const { ensureCapture } = await import('../../../db/sync/index.js');
+    const db = new Database(':memory:');
+    try {
+      db.exec(`CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT, qty INTEGER);
+        CREATE TABLE companies (code TEXT PRIMARY KEY, title TEXT);
+        CREATE TABLE change_log (lsn INTEGER PRIMARY KEY AUTOINCREMENT, tx_id TEXT NOT NULL, table_name TEXT NOT NULL, pk_json TEXT NOT NULL, op TEXT NOT NULL, payload TEXT, tombstone INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL, source_node TEXT NOT NULL);
+        CREATE TABLE sync_row_version (table_name TEXT NOT NULL, pk_json TEXT NOT NULL, created_at TEXT NOT NULL, source_node TEXT NOT NULL, from_main INTEGER NOT NULL, deleted INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (table_name, pk_json));
+        CREATE TABLE sync_node (id INTEGER PRIMARY KEY CHECK (id = 1), node TEXT NOT NULL, role TEXT NOT NULL, applying INTEGER NOT NULL DEFAULT 0);
+        INSERT INTO sync_node (id, node, role) VALUES (1, 'hq', 'main');
+        INSERT INTO change_log (tx_id, table_name, pk_json, op, payload, created_at, source_node) VALUES ('t', 'items', '{"id":1}', 'I', '{"id":1}', '2026-01-01T10:00:00.250Z', 'hq');
+        INSERT INTO sync_row_version VALUES ('items', '{"id":1}', '2030-01-01T10:00:00.250Z', 'shop-1', 0, 0);`);
+      ensureCapture(db, 'sync:app', { node: 'hq', role: 'main', tables: ['items', 'companies'] });
+      expect(db.prepare('SELECT hlc_ms, hlc_counter FROM change_log').get()).toEqual({
+        hlc_ms: Date.parse('2026-01-01T10:00:00.250Z'),
+        hlc_counter: 0,
+      });
+      expect(db.prepare('SELECT hlc_ms FROM sync_row_version').get()).toEqual({
+        hlc_ms: Date.parse('2030-01-01T10:00:00.250Z'),
+      });
+      db.exec("INSERT INTO items VALUES (2, 'new', 0)");
+      const stamp = db.prepare('SELECT hlc_ms, hlc_counter FROM change_log WHERE lsn = 2').get() as {
+        hlc_ms: number;
+        hlc_counter: number;
+      };
+      expect(stamp).toEqual({ hlc_ms: Date.parse('2030-01-01T10:00:00.250Z'), hlc_counter: 1 });
+    } finally {
+      db.close();
+    }
+  });
+});
