@@ -244,12 +244,14 @@ export function createEngine(db: Db, sync: SyncConfig, ctx: EngineContext) {
       st.putApplied.run(source, txId, maxLsn, now());
       for (const rule of pending) conflicts[rule] = (conflicts[rule] ?? 0) + 1;
       pending = [];
+      schema.kept();
     },
 
     /** A transaction rolled back: its decisions are not counted, and an ALTER it made is undone. */
     forget(): void {
       pending = [];
-      schema.clear();
+      // A failed transaction costs what an applied one costs: the cache survives unless it ALTERed.
+      schema.rolledBack();
     },
 
     /** The greatest stamp seen since the last call, folded into this node's clock (in the open transaction). */

@@ -22,12 +22,17 @@ export interface SchemaCache {
   upsert(shape: TableShape, columns: readonly string[]): Database.Statement<unknown[]>;
   select(shape: TableShape): Database.Statement<unknown[]>;
   remove(shape: TableShape): Database.Statement<unknown[]>;
-  /** A transaction rolled back: an ALTER it made is undone, so every cached shape is dropped. */
+  /** Every cached shape and statement dropped (after an ALTER). */
   clear(): void;
+  /** A transaction rolled back: if it made an ALTER, that is undone, so the cache is dropped. */
+  rolledBack(): void;
+  /** A transaction kept: its ALTERs stay. */
+  kept(): void;
 }
 
 export function createSchemaCache(db: Db, sync: SyncConfig): SchemaCache {
   const shapes = new Map<string, TableShape>();
+  let altered = false;
   const statements = new Map<string, Database.Statement<unknown[]>>();
   const cached = (key: string, sql: () => string) => {
     let stmt = statements.get(key);
@@ -63,6 +68,7 @@ export function createSchemaCache(db: Db, sync: SyncConfig): SchemaCache {
         return { column, statement: `ALTER TABLE ${table} ADD COLUMN ${column} ${type} (NULLable)` };
       });
       cache.clear();
+      altered = true;
       // The capture triggers list the columns: the new one is captured from now on too.
       recreateTriggers(
         db,
@@ -87,6 +93,13 @@ export function createSchemaCache(db: Db, sync: SyncConfig): SchemaCache {
     clear() {
       shapes.clear();
       statements.clear();
+    },
+    rolledBack() {
+      if (altered) cache.clear();
+      altered = false;
+    },
+    kept() {
+      altered = false;
     },
   };
   return cache;
