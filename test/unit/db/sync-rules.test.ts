@@ -360,3 +360,22 @@ describe('a database set up by an earlier bootseq', () => {
     }
   });
 });
+
+describe('one line per file', () => {
+  test('the first five failed transactions are named, the rest counted', async () => {
+    const hq = node('hq', 'main');
+    const lines = Array.from({ length: 8 }, (_, i) =>
+      ENTRY({ lsn: i + 1, tx_id: `t${i + 1}`, table_name: 'ghosts', hlc_counter: i }),
+    );
+    const text = craft(HEADER().replace('"to_lsn":1,"count":1', '"to_lsn":8,"count":8'), lines);
+    const result = await hq.import(text, 'ghosts.ndjson');
+    expect(result).toMatchObject({ status: 'applied', applied: 0, failed: 8 });
+    if (result.status !== 'applied') return;
+    expect(result.failures.map((f) => f.tx_id)).toEqual(['t1', 't2', 't3', 't4', 't5']);
+    expect(describeImport('ghosts.ndjson', result, hq.sync.maxClockSkewMs)).toMatch(
+      /^ghosts\.ndjson from shop-1: 0 transactions applied, 0 skipped, 8 failed \(8 changes in \d+ ms\); rolled back: t1: table "ghosts" is not synced here \(sync\.tables\); t2: .*; t5: [^;]* and 3 more$/,
+    );
+    // Not remembered: once the table is synced, the same bytes can be imported again.
+    expect((await hq.import(text, 'ghosts.ndjson')).status).toBe('applied');
+  });
+});
