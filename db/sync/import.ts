@@ -56,7 +56,7 @@ export interface ImportOptions {
   /** Aborted: the import stops between transactions, commits whole ones, and throws the reason. */
   readonly signal?: AbortSignal | undefined;
   /** After every commit: changes read so far, of the header's count. */
-  readonly onProgress?: ((done: number, total: number) => void) | undefined;
+  readonly onProgress?: ((step: 'checked' | 'applied', done: number, total: number) => void) | undefined;
 }
 
 interface Self {
@@ -95,7 +95,13 @@ function judgeHeader(db: Db, self: Self, meta: Meta): { mainNode: string | undef
 }
 
 /** The first pass: the whole file checked, nothing written. */
-async function check(db: Db, sync: SyncConfig, self: Self, lines: LineSource): Promise<Checked | string> {
+async function check(
+  db: Db,
+  sync: SyncConfig,
+  self: Self,
+  lines: LineSource,
+  options: ImportOptions,
+): Promise<Checked | string> {
   const signature = lines.signature?.();
   let headerText = '';
   const body = lineHash();
@@ -118,6 +124,10 @@ async function check(db: Db, sync: SyncConfig, self: Self, lines: LineSource): P
     }
     body.add(line);
     n += 1;
+    if (n % 16384 === 0) {
+      options.signal?.throwIfAborted();
+      options.onProgress?.('checked', n, meta.count);
+    }
     const where = `change ${n} (line ${n + 1})`;
     if (n > meta.count) continue; // counted, refused below
     const parsed = parseEntry(line, meta);
@@ -207,7 +217,7 @@ function createRunner(
         db.pragma('wal_checkpoint(PASSIVE)');
         checkpointedAt = performance.now();
       }
-      options.onProgress?.(p.changes, checked.meta.count);
+      options.onProgress?.('applied', p.changes, checked.meta.count);
     },
     /** The open transaction ended: released and recorded, or counted as skipped. */
     close() {
@@ -346,7 +356,7 @@ export async function importChanges(
   const self = db.prepare('SELECT node, role FROM sync_node WHERE id = 1').get() as Self | undefined;
   if (!self)
     return { status: 'rejected', reason: 'this database has no sync tables yet (run migrate first)' };
-  const checked = await check(db, sync, self, lines);
+  const checked = await check(db, sync, self, lines, options);
   if (typeof checked === 'string') return { status: 'rejected', reason: checked };
   const known = db
     .prepare('SELECT name, imported_at FROM sync_file WHERE sha256 = ?')

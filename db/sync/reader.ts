@@ -14,11 +14,13 @@ export interface LineSource {
 }
 
 export function fileLines(file: string): LineSource {
-  const lines: LineSource = () =>
-    readline.createInterface({
-      input: fs.createReadStream(file, { highWaterMark: 1 << 16 }),
-      crlfDelay: Infinity,
-    });
+  const lines: LineSource = () => {
+    const input = fs.createReadStream(file, { highWaterMark: 1 << 16 });
+    const rl = readline.createInterface({ input, crlfDelay: Infinity });
+    // A pass that stops early (a refused file, an interrupted boot) closes the file too.
+    rl.on('close', () => input.destroy());
+    return rl;
+  };
   lines.signature = () => {
     const st = fs.statSync(file);
     return `${st.size}:${st.mtimeMs}:${st.ino}`;

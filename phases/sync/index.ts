@@ -101,12 +101,12 @@ async function importOne(
   let lastNote = Date.now();
   const result = await importChanges(db, spec, fileLines(file), name, {
     signal: ctx.signal,
-    onProgress: (done, total) => {
+    onProgress: (step, done, total) => {
       if (Date.now() - lastNote < PROGRESS_EVERY_MS) return;
       lastNote = Date.now();
       ctx.note(
         'info',
-        `${escapeControl(name)}: ${done.toLocaleString('en')} of ${total.toLocaleString('en')} changes read`,
+        `${escapeControl(name)}: ${done.toLocaleString('en')} of ${total.toLocaleString('en')} changes ${step}`,
       );
     },
   });

@@ -580,7 +580,7 @@ describe('sync at boot stays responsive (issue 28 item 5)', () => {
       const health = livez
         ? /health on (http:\/\/[\d.]+:\d+)/.exec(await boot.waitForLine(/health on http/))![1]!
         : '';
-      await boot.waitForLine(/\[sync:primary\] hq-big\.ndjson: [\d,]+ of 300,000 changes read/);
+      await boot.waitForLine(/\[sync:primary\] hq-big\.ndjson: [\d,]+ of 300,000 changes applied/);
       if (livez) {
         // The event loop is free: /livez answers while the import runs.
         const asked = Date.now();
