@@ -174,32 +174,10 @@ function countFailure(p: Progress, txId: string, lsn: number, error: unknown): v
   if (p.failures.length < NAMED_FAILURES) p.failures.push({ tx_id: txId, error: (error as Error).message });
 }
 
-/** The transactions of the second pass, one after the other, and the batches they are committed in. */
-function createRunner(
-  db: Db,
-  sync: SyncConfig,
-  engine: Engine,
-  checked: Checked,
-  p: Progress,
-  options: ImportOptions,
-) {
-  let run = '';
-  let index = -1;
-  let state: 'apply' | 'skip' | 'failed' = 'skip';
-  let txId = '';
-  let source = '';
-  let inBatch = 0;
+/** The import's SQLite transactions: capture off inside them, the clock's receive rule at each commit. */
+function createBatches(db: Db, engine: Engine, progress: () => void) {
   let checkpointedAt = 0;
-  // Prepared once: 100,000 transactions are 200,000 of these.
-  const savepoint = db.prepare('SAVEPOINT bootseq_tx');
-  const release = db.prepare('RELEASE bootseq_tx');
-  const rollbackTo = db.prepare('ROLLBACK TO bootseq_tx');
-  const rollback = () => {
-    rollbackTo.run();
-    release.run();
-    engine.forget();
-  };
-  const runner = {
+  return {
     begin() {
       db.exec('BEGIN IMMEDIATE');
       db.exec('UPDATE sync_node SET applying = 1 WHERE id = 1');
@@ -217,8 +195,40 @@ function createRunner(
         db.pragma('wal_checkpoint(PASSIVE)');
         checkpointedAt = performance.now();
       }
-      options.onProgress?.('applied', p.changes, checked.meta.count);
+      progress();
     },
+  };
+}
+
+/** The transactions of the second pass, one after the other, and the batches they are committed in. */
+function createRunner(
+  db: Db,
+  sync: SyncConfig,
+  engine: Engine,
+  checked: Checked,
+  p: Progress,
+  options: ImportOptions,
+) {
+  let run = '';
+  let index = -1;
+  let state: 'apply' | 'skip' | 'failed' = 'skip';
+  let txId = '';
+  let source = '';
+  let inBatch = 0;
+  // Prepared once: 100,000 transactions are 200,000 of these.
+  const savepoint = db.prepare('SAVEPOINT bootseq_tx');
+  const release = db.prepare('RELEASE bootseq_tx');
+  const rollbackTo = db.prepare('ROLLBACK TO bootseq_tx');
+  const rollback = () => {
+    rollbackTo.run();
+    release.run();
+    engine.forget();
+  };
+  const batches = createBatches(db, engine, () =>
+    options.onProgress?.('applied', p.changes, checked.meta.count),
+  );
+  const runner = {
+    ...batches,
     /** The open transaction ended: released and recorded, or counted as skipped. */
     close() {
       if (state === 'apply') {
@@ -233,9 +243,9 @@ function createRunner(
       if (id === run) return true;
       runner.close();
       if (index >= 0 && ++inBatch >= sync.batchSize) {
-        runner.commit();
+        batches.commit();
         await turn();
-        runner.begin();
+        batches.begin();
         inBatch = 0;
       }
       if (options.signal?.aborted) return false;
