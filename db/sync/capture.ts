@@ -5,10 +5,11 @@
 // refused), and they are silent while bootseq applies an import (sync_node.applying), so imported rows
 // are not captured again as local changes.
 
-import type Database from 'better-sqlite3';
+import type { SqliteFile } from '../sqlite-file.js';
+import { quoteIdent } from '../database.js';
 import { TaskFailedError } from '../../core/errors.js';
 
-export type Db = Database.Database;
+export type Db = SqliteFile;
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS change_log (
@@ -152,7 +153,7 @@ export interface TableShape {
   readonly pkTypes: readonly string[];
 }
 
-const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
+const q = quoteIdent;
 const lit = (text: string) => `'${text.replace(/'/g, "''")}'`;
 
 /** A column's value as JSON: BLOBs as {"$hex": "…"} (json_object refuses them), the rest as is. */

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { SyncConfig } from '../../config/schema.js';
 import { excerpt } from '../../core/errors.js';
+import { openSqliteFile } from '../sqlite-file.js';
 import type { Db } from './capture.js';
 import type { Applied } from './import.js';
 import { describeAhead } from './version.js';
@@ -16,11 +17,9 @@ export { exportChanges, ExportError, writeExport, type Exported } from './export
 export { importChanges, type Applied, type ImportResult, type Rule } from './import.js';
 export { fileLines, textLines } from './reader.js';
 
-/** The store's database, opened for sync (better-sqlite3 loads here, on first use). */
+/** The store's database, opened for sync through db/'s one opener (its busy timeout, its reason). */
 export async function openSyncDb(dbPath: string): Promise<Db> {
-  const { default: Database } = await import('better-sqlite3');
-  const db = new Database(dbPath, { fileMustExist: true });
-  db.pragma('busy_timeout = 10000');
+  const db = await openSqliteFile(dbPath);
   // 16 MB of page cache (SQLite's default is 2 MB): an import touches each table's pages and indexes.
   db.pragma('cache_size = -16000');
   return db;

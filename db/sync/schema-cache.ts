@@ -3,14 +3,15 @@
 // the table lacks, added NULLable when sync.allow_schema_alter is on (docs/sync.md), with the capture
 // triggers recreated to list it.
 
-import type Database from 'better-sqlite3';
+import type { SqliteStatement } from '../sqlite-file.js';
+import { quoteIdent } from '../database.js';
 import type { SyncConfig } from '../../config/schema.js';
 import { recreateTriggers, tableShape, type Db, type TableShape } from './capture.js';
 
 /** A transaction that must roll back alone, with the reason the import line gives. */
 export class TxFailure extends Error {}
 
-const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
+const q = quoteIdent;
 
 export interface SchemaCache {
   shapeOf(table: string): TableShape;
@@ -19,9 +20,9 @@ export interface SchemaCache {
     table: string,
     row: Record<string, unknown>,
   ): { shape: TableShape; added: { column: string; statement: string }[] };
-  upsert(shape: TableShape, columns: readonly string[]): Database.Statement<unknown[]>;
-  select(shape: TableShape): Database.Statement<unknown[]>;
-  remove(shape: TableShape): Database.Statement<unknown[]>;
+  upsert(shape: TableShape, columns: readonly string[]): SqliteStatement;
+  select(shape: TableShape): SqliteStatement;
+  remove(shape: TableShape): SqliteStatement;
   /** Every cached shape and statement dropped (after an ALTER). */
   clear(): void;
   /** A transaction rolled back: if it made an ALTER, that is undone, so the cache is dropped. */
@@ -33,7 +34,7 @@ export interface SchemaCache {
 export function createSchemaCache(db: Db, sync: SyncConfig): SchemaCache {
   const shapes = new Map<string, TableShape>();
   let altered = false;
-  const statements = new Map<string, Database.Statement<unknown[]>>();
+  const statements = new Map<string, SqliteStatement>();
   const cached = (key: string, sql: () => string) => {
     let stmt = statements.get(key);
     if (!stmt) statements.set(key, (stmt = db.prepare<unknown[]>(sql())));
