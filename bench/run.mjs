@@ -8,7 +8,7 @@ import { benchMigrate } from './migrate.mjs';
 import { benchParse } from './parse.mjs';
 import { benchRails } from './rails.mjs';
 import { benchStores } from './stores.mjs';
-import { benchSync } from './sync.mjs';
+import { benchSync, benchSyncScale } from './sync.mjs';
 
 const only = process.argv[2];
 const suites = {
@@ -20,6 +20,7 @@ const suites = {
   parse: benchParse,
   health: benchHealth,
   sync: benchSync,
+  'sync-scale': benchSyncScale,
 };
 console.log(`bootseq benchmarks — ${new Date().toISOString()} — ${machine()}\n`);
 for (const [name, run] of Object.entries(suites)) {

@@ -98,6 +98,8 @@ const sync = strict({
   /** Transactions per commit on import. @default IMPORT_BATCH_SIZE from the environment, else 100 */
   batch_size: z.number().int().min(1).optional(),
   allow_schema_alter: z.boolean().default(false),
+  /** How far ahead of this node's clock a change may be stamped before its import line says so. */
+  max_clock_skew: duration.prefault('5m'),
 });
 
 const store = strict({
@@ -441,6 +443,8 @@ export interface SyncConfig {
   readonly inbox: string | undefined;
   readonly batchSize: number;
   readonly allowSchemaAlter: boolean;
+  /** A change stamped further ahead than this is still applied, and its node named as ahead. @default 5m */
+  readonly maxClockSkewMs: number;
 }
 
 export interface SqliteStoreConfig extends StoreCommon {

@@ -127,7 +127,7 @@ describe('import rules (docs/architecture.md)', () => {
     ).toEqual([]);
   });
 
-  test('one door per dependency: execa in core/spawn.ts, listr2 in log/pretty.ts, pg in db/, prom-client in status/metrics.ts', () => {
+  test('one door per dependency: execa in core/spawn.ts, listr2 in log/pretty.ts, pg in db/, better-sqlite3 in db/sqlite-file.ts, prom-client in status/metrics.ts', () => {
     const door = (pkg: string, ok: (f: string) => boolean) =>
       violations(
         (f) => !ok(f),
@@ -136,6 +136,7 @@ describe('import rules (docs/architecture.md)', () => {
     expect(door('execa', (f) => f === 'core/spawn.ts')).toEqual([]);
     expect(door('listr2', (f) => f === 'entrypoint/log/pretty.ts')).toEqual([]);
     expect(door('pg', (f) => f.startsWith('db/'))).toEqual([]);
+    expect(door('better-sqlite3', (f) => f === 'db/sqlite-file.ts')).toEqual([]);
     expect(door('prom-client', (f) => f === 'entrypoint/status/metrics.ts')).toEqual([]);
   });
 
