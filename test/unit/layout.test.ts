@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { functionLengths } from '../../scripts/long-functions.mjs';
 import { REPO } from '../helpers/project.js';
 
 const ROOTS = ['entrypoint', 'phases', 'db', 'config', 'core'];
@@ -167,5 +168,11 @@ describe('import rules (docs/architecture.md)', () => {
     const basenames = new Set(FILES.map((f) => path.posix.basename(f)));
     expect(FILES.filter((f) => !named.has(path.posix.basename(f)))).toEqual([]);
     expect([...named].filter((n) => !basenames.has(n))).toEqual([]);
+  });
+
+  test('no function over 80 lines in the source folders (scripts/long-functions.mjs lists them)', () => {
+    const long = functionLengths().filter((f) => f.lines > 80);
+    expect(long.map((f) => `${f.file}:${f.name} ${f.lines} lines`)).toEqual([]);
+    expect(functionLengths().length).toBeGreaterThan(300);
   });
 });
