@@ -7,6 +7,7 @@ import { benchHealth } from './health.mjs';
 import { benchMigrate } from './migrate.mjs';
 import { benchParse } from './parse.mjs';
 import { benchRails } from './rails.mjs';
+import { benchRehearse } from './rehearse.mjs';
 import { benchStores } from './stores.mjs';
 import { benchSync, benchSyncScale } from './sync.mjs';
 
@@ -21,6 +22,7 @@ const suites = {
   health: benchHealth,
   sync: benchSync,
   'sync-scale': benchSyncScale,
+  rehearse: benchRehearse,
 };
 console.log(`bootseq benchmarks — ${new Date().toISOString()} — ${machine()}\n`);
 for (const [name, run] of Object.entries(suites)) {
