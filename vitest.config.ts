@@ -16,6 +16,20 @@ export default defineConfig({
           hookTimeout: 60_000,
         },
       },
+      // Races and soaks (test/races): scenarios repeated 3 to 20 times, or run for a fixed time, because
+      // what they catch depends on timing. `npm run test:races`; CI runs it after `npm test` (.ci/run).
+      // Serial, like the integration tests: a race rehearsed on a contended machine proves less.
+      {
+        extends: true,
+        test: {
+          name: 'races',
+          include: ['test/races/**/*.test.ts'],
+          pool: 'forks',
+          fileParallelism: false,
+          testTimeout: 600_000,
+          hookTimeout: 60_000,
+        },
+      },
       // The real tools (sqlx-cli, Flyway, Litestream built from source, an S3 server) from the peers rig
       // (scripts/peers.sh). Run by `npm run test:peers` only: `npm test` names unit and integration.
       {

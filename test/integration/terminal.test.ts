@@ -5,10 +5,11 @@
 // error (its replica replaced by a file) is relayed.
 
 import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
 import { describe, expect } from 'vitest';
+import { useLitestream, useS3Replica } from '../helpers/config.js';
 import { test } from '../helpers/fixtures.js';
-import { CLI, freePort, processesIn, READY, type TmpProject } from '../helpers/project.js';
+import { closedPort } from '../helpers/ports.js';
+import { CLI, processesIn, READY, type TmpProject } from '../helpers/project.js';
 
 const PER_SYNC = /write wal segment|wal segment written|write snapshot|snapshot written/;
 
@@ -103,15 +104,8 @@ describe('the terminal', () => {
       expect((await boot.done).exitCode).toBe(0);
 
       // A real error: primary's replica is an S3 endpoint nothing listens on (docs/litestream.md Q9).
-      const closed = await freePort();
-      project.write({
-        'litestream.yml': fs
-          .readFileSync(project.path('litestream.yml'), 'utf8')
-          .replace(
-            '      - type: file\n        path: .demo/replica/primary\n',
-            `      - type: s3\n        bucket: backups\n        path: primary\n        endpoint: http://127.0.0.1:${closed}\n        region: us-east-1\n        force-path-style: true\n        access-key-id: test\n        secret-access-key: test\n`,
-          ),
-      });
+      const closed = await closedPort(project);
+      useS3Replica(project, 'primary', `http://127.0.0.1:${closed.port}`);
       const failed = await project.run(['up', '--log-format', format]);
       expect(failed.exitCode).toBe(1);
       const errors = failed.output.split('\n').filter((l) => l.includes('level=ERROR'));
@@ -130,12 +124,7 @@ describe('the terminal', () => {
   );
 
   test('litestream.log: all relays the per-sync lines too', async ({ project }) => {
-    const file = project.path('bootseq.yml');
-    project.write({
-      'bootseq.yml': fs
-        .readFileSync(file, 'utf8')
-        .replace('  config: litestream.yml\n', '  config: litestream.yml\n  log: all\n'),
-    });
+    useLitestream(project, { log: 'all' });
     const boot = project.start(['up', '--log-format', 'plain']);
     await boot.waitForLine(READY);
     await writeFor(project, 1500);
