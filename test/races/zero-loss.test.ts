@@ -46,6 +46,7 @@ describe('zero loss when writes continue into the shutdown', () => {
         const boot = project.start(['up']);
         await boot.waitForLine(READY);
         let writing = true;
+        const before = acknowledged;
         const writer = (async () => {
           for (let i = 0; writing; i += 1) {
             try {
@@ -59,7 +60,10 @@ describe('zero loss when writes continue into the shutdown', () => {
             }
           }
         })();
-        await new Promise((resolve) => setTimeout(resolve, 150));
+        // SIGTERM once the client is writing for sure: a few notes of this round acknowledged.
+        await expect
+          .poll(() => acknowledged - before, { timeout: 10_000, interval: 5 })
+          .toBeGreaterThanOrEqual(5);
         process.kill(boot.pid, 'SIGTERM');
         const result = await boot.done;
         writing = false;
