@@ -280,7 +280,10 @@ export async function createTmpProject(options: { demo?: boolean } = {}): Promis
       beforeRemoval.push(fn);
     },
     async destroy() {
-      for (const run of runs) if (run.pid > 0 && isAlive(run.pid)) process.kill(run.pid, 'SIGKILL');
+      // Through the child, not its PID: once it has exited its PID may be another test's process
+      // (pid_max is 32768 on some machines, and the files run two at a time); kill() then does nothing.
+      for (const run of runs)
+        if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGKILL');
       for (const pid of processesIn(dir)) {
         try {
           process.kill(pid, 'SIGKILL');
