@@ -101,6 +101,16 @@ export function pidOf(report: { tasks: { id: string; [k: string]: unknown }[] },
   return pid;
 }
 
+/** A task of the project's last run report, by id (`service:redis`); throws when it has none. */
+export function taskOf(project: TmpProject, id: string): ReportTask {
+  const task = project.report().tasks.find((t) => t.id === id);
+  if (!task) throw new Error(`no ${id} in the run report`);
+  return task;
+}
+
+/** The migrate tasks of the project's last run report. */
+export const migrates = (project: TmpProject) => project.report().tasks.filter((t) => t.phase === 'migrate');
+
 /** Direct children of a process (Linux /proc). */
 export function childrenOf(pid: number): number[] {
   try {

@@ -8,18 +8,10 @@ import { afterEach, describe, expect } from 'vitest';
 import { setKeys, useServices } from '../helpers/config.js';
 import { test } from '../helpers/fixtures.js';
 import { closedPort } from '../helpers/ports.js';
-import { freePort, type ReportTask, type TmpProject } from '../helpers/project.js';
+import { freePort, migrates, taskOf } from '../helpers/project.js';
 import { startHttp, startRedis, stopServers } from '../helpers/servers.js';
 
 afterEach(stopServers);
-
-function taskOf(project: TmpProject, id: string): ReportTask {
-  const task = project.report().tasks.find((t) => t.id === id);
-  if (!task) throw new Error(`no ${id} in the run report`);
-  return task;
-}
-
-const migrates = (project: TmpProject) => project.report().tasks.filter((t) => t.phase === 'migrate');
 
 describe('waiting for Redis', () => {
   test('with a password: AUTH before PING; none or a wrong one fails naming the server’s answer, and the password shows nowhere', async ({

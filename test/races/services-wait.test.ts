@@ -7,18 +7,10 @@ import { afterEach, describe, expect } from 'vitest';
 import { useServices } from '../helpers/config.js';
 import { test } from '../helpers/fixtures.js';
 import { closedPort } from '../helpers/ports.js';
-import type { ReportTask, TmpProject } from '../helpers/project.js';
+import { migrates, taskOf } from '../helpers/project.js';
 import { startRedis, stopServer, stopServers } from '../helpers/servers.js';
 
 afterEach(stopServers);
-
-function taskOf(project: TmpProject, id: string): ReportTask {
-  const task = project.report().tasks.find((t) => t.id === id);
-  if (!task) throw new Error(`no ${id} in the run report`);
-  return task;
-}
-
-const migrates = (project: TmpProject) => project.report().tasks.filter((t) => t.phase === 'migrate');
 
 describe('waiting for Redis', () => {
   test('started 2 s after bootseq: the boot waits for PONG, then migrates (3 runs)', async ({ project }) => {
