@@ -3,7 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     projects: [
-      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      // Two workers for both: vitest's default is one less than the cores, one on a 2-core machine.
+      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'], maxWorkers: 2 } },
       {
         extends: true,
         test: {
@@ -11,8 +12,22 @@ export default defineConfig({
           include: ['test/integration/**/*.test.ts'],
           globalSetup: ['test/helpers/postgres-setup.ts'],
           pool: 'forks',
-          fileParallelism: false,
+          maxWorkers: 2,
           testTimeout: 120_000,
+          hookTimeout: 60_000,
+        },
+      },
+      // Races and soaks (test/races): scenarios repeated 3 to 20 times, or run for a fixed time, because
+      // what they catch depends on timing. `npm run test:races`; CI runs it after `npm test` (.ci/run).
+      // Serial, like the integration tests: a race rehearsed on a contended machine proves less.
+      {
+        extends: true,
+        test: {
+          name: 'races',
+          include: ['test/races/**/*.test.ts'],
+          pool: 'forks',
+          fileParallelism: false,
+          testTimeout: 600_000,
           hookTimeout: 60_000,
         },
       },

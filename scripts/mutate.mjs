@@ -51,7 +51,7 @@ const MUTATIONS = [
     file: 'core/supervisor/shutdown.ts',
     from: "    ...kept.filter((k) => k.role === 'process').reverse(),\n    ...kept.filter((k) => k.role === 'replication'),",
     to: "    ...kept.filter((k) => k.role === 'replication'),\n    ...kept.filter((k) => k.role === 'process').reverse(),",
-    tests: ['test/unit/core/supervisor.test.ts', 'test/integration/zero-loss.test.ts'],
+    tests: ['test/unit/core/supervisor.test.ts', 'test/races/zero-loss.test.ts'],
   },
   {
     name: 'a litestream restore failure swallowed',
@@ -72,7 +72,7 @@ const MUTATIONS = [
     file: 'phases/replicate/lease.ts',
     from: '  const taken: LeaseFile[] = [];',
     to: '  if (lease.files.length > 0) return undefined;\n  const taken: LeaseFile[] = [];',
-    tests: ['test/integration/rolling-deploy.test.ts'],
+    tests: ['test/races/rolling-deploy.test.ts'],
   },
   {
     name: 'stalls never reported',

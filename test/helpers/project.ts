@@ -101,6 +101,16 @@ export function pidOf(report: { tasks: { id: string; [k: string]: unknown }[] },
   return pid;
 }
 
+/** A task of the project's last run report, by id (`service:redis`); throws when it has none. */
+export function taskOf(project: TmpProject, id: string): ReportTask {
+  const task = project.report().tasks.find((t) => t.id === id);
+  if (!task) throw new Error(`no ${id} in the run report`);
+  return task;
+}
+
+/** The migrate tasks of the project's last run report. */
+export const migrates = (project: TmpProject) => project.report().tasks.filter((t) => t.phase === 'migrate');
+
 /** Direct children of a process (Linux /proc). */
 export function childrenOf(pid: number): number[] {
   try {
@@ -280,7 +290,10 @@ export async function createTmpProject(options: { demo?: boolean } = {}): Promis
       beforeRemoval.push(fn);
     },
     async destroy() {
-      for (const run of runs) if (run.pid > 0 && isAlive(run.pid)) process.kill(run.pid, 'SIGKILL');
+      // Through the child, not its PID: once it has exited its PID may be another test's process
+      // (pid_max is 32768 on some machines, and the files run two at a time); kill() then does nothing.
+      for (const run of runs)
+        if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGKILL');
       for (const pid of processesIn(dir)) {
         try {
           process.kill(pid, 'SIGKILL');

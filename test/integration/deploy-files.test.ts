@@ -11,6 +11,7 @@ import { parse as parseToml } from 'smol-toml';
 import { describe, expect } from 'vitest';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { test } from '../helpers/fixtures.js';
+import { closedPort } from '../helpers/ports.js';
 import { CLI, READY, REPO, type TmpProject, childrenOf, freePort, processesIn } from '../helpers/project.js';
 
 const docker = (...parts: string[]) => path.join(REPO, 'docker', ...parts);
@@ -281,7 +282,8 @@ describe("the demo web's /readyz, which Kamal's proxy probes on the app's port",
       expect(await get(relaying, '/readyz')).toEqual(answer);
       expect((await get(relaying, '/up')).status).toBe(200);
 
-      const silent = await startWeb(project, { BOOTSEQ_HEALTH_URL: `http://127.0.0.1:${await freePort()}` });
+      const nobody = await closedPort(project);
+      const silent = await startWeb(project, { BOOTSEQ_HEALTH_URL: `http://127.0.0.1:${nobody.port}` });
       const refused = await get(silent, '/readyz');
       expect(refused.status).toBe(503);
       expect(refused.body).toContain('bootseq health did not answer');

@@ -5,15 +5,13 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import { describe, expect } from 'vitest';
+import { setKeys } from '../helpers/config.js';
 import { test } from '../helpers/fixtures.js';
 import { processesIn } from '../helpers/project.js';
 
 describe('a failing gate', () => {
   test('verify exits 1 naming the gate; up stops before replication and the app', async ({ project }) => {
-    const text = fs
-      .readFileSync(project.path('bootseq.yml'), 'utf8')
-      .replace('require: { tables: [cable_messages] }', 'require: { tables: [cable_messages, sessions] }');
-    project.write({ 'bootseq.yml': text });
+    setKeys(project, ['stores', 'cable', 'require'], { tables: '[cable_messages, sessions]' });
 
     const up = await project.run(['up']);
     expect(up.exitCode).toBe(1);
@@ -34,8 +32,8 @@ describe('a failing gate', () => {
     expect(rows.length).toBeGreaterThanOrEqual(4 * 5);
     expect(rows.filter((l) => l.includes('FAIL '))).toHaveLength(1);
     // A migration file the database has not seen is a failing gate until `bootseq migrate` applies it.
+    setKeys(project, ['stores', 'cable', 'require'], { tables: '[cable_messages]' });
     project.write({
-      'bootseq.yml': text.replace('tables: [cable_messages, sessions]', 'tables: [cable_messages]'),
       'examples/demo/db/cable/20260102000000_add_room.sql':
         'ALTER TABLE cable_messages ADD COLUMN room TEXT;\n',
     });

@@ -1,36 +1,15 @@
 // The built-in migrator against a real PostgreSQL and real SQLite files: the history rows are what
 // sqlx, Flyway and Rails write (checksums checked against independent tools: sha384sum, Python's
 // zlib), drift is refused, a failing statement leaves nothing behind, concurrent migrators apply
-// every migration exactly once.
+// every migration exactly once (test/races/migrators.test.ts: eight at once, three rounds).
 
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import Database from 'better-sqlite3';
 import { describe, expect } from 'vitest';
+import { APP_LITESTREAM, configFor, postgresStore, sqliteRows, sqliteStore } from '../helpers/builtin.js';
 import { test } from '../helpers/fixtures.js';
 import type { TmpProject } from '../helpers/project.js';
 import { processesIn } from '../helpers/project.js';
-
-function configFor(store: string, migrate: string, extra = ''): string {
-  const litestream = store.startsWith('sqlite:') ? 'litestream: { config: litestream.yml }\n' : '';
-  // The embedded PostgreSQL 17 has no matching pg_dump here; backups are tested in backup-postgres.test.ts.
-  const backup = store.startsWith('postgres:') ? 'backup: { postgres: false }\n' : '';
-  return `version: 1\n${litestream}stores:\n  app:\n    ${store}\n    migrate: ${migrate}\n${extra}${backup}report: { dir: .bootseq/runs }\n`;
-}
-
-const sqliteStore = 'sqlite: data/app.sqlite3';
-const APP_LITESTREAM =
-  'dbs:\n  - path: data/app.sqlite3\n    replicas:\n      - type: file\n        path: replica/app\n';
-const postgresStore = 'postgres: ${APP_DATABASE_URL}';
-
-function sqliteRows<T>(project: TmpProject, sql: string): T[] {
-  const db = new Database(project.path('data/app.sqlite3'), { readonly: true });
-  try {
-    return db.prepare(sql).all() as T[];
-  } finally {
-    db.close();
-  }
-}
 
 /** Flyway's checksum computed by Python's zlib: an oracle independent of bootseq's code. */
 function pythonFlywayChecksum(file: string): number {
@@ -504,67 +483,6 @@ describe('failures and concurrency', () => {
     },
   );
 });
-
-describe('concurrent migrators on a database that already has tables (each with a config of its own)', () => {
-  // Eight configs (once told apart by `lease.dir`, which no longer moves the lease): the boot lease
-  // beside the database serializes them whatever each config says, and only the one that applies a
-  // change may back it up. Slow migrations (tens of thousands of rows); three rounds.
-  test(
-    '8 at once, three times: every migration once, one backup per round, no error',
-    { timeout: 300_000 },
-    async ({ project }) => {
-      const configs: Record<string, string> = {};
-      for (let n = 0; n < 8; n += 1)
-        configs[`bootseq-${n}.yml`] = configFor(
-          sqliteStore,
-          '{ dir: db/migrations, history: flyway }',
-          `shutdown: { grace: ${n + 10}s }\n`,
-        );
-      project.write({
-        'litestream.yml': APP_LITESTREAM,
-        ...configs,
-        'db/migrations/V1__base.sql': 'CREATE TABLE log (step INT, n INT);\n',
-      });
-      fs.mkdirSync(project.path('data'));
-      expect((await project.run(['migrate', '--config', 'bootseq-0.yml'])).exitCode).toBe(0);
-      const problems: string[] = [];
-      for (let round = 1; round <= 3; round += 1) {
-        const version = round + 1;
-        project.write({
-          [`db/migrations/V${version}__rows_${round}.sql`]: `CREATE TABLE rows_${round} (x INT);\nWITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 30000)\nINSERT INTO rows_${round} SELECT i FROM n;\nINSERT INTO log VALUES (${version}, (SELECT count(*) FROM rows_${round}));\n`,
-        });
-        const before = backupCount(project);
-        const results = await Promise.all(
-          Array.from({ length: 8 }, (_, n) =>
-            project.run(['migrate', '--config', `bootseq-${n}.yml`, '--log-format', 'json']),
-          ),
-        );
-        for (const [n, r] of results.entries())
-          if (r.exitCode !== 0)
-            problems.push(`round ${round}, migrator ${n}: exit ${r.exitCode}: ${r.output.slice(-800)}`);
-        const applied = results.reduce((k, r) => k + (r.output.match(/"applied V\d+__/g) ?? []).length, 0);
-        if (applied !== 1) problems.push(`round ${round}: V${version} applied ${applied} times`);
-        const backups = backupCount(project);
-        if (backups !== Math.min(before + 1, 3))
-          problems.push(`round ${round}: ${backups} backups (had ${before})`);
-      }
-      expect(problems).toEqual([]);
-      const log = sqliteRows<{ step: number; n: number }>(project, 'SELECT step, n FROM log ORDER BY step');
-      expect(log.map((r) => [Number(r.step), Number(r.n)])).toEqual(
-        Array.from({ length: 3 }, (_, i) => [i + 2, 30000]),
-      );
-      expect(
-        Number(sqliteRows<{ n: number }>(project, 'SELECT count(*) AS n FROM flyway_schema_history')[0]?.n),
-      ).toBe(4);
-      expect(processesIn(project.dir)).toEqual([]);
-    },
-  );
-});
-
-function backupCount(project: TmpProject): number {
-  const dir = project.path('.bootseq/runs/backups/app');
-  return fs.existsSync(dir) ? fs.readdirSync(dir).length : 0;
-}
 
 function renameForFlyway(files: Record<string, string>): Record<string, string> {
   return Object.fromEntries(

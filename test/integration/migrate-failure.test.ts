@@ -3,6 +3,7 @@
 
 import fs from 'node:fs';
 import { describe, expect } from 'vitest';
+import { useMigrate } from '../helpers/config.js';
 import { test } from '../helpers/fixtures.js';
 import { mountTmpfs, whyNoMount } from '../helpers/mount.js';
 import { processesIn } from '../helpers/project.js';
@@ -22,13 +23,8 @@ function countTables(file: string, like: string): number {
 
 describe('a failing migration stops the boot', () => {
   test('migrate exits 3 → bootseq exits 1 naming migrate:queue and its command', async ({ project }) => {
-    const yml = fs.readFileSync(project.path('bootseq.yml'), 'utf8');
     const failing = `sh -c 'echo "relation jobs: syntax error near line 3" >&2; exit 3'`;
-    const lines = yml.split('\n');
-    const queueAt = lines.findIndex((l) => l.trim() === 'queue:');
-    const migrateAt = lines.findIndex((l, i) => i > queueAt && l.includes('migrate:'));
-    lines[migrateAt] = `    migrate: { command: "${failing.replace(/"/g, '\\"')}" }`;
-    project.write({ 'bootseq.yml': lines.join('\n') });
+    useMigrate(project, 'queue', failing);
 
     const result = await project.run(['up']);
     expect(result.exitCode).toBe(1);

@@ -20,10 +20,11 @@ describe('output of any shape', () => {
   test('1 GB without a newline: relayed cut and marked, bootseq under 250 MB, SIGTERM answered at once', async ({
     project,
   }) => {
-    // One byte stream of 1 GiB with no newline, then the process idles with its pipe still open.
+    // One byte stream of 1 GiB with no newline, then a newline and a last line (bootseq has read
+    // everything once it relays that line), then the process idles with its pipe still open.
     useProcesses(
       project,
-      `  flood:\n    command: "head -c 1073741824 /dev/zero | tr '\\\\0' x; touch flooded; sleep 600"\n    ready: { delay: 100ms }\n`,
+      `  flood:\n    command: "head -c 1073741824 /dev/zero | tr '\\\\0' x; echo; echo flood-done; sleep 600"\n    ready: { delay: 100ms }\n`,
       '{ grace: 2s, replication_grace: 10s }',
     );
     const boot = project.start(['up', '--log-format', 'plain']);
@@ -31,11 +32,8 @@ describe('output of any shape', () => {
     let peakMb = 0;
     const sampler = setInterval(() => (peakMb = Math.max(peakMb, rssMb(boot.pid))), 50);
     try {
-      await expect
-        .poll(() => fs.existsSync(project.path('flooded')), { timeout: 90_000, interval: 200 })
-        .toBe(true);
-      // The pipe is drained a moment after the writer is done.
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      // The line after the flood: the pipe is drained, every byte before it read (and skipped).
+      await boot.waitForLine(/\[flood\] flood-done$/, 90_000);
     } finally {
       clearInterval(sampler);
     }

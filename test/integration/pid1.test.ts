@@ -4,10 +4,12 @@
 // warns once, and an orphan that exits stays a zombie (what the warning is about).
 
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import { describe, expect } from 'vitest';
 import { useProcesses } from '../helpers/config.js';
 import { test } from '../helpers/fixtures.js';
 import { childrenOf, processesIn, readyWith, zombiesOf } from '../helpers/project.js';
+import { descendantsOf } from '../helpers/replicators.js';
 
 const NAMESPACE = ['unshare', '--pid', '--fork', '--mount-proc'];
 
@@ -19,8 +21,15 @@ function requireTool(name: string, install: string): void {
 /** A process that leaves an orphan behind: a subshell starts `sleep`, exits, and the sleep is reparented to PID 1. */
 const ORPHANING = `  web:\n    command: "(sleep 0.3 &); exec node examples/demo/web.mjs"\n    env: { PORT: "PORT_HERE" }\n    ready: { http: "http://127.0.0.1:PORT_HERE/up" }\n`;
 
-async function settle(ms: number): Promise<void> {
-  await new Promise((resolve) => setTimeout(resolve, ms));
+/** The orphaned `sleep` processes under `pid`, running or exited and not yet reaped (zombies). */
+function orphanedSleeps(pid: number): number[] {
+  return descendantsOf(pid).filter((p) => {
+    try {
+      return fs.readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'sleep';
+    } catch {
+      return false; // gone
+    }
+  });
 }
 
 describe('as PID 1 in a PID namespace', () => {
@@ -33,7 +42,8 @@ describe('as PID 1 in a PID namespace', () => {
     const [tini] = childrenOf(boot.pid);
     expect(tini).toBeGreaterThan(0);
     expect(boot.lines.join('\n')).not.toContain('bootseq is PID 1');
-    await settle(800); // the orphaned sleep has exited by now
+    // Gone altogether, not only exited: a zombie tini never reaped would keep this list non-empty.
+    await expect.poll(() => orphanedSleeps(tini!), { timeout: 10_000 }).toEqual([]);
     expect(zombiesOf(tini!)).toEqual([]);
 
     process.kill(tini!, 'SIGTERM');
@@ -56,8 +66,8 @@ describe('as PID 1 in a PID namespace', () => {
     expect(boot.lines.join('\n')).toContain(
       'Try: run it under an init that reaps them: ENTRYPOINT ["tini", "--", "bootseq", "up"]',
     );
-    await settle(800);
-    expect(zombiesOf(bootseq!).length).toBeGreaterThan(0);
+    // The orphan's 0.3 s are up: it exits, and with no reaper stays a zombie of PID 1.
+    await expect.poll(() => zombiesOf(bootseq!).length, { timeout: 10_000 }).toBeGreaterThan(0);
 
     process.kill(bootseq!, 'SIGTERM');
     const result = await boot.done;

@@ -2,36 +2,15 @@
 // run report even when the app prints its own connection URL, whatever bytes it holds (quotes, a
 // space, % and @ against a real redis-server); a secret file that is a FIFO with no writer.
 
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import { afterEach, describe, expect } from 'vitest';
-import { FIXTURES, fixture, useProcesses } from '../helpers/config.js';
+import { fixture, setKeys, useProcesses, useServices } from '../helpers/config.js';
 import { test } from '../helpers/fixtures.js';
-import { freePort, processesIn, type TmpProject } from '../helpers/project.js';
+import { freePort, processesIn } from '../helpers/project.js';
+import { startHttp, startRedis, stopServers } from '../helpers/servers.js';
 
-const servers: ChildProcess[] = [];
-
-afterEach(async () => {
-  await Promise.all(
-    servers.splice(0).map(async (server) => {
-      if (server.pid === undefined || server.exitCode !== null || server.signalCode !== null) return;
-      const exited = new Promise((resolve) => server.once('exit', resolve));
-      process.kill(server.pid, 'SIGKILL');
-      await exited;
-    }),
-  );
-});
-
-/** A server started here and killed by PID after the test, pass or fail. */
-function startServer(command: string, args: string[]): void {
-  servers.push(spawn(command, args, { stdio: 'ignore' }));
-}
-
-/** Adds a `services:` section to the project's bootseq.yml. */
-function useServices(project: TmpProject, services: string): void {
-  const text = fs.readFileSync(project.path('bootseq.yml'), 'utf8');
-  project.write({ 'bootseq.yml': text.replace('shutdown:', `services:\n${services}shutdown:`) });
-}
+afterEach(stopServers);
 
 describe('http readiness', () => {
   test('503 three times, then 200: not ready before the first 2xx', async ({ project }) => {
@@ -101,11 +80,8 @@ describe('a password whatever bytes it holds (issue 29)', () => {
     const password = `p@Qx7'kp"Vb9 wz%`;
     const token = 't0k3n-s3cr3t-v4lue';
     const [redisPort, httpPort] = [await freePort(), await freePort()];
-    startServer('redis-server', [
-      ...['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-      ...['--requirepass', password],
-    ]);
-    startServer(process.execPath, [`${FIXTURES}/http-status.mjs`, String(httpPort), '0', '200']);
+    await startRedis(redisPort, '--requirepass', password);
+    await startHttp(httpPort, 0, 200);
     useProcesses(
       project,
       `  web:\n    command: ${fixture('echo-env.mjs', 'REDIS_URL')}\n    after: [redis, api]\n    ready: { log: "^ready$" }\n`,
@@ -131,10 +107,12 @@ describe('a password whatever bytes it holds (issue 29)', () => {
     expect(json.exitCode, json.output.slice(-2000)).toBe(0);
     const jsonReport = JSON.stringify(project.report());
 
+    // A wrong password is answered WRONGPASS at every attempt: 2 s of them say as much as 10 s.
+    setKeys(project, ['services', 'redis'], { wait: '2s' });
     const wrong = await project.run(['up', '--until', 'ready'], env(`p@wr0ng'pass"w %`));
     expect(wrong.exitCode).toBe(1);
     // Readable: the address with the user, and Redis's own words, not "username-***assword ***air".
-    expect(wrong.stderr).toContain(`service:redis failed: redis did not answer at ${shown} within 10s`);
+    expect(wrong.stderr).toContain(`service:redis failed: redis did not answer at ${shown} within 2s`);
     expect(wrong.stderr).toContain(
       'last error: WRONGPASS invalid username-password pair or user is disabled.',
     );

@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import { describe, expect } from 'vitest';
+import { setKeys } from '../helpers/config.js';
 import { test } from '../helpers/fixtures.js';
 import { READY, processesIn } from '../helpers/project.js';
 import { countRows } from '../helpers/sqlite.js';
@@ -53,10 +54,7 @@ describe('bootseq rehearse', () => {
     expect(processesIn(project.dir)).toEqual([]);
 
     // A gate that fails on the copy fails the rehearsal.
-    const text = fs
-      .readFileSync(project.path('bootseq.yml'), 'utf8')
-      .replace('require: { tables: [jobs] }', 'require: { tables: [jobs, missing_table] }');
-    project.write({ 'bootseq.yml': text });
+    setKeys(project, ['stores', 'queue', 'require'], { tables: '[jobs, missing_table]' });
     const failing = await project.run(['rehearse', '--into', 'rehearsal-2']);
     expect(failing.exitCode).toBe(1);
     expect(failing.output).toContain('[verify:queue] error: FAIL table missing_table: missing');

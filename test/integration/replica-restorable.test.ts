@@ -7,7 +7,9 @@
 import fs from 'node:fs';
 import parsePrometheus from 'parse-prometheus-text-format';
 import { describe, expect } from 'vitest';
+import { setKeys, useLitestream } from '../helpers/config.js';
 import { test } from '../helpers/fixtures.js';
+import { postNotes } from '../helpers/notes.js';
 import { READY, type TmpProject, pidOf, processesIn } from '../helpers/project.js';
 import { countRows, restoreCopy } from '../helpers/sqlite.js';
 
@@ -32,24 +34,9 @@ interface Snapshot {
  * (the demo, one instance, does not: health.ready_requires_replication), so that an unrestorable
  * replica is a problem here, not a warning.
  */
-function useLitestream(project: TmpProject, keys: string): void {
-  const file = project.path('bootseq.yml');
-  const text = fs.readFileSync(file, 'utf8');
-  const edited = text
-    .replace('  config: litestream.yml\n', `  config: litestream.yml\n${keys}`)
-    .replace('ready_requires_replication: false', 'ready_requires_replication: true');
-  expect(edited).toContain('ready_requires_replication: true');
-  project.write({ 'bootseq.yml': edited });
-}
-
-async function writeNotes(project: TmpProject, from: number, count: number): Promise<void> {
-  for (let i = from; i < from + count; i += 1) {
-    const response = await fetch(`http://127.0.0.1:${project.port}/notes`, {
-      method: 'POST',
-      body: `note ${i}`,
-    });
-    expect(response.status).toBe(201);
-  }
+function useChecks(project: TmpProject, keys: Record<string, string>): void {
+  useLitestream(project, keys);
+  setKeys(project, ['health'], { ready_requires_replication: true });
 }
 
 async function status(project: TmpProject): Promise<Snapshot> {
@@ -85,13 +72,13 @@ describe('a replica that can no longer be restored', () => {
     project,
   }) => {
     // A 1 s check, and a 6 s restart backoff so that the unrestorable state lasts long enough to be seen.
-    useLitestream(project, '  snapshot_check: 1s\n  backoff: 6s\n');
+    useChecks(project, { snapshot_check: '1s', backoff: '6s' });
     const boot = project.start(['up', '--log-format', 'plain']);
     const line = await boot.waitForLine(/health on http:\/\/127\.0\.0\.1:\d+/);
     const base = /http:\/\/127\.0\.0\.1:\d+/.exec(line)![0];
     await boot.waitForLine(READY);
     const first = pidOf(project.report(), 'replicate');
-    await writeNotes(project, 0, 20);
+    await postNotes(project.port, 20, 'note', 0);
     // The first check comes one interval after the takeover.
     await expect.poll(async () => primaryOf(await status(project)).restorable, { timeout: 5000 }).toBe(true);
     const before = primaryOf(await status(project));
@@ -100,7 +87,7 @@ describe('a replica that can no longer be restored', () => {
     ]);
 
     fs.rmSync(project.path('.demo/replica/primary'), { recursive: true, force: true });
-    await writeNotes(project, 20, 20);
+    await postNotes(project.port, 20, 'note', 20);
 
     await boot.waitForLine(
       /the replica "file" of primary cannot be restored: its snapshot is gone \(generation [0-9a-f]{16} has no snapshot in it\)/,
@@ -137,7 +124,7 @@ describe('a replica that can no longer be restored', () => {
     expect(await metric(base, 'bootseq_replica_unrestorable', { store: 'primary', replica: 'file' })).toBe(0);
     await boot.waitForLine(/the replica "file" of primary can be restored again \(generation [0-9a-f]{16}\)/);
 
-    await writeNotes(project, 40, 10);
+    await postNotes(project.port, 10, 'note', 40);
     process.kill(boot.pid, 'SIGTERM');
     const result = await boot.done;
     expect(result.exitCode, result.output.slice(-3000)).toBe(0);
@@ -153,22 +140,22 @@ describe('a replica that can no longer be restored', () => {
   }) => {
     // docs/litestream.md Q12: a restart in the same generation writes a snapshot, and the restore still
     // fails (`missing initial wal segment`). Only the WAL listing after each takeover can tell.
-    useLitestream(project, '  snapshot_check: 5s\n');
+    useChecks(project, { snapshot_check: '5s' });
     const boot = project.start(['up', '--log-format', 'plain']);
     await boot.waitForLine(READY);
     const first = pidOf(project.report(), 'replicate');
-    await writeNotes(project, 0, 20);
+    await postNotes(project.port, 20, 'note', 0);
     // Gone, and at once a restart (as an operator or a crash would): before any check could see it.
     fs.rmSync(project.path('.demo/replica/primary'), { recursive: true, force: true });
     process.kill(first, 'SIGTERM');
     await boot.waitForLine(/litestream has taken over primary, queue, cache, cable again/, 30_000);
-    await writeNotes(project, 20, 20);
+    await postNotes(project.port, 20, 'note', 20);
     await boot.waitForLine(
       /the replica "file" of primary cannot be restored: the start of its WAL is gone \(generation ([0-9a-f]{16})'s WAL index 00000000 begins at offset [1-9]\d*, not 0\)/,
       20_000,
     );
     await boot.waitForLine(/the replica "file" of primary can be restored again/, 30_000);
-    await writeNotes(project, 40, 10);
+    await postNotes(project.port, 10, 'note', 40);
     process.kill(boot.pid, 'SIGTERM');
     const result = await boot.done;
     expect(result.exitCode, result.output.slice(-3000)).toBe(0);
@@ -184,9 +171,9 @@ describe('a replica that can no longer be restored', () => {
     // The default check interval (30 s) does not come round in this test: only shutdown's check can tell.
     const boot = project.start(['up', '--log-format', 'plain']);
     await boot.waitForLine(READY);
-    await writeNotes(project, 0, 10);
+    await postNotes(project.port, 10, 'note', 0);
     fs.rmSync(project.path('.demo/replica/queue'), { recursive: true, force: true });
-    await writeNotes(project, 10, 10);
+    await postNotes(project.port, 10, 'note', 10);
     process.kill(boot.pid, 'SIGTERM');
     const result = await boot.done;
     expect(result.exitCode, result.output.slice(-3000)).toBe(1);

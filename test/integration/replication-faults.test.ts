@@ -3,31 +3,14 @@
 // on a read-only mount, a full replica and an unreachable S3 endpoint at boot. bootseq must say so,
 // replace what can be replaced, and never call a run clean when the last writes did not ship.
 
-import fs from 'node:fs';
 import { describe, expect } from 'vitest';
+import { editYaml, setKeys, useLitestream, useS3Replica } from '../helpers/config.js';
 import { test } from '../helpers/fixtures.js';
-import { READY, type TmpProject, freePort, isAlive, pidOf, processesIn } from '../helpers/project.js';
+import { postNotes } from '../helpers/notes.js';
+import { closedPort } from '../helpers/ports.js';
+import { READY, STORES, type TmpProject, isAlive, pidOf, processesIn } from '../helpers/project.js';
 import { mountTmpfs, whyNoMount, type Mount } from '../helpers/mount.js';
 import { countRows, restoreCopy } from '../helpers/sqlite.js';
-
-/** Adds keys to the demo's `litestream:` section of bootseq.yml. */
-function useLitestream(project: TmpProject, keys: string): void {
-  const file = project.path('bootseq.yml');
-  const text = fs.readFileSync(file, 'utf8');
-  project.write({
-    'bootseq.yml': text.replace('  config: litestream.yml\n', `  config: litestream.yml\n${keys}`),
-  });
-}
-
-async function writeNotes(project: TmpProject, from: number, count: number): Promise<void> {
-  for (let i = from; i < from + count; i += 1) {
-    const response = await fetch(`http://127.0.0.1:${project.port}/notes`, {
-      method: 'POST',
-      body: `note ${i}`,
-    });
-    expect(response.status).toBe(201);
-  }
-}
 
 /** A tmpfs at `relative` inside the project, unmounted when the test ends (before the project goes). */
 function mountIn(project: TmpProject, relative: string, sizeKb: number, skip: (why: string) => void): Mount {
@@ -50,13 +33,13 @@ describe('replication is never silently absent', () => {
   test('a frozen Litestream under writes: the stall is reported, Litestream replaced, no note lost', async ({
     project,
   }) => {
-    useLitestream(project, '  stall_timeout: 3s\n  stall_restart: 6s\n');
+    useLitestream(project, { stall_timeout: '3s', stall_restart: '6s' });
     const boot = project.start(['up', '--log-format', 'plain']);
     await boot.waitForLine(READY);
     const frozen = pidOf(project.report(), 'replicate');
-    await writeNotes(project, 0, 10);
+    await postNotes(project.port, 10, 'note', 0);
     process.kill(frozen, 'SIGSTOP');
-    await writeNotes(project, 10, 20);
+    await postNotes(project.port, 20, 'note', 10);
     // Reported within stall_timeout + 5 s of the first write it holds back.
     await boot.waitForLine(
       /replication stalled: (\w+, )*primary(, \w+)* ha(s|ve) had a change waiting \d+ s for the replica/,
@@ -67,7 +50,7 @@ describe('replication is never silently absent', () => {
     );
     await boot.waitForLine(/litestream has taken over primary, queue, cache, cable again/);
     expect(isAlive(frozen)).toBe(false);
-    await writeNotes(project, 30, 10);
+    await postNotes(project.port, 10, 'note', 30);
     process.kill(boot.pid, 'SIGTERM');
     const result = await boot.done;
     expect(result.exitCode, result.output.slice(-3000)).toBe(0);
@@ -82,16 +65,12 @@ describe('replication is never silently absent', () => {
     skip,
   }) => {
     const replica = mountIn(project, '.demo/replica', 2048, skip);
-    useLitestream(project, '  stall_timeout: 2s\n  stall_restart: 60s\n');
-    project.write({
-      'bootseq.yml': fs
-        .readFileSync(project.path('bootseq.yml'), 'utf8')
-        .replace('replication_grace: 10s', 'replication_grace: 3s'),
-    });
+    useLitestream(project, { stall_timeout: '2s', stall_restart: '60s' });
+    setKeys(project, ['shutdown'], { replication_grace: '3s' });
     const boot = project.start(['up', '--log-format', 'plain']);
     await boot.waitForLine(READY);
     replica.fill();
-    await writeNotes(project, 0, 20);
+    await postNotes(project.port, 20, 'note', 0);
     await boot.waitForLine(
       /replication stalled: (\w+, )*primary(, \w+)* ha(s|ve) had a change waiting/,
       10_000,
@@ -153,8 +132,9 @@ describe('replication is never silently absent', () => {
     await expect.poll(() => processesIn(project.dir)).toEqual([]);
     storage.readOnly();
     // The migrations are applied already; only the replication needs to write.
-    const config = fs.readFileSync(project.path('bootseq.yml'), 'utf8').replace(/^ {4}migrate: .*\n/gm, '');
-    project.write({ 'bootseq.yml': config });
+    editYaml(project, 'bootseq.yml', (doc) => {
+      for (const store of STORES) expect(doc.deleteIn(['stores', store, 'migrate'])).toBe(true);
+    });
     const result = await project.run(['up', '--log-format', 'plain']);
     expect(result.exitCode, result.output.slice(-3000)).toBe(1);
     expect(result.stderr).toMatch(
@@ -186,17 +166,13 @@ describe('replication is never silently absent', () => {
   test('a frozen (SIGSTOPped) Litestream at shutdown is resumed: its final sync ships, well within replication_grace', async ({
     project,
   }) => {
-    project.write({
-      'bootseq.yml': fs
-        .readFileSync(project.path('bootseq.yml'), 'utf8')
-        .replace('replication_grace: 10s', 'replication_grace: 30s'),
-    });
+    setKeys(project, ['shutdown'], { replication_grace: '30s' });
     const boot = project.start(['up', '--log-format', 'plain']);
     await boot.waitForLine(READY);
     const frozen = pidOf(project.report(), 'replicate');
-    await writeNotes(project, 0, 10);
+    await postNotes(project.port, 10, 'note', 0);
     process.kill(frozen, 'SIGSTOP');
-    await writeNotes(project, 10, 10);
+    await postNotes(project.port, 10, 'note', 10);
     const sentAt = Date.now();
     process.kill(boot.pid, 'SIGTERM');
     const result = await boot.done;
@@ -219,14 +195,8 @@ describe('replication is never silently absent', () => {
 
   test('an unreachable S3 endpoint with the database present fails the boot at once', async ({ project }) => {
     expect((await project.run(['up', '--until', 'verify'])).exitCode).toBe(0);
-    const closed = await freePort();
-    const litestreamYml = fs
-      .readFileSync(project.path('litestream.yml'), 'utf8')
-      .replace(
-        '      - type: file\n        path: .demo/replica/primary\n',
-        `      - type: s3\n        bucket: backups\n        path: primary\n        endpoint: http://127.0.0.1:${closed}\n        region: us-east-1\n        force-path-style: true\n        access-key-id: test\n        secret-access-key: test\n`,
-      );
-    project.write({ 'litestream.yml': litestreamYml });
+    const closed = await closedPort(project);
+    useS3Replica(project, 'primary', `http://127.0.0.1:${closed.port}`);
     const result = await project.run(['up', '--log-format', 'plain']);
     expect(result.exitCode, result.output.slice(-3000)).toBe(1);
     expect(result.stderr).toMatch(

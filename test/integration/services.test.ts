@@ -3,117 +3,23 @@
 // port, Ctrl+C during a wait, a service only one process waits for, and URLs refused at preflight.
 // Every server is started here and killed by PID, pass or fail.
 
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect } from 'vitest';
-import { FIXTURES } from '../helpers/config.js';
+import { setKeys, useServices } from '../helpers/config.js';
 import { test } from '../helpers/fixtures.js';
-import { freePort, type ReportTask, type TmpProject } from '../helpers/project.js';
+import { closedPort } from '../helpers/ports.js';
+import { freePort, migrates, taskOf } from '../helpers/project.js';
+import { startHttp, startRedis, stopServers } from '../helpers/servers.js';
 
-const servers: ChildProcess[] = [];
-
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map(stopServer));
-});
-
-async function stopServer(server: ChildProcess): Promise<void> {
-  if (server.pid === undefined || server.exitCode !== null || server.signalCode !== null) return;
-  const exited = new Promise((resolve) => server.once('exit', resolve));
-  process.kill(server.pid, 'SIGKILL');
-  await exited;
-}
-
-/** `redis-server` on 127.0.0.1:port, no persistence; extra args such as `--requirepass PW`. */
-function startRedis(port: number, ...args: string[]): ChildProcess {
-  const server = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...args],
-    { stdio: 'ignore' },
-  );
-  servers.push(server);
-  return server;
-}
-
-/** test/fixtures/http-status.mjs: `badCount` answers of `badStatus`, then 200. */
-/** The fixture server, resolved once it accepts connections (a loaded machine starts it late). */
-async function startHttp(
-  port: number,
-  badCount: number,
-  badStatus: number,
-): Promise<{ server: ChildProcess; answers: string[] }> {
-  const server = spawn(
-    process.execPath,
-    [`${FIXTURES}/http-status.mjs`, String(port), String(badCount), String(badStatus)],
-    {
-      stdio: ['ignore', 'pipe', 'ignore'],
-    },
-  );
-  servers.push(server);
-  const answers: string[] = [];
-  let listening: () => void = () => undefined;
-  const listened = new Promise<void>((resolve) => (listening = resolve));
-  server.stdout?.on('data', (chunk: Buffer) => {
-    const text = chunk.toString();
-    if (text.includes('listening')) listening();
-    answers.push(...(text.match(/answered \d+/g) ?? []));
-  });
-  await listened;
-  return { server, answers };
-}
-
-/** Adds a `services:` section to the demo's bootseq.yml. */
-function useServices(project: TmpProject, services: string): void {
-  const text = fs.readFileSync(project.path('bootseq.yml'), 'utf8');
-  project.write({ 'bootseq.yml': text.replace('shutdown:', `services:\n${services}shutdown:`) });
-}
-
-function taskOf(project: TmpProject, id: string): ReportTask {
-  const task = project.report().tasks.find((t) => t.id === id);
-  if (!task) throw new Error(`no ${id} in the run report`);
-  return task;
-}
-
-const migrates = (project: TmpProject) => project.report().tasks.filter((t) => t.phase === 'migrate');
+afterEach(stopServers);
 
 describe('waiting for Redis', () => {
-  test('started 2 s after bootseq: the boot waits for PONG, then migrates (3 runs)', async ({ project }) => {
-    for (let run = 0; run < 3; run += 1) {
-      const port = await freePort();
-      if (run === 0)
-        useServices(project, `  redis: { url: "redis://127.0.0.1:\${REDIS_PORT}", wait: 20s }\n`);
-      const startedAt = Date.now();
-      const boot = project.start(['up', '--until', 'migrate', '--log-format', 'plain'], {
-        REDIS_PORT: String(port),
-      });
-      await boot.waitForLine(
-        /\[service:redis\] waiting for redis at redis:\/\/127\.0\.0\.1:\d+: ECONNREFUSED/,
-      );
-      await sleep(Math.max(0, 2000 - (Date.now() - startedAt)));
-      const redis = startRedis(port);
-      const result = await boot.done;
-      expect(result.exitCode, result.output.slice(-2000)).toBe(0);
-      expect(result.output).toMatch(/\[service:redis\] answered PONG after [\d.]+ s \(\d+ attempts\)/);
-      const service = taskOf(project, 'service:redis');
-      expect(service.status).toBe('ok');
-      expect(service['attempts']).toBeGreaterThan(1);
-      expect(service['waited_ms']).toBeGreaterThanOrEqual(1500);
-      // Every migration began only once Redis had answered.
-      expect(migrates(project)).toHaveLength(4);
-      for (const m of migrates(project)) {
-        expect(m.status).toBe('ok');
-        expect(m.started_at_ms).toBeGreaterThanOrEqual(service.ended_at_ms ?? Infinity);
-      }
-      await stopServer(redis);
-    }
-  });
-
   test('with a password: AUTH before PING; none or a wrong one fails naming the server’s answer, and the password shows nowhere', async ({
     project,
   }) => {
     const password = 'Sw0rdfish-r3dis';
     const port = await freePort();
-    startRedis(port, '--requirepass', password);
+    await startRedis(port, '--requirepass', password);
     useServices(project, `  redis: { url: "\${REDIS_URL}", wait: 2s }\n`);
     const url = (userinfo: string) => ({ REDIS_URL: `redis://${userinfo}127.0.0.1:${port}/0` });
 
@@ -169,7 +75,7 @@ describe('waiting for HTTP and TCP', () => {
   test('a closed port: exit 1 within wait + 1 s, naming the service, the address and the last error; nothing migrated', async ({
     project,
   }) => {
-    const port = await freePort();
+    const { port } = await closedPort(project);
     useServices(project, `  broker: { url: "amqp://guest:guest-pw@127.0.0.1:${port}", wait: 2s }\n`);
     const startedAt = Date.now();
     const result = await project.run(['up', '--until', 'migrate']);
@@ -190,7 +96,7 @@ describe('waiting for HTTP and TCP', () => {
   });
 
   test('Ctrl+C while waiting: exit 130 at once, nothing migrated', async ({ project }) => {
-    const port = await freePort();
+    const { port } = await closedPort(project);
     useServices(project, `  broker: { url: "tcp://127.0.0.1:${port}", wait: 30s }\n`);
     const boot = project.start(['up', '--until', 'migrate', '--log-format', 'plain']);
     await boot.waitForLine(/\[service:broker\] waiting for broker/);
@@ -208,10 +114,10 @@ describe('a service only one process waits for', () => {
   test('processes.web.after: [api]: migrate does not wait for it, web does; plan says so', async ({
     project,
   }) => {
-    const port = await freePort();
+    const closed = await closedPort(project);
+    const port = closed.port;
     useServices(project, `  api: { url: "http://127.0.0.1:${port}/up", wait: 20s }\n`);
-    const text = fs.readFileSync(project.path('bootseq.yml'), 'utf8');
-    project.write({ 'bootseq.yml': text.replace('    env: { PORT', '    after: [api]\n    env: { PORT') });
+    setKeys(project, ['processes', 'web'], { after: '[api]' });
 
     const plan = await project.run(['plan']);
     expect(plan.exitCode, plan.output).toBe(0);
@@ -228,6 +134,7 @@ describe('a service only one process waits for', () => {
     expect(migrated.exitCode, migrated.output.slice(-2000)).toBe(0);
     expect(project.report().tasks.some((t) => t.phase === 'service')).toBe(false);
 
+    await closed.release();
     const { answers } = await startHttp(port, 2, 503);
     const ready = await project.run(['up', '--until', 'ready', '--log-format', 'plain']);
     expect(ready.exitCode, ready.output.slice(-2000)).toBe(0);

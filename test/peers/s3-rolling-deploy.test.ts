@@ -1,7 +1,7 @@
 // A rolling deploy with the replicas in S3: two bootseq processes on one volume (as two containers of a
 // deploy have it), the demo's four replicas in a bucket on the rig's S3 server. At most one Litestream
 // per database at any moment (sampled from /proc every 50 ms), and every acknowledged row restorable
-// from the bucket after each round. test/integration/rolling-deploy.test.ts has the races in full, on
+// from the bucket after each round. test/races/rolling-deploy.test.ts has the races in full, on
 // a file replica; this is the same handoff against a real S3 server.
 
 import { expect } from 'vitest';

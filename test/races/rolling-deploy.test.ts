@@ -6,26 +6,11 @@
 import fs from 'node:fs';
 import { describe, expect } from 'vitest';
 import { test } from '../helpers/fixtures.js';
+import { postNotes, replicaNotes } from '../helpers/notes.js';
 import { READY, type Run, type TmpProject, freePort, processesIn } from '../helpers/project.js';
 import { descendantsOf, watchForTwoReplicators } from '../helpers/replicators.js';
-import { countRows, restoreCopy } from '../helpers/sqlite.js';
 
 const ROUNDS = Number(process.env['ROUNDS'] ?? 10);
-
-async function writeNotes(port: number, count: number, label: string): Promise<number> {
-  for (let i = 0; i < count; i += 1) {
-    const response = await fetch(`http://127.0.0.1:${port}/notes`, { method: 'POST', body: `${label} ${i}` });
-    expect(response.status, `${label} ${i}`).toBe(201);
-  }
-  return count;
-}
-
-function replicaRows(project: TmpProject, round: number): number {
-  const out = project.path(`restored/round-${round}.sqlite3`);
-  const rows = countRows(restoreCopy(project.dir, '.demo/storage/primary.sqlite3', out), 'notes');
-  fs.rmSync(project.path('restored'), { recursive: true, force: true });
-  return rows;
-}
 
 type Report = { tasks: { id: string; ended_at_ms: number | null; [k: string]: unknown }[] };
 
@@ -88,7 +73,7 @@ describe('rolling deploys on a shared volume', () => {
       for (let round = 1; round <= ROUNDS; round += 1) {
         const a = bootOn(project, project.port);
         await a.waitForLine(READY);
-        written += await writeNotes(project.port, 5, `round ${round} A`);
+        written += await postNotes(project.port, 5, `round ${round} A`);
         const b = bootOn(project, portB);
         await b.waitForLine(
           /litestream for primary, queue, cache, cable runs in pid \d+ on .*: this bootseq starts the app now/,
@@ -97,8 +82,8 @@ describe('rolling deploys on a shared volume', () => {
         // B is ready while it waits for the lease (else a proxy waiting for B would never stop A), and
         // `bootseq status` answers A, the one replicating, until A stops.
         if (round === 1) problems.push(...(await healthWhileWaiting(project, a, b)));
-        written += await writeNotes(project.port, 5, `round ${round} A`);
-        written += await writeNotes(portB, 5, `round ${round} B`);
+        written += await postNotes(project.port, 5, `round ${round} A`);
+        written += await postNotes(portB, 5, `round ${round} B`);
         process.kill(a.pid, 'SIGTERM');
         const aDone = await a.done;
         if (aDone.exitCode !== 0)
@@ -112,12 +97,12 @@ describe('rolling deploys on a shared volume', () => {
             .toBe(b.pid);
           expect((await statusOf(project))?.lease).toEqual({ role: 'replicating', holder: null });
         }
-        written += await writeNotes(portB, 5, `round ${round} B after`);
+        written += await postNotes(portB, 5, `round ${round} B after`);
         process.kill(b.pid, 'SIGTERM');
         const bDone = await b.done;
         if (bDone.exitCode !== 0)
           problems.push(`round ${round}: B exited ${bDone.exitCode}:\n${bDone.output.slice(-1500)}`);
-        const rows = replicaRows(project, round);
+        const rows = replicaNotes(project);
         if (rows !== written) problems.push(`round ${round}: the replica has ${rows} of ${written} notes`);
       }
       const { samples, overlaps } = watch.stop();
@@ -141,8 +126,8 @@ describe('rolling deploys on a shared volume', () => {
         const a = bootOn(project, project.port);
         const b = bootOn(project, portB);
         await Promise.all([a.waitForLine(READY), b.waitForLine(READY)]);
-        await writeNotes(project.port, 3, `round ${round} A`);
-        await writeNotes(portB, 3, `round ${round} B`);
+        await postNotes(project.port, 3, `round ${round} A`);
+        await postNotes(portB, 3, `round ${round} B`);
         const lines = [...a.lines, ...b.lines];
         const runs = lines
           .map((l) => /\[migrate:primary\] (\d+) applied, (\d+) in/.exec(l))
@@ -217,7 +202,7 @@ describe('rolling deploys on a shared volume', () => {
         const freed = await b.waitForLine(/the replication lease is free after/);
         const tookMs = Date.parse(freed.slice(0, 24)) - killedAt;
         if (tookMs > 2000) problems.push(`round ${round}: took ${tookMs} ms to take the lease`);
-        const written = await writeNotes(portB, 10, `round ${round} B`);
+        const written = await postNotes(portB, 10, `round ${round} B`);
         await b.waitForLine(
           /litestream has taken over primary, queue, cache, cable: this bootseq replicates now/,
         );
@@ -225,7 +210,7 @@ describe('rolling deploys on a shared volume', () => {
         const bDone = await b.done;
         if (bDone.exitCode !== 0)
           problems.push(`round ${round}: B exited ${bDone.exitCode}:\n${bDone.output.slice(-1500)}`);
-        const rows = replicaRows(project, round);
+        const rows = replicaNotes(project);
         if (rows < written)
           problems.push(`round ${round}: the replica has ${rows} notes, B alone wrote ${written}`);
       }
