@@ -297,6 +297,11 @@ export interface LitestreamConfig {
    */
   readonly run: { readonly configPath: string; readonly text: string | undefined };
   readonly bin: string;
+  /**
+   * The Litestream release line the binary speaks, from `litestream version` at preflight (the packaged
+   * binary is v0.3.13 by its pinned version): picks the driver (db/litestream/). Only `0.3` is accepted.
+   */
+  readonly series: '0.3';
   readonly takeoverTimeoutMs: number;
   readonly dbs: readonly LitestreamDb[];
   /** Restarts of Litestream when it exits while the app runs, before bootseq gives up (exit 1). */
