@@ -105,6 +105,14 @@ export interface LitestreamDriver {
   /** Makes the next Litestream start a new lineage (v0.3: removes the generation file). Returns the file. */
   renewLineage(metaPath: string): string;
   /**
+   * From the moment bootseq finds a database file that is not restored on this boot (the restore
+   * phase) until the next prepareTakeover adopts it: keeps what lets the next Litestream continue the
+   * replica's lineage instead of starting over (v0.3: one connection open, so that the WAL is never
+   * deleted by bootseq's own connections closing: docs/litestream-v05.md H). Never throws. A boot that
+   * stops before replicate leaves it to the process's exit.
+   */
+  keepLineage(dbPath: string): Promise<void>;
+  /**
    * Before Litestream starts: gives it a change to ship so that its own write proves its takeover
    * (`_litestream_seq` bumped, never created: docs/litestream.md rules), and holds what must be held
    * until that proof. Throws what SQLite says when the database cannot be written.

@@ -18,6 +18,9 @@ export async function restoreSqlite(ctx: TaskContext, store: StoreConfig): Promi
   const { taskId } = ctx;
   const shown = path.relative(config.dir, dbPath) || dbPath;
   if (fs.existsSync(dbPath)) {
+    // From here until the takeover, what lets the next Litestream continue the replica's lineage is
+    // kept (the v0.3 driver: a connection, so that no bootseq connection deletes the WAL on close).
+    if (config.litestream) await litestreamDriver(config.litestream).keepLineage(dbPath);
     ctx.note('info', `${shown} exists; left as it is (not restored)`);
     ctx.summarize('exists, kept');
     ctx.record('restored', false);
