@@ -7,8 +7,9 @@ import { benchHealth } from './health.mjs';
 import { benchMigrate } from './migrate.mjs';
 import { benchParse } from './parse.mjs';
 import { benchRails } from './rails.mjs';
+import { benchRehearse } from './rehearse.mjs';
 import { benchStores } from './stores.mjs';
-import { benchSync } from './sync.mjs';
+import { benchSync, benchSyncScale } from './sync.mjs';
 
 const only = process.argv[2];
 const suites = {
@@ -20,6 +21,8 @@ const suites = {
   parse: benchParse,
   health: benchHealth,
   sync: benchSync,
+  'sync-scale': benchSyncScale,
+  rehearse: benchRehearse,
 };
 console.log(`bootseq benchmarks — ${new Date().toISOString()} — ${machine()}\n`);
 for (const [name, run] of Object.entries(suites)) {

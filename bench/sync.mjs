@@ -7,7 +7,11 @@ import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
-import { CLI, REPO, median, tempDir, timed } from './lib.mjs';
+import { createHash } from 'node:crypto';
+import { CLI as BUILT_CLI, REPO, median, tempDir, timed } from './lib.mjs';
+
+// BENCH_CLI=/path/to/dist/entrypoint/cli.js measures another build (the figures before a change).
+const CLI = process.env.BENCH_CLI ?? BUILT_CLI;
 
 const require = createRequire(path.join(REPO, 'package.json'));
 const Database = require('better-sqlite3');
@@ -28,6 +32,162 @@ function nodeConfig(dir, role, node) {
     `version: 1\nlitestream: { config: litestream.yml }\nstores:\n  app:\n    sqlite: app.sqlite3\n    migrate: { dir: db, history: bootseq }\n    sync: { node: ${node}, role: ${role}, tables: [items], inbox: inbox }\n`,
   );
   timed(process.execPath, [CLI, 'migrate', '--log-format', 'plain'], { cwd: dir });
+}
+
+/**
+ * A change file from node bench-main (format 2; a format-1 reader ignores the clock fields), written
+ * twice over (once for the header's hash, once for real) so that no file is ever held in memory.
+ * `txSize` rows per transaction (Infinity: one transaction), `pad` characters of note per row, `bad`:
+ * a column the table lacks (every transaction fails).
+ */
+export function synthFile(file, { n, txSize = 1, pad = 0, bad = false, firstId = 1 }) {
+  const note = 'x'.repeat(pad);
+  const base = Date.UTC(2026, 0, 1);
+  const line = (i) => {
+    const id = firstId + i;
+    const row = { id, name: `synth ${id}`, qty: i % 100, note };
+    if (bad) row.colour = 'red';
+    return `${JSON.stringify({ lsn: i + 1, tx_id: txSize === Infinity ? 'one-tx' : `tx-${Math.floor(i / txSize)}`, table_name: 'items', pk_json: `{"id":${id}}`, op: 'I', payload: JSON.stringify(row), tombstone: 0, created_at: '2026-01-01T00:00:00.000Z', source_node: 'bench-main', hlc_ms: base + i, hlc_counter: 0 })}\n`;
+  };
+  const chunks = function* () {
+    let chunk = '';
+    for (let i = 0; i < n; i += 1) {
+      chunk += line(i);
+      if (chunk.length > 1 << 20) {
+        yield chunk;
+        chunk = '';
+      }
+    }
+    if (chunk) yield chunk;
+  };
+  const hash = createHash('sha256');
+  for (const c of chunks()) hash.update(c);
+  const meta = {
+    format: 'bootseq-changes/2',
+    source_node: 'bench-main',
+    source_role: 'main',
+    client_id: 'bench-client',
+    to: 'bench-client',
+    from_lsn: 0,
+    to_lsn: n,
+    count: n,
+    created_at: '2026-01-01T00:00:00.000Z',
+    sha256: hash.digest('hex'),
+  };
+  const fd = fs.openSync(file, 'w');
+  fs.writeSync(fd, `${JSON.stringify({ __meta__: meta })}\n`);
+  for (const c of chunks()) fs.writeSync(fd, c);
+  fs.closeSync(fd);
+  return fs.statSync(file).size;
+}
+
+/** A command under /usr/bin/time: wall ms, peak RSS in MB, the engine's own ms from its line, stdout. */
+function measured(args, cwd, env = {}) {
+  const started = performance.now();
+  const run = spawnSync('/usr/bin/time', ['-f', 'maxrss=%M', process.execPath, CLI, ...args], {
+    cwd,
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    maxBuffer: 1 << 26,
+  });
+  const wall = performance.now() - started;
+  const rss = Number(/maxrss=(\d+)/.exec(run.stderr)?.[1]) / 1024;
+  const engine = Number(/changes? in (\d+) ms/.exec(run.stdout)?.[1]);
+  return { wall, rss, engine, status: run.status, out: `${run.stdout}${run.stderr}`.slice(-600) };
+}
+
+/** Issue 28 item 4: 100k changes, 100k failing, one transaction of 1M rows, a 1 GB file (BENCH_SYNC_BIG=1), export. */
+export async function benchSyncScale() {
+  const root = tempDir('sync-scale');
+  const results = [];
+  try {
+    const client = path.join(root, 'client');
+    nodeConfig(client, 'client', 'bench-client');
+    const db = path.join(client, 'app.sqlite3');
+    const pristine = path.join(root, 'pristine.sqlite3');
+    fs.copyFileSync(db, pristine);
+    const fresh = () => {
+      for (const suffix of ['-wal', '-shm']) fs.rmSync(`${db}${suffix}`, { force: true });
+      fs.copyFileSync(pristine, db);
+    };
+    const importOf = (file, env) => {
+      fresh();
+      return measured(['sync', 'import', 'app', file], client, env);
+    };
+    const good = path.join(root, 'good.ndjson');
+    synthFile(good, { n: 100_000 });
+    const bad = path.join(root, 'bad.ndjson');
+    synthFile(bad, { n: 100_000, bad: true });
+    const g = [];
+    const b = [];
+    for (let round = 0; round < ROUNDS; round += 1) {
+      g.push(importOf(good));
+      b.push(importOf(bad));
+    }
+    if (g[0].status !== 0) throw new Error(`import of 100k exited ${g[0].status}: ${g[0].out}`);
+    const gw = median(g.map((r) => r.wall));
+    const grss = Math.max(...g.map((r) => r.rss));
+    results.push({
+      name: 'import 100,000 changes (100,000 one-row transactions) into an empty client, whole command',
+      figures: `${gw.toFixed(0)} ms (import itself ${median(g.map((r) => r.engine)).toFixed(0)} ms), peak RSS ${grss.toFixed(0)} MB; ${ROUNDS} rounds, medians`,
+      ratio: gw / 2000,
+      target: '≤ 2 s and ≤ 150 MB',
+      met: gw <= 2000 && grss <= 150,
+    });
+    const bw = median(b.map((r) => r.wall));
+    results.push({
+      name: '100,000 failing transactions (a column the table lacks) against 100,000 good ones',
+      figures: `${bw.toFixed(0)} ms / ${gw.toFixed(0)} ms, peak RSS ${Math.max(...b.map((r) => r.rss)).toFixed(0)} MB, output ${b[0].out.length >= 600 ? '≥ 600' : b[0].out.length} characters: ${JSON.stringify(b[0].out.split('\n')[0].slice(0, 160))}`,
+      ratio: bw / gw,
+      target: '≤ 2×',
+      met: bw <= 2 * gw,
+    });
+    const huge = path.join(root, 'one-tx.ndjson');
+    synthFile(huge, { n: 1_000_000, txSize: Infinity });
+    const h = importOf(huge);
+    results.push({
+      name: 'one transaction of 1,000,000 rows (a sync_tx declaration left open)',
+      figures: `exit ${h.status}, ${h.wall.toFixed(0)} ms, peak RSS ${h.rss.toFixed(0)} MB${h.status === 0 ? '' : `: ${JSON.stringify(h.out.slice(-200))}`}`,
+      ratio: h.rss / 300,
+      target: 'applied, ≤ 300 MB',
+      met: h.status === 0 && h.rss <= 300,
+    });
+    fs.rmSync(huge);
+    if (process.env.BENCH_SYNC_BIG) {
+      const big = path.join(root, 'big.ndjson');
+      const size = synthFile(big, { n: 2_300_000, pad: 330 });
+      const r = importOf(big);
+      results.push({
+        name: `a ${(size / 1e9).toFixed(2)} GB file (2,300,000 changes of ≈ 450 bytes)`,
+        figures: `exit ${r.status}, ${(r.wall / 1000).toFixed(1)} s, peak RSS ${r.rss.toFixed(0)} MB${r.status === 0 ? '' : `: ${JSON.stringify(r.out.slice(-200))}`}`,
+        ratio: r.rss / 300,
+        target: 'applied, ≤ 300 MB',
+        met: r.status === 0 && r.rss <= 300,
+      });
+      fs.rmSync(big);
+    }
+    // Export: the client's 100,000 rows made locally, exported (bounded by streaming, not by the log's size).
+    fresh();
+    {
+      const d = new Database(db);
+      const insert = d.prepare('INSERT INTO items (id, name, qty, note) VALUES (?, ?, ?, ?)');
+      d.transaction(() => {
+        for (let i = 1; i <= 100_000; i += 1) insert.run(i, `item ${i}`, i % 100, 'local');
+      })();
+      d.close();
+    }
+    const e = measured(['sync', 'export', 'app', '--out', path.join(root, 'export.ndjson')], client);
+    results.push({
+      name: 'export 100,000 changes to a file, whole command',
+      figures: `exit ${e.status}, ${e.wall.toFixed(0)} ms, peak RSS ${e.rss.toFixed(0)} MB`,
+      ratio: e.rss / 150,
+      target: '≤ 150 MB',
+      met: e.status === 0 && e.rss <= 150,
+    });
+    return results;
+  } finally {
+    if (!process.env.BENCH_KEEP) fs.rmSync(root, { recursive: true, force: true });
+  }
 }
 
 export async function benchSync() {

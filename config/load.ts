@@ -94,6 +94,7 @@ export function parseConfig(text: string, options: ParseOptions): ParseResult {
   const expanded = mapStrings(raw.value, [], (value, at) => {
     const { value: out, problems } = expander.expand(value);
     for (const message of problems) issues.push({ file, path: formatPath(at), message });
+    if (formatPath(at) === 'health.heartbeat.url') expander.addSecretUrl(out);
     return out;
   });
 
@@ -154,6 +155,8 @@ function resolveConfig(
     processes.map((p) => ({ name: p.name, after: p.after ?? [] })),
   );
 
+  if (c.rehearse && stores.length === 0)
+    ctx.issue('rehearse', 'there is no store to rehearse (expected stores: with a sqlite or postgres store)');
   if (c.lease.dir !== undefined)
     ctx.warnings.push(
       `${ctx.file}: lease.dir is no longer used: the leases live beside each database (its real path), so that no config can run a second Litestream on the same file; remove it`,
@@ -176,6 +179,12 @@ function resolveConfig(
     status: resolveStatus(ctx, c, reportDir),
     health: resolveHealth(ctx, c),
     lease: { waitMs: c.lease.wait },
+    rehearse: c.rehearse && {
+      everyMs: c.rehearse.every,
+      into: path.resolve(dir, c.rehearse.into ?? path.join(reportDir, 'rehearsals')),
+      keep: c.rehearse.keep,
+      failReady: c.rehearse.fail_ready,
+    },
     env: source.resolvedFromFiles,
     redact: ctx.redact,
   };

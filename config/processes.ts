@@ -34,6 +34,8 @@ export function resolveProcesses(
     const afterServices = (p.after ?? []).filter((t) => t in services && !(t in raw));
     const problem = checkCommand(p.command, ctx);
     if (problem) ctx.issue(`${at}.command`, problem);
+    const livenessProblem = p.liveness?.exec === undefined ? undefined : checkCommand(p.liveness.exec, ctx);
+    if (livenessProblem) ctx.issue(`${at}.liveness.exec`, livenessProblem);
     return {
       name,
       command: p.command,
@@ -49,6 +51,14 @@ export function resolveProcesses(
         maxRestarts: p.max_restarts,
         windowMs: p.restart_window,
         backoffMs: p.backoff,
+      },
+      liveness: p.liveness && {
+        http: p.liveness.http,
+        tcp: p.liveness.tcp,
+        exec: p.liveness.exec,
+        everyMs: p.liveness.every,
+        timeoutMs: p.liveness.timeout,
+        failures: p.liveness.failures,
       },
     };
   });

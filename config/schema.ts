@@ -98,6 +98,8 @@ const sync = strict({
   /** Transactions per commit on import. @default IMPORT_BATCH_SIZE from the environment, else 100 */
   batch_size: z.number().int().min(1).optional(),
   allow_schema_alter: z.boolean().default(false),
+  /** How far ahead of this node's clock a change may be stamped before its import line says so. */
+  max_clock_skew: duration.prefault('5m'),
 });
 
 const store = strict({
@@ -153,6 +155,30 @@ const ready = strict({
   }
 });
 
+/**
+ * A check that keeps running after the process is ready (issue 30): `failures` in a row stop it (its
+ * group, by the shutdown rules) so its restart policy brings it back; without one, supervision ends.
+ */
+const liveness = strict({
+  http: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).optional(),
+  tcp: z.union([z.number().int().min(1).max(65535), nonEmpty]).optional(),
+  /** A shell command line run in the project folder with the process's env; exit 0 means alive. */
+  exec: nonEmpty.optional(),
+  /** Time from one check's start to the next one's (never two at once). */
+  every: duration.prefault('10s'),
+  /** A check without an answer by then failed (a hung process answers nothing). */
+  timeout: duration.prefault('5s'),
+  /** Consecutive failed checks that count as dead. */
+  failures: z.number().int().min(1).default(3),
+}).superRefine((l, ctx) => {
+  const given = (['http', 'tcp', 'exec'] as const).filter((k) => l[k] !== undefined);
+  if (given.length !== 1)
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected exactly one of http, tcp, exec${given.length ? `, found ${given.join(' and ')}` : ''}`,
+    });
+});
+
 const processSpec = strict({
   command: nonEmpty,
   after: names,
@@ -163,6 +189,7 @@ const processSpec = strict({
   /** Only restarts within this window count toward max_restarts. */
   restart_window: duration.prefault('10m'),
   backoff: duration.prefault('1s'),
+  liveness: liveness.optional(),
 });
 
 /** A service the app needs (Redis, a broker, an HTTP API): waited on before the first task that needs it. */
@@ -244,7 +271,27 @@ export const configSchema = strict({
      * false: those are warnings, shown but not failing; ready is the boot done and every process ready.
      */
     ready_requires_replication: z.boolean().default(true),
+    /**
+     * A dead-man check (healthchecks.io, Better Stack): `url` is called (GET) every `every` while
+     * /readyz would answer 200, so its silence means trouble. The URL is a secret (redacted).
+     */
+    heartbeat: strict({
+      url: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }),
+      every: duration.prefault('1m'),
+    }).optional(),
   }).prefault({}),
+  /**
+   * Restore rehearsals while `up` supervises (issue 30): every `every`, `bootseq rehearse` in the
+   * background at low priority, into a new folder under `into` that is deleted afterwards; its run
+   * report is kept (the last `keep`). `fail_ready`: a failed rehearsal makes /readyz 503 until one passes.
+   */
+  rehearse: strict({
+    every: duration,
+    /** @default <report.dir>/rehearsals */
+    into: nonEmpty.optional(),
+    keep: z.number().int().min(1).default(10),
+    fail_ready: z.boolean().default(false),
+  }).optional(),
   /** Backups taken before the built-in migrator applies anything: `<report.dir>/backups/<store>/`. */
   backup: strict({ keep: z.number().int().min(1).default(3), postgres: z.boolean().default(true) }).prefault(
     {},
@@ -358,7 +405,11 @@ export interface Config {
     readonly listen: ListenAddress | undefined;
     readonly maxLagMs: number;
     readonly readyRequiresReplication: boolean;
+    /** `health.heartbeat`: the dead-man URL (secret: print it only through redact) and its interval. */
+    readonly heartbeat?: HeartbeatConfig | undefined;
   };
+  /** `rehearse:`, resolved (`into` absolute); undefined: no scheduled rehearsals. */
+  readonly rehearse?: RehearseConfig | undefined;
   /** Variables resolved from `VAR_FILE`, passed on to every child. */
   readonly env: Readonly<Record<string, string>>;
   /** Replaces every secret in `text` with *** (and URL passwords). */
@@ -397,6 +448,8 @@ export interface SyncConfig {
   readonly inbox: string | undefined;
   readonly batchSize: number;
   readonly allowSchemaAlter: boolean;
+  /** A change stamped further ahead than this is still applied, and its node named as ahead. @default 5m */
+  readonly maxClockSkewMs: number;
 }
 
 export interface SqliteStoreConfig extends StoreCommon {
@@ -450,6 +503,34 @@ export interface ProcessConfig {
   readonly env: Readonly<Record<string, string>>;
   readonly ready: RawProcess['ready'];
   readonly restart: RestartLimits & { readonly onFailure: boolean };
+  /** `liveness:`, resolved; undefined: checked only at start (ready) and by its exit. */
+  readonly liveness?: LivenessConfig | undefined;
+}
+
+/** `processes.NAME.liveness`: exactly one of http, tcp, exec; durations in ms. */
+export interface LivenessConfig {
+  readonly http?: string | undefined;
+  readonly tcp?: number | string | undefined;
+  readonly exec?: string | undefined;
+  readonly everyMs: number;
+  readonly timeoutMs: number;
+  readonly failures: number;
+}
+
+/** `rehearse:`, resolved. */
+export interface RehearseConfig {
+  readonly everyMs: number;
+  /** Absolute: each rehearsal restores into a new folder under it. */
+  readonly into: string;
+  readonly keep: number;
+  readonly failReady: boolean;
+}
+
+/** `health.heartbeat`, resolved. */
+export interface HeartbeatConfig {
+  /** Secret: print it only through redact. */
+  readonly url: string;
+  readonly everyMs: number;
 }
 
 export const SERVICE_SCHEMES = ['redis', 'rediss', 'amqp', 'amqps', 'tcp', 'http', 'https'] as const;

@@ -101,6 +101,13 @@ export function createExpander(source: SecretSource) {
 
   return {
     expand,
+    /**
+     * A value the schema says is secret whatever it looks like (`health.heartbeat.url`): a URL shows
+     * its scheme and host, everything after them hidden (a dead-man URL's path is its key).
+     */
+    addSecretUrl(value: string): void {
+      for (const secret of secretUrlParts(value)) secrets.add(secret);
+    },
     /** Variables that came from `VAR_FILE`, so children see them as if they were set. */
     resolvedFromFiles: (): Readonly<Record<string, string>> => ({ ...fromFiles }),
     redactor: () => createRedactor([...secrets]),
@@ -441,4 +448,26 @@ function createRedactor(secrets: readonly string[]): (text: string) => string {
     }
     return result + text.slice(from);
   };
+}
+
+/**
+ * A URL whose path is a key (`https://hc-ping.com/<uuid>`): the path, query and fragment as written and
+ * as WHATWG URL writes them, and its password; the whole text when it has no such part.
+ */
+export function secretUrlParts(text: string): string[] {
+  const value = text.trim();
+  const found = urlSecrets(value);
+  const schemeEnd = value.indexOf('://');
+  const pathAt = schemeEnd < 0 ? -1 : value.slice(schemeEnd + 3).search(/[/?#]/);
+  // The path's first slash stays shown: `https://hc-ping.com/***` reads as a URL.
+  const rest = pathAt < 0 ? '' : value.slice(schemeEnd + 3 + pathAt).replace(/^\//, '');
+  if (rest.length < SECRET_MIN) return [...found, value];
+  found.push(rest);
+  try {
+    const url = new URL(value);
+    found.push(`${url.pathname}${url.search}${url.hash}`.replace(/^\//, ''));
+  } catch {
+    // not parsable: the form as written stands
+  }
+  return found.filter((s) => s.length >= SECRET_MIN);
 }

@@ -32,13 +32,15 @@ export function resolveStatus(ctx: ResolveContext, raw: RawConfig, reportDir: st
 
 export function resolveHealth(ctx: ResolveContext, raw: RawConfig): Config['health'] {
   const { listen, max_lag: maxLagMs, ready_requires_replication: readyRequiresReplication } = raw.health;
-  if (listen === undefined) return { listen: undefined, maxLagMs, readyRequiresReplication };
+  const beat = raw.health.heartbeat;
+  const heartbeat = beat && { url: beat.url, everyMs: beat.every };
+  if (listen === undefined) return { listen: undefined, maxLagMs, readyRequiresReplication, heartbeat };
   const address = parseListen(listen);
   if (typeof address === 'string') {
     ctx.issue('health.listen', `"${listen}" ${address}`);
-    return { listen: undefined, maxLagMs, readyRequiresReplication };
+    return { listen: undefined, maxLagMs, readyRequiresReplication, heartbeat };
   }
-  return { listen: address, maxLagMs, readyRequiresReplication };
+  return { listen: address, maxLagMs, readyRequiresReplication, heartbeat };
 }
 
 /** `HOST:PORT`, `[IPv6]:PORT` or `:PORT` (every interface); what is wrong otherwise. */

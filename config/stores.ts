@@ -79,6 +79,7 @@ function resolveSync(
     inbox: raw.inbox === undefined ? undefined : path.resolve(ctx.dir, raw.inbox),
     batchSize: batchSize ?? 100,
     allowSchemaAlter: raw.allow_schema_alter,
+    maxClockSkewMs: raw.max_clock_skew,
   };
 }
 

@@ -27,6 +27,8 @@ export interface RunReport {
   error: { code: string; message: string; hint: string | undefined } | undefined;
   tasks: unknown[];
   shutdown: unknown[];
+  /** What kept being checked after boot (liveness, heartbeat: entrypoint/status/checks.ts), when configured. */
+  checks?: unknown;
 }
 
 export interface RunIdentity {

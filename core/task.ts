@@ -102,6 +102,12 @@ export interface RestartPolicy {
    * rejects when it cannot. Shutdown waits for it, so writes made meanwhile are shipped.
    */
   readonly awaitReady?: (child: Child, signal: AbortSignal) => Promise<string>;
+  /**
+   * Why bootseq itself stopped this child to have it restarted (a failed liveness check), else
+   * undefined: such an exit is restarted whatever its code, and past the limits ends supervision
+   * with that reason (exit 1), not as a clean exit 0.
+   */
+  readonly stoppedBecause?: (child: Child) => string | undefined;
 }
 
 /** How a kept child reaches the supervisor, under the task that started it. */
@@ -203,6 +209,25 @@ export interface ReplicationView {
 /** What a task lets `bootseq status`, /readyz and /metrics read while the run goes on (read-only views). */
 export interface LiveViews {
   readonly replication?: () => ReplicationView;
+  /** The processes' liveness checks (start: one view of every process that has one). */
+  readonly liveness?: () => readonly LivenessView[];
+}
+
+/** One process's liveness check as it stands (issue 30). */
+export interface LivenessView {
+  readonly process: string;
+  /** `http http://127.0.0.1:3000/up every 10s`, secrets redacted. */
+  readonly check: string;
+  /** `probing`; `waiting-ready`: a restarted process has not passed its ready check yet. */
+  readonly state: 'probing' | 'waiting-ready';
+  /** Failed checks in a row now (a passing check resets it). */
+  readonly consecutiveFailures: number;
+  /** Every failed check since bootseq started. */
+  readonly failuresTotal: number;
+  /** Times the process was stopped for failing `failures` checks in a row. */
+  readonly restartsTotal: number;
+  readonly lastFailure: { readonly atMs: number; readonly reason: string } | undefined;
+  readonly lastOkMs: number | undefined;
 }
 
 export interface TaskSpec {

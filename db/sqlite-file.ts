@@ -5,6 +5,9 @@
 /** An open better-sqlite3 connection: close it in `finally`. */
 export type SqliteFile = import('better-sqlite3').Database;
 
+/** A prepared statement on a SqliteFile. */
+export type SqliteStatement = import('better-sqlite3').Statement<unknown[]>;
+
 /**
  * How long a connection waits for a lock another holds before SQLITE_BUSY. Litestream takes the write
  * lock briefly, around each checkpoint and its `_litestream_seq` write, and a writer beside it must

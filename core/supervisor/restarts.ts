@@ -2,6 +2,7 @@
 // its policy (backoff doubling up to 30 s, at most `maxRestarts` times; a restarted Litestream must
 // prove it took over again), or end supervision with that exit. Never stops anything: shutdown.ts does.
 
+import { TaskFailedError } from '../errors.js';
 import { configDuration } from '../format.js';
 import type { BootEvent } from '../events.js';
 import { describeExit, EXIT_FAILED, EXIT_OK } from '../exit.js';
@@ -45,8 +46,9 @@ export function watch(entry: Kept, env: RestartEnv): void {
   const child = entry.child;
   void child.exited.then(async (exit) => {
     if (env.isShuttingDown() || entry.child !== child) return;
-    const failed = exit.signal !== undefined || exit.exitCode !== EXIT_OK;
     const policy = entry.restart;
+    const stoppedBecause = policy?.stoppedBecause?.(child);
+    const failed = exit.signal !== undefined || exit.exitCode !== EXIT_OK || stoppedBecause !== undefined;
     const recent = policy ? recentRestarts(entry, policy, env.clock.now()) : 0;
     if (policy && (failed || !policy.onFailureOnly) && recent < policy.maxRestarts) {
       await restart(entry, policy, exit, env);
@@ -59,6 +61,15 @@ export function watch(entry: Kept, env: RestartEnv): void {
         task: entry.taskId,
         text: `gave up after ${recent} restart${recent === 1 ? '' : 's'} within ${configDuration(policy.windowMs)}`,
       });
+      if (stoppedBecause !== undefined) {
+        const why = `${stoppedBecause}; gave up after ${recent} restart${recent === 1 ? '' : 's'} within ${configDuration(policy.windowMs)}, so the other processes and litestream were stopped in order`;
+        const hint = `find why ${nameOf(entry)} stops answering (its last output is above), or raise processes.${nameOf(entry)}.max_restarts`;
+        env.end(
+          { kind: 'failed', taskId: entry.taskId, error: new TaskFailedError(entry.taskId, why, { hint }) },
+          true,
+        );
+        return;
+      }
     }
     env.end(
       { kind: 'exit', taskId: entry.taskId, target: entry.target, role: entry.role, exit, child },

@@ -5,10 +5,11 @@
 // refused), and they are silent while bootseq applies an import (sync_node.applying), so imported rows
 // are not captured again as local changes.
 
-import type Database from 'better-sqlite3';
+import type { SqliteFile } from '../sqlite-file.js';
+import { quoteIdent } from '../database.js';
 import { TaskFailedError } from '../../core/errors.js';
 
-export type Db = Database.Database;
+export type Db = SqliteFile;
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS change_log (
@@ -20,7 +21,9 @@ CREATE TABLE IF NOT EXISTS change_log (
   payload TEXT,
   tombstone INTEGER NOT NULL DEFAULT 0 CHECK (tombstone IN (0, 1)),
   created_at TEXT NOT NULL,
-  source_node TEXT NOT NULL
+  source_node TEXT NOT NULL,
+  hlc_ms INTEGER NOT NULL DEFAULT 0,
+  hlc_counter INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS sync_state (
   peer TEXT PRIMARY KEY,
@@ -55,19 +58,59 @@ CREATE TABLE IF NOT EXISTS sync_row_version (
   source_node TEXT NOT NULL,
   from_main INTEGER NOT NULL,
   deleted INTEGER NOT NULL DEFAULT 0,
+  hlc_ms INTEGER NOT NULL DEFAULT 0,
+  hlc_counter INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (table_name, pk_json)
 );
 CREATE TABLE IF NOT EXISTS sync_node (
   id INTEGER PRIMARY KEY CHECK (id = 1),
   node TEXT NOT NULL,
   role TEXT NOT NULL CHECK (role IN ('main', 'client')),
-  applying INTEGER NOT NULL DEFAULT 0
+  applying INTEGER NOT NULL DEFAULT 0,
+  hlc_ms INTEGER NOT NULL DEFAULT 0,
+  hlc_counter INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS sync_tx (
   id INTEGER PRIMARY KEY CHECK (id = 1),
   tx_id TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS sync_file (
+  sha256 TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  source_node TEXT NOT NULL,
+  imported_at TEXT NOT NULL
+);
 `;
+
+/** Columns added since the first sync tables (bootseq-changes/1): the hybrid logical clock. */
+const ADDED: readonly (readonly [table: string, column: string])[] = [
+  ['change_log', 'hlc_ms'],
+  ['change_log', 'hlc_counter'],
+  ['sync_row_version', 'hlc_ms'],
+  ['sync_row_version', 'hlc_counter'],
+  ['sync_node', 'hlc_ms'],
+  ['sync_node', 'hlc_counter'],
+];
+
+/** ISO-8601 text to milliseconds since the epoch, in SQL (a version from before the clock columns). */
+const ISO_MS = (column: string) => `CAST(round((julianday(${column}) - 2440587.5) * 86400000) AS INTEGER)`;
+
+/**
+ * A database set up by an earlier bootseq gets the clock columns; its recorded versions keep their
+ * order (the time they carried, counter 0) and its clock starts at the latest of them.
+ */
+function upgrade(db: Db): void {
+  for (const [table, column] of ADDED) {
+    const has = db.prepare('SELECT 1 FROM pragma_table_info(?) WHERE name = ?').get(table, column);
+    if (has) continue;
+    db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} INTEGER NOT NULL DEFAULT 0`);
+    if (column === 'hlc_ms' && table !== 'sync_node')
+      db.exec(`UPDATE ${table} SET hlc_ms = coalesce(${ISO_MS('created_at')}, 0)`);
+  }
+  db.exec(
+    `UPDATE sync_node SET hlc_ms = max(hlc_ms, coalesce((SELECT max(hlc_ms) FROM sync_row_version), 0))`,
+  );
+}
 
 /** The tables bootseq owns: never synced, never captured. */
 export const SYNC_OWN_TABLES = [
@@ -78,12 +121,26 @@ export const SYNC_OWN_TABLES = [
   'sync_row_version',
   'sync_node',
   'sync_tx',
+  'sync_file',
 ];
 
 /** A UUID v4 from SQLite's randomblob(), inside a trigger (no variables there). */
 const UUID = `(SELECT lower(substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-4' || substr(h, 14, 3) || '-' || substr('89ab', 1 + (abs(random()) % 4), 1) || substr(h, 18, 3) || '-' || substr(h, 21, 12)) FROM (SELECT hex(randomblob(16)) AS h))`;
 const NOW = `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`;
+/** This node's wall clock in milliseconds (SQLite ≥ 3.42; better-sqlite3 12 bundles 3.5x). */
+const NOW_MS = `CAST(unixepoch('subsec') * 1000 AS INTEGER)`;
 const NODE = `(SELECT node FROM sync_node WHERE id = 1)`;
+/**
+ * The hybrid logical clock's local tick (docs/sync.md): the later of the wall clock and every version
+ * this node has made or seen; on a tie with what it has, the counter goes up. So a write made after
+ * seeing a version always carries a greater one, whatever the wall clock says. (SQLite evaluates every
+ * SET expression on the old row.)
+ */
+const TICK = `UPDATE sync_node SET
+  hlc_counter = CASE WHEN ${NOW_MS} > hlc_ms THEN 0 ELSE hlc_counter + 1 END,
+  hlc_ms = max(hlc_ms, ${NOW_MS}) WHERE id = 1;`;
+const HLC_MS = `(SELECT hlc_ms FROM sync_node WHERE id = 1)`;
+const HLC_COUNTER = `(SELECT hlc_counter FROM sync_node WHERE id = 1)`;
 const FROM_MAIN = `(SELECT role = 'main' FROM sync_node WHERE id = 1)`;
 /** The app's declared transaction (docs/sync.md), else one id per changed row. */
 const TX_ID = `coalesce((SELECT tx_id FROM sync_tx WHERE id = 1), ${UUID})`;
@@ -92,9 +149,11 @@ export interface TableShape {
   readonly name: string;
   readonly columns: readonly string[];
   readonly pk: readonly string[];
+  /** Each primary key column's declared type, for its affinity (keys.ts). */
+  readonly pkTypes: readonly string[];
 }
 
-const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
+const q = quoteIdent;
 const lit = (text: string) => `'${text.replace(/'/g, "''")}'`;
 
 /** A column's value as JSON: BLOBs as {"$hex": "…"} (json_object refuses them), the rest as is. */
@@ -109,29 +168,33 @@ function jsonOf(row: 'NEW' | 'OLD', columns: readonly string[]): string {
 
 /** The table's columns and primary key, or undefined when it does not exist. */
 export function tableShape(db: Db, table: string): TableShape | undefined {
-  const rows = db.prepare(`SELECT name, pk FROM pragma_table_info(?)`).all(table) as {
+  const rows = db.prepare(`SELECT name, type, pk FROM pragma_table_info(?)`).all(table) as {
     name: string;
+    type: string;
     pk: number;
   }[];
   if (rows.length === 0) return undefined;
-  const pk = rows
-    .filter((r) => r.pk > 0)
-    .sort((a, b) => a.pk - b.pk)
-    .map((r) => r.name);
-  return { name: table, columns: rows.map((r) => r.name), pk };
+  const pkRows = rows.filter((r) => r.pk > 0).sort((a, b) => a.pk - b.pk);
+  return {
+    name: table,
+    columns: rows.map((r) => r.name),
+    pk: pkRows.map((r) => r.name),
+    pkTypes: pkRows.map((r) => r.type),
+  };
 }
 
 function triggerSql(shape: TableShape): string[] {
   const t = shape.name;
   const when = `WHEN (SELECT applying FROM sync_node WHERE id = 1) = 0`;
   const log = (op: string, row: 'NEW' | 'OLD', tombstone: number) =>
-    `INSERT INTO change_log (tx_id, table_name, pk_json, op, payload, tombstone, created_at, source_node)
-     VALUES (${TX_ID}, ${lit(t)}, ${jsonOf(row, shape.pk)}, '${op}', ${jsonOf(row, shape.columns)}, ${tombstone}, ${NOW}, ${NODE});`;
+    `${TICK} INSERT INTO change_log (tx_id, table_name, pk_json, op, payload, tombstone, created_at, source_node, hlc_ms, hlc_counter)
+     VALUES (${TX_ID}, ${lit(t)}, ${jsonOf(row, shape.pk)}, '${op}', ${jsonOf(row, shape.columns)}, ${tombstone}, ${NOW}, ${NODE}, ${HLC_MS}, ${HLC_COUNTER});`;
   const version = (row: 'NEW' | 'OLD', deleted: number) =>
-    `INSERT INTO sync_row_version (table_name, pk_json, created_at, source_node, from_main, deleted)
-     VALUES (${lit(t)}, ${jsonOf(row, shape.pk)}, ${NOW}, ${NODE}, ${FROM_MAIN}, ${deleted})
+    `INSERT INTO sync_row_version (table_name, pk_json, created_at, source_node, from_main, deleted, hlc_ms, hlc_counter)
+     VALUES (${lit(t)}, ${jsonOf(row, shape.pk)}, ${NOW}, ${NODE}, ${FROM_MAIN}, ${deleted}, ${HLC_MS}, ${HLC_COUNTER})
      ON CONFLICT (table_name, pk_json) DO UPDATE SET created_at = excluded.created_at,
-       source_node = excluded.source_node, from_main = excluded.from_main, deleted = excluded.deleted;`;
+       source_node = excluded.source_node, from_main = excluded.from_main, deleted = excluded.deleted,
+       hlc_ms = excluded.hlc_ms, hlc_counter = excluded.hlc_counter;`;
   const name = (suffix: string) => q(`bootseq_sync_${t}_${suffix}`);
   const pkChanged = shape.pk.map((c) => `OLD.${q(c)} IS NOT NEW.${q(c)}`).join(' OR ');
   return [
@@ -157,6 +220,7 @@ export interface CaptureSpec {
 export function ensureCapture(db: Db, taskId: string, spec: CaptureSpec): TableShape[] {
   return db.transaction(() => {
     db.exec(DDL);
+    upgrade(db);
     const known = db.prepare('SELECT node, role FROM sync_node WHERE id = 1').get() as
       | { node: string; role: string }
       | undefined;

@@ -1,411 +1,398 @@
-// Import (docs/sync.md): a change file applied by the seeds/004 policy. The file is checked whole
-// first (format.ts) and refused whole on any problem. Then one SAVEPOINT per transaction (a tx_id): a
-// transaction already applied is skipped, one that fails rolls back alone and is reported, the rest
-// go on; a commit every `batchSize` transactions, each followed by PRAGMA wal_checkpoint(PASSIVE).
-// Conflicts: last write wins on created_at (then the node id, so that every node decides alike); in
-// prefer_main tables a change made on main beats one made on a client whatever the times; a delete is
-// a tombstone that an older change cannot undo. Every decision where the other side had changed the
-// row too is written to sync_audit. Capture is off while this runs (sync_node.applying), so nothing
-// imported is logged again as a local change; a main keeps the applied changes in its change log
-// with their own origin, to pass them on to the other clients.
+// Import (docs/sync.md): a change file applied by the rules of docs/sync.md, in two streamed passes
+// (reader.ts). The first checks the file whole (format.ts, and what only this node can judge: who it
+// is from, who it is for, which node is main) and refuses it whole on any problem. The second applies
+// it: one SAVEPOINT per transaction (a run of lines with one source node and tx_id), a transaction
+// already applied skipped, one that fails rolled back alone and counted, a commit every `batchSize`
+// transactions with the clock's receive rule and PRAGMA wal_checkpoint(PASSIVE). Capture is off while
+// it runs (sync_node.applying), so nothing imported is captured again as a local change. It stops
+// between transactions when its signal is aborted (what was committed is whole transactions; the rest
+// is applied by the next import of the file), and gives the event loop a turn after every commit.
 
-import type Database from 'better-sqlite3';
+import { createHash } from 'node:crypto';
+import { setImmediate as turn } from 'node:timers/promises';
 import type { SyncConfig } from '../../config/schema.js';
-import { recreateTriggers, tableShape, type Db, type TableShape } from './capture.js';
-import { parseChangeFile, valuesOf, type Entry, type Meta } from './format.js';
+import { tableShape, type Db, type TableShape } from './capture.js';
+import { createEngine, type Engine, type Rule } from './engine.js';
+import { parseEntry, parseHeader, readEntry, type Entry, type Meta, type Parsed } from './format.js';
+import { canonicalKey } from './keys.js';
+import { lineHash, type LineSource } from './reader.js';
 
-export type Rule = 'lww' | 'prefer_main' | 'tombstone' | 'schema_alter';
+export type { Rule } from './engine.js';
 
 export interface FailedTx {
   readonly tx_id: string;
   readonly error: string;
 }
 
+/** A PASSIVE checkpoint after a commit, unless one ran this recently (and always after the last). */
+const CHECKPOINT_EVERY_MS = 200;
+
+/** How many failed transactions an import names; the rest are counted. */
+export const NAMED_FAILURES = 5;
+
+export interface Applied {
+  readonly status: 'applied';
+  readonly meta: Meta;
+  readonly applied: number;
+  readonly skipped: number;
+  readonly failed: number;
+  /** The first NAMED_FAILURES failed transactions, in file order. */
+  readonly failures: readonly FailedTx[];
+  /** Conflict decisions by rule (another node had changed the row), and ALTERs. */
+  readonly conflicts: Readonly<Partial<Record<Rule, number>>>;
+  readonly changes: number;
+  /** Nodes whose changes were stamped more than sync.max_clock_skew ahead of this node's clock. */
+  readonly ahead: readonly { readonly node: string; readonly aheadMs: number }[];
+  /** From the first check of the file to the last commit. */
+  readonly durationMs: number;
+}
+
 export type ImportResult =
   | { readonly status: 'rejected'; readonly reason: string }
-  | {
-      readonly status: 'applied';
-      readonly meta: Meta;
-      readonly applied: number;
-      readonly skipped: number;
-      readonly failed: readonly FailedTx[];
-      /** Conflict decisions by rule (both sides had changed the row), and ALTERs. */
-      readonly conflicts: Readonly<Partial<Record<Rule, number>>>;
-      readonly changes: number;
-      /** From the first check of the file to the last commit. */
-      readonly durationMs: number;
-    };
+  | { readonly status: 'known'; readonly name: string; readonly importedAt: string }
+  | Applied;
 
-interface Version {
-  created_at: string;
-  source_node: string;
-  from_main: number;
-  deleted: number;
+export interface ImportOptions {
+  /** Aborted: the import stops between transactions, commits whole ones, and throws the reason. */
+  readonly signal?: AbortSignal | undefined;
+  /** After every commit: changes read so far, of the header's count. */
+  readonly onProgress?: ((step: 'checked' | 'applied', done: number, total: number) => void) | undefined;
 }
 
-interface Tx {
-  readonly id: string;
-  readonly entries: Entry[];
+interface Self {
+  node: string;
+  role: 'main' | 'client';
 }
 
-class TxFailure extends Error {}
+interface Checked {
+  readonly meta: Meta;
+  /** Each transaction's highest LSN, in file order. */
+  readonly runs: number[];
+  readonly fileHash: string;
+  /** The source's size and time when the first pass began. */
+  readonly signature: string | undefined;
+  readonly mainNode: string | undefined;
+  readonly ahead: Map<string, number>;
+}
 
-/** Applies one change file's text; `file` is how audit rows name it. */
-export function importChanges(db: Db, sync: SyncConfig, text: string, file: string): ImportResult {
-  const startedAt = performance.now();
-  const parsed = parseChangeFile(text);
-  if (!parsed.ok) return { status: 'rejected', reason: parsed.reason };
-  const { meta, entries } = parsed;
-  const self = db.prepare('SELECT node, role FROM sync_node WHERE id = 1').get() as
-    | { node: string; role: string }
-    | undefined;
-  if (!self)
-    return { status: 'rejected', reason: 'this database has no sync tables yet (run migrate first)' };
+/** Who the file is from and for, judged by what this node knows; a reason to refuse, or the main's id. */
+function judgeHeader(db: Db, self: Self, meta: Meta): { mainNode: string | undefined } | string {
   if (meta.source_node === self.node)
-    return {
-      status: 'rejected',
-      reason: `it comes from this node itself (source_node "${meta.source_node}"): importing it would apply its own changes again`,
-    };
-  const engine = createEngine(db, sync, file);
-  const txs = groupByTx(entries);
-  const counts = { applied: 0, skipped: 0 };
-  const failed: FailedTx[] = [];
+    return `it comes from this node itself (source_node "${meta.source_node}"): importing it would apply its own changes again`;
+  if (meta.to !== null && meta.to !== self.node && !(meta.to === 'main' && self.role === 'main'))
+    return `it is for node "${meta.to}", not this node ("${self.node}")`;
+  if (self.role === 'main') {
+    if (meta.source_role === 'main')
+      return `it says it comes from a main ("${meta.source_node}"), but this node ("${self.node}") is the main`;
+    return { mainNode: self.node };
+  }
+  const known = db
+    .prepare("SELECT peer FROM sync_state WHERE peer_role = 'main' ORDER BY updated_at DESC LIMIT 1")
+    .get() as { peer: string } | undefined;
+  if (meta.source_role === 'main' && known && known.peer !== meta.source_node)
+    return `it says "${meta.source_node}" is main, but this node's main is "${known.peer}"`;
+  return { mainNode: meta.source_role === 'main' ? meta.source_node : known?.peer };
+}
+
+/** The first pass: the whole file checked, nothing written. */
+async function check(
+  db: Db,
+  sync: SyncConfig,
+  self: Self,
+  lines: LineSource,
+  options: ImportOptions,
+): Promise<Checked | string> {
+  const signature = lines.signature?.();
+  let headerText = '';
+  const body = lineHash();
+  const shapes = new Map<string, TableShape | undefined>(sync.tables.map((t) => [t, tableShape(db, t)]));
+  const runs: number[] = [];
+  const ahead = new Map<string, number>();
+  const limit = Date.now() + sync.maxClockSkewMs;
+  let meta: Meta | undefined;
+  let mainNode: string | undefined;
+  let n = 0;
+  let run = '';
+  for await (const line of lines()) {
+    if (meta === undefined) {
+      const header = parseHeader(line);
+      if (typeof header === 'string') return header;
+      const judged = judgeHeader(db, self, header);
+      if (typeof judged === 'string') return judged;
+      [meta, mainNode, headerText] = [header, judged.mainNode, line];
+      continue;
+    }
+    body.add(line);
+    n += 1;
+    if (n % 16384 === 0) {
+      options.signal?.throwIfAborted();
+      options.onProgress?.('checked', n, meta.count);
+    }
+    const where = `change ${n} (line ${n + 1})`;
+    if (n > meta.count) continue; // counted, refused below
+    const parsed = parseEntry(line, meta);
+    if (typeof parsed === 'string') return `${where}: ${parsed}`;
+    const { entry } = parsed;
+    if (entry.source_node === self.node)
+      return `${where} was made on this node ("${self.node}"): export for this node with \`--to ${self.node}\`, which leaves its own changes out`;
+    if (meta.source_role === 'client' && entry.source_node !== meta.source_node)
+      return `${where} comes from "${entry.source_node}", but a client's file carries only its own changes ("${meta.source_node}")`;
+    const shape = shapes.get(entry.table_name);
+    const key = shape && canonicalKey(shape, parsed.pk, parsed.row);
+    if (typeof key === 'string') return `${where}: ${key}`;
+    if (entry.hlc_ms > limit)
+      ahead.set(entry.source_node, Math.max(ahead.get(entry.source_node) ?? 0, entry.hlc_ms - Date.now()));
+    const id = `${entry.source_node}\u0000${entry.tx_id}`;
+    if (id !== run) runs.push(entry.lsn);
+    else runs[runs.length - 1] = Math.max(runs.at(-1)!, entry.lsn);
+    run = id;
+  }
+  if (meta === undefined) return 'the file is empty (expected {"__meta__": {...}} then one change per line)';
+  const actual = body.hex();
+  if (actual !== meta.sha256)
+    return `the content does not match __meta__.sha256 (${meta.sha256}; the content hashes to ${actual}): the file was changed or cut short`;
+  if (n !== meta.count) return `__meta__.count is ${meta.count} but the file holds ${n} changes`;
+  // The file's identity: its header line and (through the header's check) every byte after it.
+  const fileHash = createHash('sha256').update(headerText).update('\n').update(actual).digest('hex');
+  return { meta, runs, fileHash, signature, mainNode, ahead };
+}
+
+interface Progress {
+  applied: number;
+  skipped: number;
+  failed: number;
+  failures: FailedTx[];
+  /** The first LSN of the first transaction that failed: the peer's log is applied up to just before it. */
+  firstFailedLsn: number | undefined;
+  changes: number;
+}
+
+/** A failed transaction counted; the first few named (failures cost what successes cost: no list searched). */
+function countFailure(p: Progress, txId: string, lsn: number, error: unknown): void {
+  p.failed += 1;
+  p.firstFailedLsn ??= lsn;
+  if (p.failures.length < NAMED_FAILURES) p.failures.push({ tx_id: txId, error: (error as Error).message });
+}
+
+/** The import's SQLite transactions: capture off inside them, the clock's receive rule at each commit. */
+function createBatches(db: Db, engine: Engine, progress: () => void) {
+  let checkpointedAt = 0;
+  return {
+    begin() {
+      db.exec('BEGIN IMMEDIATE');
+      db.exec('UPDATE sync_node SET applying = 1 WHERE id = 1');
+    },
+    commit(last = false) {
+      engine.observeClock();
+      db.exec('UPDATE sync_node SET applying = 0 WHERE id = 1');
+      // Batches commit without an fsync each (synchronous NORMAL: a crash can lose the last batches,
+      // never corrupt, and a lost batch is applied again by the next import of the file, which is
+      // remembered only by the last commit, made FULL: its fsync covers the WAL before it).
+      db.exec('COMMIT');
+      // The WAL is kept short (the seed's per-batch checkpoint), at most every CHECKPOINT_EVERY_MS:
+      // 1,000 checkpoints cost more than the 100,000 changes they follow.
+      if (last || performance.now() - checkpointedAt >= CHECKPOINT_EVERY_MS) {
+        db.pragma('wal_checkpoint(PASSIVE)');
+        checkpointedAt = performance.now();
+      }
+      progress();
+    },
+  };
+}
+
+/** The transactions of the second pass, one after the other, and the batches they are committed in. */
+function createRunner(
+  db: Db,
+  sync: SyncConfig,
+  engine: Engine,
+  checked: Checked,
+  p: Progress,
+  options: ImportOptions,
+) {
+  let run = '';
+  let index = -1;
+  let state: 'apply' | 'skip' | 'failed' = 'skip';
+  let txId = '';
+  let source = '';
   let inBatch = 0;
-  const begin = () => {
-    db.exec('BEGIN IMMEDIATE');
-    db.exec('UPDATE sync_node SET applying = 1 WHERE id = 1');
+  // Prepared once: 100,000 transactions are 200,000 of these.
+  const savepoint = db.prepare('SAVEPOINT bootseq_tx');
+  const release = db.prepare('RELEASE bootseq_tx');
+  const rollbackTo = db.prepare('ROLLBACK TO bootseq_tx');
+  const rollback = () => {
+    rollbackTo.run();
+    release.run();
+    engine.forget();
   };
-  const commit = () => {
-    db.exec('UPDATE sync_node SET applying = 0 WHERE id = 1');
-    db.exec('COMMIT');
-    db.pragma('wal_checkpoint(PASSIVE)');
-  };
-  begin();
-  try {
-    for (const tx of txs) {
-      if (engine.isApplied(tx)) {
-        counts.skipped += 1;
-        continue;
-      }
-      db.exec('SAVEPOINT bootseq_tx');
-      try {
-        for (const entry of tx.entries) engine.apply(tx, entry);
-        engine.markApplied(tx);
-        db.exec('RELEASE bootseq_tx');
-        counts.applied += 1;
-      } catch (error) {
-        db.exec('ROLLBACK TO bootseq_tx');
-        db.exec('RELEASE bootseq_tx');
-        engine.forget();
-        failed.push({ tx_id: tx.id, error: (error as Error).message });
-      }
-      inBatch += 1;
-      if (inBatch >= sync.batchSize) {
-        commit();
-        begin();
+  const batches = createBatches(db, engine, () =>
+    options.onProgress?.('applied', p.changes, checked.meta.count),
+  );
+  const runner = {
+    ...batches,
+    /** The open transaction ended: released and recorded, or counted as skipped. */
+    close() {
+      if (state === 'apply') {
+        engine.markApplied(source, txId, checked.runs[index]!);
+        release.run();
+        p.applied += 1;
+      } else if (state === 'skip' && index >= 0) p.skipped += 1;
+    },
+    /** A line of the next transaction: the last one closed, a commit when the batch is full; false: stop here. */
+    async open(entry: Entry): Promise<boolean> {
+      const id = `${entry.source_node}\u0000${entry.tx_id}`;
+      if (id === run) return true;
+      runner.close();
+      if (index >= 0 && ++inBatch >= sync.batchSize) {
+        batches.commit();
+        await turn();
+        batches.begin();
         inBatch = 0;
       }
+      if (options.signal?.aborted) return false;
+      [run, index, txId, source] = [id, index + 1, entry.tx_id, entry.source_node];
+      state = engine.isApplied(source, txId, checked.runs[index]!) ? 'skip' : 'apply';
+      if (state === 'apply') savepoint.run();
+      return true;
+    },
+    /** One change of the open transaction; false when it must stop (a long transaction, aborted: rolled back). */
+    change(parsed: Parsed): boolean {
+      p.changes += 1;
+      if (state !== 'apply') return true;
+      try {
+        engine.apply(txId, parsed);
+      } catch (error) {
+        rollback();
+        countFailure(p, txId, parsed.entry.lsn, error);
+        state = 'failed';
+        return true;
+      }
+      // A transaction of a million rows is not waited for: rolled back whole, applied next time.
+      if (p.changes % 4096 === 0 && options.signal?.aborted) {
+        rollback();
+        state = 'failed';
+        return false;
+      }
+      return true;
+    },
+  };
+  return runner;
+}
+
+/** The second pass: every transaction applied, skipped or rolled back; true when it ran to the end. */
+async function apply(
+  db: Db,
+  sync: SyncConfig,
+  engine: Engine,
+  lines: LineSource,
+  checked: Checked,
+  p: Progress,
+  options: ImportOptions & { file: string },
+): Promise<boolean> {
+  const runner = createRunner(db, sync, engine, checked, p, options);
+  let header = true;
+  let complete = true;
+  db.pragma('synchronous = NORMAL');
+  runner.begin();
+  try {
+    for await (const line of lines()) {
+      if (header) {
+        header = false;
+        continue;
+      }
+      // Checked whole by the first pass: read again, not judged again (the file must not change in
+      // between: its size and time are compared before the last commit).
+      const parsed = readEntry(line, checked.meta);
+      if (!(await runner.open(parsed.entry)) || !runner.change(parsed)) {
+        complete = false;
+        break;
+      }
     }
-    // Resume point: the peer's log is applied up to here (short of the first transaction that failed).
-    const firstFailed = txs.find((t) => failed.some((f) => f.tx_id === t.id));
-    const upTo = firstFailed ? Math.min(...firstFailed.entries.map((e) => e.lsn)) - 1 : meta.to_lsn;
-    db.prepare(
-      `INSERT INTO sync_state (peer, peer_role, last_lsn, updated_at) VALUES (?, ?, ?, ?)
-       ON CONFLICT (peer) DO UPDATE SET peer_role = excluded.peer_role,
-         last_lsn = max(last_lsn, excluded.last_lsn), updated_at = excluded.updated_at`,
-    ).run(meta.source_node, meta.source_role, Math.max(0, upTo), new Date().toISOString());
-    // A client that exported before it knew its main's id recorded what it sent under "main".
-    if (sync.role === 'client' && meta.source_role === 'main') {
-      db.prepare(
-        `UPDATE sync_state SET exported_lsn = max(exported_lsn,
-           coalesce((SELECT exported_lsn FROM sync_state WHERE peer = 'main' AND peer_role IS NULL), 0))
-         WHERE peer = ?`,
-      ).run(meta.source_node);
-      if (meta.source_node !== 'main')
-        db.exec("DELETE FROM sync_state WHERE peer = 'main' AND peer_role IS NULL");
+    if (lines.signature && lines.signature() !== checked.signature)
+      throw new Error('the file changed while it was imported: import it again');
+    if (complete) runner.close();
+    runner.commit(true);
+    // The record of the file goes in last, FULL: its fsync makes every batch before it durable too.
+    db.pragma('synchronous = FULL');
+    runner.begin();
+    if (complete) {
+      recordPeer(db, sync, checked.meta, p);
+      if (p.failed === 0)
+        db.prepare(
+          'INSERT INTO sync_file (sha256, name, source_node, imported_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
+        ).run(checked.fileHash, options.file, checked.meta.source_node, new Date().toISOString());
     }
-    commit();
+    runner.commit(true);
   } catch (error) {
     if (db.inTransaction) db.exec('ROLLBACK');
     throw error;
+  } finally {
+    db.pragma('synchronous = FULL');
   }
-  return {
-    status: 'applied',
-    meta,
-    ...counts,
-    failed,
-    conflicts: engine.conflicts,
-    changes: entries.length,
-    durationMs: performance.now() - startedAt,
-  };
+  return complete;
 }
 
-/** Transactions in the order their first change was made. */
-function groupByTx(entries: readonly Entry[]): Tx[] {
-  const byId = new Map<string, Tx>();
-  for (const e of entries) {
-    const key = `${e.source_node}\u0000${e.tx_id}`;
-    let tx = byId.get(key);
-    if (!tx) byId.set(key, (tx = { id: e.tx_id, entries: [] }));
-    tx.entries.push(e);
+/** sync_state: how far the peer's log is applied here (short of the first failed transaction). */
+function recordPeer(db: Db, sync: SyncConfig, meta: Meta, p: Progress): void {
+  const upTo = p.firstFailedLsn !== undefined ? p.firstFailedLsn - 1 : meta.to_lsn;
+  db.prepare(
+    `INSERT INTO sync_state (peer, peer_role, last_lsn, updated_at) VALUES (?, ?, ?, ?)
+     ON CONFLICT (peer) DO UPDATE SET peer_role = excluded.peer_role,
+       last_lsn = max(last_lsn, excluded.last_lsn), updated_at = excluded.updated_at`,
+  ).run(meta.source_node, meta.source_role, Math.max(0, upTo), new Date().toISOString());
+  // A client that exported before it knew its main's id recorded what it sent under "main".
+  if (sync.role === 'client' && meta.source_role === 'main') {
+    db.prepare(
+      `UPDATE sync_state SET exported_lsn = max(exported_lsn,
+         coalesce((SELECT exported_lsn FROM sync_state WHERE peer = 'main' AND peer_role IS NULL), 0))
+       WHERE peer = ?`,
+    ).run(meta.source_node);
+    if (meta.source_node !== 'main')
+      db.exec("DELETE FROM sync_state WHERE peer = 'main' AND peer_role IS NULL");
   }
-  return [...byId.values()];
-}
-
-const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
-
-function createEngine(db: Db, sync: SyncConfig, file: string) {
-  const isMain = sync.role === 'main';
-  const shapes = new Map<string, TableShape>();
-  const upserts = new Map<string, Database.Statement<unknown[]>>();
-  const conflicts: Partial<Record<Rule, number>> = {};
-  const getVersion = db.prepare(
-    'SELECT created_at, source_node, from_main, deleted FROM sync_row_version WHERE table_name = ? AND pk_json = ?',
-  );
-  const putVersion = db.prepare(
-    `INSERT INTO sync_row_version (table_name, pk_json, created_at, source_node, from_main, deleted)
-     VALUES (?, ?, ?, ?, ?, ?)
-     ON CONFLICT (table_name, pk_json) DO UPDATE SET created_at = excluded.created_at,
-       source_node = excluded.source_node, from_main = excluded.from_main, deleted = excluded.deleted`,
-  );
-  const getApplied = db.prepare('SELECT max_lsn FROM sync_applied WHERE source_node = ? AND tx_id = ?');
-  const putApplied = db.prepare(
-    `INSERT INTO sync_applied (source_node, tx_id, max_lsn, applied_at) VALUES (?, ?, ?, ?)
-     ON CONFLICT (source_node, tx_id) DO UPDATE SET max_lsn = max(max_lsn, excluded.max_lsn), applied_at = excluded.applied_at`,
-  );
-  const audit = db.prepare(
-    `INSERT INTO sync_audit (at, file, tx_id, table_name, pk_json, rule, winner, columns, detail)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  );
-  const relay = db.prepare(
-    `INSERT INTO change_log (tx_id, table_name, pk_json, op, payload, tombstone, created_at, source_node)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-  );
-  /** Decisions counted per transaction, kept only if it commits. */
-  let pending: { rule: Rule }[] = [];
-
-  const shapeOf = (table: string): TableShape => {
-    let shape = shapes.get(table);
-    if (!shape) {
-      if (!sync.tables.includes(table))
-        throw new TxFailure(`table "${table}" is not synced here (sync.tables)`);
-      shape = tableShape(db, table);
-      if (!shape) throw new TxFailure(`table "${table}" does not exist here`);
-      shapes.set(table, shape);
-    }
-    return shape;
-  };
-
-  /** Columns the payload has and the table lacks: added as NULLable when allowed, else the transaction fails. */
-  const ensureColumns = (tx: Tx, entry: Entry, row: Record<string, unknown>): TableShape => {
-    const shape = shapeOf(entry.table_name);
-    const missing = Object.keys(row).filter((c) => !shape.columns.includes(c));
-    if (missing.length === 0) return shape;
-    if (!sync.allowSchemaAlter)
-      throw new TxFailure(
-        `${entry.table_name} has no column ${missing.map((c) => `"${c}"`).join(', ')} (sync.allow_schema_alter is off; add it with a migration)`,
-      );
-    for (const column of missing) {
-      const type = sqlType(row[column]);
-      db.exec(`ALTER TABLE ${q(entry.table_name)} ADD COLUMN ${q(column)} ${type}`);
-      audit.run(
-        now(),
-        file,
-        tx.id,
-        entry.table_name,
-        null,
-        'schema_alter',
-        'incoming',
-        JSON.stringify([column]),
-        `ALTER TABLE ${entry.table_name} ADD COLUMN ${column} ${type} (NULLable)`,
-      );
-      pending.push({ rule: 'schema_alter' });
-    }
-    shapes.delete(entry.table_name);
-    upserts.clear();
-    const next = shapeOf(entry.table_name);
-    // The capture triggers list the columns: the new one is captured from now on too.
-    recreateTriggers(
-      db,
-      sync.tables.flatMap((t) => tableShape(db, t) ?? []),
-    );
-    return next;
-  };
-
-  const upsertFor = (shape: TableShape, columns: readonly string[]) => {
-    const key = `${shape.name}\u0000${columns.join('\u0000')}`;
-    let stmt = upserts.get(key);
-    if (!stmt) {
-      const updates = columns.filter((c) => !shape.pk.includes(c));
-      stmt = db.prepare<unknown[]>(
-        `INSERT INTO ${q(shape.name)} (${columns.map(q).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})
-         ON CONFLICT (${shape.pk.map(q).join(', ')}) DO ${updates.length ? `UPDATE SET ${updates.map((c) => `${q(c)} = excluded.${q(c)}`).join(', ')}` : 'NOTHING'}`,
-      );
-      upserts.set(key, stmt);
-    }
-    return stmt;
-  };
-
-  const where = (shape: TableShape) => shape.pk.map((c) => `${q(c)} IS ?`).join(' AND ');
-  /** One prepared SELECT and DELETE per table (and per shape: an ALTER clears them with the upserts). */
-  const byKey = (kind: 'select' | 'delete', shape: TableShape) => {
-    const key = `${kind}\u0000${shape.name}\u0000${shape.columns.join('\u0000')}`;
-    let stmt = upserts.get(key);
-    if (!stmt) {
-      stmt = db.prepare<unknown[]>(
-        kind === 'select'
-          ? `SELECT * FROM ${q(shape.name)} WHERE ${where(shape)}`
-          : `DELETE FROM ${q(shape.name)} WHERE ${where(shape)}`,
-      );
-      upserts.set(key, stmt);
-    }
-    return stmt;
-  };
-
-  return {
-    conflicts,
-
-    isApplied(tx: Tx): boolean {
-      const source = tx.entries[0]!.source_node;
-      const row = getApplied.get(source, tx.id) as { max_lsn: number } | undefined;
-      return row !== undefined && row.max_lsn >= Math.max(...tx.entries.map((e) => e.lsn));
-    },
-
-    markApplied(tx: Tx): void {
-      putApplied.run(tx.entries[0]!.source_node, tx.id, Math.max(...tx.entries.map((e) => e.lsn)), now());
-      for (const { rule } of pending) conflicts[rule] = (conflicts[rule] ?? 0) + 1;
-      pending = [];
-    },
-
-    /** A transaction rolled back: its decisions are not counted, and an ALTER it made is undone. */
-    forget(): void {
-      pending = [];
-      shapes.clear();
-      upserts.clear();
-    },
-
-    apply(tx: Tx, entry: Entry): void {
-      const fromMain = entry.source_role === 'main' ? 1 : 0;
-      const existing = getVersion.get(entry.table_name, entry.pk_json) as Version | undefined;
-      const decision = decide(entry, fromMain, existing, sync.preferMain.includes(entry.table_name));
-      if (decision === 'same') return;
-      const values = valuesOf(entry);
-      const pk = values.pk;
-      const row = values.row === undefined ? undefined : decode(values.row);
-      const shape = row ? ensureColumns(tx, entry, row) : shapeOf(entry.table_name);
-      if (existing && existing.source_node !== entry.source_node) {
-        const rule: Rule = decision.rule;
-        const current = byKey('select', shape).get(...shape.pk.map((c) => pk[c])) as
-          | Record<string, unknown>
-          | undefined;
-        const differing = row
-          ? Object.keys(row).filter((c) => current === undefined || !sameValue(current[c], row[c]))
-          : current
-            ? Object.keys(current)
-            : [];
-        audit.run(
-          now(),
-          file,
-          tx.id,
-          entry.table_name,
-          entry.pk_json,
-          rule,
-          decision.win ? 'incoming' : 'existing',
-          JSON.stringify(differing),
-          `incoming ${entry.op} from ${entry.source_node} at ${entry.created_at}; existing from ${existing.source_node} at ${existing.created_at}${existing.deleted ? ' (deleted)' : ''}`,
-        );
-        pending.push({ rule });
-      }
-      if (!decision.win) return;
-      try {
-        if (entry.op === 'D') {
-          byKey('delete', shape).run(...shape.pk.map((c) => pk[c]));
-        } else {
-          const columns = Object.keys(row!);
-          upsertFor(shape, columns).run(...columns.map((c) => bindable(row![c])));
-        }
-      } catch (error) {
-        throw new TxFailure(`${entry.op} ${entry.table_name} ${entry.pk_json}: ${(error as Error).message}`);
-      }
-      putVersion.run(
-        entry.table_name,
-        entry.pk_json,
-        entry.created_at,
-        entry.source_node,
-        fromMain,
-        entry.op === 'D' ? 1 : 0,
-      );
-      if (isMain)
-        relay.run(
-          entry.tx_id,
-          entry.table_name,
-          entry.pk_json,
-          entry.op,
-          entry.payload,
-          entry.tombstone,
-          entry.created_at,
-          entry.source_node,
-        );
-    },
-  };
 }
 
 /**
- * Whether the incoming change wins over the row's last known change. The same change (same time, same
- * node) again: nothing to do. Every node decides alike from the same two changes, so they converge.
+ * Applies one change file; `file` is how audit rows and sync_file name it. A file already imported
+ * whole (the same bytes) is not read again: `known`.
  */
-function decide(
-  entry: Entry,
-  fromMain: number,
-  existing: Version | undefined,
-  preferMain: boolean,
-): 'same' | { win: boolean; rule: Rule } {
-  if (!existing) return { win: true, rule: 'lww' };
-  if (existing.created_at === entry.created_at && existing.source_node === entry.source_node) return 'same';
-  if (preferMain && existing.from_main !== fromMain) return { win: fromMain === 1, rule: 'prefer_main' };
-  const newer =
-    entry.created_at > existing.created_at ||
-    (entry.created_at === existing.created_at && entry.source_node > existing.source_node);
-  const rule: Rule = entry.op === 'D' || existing.deleted ? 'tombstone' : 'lww';
-  return { win: newer, rule };
-}
-
-function now(): string {
-  return new Date().toISOString();
-}
-
-/** {"$hex": "…"} (a BLOB, as capture writes it) back to bytes. */
-function decode(row: Record<string, unknown>): Record<string, unknown> {
-  let out: Record<string, unknown> | undefined;
-  for (const k in row) {
-    const v = row[k];
-    const hex = v && typeof v === 'object' && !Array.isArray(v) ? (v as { $hex?: unknown }).$hex : undefined;
-    if (typeof hex !== 'string') continue;
-    out ??= { ...row };
-    out[k] = Buffer.from(hex, 'hex');
-  }
-  return out ?? row;
-}
-
-function bindable(value: unknown): unknown {
-  if (typeof value === 'boolean') return value ? 1 : 0;
-  if (value !== null && typeof value === 'object' && !Buffer.isBuffer(value)) return JSON.stringify(value);
-  return value;
-}
-
-function sameValue(a: unknown, b: unknown): boolean {
-  if (Buffer.isBuffer(a) && Buffer.isBuffer(b)) return a.equals(b);
-  // SQLite returns integers as numbers; a JSON payload may carry 1 for true.
-  if (a === b) return true;
-  const scalar = (v: unknown) =>
-    typeof v === 'string' || typeof v === 'number' || typeof v === 'bigint' ? String(v) : undefined;
-  const x = scalar(a);
-  return x !== undefined && x === scalar(bindable(b));
-}
-
-function sqlType(value: unknown): string {
-  if (typeof value === 'number') return Number.isInteger(value) ? 'INTEGER' : 'REAL';
-  if (typeof value === 'boolean') return 'INTEGER';
-  if (Buffer.isBuffer(value)) return 'BLOB';
-  return 'TEXT';
+export async function importChanges(
+  db: Db,
+  sync: SyncConfig,
+  lines: LineSource,
+  file: string,
+  options: ImportOptions = {},
+): Promise<ImportResult> {
+  const startedAt = performance.now();
+  const self = db.prepare('SELECT node, role FROM sync_node WHERE id = 1').get() as Self | undefined;
+  if (!self)
+    return { status: 'rejected', reason: 'this database has no sync tables yet (run migrate first)' };
+  const checked = await check(db, sync, self, lines, options);
+  if (typeof checked === 'string') return { status: 'rejected', reason: checked };
+  const known = db
+    .prepare('SELECT name, imported_at FROM sync_file WHERE sha256 = ?')
+    .get(checked.fileHash) as { name: string; imported_at: string } | undefined;
+  if (known) return { status: 'known', name: known.name, importedAt: known.imported_at };
+  const engine = createEngine(db, sync, { file, isMain: self.role === 'main', mainNode: checked.mainNode });
+  const p: Progress = {
+    applied: 0,
+    skipped: 0,
+    failed: 0,
+    failures: [],
+    firstFailedLsn: undefined,
+    changes: 0,
+  };
+  const complete = await apply(db, sync, engine, lines, checked, p, { ...options, file });
+  if (!complete) options.signal?.throwIfAborted();
+  return {
+    status: 'applied',
+    meta: checked.meta,
+    applied: p.applied,
+    skipped: p.skipped,
+    failed: p.failed,
+    failures: p.failures,
+    conflicts: engine.conflicts,
+    changes: p.changes,
+    ahead: [...checked.ahead].map(([node, aheadMs]) => ({ node, aheadMs })),
+    durationMs: performance.now() - startedAt,
+  };
 }

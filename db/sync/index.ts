@@ -6,18 +6,22 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { SyncConfig } from '../../config/schema.js';
+import { excerpt } from '../../core/errors.js';
+import { openSqliteFile } from '../sqlite-file.js';
 import type { Db } from './capture.js';
-import type { ImportResult } from './import.js';
+import type { Applied } from './import.js';
+import { describeAhead } from './version.js';
 
 export { ensureCapture, SYNC_OWN_TABLES, type Db } from './capture.js';
-export { exportChanges, type Exported } from './export.js';
-export { importChanges, type ImportResult, type Rule } from './import.js';
+export { exportChanges, ExportError, writeExport, type Exported } from './export.js';
+export { importChanges, type Applied, type ImportResult, type Rule } from './import.js';
+export { fileLines, textLines } from './reader.js';
 
-/** The store's database, opened for sync (better-sqlite3 loads here, on first use). */
+/** The store's database, opened for sync through db/'s one opener (its busy timeout, its reason). */
 export async function openSyncDb(dbPath: string): Promise<Db> {
-  const { default: Database } = await import('better-sqlite3');
-  const db = new Database(dbPath, { fileMustExist: true });
-  db.pragma('busy_timeout = 10000');
+  const db = await openSqliteFile(dbPath);
+  // 16 MB of page cache (SQLite's default is 2 MB): an import touches each table's pages and indexes.
+  db.pragma('cache_size = -16000');
   return db;
 }
 
@@ -54,20 +58,34 @@ export function settleFile(
   try {
     fs.renameSync(file, target);
   } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    // Another import of the same inbox settled it first: where it went is theirs to say.
+    if (code === 'ENOENT') return target;
     // A file brought on another file system (a USB stick, /dev/shm): copied, then removed.
-    if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
+    if (code !== 'EXDEV') throw error;
     fs.copyFileSync(file, target);
-    fs.rmSync(file);
+    fs.rmSync(file, { force: true });
   }
   if (reason !== undefined) fs.writeFileSync(`${target}.reason`, `${reason}\n`);
   return target;
 }
 
-/** One line per imported file, for the log and the command: what was applied, skipped, failed, decided. */
-export function describeImport(file: string, result: Extract<ImportResult, { status: 'applied' }>): string {
+/**
+ * One line per imported file, for the log and the command: what was applied, skipped, failed (the
+ * first few named, the rest counted), decided, and which nodes' clocks are ahead of this one's.
+ */
+export function describeImport(file: string, result: Applied, maxClockSkewMs: number): string {
   const conflicts = Object.entries(result.conflicts)
     .map(([rule, n]) => `${n} ${rule}`)
     .join(', ');
   const s = (n: number) => (n === 1 ? '' : 's');
-  return `${path.basename(file)} from ${result.meta.source_node}: ${result.applied} transaction${s(result.applied)} applied, ${result.skipped} skipped, ${result.failed.length} failed${conflicts ? `; conflicts: ${conflicts}` : ''} (${result.changes} change${s(result.changes)} in ${Math.round(result.durationMs)} ms)`;
+  const failures = result.failures.map((f) => `${f.tx_id}: ${excerpt(f.error, 200)}`).join('; ');
+  const more = result.failed - result.failures.length;
+  const ahead = result.ahead
+    .map(
+      (a) =>
+        `; node ${a.node}'s clock is ${describeAhead(a.aheadMs)} ahead of this node's (more than sync.max_clock_skew, ${describeAhead(maxClockSkewMs)}): its changes were applied by the rules, and this node's clock follows it`,
+    )
+    .join('');
+  return `${path.basename(file)} from ${result.meta.source_node}: ${result.applied} transaction${s(result.applied)} applied, ${result.skipped} skipped, ${result.failed} failed${conflicts ? `; conflicts: ${conflicts}` : ''} (${result.changes} change${s(result.changes)} in ${Math.round(result.durationMs)} ms)${failures ? `; rolled back: ${failures}${more > 0 ? ` and ${more} more` : ''}` : ''}${ahead}`;
 }

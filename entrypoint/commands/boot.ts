@@ -25,7 +25,10 @@ import {
 import type { TaskSpec } from '../../core/task.js';
 import { createReporter } from '../log/index.js';
 import { createLiveState, type LiveState } from '../status/live.js';
+import { checksReport } from '../status/checks.js';
 import type { StatusServers } from '../status/server.js';
+import type { Heartbeat } from '../status/heartbeat.js';
+import type { Rehearsals } from './rehearsals.js';
 import { PHASE_LIST } from '../../phases/index.js';
 import type { CommandContext } from './context.js';
 
@@ -63,8 +66,12 @@ export async function runBoot(cmd: CommandContext, options: BootOptions): Promis
   const supervisor = createSupervisor({ ...loaded.shutdown, emit, controller });
   let servers: StatusServers | undefined;
   let config: LoadedConfig;
+  let heartbeat: Heartbeat | undefined;
+  let rehearsals: Rehearsals | undefined;
   try {
     ({ servers, config } = await openStatus(loaded, live, emit, options.supervise));
+    heartbeat = options.supervise ? await startHeartbeatIfSet(loaded, live, emit) : undefined;
+    rehearsals = options.supervise ? await startRehearsalsIfSet(loaded, live, emit) : undefined;
   } catch (error) {
     supervisor.dispose();
     await log.close();
@@ -77,12 +84,14 @@ export async function runBoot(cmd: CommandContext, options: BootOptions): Promis
     configHash: config.hash,
     bootseqVersion: cmd.version,
   });
-  const run: BootRun = { config, reporter, supervisor, live, report, startedAtMs };
+  const run: BootRun = { config, reporter, supervisor, live, report, startedAtMs, rehearsals };
   let ended: ShutdownResult | undefined;
   try {
     ended = await runAndShutDown(run, tasks, controller, options);
   } finally {
     live.shuttingDown();
+    heartbeat?.stop();
+    await rehearsals?.stop();
     supervisor.dispose();
     await servers?.close();
     await closeRun(run, ended);
@@ -99,6 +108,8 @@ interface BootRun {
   readonly live: LiveState;
   readonly report: RunReport;
   readonly startedAtMs: number;
+  /** Scheduled rehearsals (`rehearse:`), stopped before anything else at shutdown. */
+  readonly rehearsals: Rehearsals | undefined;
 }
 
 /** Runs the tasks, supervises (`up`), then shuts down in order: how the run ended. */
@@ -132,6 +143,8 @@ async function runAndShutDown(
           reason: options.until ? `--until ${options.until} reached` : `${options.command} done`,
         };
   live.shuttingDown();
+  // A rehearsal in progress stops first: it is a copy, and must not outlive the app it rehearses.
+  await run.rehearsals?.stop();
   return supervisor.shutdown(end);
 }
 
@@ -144,6 +157,9 @@ async function closeRun(run: BootRun, ended: ShutdownResult | undefined): Promis
   const { config, reporter, report } = run;
   const emit = (event: BootEvent) => reporter.emit(event);
   const exitCode = ended?.exitCode ?? EXIT_FAILED;
+  // What kept being checked after boot (liveness, heartbeat, rehearsals), when anything was.
+  const checks = checksReport(run.live.snapshot());
+  if (checks) report.checks = checks;
   finishRunReport(report, {
     stops: ended?.stops ?? [],
     exitCode,
@@ -179,6 +195,37 @@ async function openStatus(
   if (!servers.healthUrl) return { servers, config: loaded };
   live.setHealthUrl(servers.healthUrl);
   return { servers, config: { ...loaded, env: { ...loaded.env, BOOTSEQ_HEALTH_URL: servers.healthUrl } } };
+}
+
+/** The dead-man heartbeat (health.heartbeat), for a supervising `up` only: loaded only when set. */
+async function startHeartbeatIfSet(
+  config: LoadedConfig,
+  live: LiveState,
+  emit: (event: BootEvent) => void,
+): Promise<Heartbeat | undefined> {
+  if (!config.health.heartbeat) return undefined;
+  const { startHeartbeat } = await import('../status/heartbeat.js');
+  const heartbeat = startHeartbeat({
+    heartbeat: config.health.heartbeat,
+    redact: config.redact,
+    snapshot: () => live.snapshot(),
+    emit,
+  });
+  live.setHeartbeat(heartbeat.view);
+  return heartbeat;
+}
+
+/** Scheduled restore rehearsals (`rehearse:`), for a supervising `up` only: loaded only when set. */
+async function startRehearsalsIfSet(
+  config: LoadedConfig,
+  live: LiveState,
+  emit: (event: BootEvent) => void,
+): Promise<Rehearsals | undefined> {
+  if (!config.rehearse) return undefined;
+  const { startRehearsals } = await import('./rehearsals.js');
+  const rehearsals = startRehearsals({ rehearse: config.rehearse, config, live, emit });
+  live.setRehearsal(rehearsals.view);
+  return rehearsals;
 }
 
 /** Config warnings and the plan: what the operator reads before the first task. */

@@ -1,13 +1,16 @@
 // `bootseq sync export|import`: the change-log sync engine (docs/sync.md) for the nodes' operators,
 // the same one the boot uses for the inbox. Export writes the store's changes since what the peer was
-// last sent as a change file; import applies files by the seeds/004 rules and moves each to the
-// inbox's done/ or rejected/ (with the reason). Exit 0 all applied; 1 a file refused or a transaction
-// rolled back; 2 usage or config.
+// last sent as a change file; import applies files by the rules of docs/sync.md. The files an operator
+// names are theirs: left where they are, remembered by hash (the same bytes again are skipped); a file
+// inside the store's inbox is moved to done/ or rejected/ as the boot would. Exit 0 all applied (or
+// known already); 1 a file refused or a transaction rolled back; 2 usage or config, or an export
+// asked to start beyond the end of the log (nothing written or recorded).
 
 import fs from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../../core/errors.js';
 import { EXIT_FAILED, EXIT_OK } from '../../core/exit.js';
+import type { SyncConfig } from '../../config/schema.js';
 import type { CommandContext, CommandSpec } from './context.js';
 
 export const spec: CommandSpec = {
@@ -25,11 +28,12 @@ it came from. To FILE (written whole, then renamed) or stdout. Records what PEER
     {
       synopsis: 'sync import STORE FILE…',
       summary: 'apply change files to STORE (idempotent; conflicts by the sync rules)',
-      details: `Apply each change file to STORE: checked whole first (header, sha256, count; not from this node),
-else refused, moved to <inbox>/rejected/ with a .reason file. One savepoint per transaction (a failing
-one rolls back alone), transactions already applied skipped, last write wins on created_at,
-prefer_main tables prefer main. Applied files move to <inbox>/done/. Exit 1 when a file was refused
-or a transaction rolled back.`,
+      details: `Apply each change file to STORE: checked whole first (header, sha256, count, every change; not
+from this node, not for another), else refused with the reason. One savepoint per transaction (a
+failing one rolls back alone), transactions already applied skipped, the greater version wins (a
+hybrid logical clock, then the node id), prefer_main tables prefer main. A FILE is left where it is
+and remembered by its hash: the same bytes again are skipped (exit 0). A file in the store's inbox
+moves to done/ or rejected/ as at boot. Exit 1 when a file was refused or a transaction rolled back.`,
     },
   ],
   options: {
@@ -86,42 +90,57 @@ export async function run(cmd: CommandContext): Promise<number> {
   const db = await sync.openSyncDb(store.location);
   try {
     if (action === 'export') return exportTo(cmd, db, sync, store.name);
-    let failed = false;
     sync.ensureCapture(db, `sync:${store.name}`, store.sync);
-    for (const file of files) {
-      let text: string;
-      try {
-        text = fs.readFileSync(file, 'utf8');
-      } catch (error) {
-        throw new UsageError(
-          `cannot read ${file}: ${(error as Error).message}`,
-          'name change files that exist',
-        );
-      }
-      const result = sync.importChanges(db, store.sync, text, path.basename(file));
-      if (result.status === 'rejected') {
-        const moved = sync.settleFile(file, store.sync, 'rejected', result.reason);
-        cmd.print(
-          `${path.basename(file)}: refused whole, nothing applied: ${result.reason} (moved to ${moved})`,
-        );
-        failed = true;
-        continue;
-      }
-      sync.settleFile(file, store.sync, 'done');
-      cmd.print(sync.describeImport(file, result));
-      for (const f of result.failed) cmd.print(`  transaction ${f.tx_id} rolled back: ${f.error}`);
-      if (result.failed.length > 0) failed = true;
-    }
+    let failed = false;
+    for (const file of files) if (!(await importFile(cmd, db, sync, store.sync, file))) failed = true;
     return failed ? EXIT_FAILED : EXIT_OK;
   } finally {
     db.close();
   }
 }
 
+type SyncModule = typeof import('../../db/sync/index.js');
+
+/** One named file imported; false when it was refused or a transaction rolled back. */
+async function importFile(
+  cmd: CommandContext,
+  db: import('../../db/sync/index.js').Db,
+  sync: SyncModule,
+  spec: SyncConfig,
+  file: string,
+): Promise<boolean> {
+  try {
+    if (!fs.statSync(file).isFile()) throw new Error('not a file');
+    fs.accessSync(file, fs.constants.R_OK);
+  } catch (error) {
+    throw new UsageError(`cannot read ${file}: ${(error as Error).message}`, 'name change files that exist');
+  }
+  const name = path.basename(file);
+  // A file in the store's inbox is handled as the boot would handle it; any other stays the user's.
+  const inInbox = spec.inbox !== undefined && path.resolve(path.dirname(file)) === spec.inbox;
+  const result = await sync.importChanges(db, spec, sync.fileLines(file), name);
+  if (result.status === 'rejected') {
+    const where = inInbox
+      ? ` (moved to ${sync.settleFile(file, spec, 'rejected', result.reason)})`
+      : ' (the file is left where it is)';
+    cmd.print(`${name}: refused whole, nothing applied: ${result.reason}${where}`);
+    return false;
+  }
+  if (inInbox) sync.settleFile(file, spec, 'done');
+  if (result.status === 'known') {
+    cmd.print(
+      `${name}: already imported (the same bytes, as ${result.name} at ${result.importedAt}); nothing to do`,
+    );
+    return true;
+  }
+  cmd.print(sync.describeImport(file, result, spec.maxClockSkewMs));
+  return result.failed === 0;
+}
+
 function exportTo(
   cmd: CommandContext,
   db: import('../../db/sync/index.js').Db,
-  sync: typeof import('../../db/sync/index.js'),
+  sync: SyncModule,
   storeName: string,
 ): number {
   let fromLsn: number | undefined;
@@ -134,22 +153,26 @@ function exportTo(
   try {
     exported = sync.exportChanges(db, { to: cmd.to, fromLsn });
   } catch (error) {
+    if (!(error instanceof sync.ExportError)) throw error;
     throw new UsageError(
-      `${storeName}: ${(error as Error).message}`,
-      `run \`bootseq migrate ${storeName}\` first`,
+      `${storeName}: ${error.message}`,
+      fromLsn === undefined
+        ? `run \`bootseq migrate ${storeName}\` first`
+        : 'give --from-lsn an LSN within the log, or leave it out to export what the peer has not been sent',
     );
   }
-  if (cmd.out === undefined) {
-    cmd.print(exported.text.replace(/\n$/, ''));
-  } else {
-    const tmp = `${cmd.out}.tmp-${process.pid}`;
-    fs.writeFileSync(tmp, exported.text);
-    fs.renameSync(tmp, cmd.out);
-    const m = exported.meta;
-    cmd.print(
-      `wrote ${cmd.out}: ${m.count} change${m.count === 1 ? '' : 's'} of ${storeName} from node ${m.source_node} (lsn ${m.from_lsn}..${m.to_lsn})${m.to ? ` for ${m.to}` : ''}`,
-    );
+  try {
+    if (cmd.out === undefined) exported.writeTo((chunk) => cmd.print(chunk.replace(/\n$/, '')));
+    else {
+      sync.writeExport(exported, cmd.out);
+      const m = exported.meta;
+      cmd.print(
+        `wrote ${cmd.out}: ${m.count} change${m.count === 1 ? '' : 's'} of ${storeName} from node ${m.source_node} (lsn ${m.from_lsn}..${m.to_lsn})${m.to ? ` for ${m.to}` : ''}`,
+      );
+    }
+    exported.commit();
+  } finally {
+    exported.close();
   }
-  exported.commit();
   return EXIT_OK;
 }

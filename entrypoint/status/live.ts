@@ -7,7 +7,20 @@ import { elapsed } from '../../core/format.js';
 import type { BootEvent, TaskStatus } from '../../core/events.js';
 import type { KeptView } from '../../core/supervisor/index.js';
 import type { Config } from '../../config/schema.js';
-import { taskId, type LiveViews, type ReplicationView, type TaskId } from '../../core/task.js';
+import {
+  taskId,
+  type LiveViews,
+  type LivenessView,
+  type ReplicationView,
+  type TaskId,
+} from '../../core/task.js';
+import {
+  livenessStatus,
+  withRehearsal,
+  type HeartbeatStatus,
+  type LivenessStatus,
+  type RehearsalStatus,
+} from './checks.js';
 
 export type BootState = 'booting' | 'ready' | 'failed' | 'shutting-down';
 
@@ -43,6 +56,8 @@ export interface StatusSnapshot {
     readonly ready: boolean;
     readonly restarts: number;
     readonly uptime_ms: number | null;
+    /** Its liveness check (processes.NAME.liveness), null without one (entrypoint/status/checks.ts). */
+    readonly liveness: LivenessStatus | null;
   }[];
   /** null when no store is replicated by Litestream. */
   readonly litestream: {
@@ -80,9 +95,13 @@ export interface StatusSnapshot {
     readonly warnings: readonly string[];
     readonly max_lag_ms: number;
     readonly ready_requires_replication: boolean;
+    /** The dead-man heartbeat (health.heartbeat): null when none is configured (checks.ts). */
+    readonly heartbeat?: HeartbeatStatus | null;
   };
   /** Where /livez, /readyz and /metrics answer, when health.listen is set. */
   readonly health_url: string | null;
+  /** Scheduled restore rehearsals (`rehearse:`), null when not configured (checks.ts). */
+  readonly rehearsal?: RehearsalStatus | null;
 }
 
 export interface LiveOptions {
@@ -112,6 +131,9 @@ interface Followed {
   shuttingDown: boolean;
   healthUrl: string | null;
   views: LiveViews;
+  /** The heartbeat's and the scheduled rehearsals' state (checks.ts), when configured. */
+  heartbeat: (() => HeartbeatStatus) | undefined;
+  rehearsal: (() => RehearsalStatus) | undefined;
 }
 
 export function createLiveState(options: LiveOptions) {
@@ -124,6 +146,8 @@ export function createLiveState(options: LiveOptions) {
     shuttingDown: false,
     healthUrl: null,
     views: {},
+    heartbeat: undefined,
+    rehearsal: undefined,
   };
   return {
     /** Follows the run through its events (the same stream the log renders). */
@@ -139,6 +163,14 @@ export function createLiveState(options: LiveOptions) {
     },
     setHealthUrl(url: string): void {
       followed.healthUrl = url;
+    },
+    /** The scheduled rehearsals' state (entrypoint/commands/rehearsals.ts), read at every snapshot. */
+    setRehearsal(view: () => RehearsalStatus): void {
+      followed.rehearsal = view;
+    },
+    /** The heartbeat's state (entrypoint/status/heartbeat.ts), read at every snapshot. */
+    setHeartbeat(view: () => HeartbeatStatus): void {
+      followed.heartbeat = view;
     },
     snapshot(): StatusSnapshot {
       return snapshotOf(followed, options, now());
@@ -213,13 +245,15 @@ function snapshotOf(followed: Followed, options: LiveOptions, at: number): Statu
       tasks: taskList,
       phases: phaseSpans(tasks),
     },
-    processes: processesOf(config, kept, tasks, at),
+    processes: processesOf(config, kept, tasks, at, followed.views.liveness?.() ?? []),
     litestream: litestreamOf(config, kept, at),
     lease: replication ? { role: replication.role, holder: replication.holder ?? null } : null,
     stores: storesOf(config, replication),
     health_url: followed.healthUrl,
   };
-  return { ...snapshot, health: judgeHealth(snapshot, config.health) };
+  const rehearsal = followed.rehearsal?.() ?? null;
+  const judged = withRehearsal(judgeHealth(snapshot, config.health), rehearsal);
+  return { ...snapshot, rehearsal, health: { ...judged, heartbeat: followed.heartbeat?.() ?? null } };
 }
 
 /** Each process: its start task's kept child (`start:NAME`), ready once that task passed and it runs. */
@@ -228,17 +262,21 @@ function processesOf(
   kept: readonly KeptView[],
   tasks: ReadonlyMap<TaskId, TaskState>,
   at: number,
+  livenessViews: readonly LivenessView[],
 ): StatusSnapshot['processes'] {
   return config.processes.map((p) => {
     const id = taskId('start', p.name);
     const child = kept.find((k) => k.role === 'process' && k.taskId === id);
     const started = tasks.get(id)?.status === 'ok';
+    const liveness = livenessStatus(livenessViews.find((l) => l.process === p.name));
     return {
       name: p.name,
       pid: child?.pid ?? null,
-      ready: started && child !== undefined && child.up,
+      // A restarted process is ready again once it passed its ready check (known where liveness follows it).
+      ready: started && child !== undefined && child.up && liveness?.state !== 'waiting-ready',
       restarts: child?.restarts ?? 0,
       uptime_ms: child?.up ? at - child.startedAtMs : null,
+      liveness,
     };
   });
 }

@@ -2,6 +2,7 @@
 // bootseq that is never scraped never loads it). Every value is read from the live snapshot at
 // scrape time; nothing is counted twice or kept apart from it.
 
+import { CHECK_METRICS } from './checks.js';
 import type { StatusSnapshot } from './live.js';
 
 export interface Metrics {
@@ -146,7 +147,8 @@ export async function createMetrics(snapshot: () => StatusSnapshot): Promise<Met
   let current: StatusSnapshot | undefined;
   const read = () => (current ??= snapshot());
 
-  for (const metric of METRICS) {
+  // Liveness, heartbeat and rehearsals (issue 30): checks.ts.
+  for (const metric of [...METRICS, ...CHECK_METRICS]) {
     const options = {
       name: metric.name,
       help: metric.help,

@@ -1,6 +1,6 @@
 // The status snapshot for a person: a few lines and small tables to read at a glance.
 
-import { elapsed } from '../../core/format.js';
+import { configDuration, elapsed } from '../../core/format.js';
 import type { StatusSnapshot } from './live.js';
 
 export function renderStatus(s: StatusSnapshot, now = Date.now()): string {
@@ -33,6 +33,7 @@ export function renderStatus(s: StatusSnapshot, now = Date.now()): string {
       ),
       '',
     );
+  lines.push(...checkLines(s, now));
   if (s.litestream) {
     const l = s.litestream;
     const lease =
@@ -103,4 +104,47 @@ function restorable(st: StatusSnapshot['stores'][number]): string {
   if (st.restorable) return 'yes';
   const broken = st.replicas.filter((r) => r.restorable === false);
   return `NO: ${broken.map((r) => `${r.name} (${r.reason ?? 'no snapshot'})`).join(', ')}`;
+}
+
+/** Liveness checks and the heartbeat (issue 30): one line each, after the process table. */
+function checkLines(s: StatusSnapshot, now: number): string[] {
+  const lines: string[] = [];
+  for (const p of s.processes) {
+    const l = p.liveness;
+    if (!l) continue;
+    const counts = `${l.failures_total} failed check${l.failures_total === 1 ? '' : 's'}, ${l.restarts_total} restart${l.restarts_total === 1 ? '' : 's'} for it`;
+    const now_ =
+      l.state === 'waiting-ready'
+        ? 'waiting for its ready check after a restart'
+        : l.consecutive_failures > 0
+          ? `FAILING (${l.consecutive_failures} in a row)`
+          : 'ok';
+    const last = l.last_failure
+      ? ` · last failure ${clock(l.last_failure.at)}: ${l.last_failure.reason}`
+      : '';
+    lines.push(`liveness ${p.name}: ${now_} · ${l.check} · ${counts}${last}`);
+  }
+  const b = s.health.heartbeat;
+  if (b) {
+    const last = b.last_success
+      ? `last success ${clock(b.last_success)} (${elapsed(now - Date.parse(b.last_success))} ago)`
+      : 'no success yet';
+    const state = b.state === 'paused' ? 'PAUSED while not ready' : 'beating';
+    const failing =
+      b.consecutive_failures > 0 && b.last_failure
+        ? ` · FAILING (${b.consecutive_failures} in a row): ${b.last_failure.reason}`
+        : '';
+    lines.push(`heartbeat: ${state} · ${b.url} every ${configDuration(b.every_ms)} · ${last}${failing}`);
+  }
+  const r = s.rehearsal;
+  if (r) {
+    const last = r.last_success ? `last passed ${clock(r.last_success)}` : 'none passed yet';
+    const failed =
+      r.last_failure && (!r.last_success || r.last_failure.at > r.last_success)
+        ? ` · LAST FAILED ${clock(r.last_failure.at)}: ${r.last_failure.reason}`
+        : '';
+    const state = r.state === 'running' ? 'running now' : r.next_at ? `next ${clock(r.next_at)}` : 'idle';
+    lines.push(`rehearsal: every ${configDuration(r.every_ms)} · ${state} · ${last}${failed}`);
+  }
+  return lines.length > 0 ? [...lines, ''] : [];
 }

@@ -8,6 +8,7 @@ import type { ProcessConfig } from '../../config/schema.js';
 import { taskId, type Phase, type TaskContext } from '../../core/task.js';
 import { withDeadline } from '../../core/wait.js';
 import { describeReady, readyAddress, waitReady } from './readiness.js';
+import { describeLiveness, watchLiveness } from './liveness.js';
 
 export const start: Phase = {
   name: 'start',
@@ -19,7 +20,7 @@ export const start: Phase = {
         phase: 'start' as const,
         target: p.name,
         after: (p.after ?? (previous ? [previous.name] : [])).map((n) => taskId('start', n)),
-        describe: `${config.redact(p.command)} (ready: ${describeReady(p.ready)})`,
+        describe: `${config.redact(p.command)} (ready: ${describeReady(p.ready)}${p.liveness ? `; liveness: ${describeLiveness(p.liveness, config.redact)}` : ''})`,
         keepsChild: true,
         run: (ctx) => startProcess(ctx, p),
       };
@@ -83,10 +84,14 @@ async function startProcess(ctx: TaskContext, p: ProcessConfig): Promise<void> {
     `${address ? `ready on ${address}` : ready ? `ready (${describeReady(ready)})` : 'started'} after ${readyMs} ms`,
   );
   const { onFailure, ...limits } = p.restart;
+  // Liveness (liveness.ts): follows each restarted child, and tells the supervisor which stops were its own.
+  const liveness = p.liveness && watchLiveness(ctx, { ...p, liveness: p.liveness }, onFailure);
   const restart = {
-    start: () => ctx.start({ command: p.command, env: p.env }),
+    start: () => ctx.start({ command: p.command, env: p.env }).then((c) => liveness?.follow(c) ?? c),
     onFailureOnly: true,
+    ...(liveness ? { stoppedBecause: liveness.stoppedBecause } : {}),
     ...limits,
   };
   ctx.keep(child, 'process', onFailure ? { restart } : {});
+  liveness?.start(child);
 }

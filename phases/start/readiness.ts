@@ -96,9 +96,13 @@ async function checkOnce(
  * One GET; undefined when it answers 2xx. node:http rather than fetch: fetch loads undici, several MB
  * more in a process that then stays resident as the container's supervisor.
  */
-async function httpProblem(url: string, signal: AbortSignal): Promise<string | undefined> {
+export async function httpProblem(
+  url: string,
+  signal: AbortSignal,
+  timeoutMs = 2000,
+): Promise<string | undefined> {
   const client = url.startsWith('https:') ? await import('node:https') : await import('node:http');
-  const deadline = withDeadline(signal, 2000);
+  const deadline = withDeadline(signal, timeoutMs);
   return new Promise<string | undefined>((resolve) => {
     const request = client.get(
       url,
@@ -113,20 +117,20 @@ async function httpProblem(url: string, signal: AbortSignal): Promise<string | u
   }).finally(() => deadline.dispose());
 }
 
-function splitHostPort(text: string): [string, number] {
+export function splitHostPort(text: string): [string, number] {
   const index = text.lastIndexOf(':');
   if (index < 0) return ['127.0.0.1', Number(text)];
   return [text.slice(0, index) || '127.0.0.1', Number(text.slice(index + 1))];
 }
 
-function tcpProblem(host: string, port: number): Promise<string | undefined> {
+export function tcpProblem(host: string, port: number, timeoutMs = 1000): Promise<string | undefined> {
   return new Promise((resolve) => {
     const socket = net.connect({ host, port });
     const done = (problem: string | undefined) => {
       socket.destroy();
       resolve(problem);
     };
-    socket.setTimeout(1000, () => done('connect timed out'));
+    socket.setTimeout(timeoutMs, () => done('connect timed out'));
     socket.once('connect', () => done(undefined));
     socket.once('error', (error: NodeJS.ErrnoException) => done(error.code ?? error.message));
   });

@@ -1,6 +1,7 @@
 // Change-log sync between SQLite nodes (issue 15, seeds/004's policy) through the real CLI on real
 // SQLite files: a main and a client, each its own bootseq.yml, exchanging change files both ways.
 
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -66,15 +67,23 @@ async function node(project: TmpProject, role: Role, extra = ''): Promise<Node> 
   };
 }
 
-/** Sets the time of the last captured change of a row, as if it had been made then. */
+/** Sets the time (and clock) of the last captured change of a row, as if it had been made then. */
 function backdate(n: Node, table: string, pk: string, iso: string): void {
+  const ms = Date.parse(iso);
   n.run(
-    'UPDATE change_log SET created_at = ? WHERE lsn = (SELECT max(lsn) FROM change_log WHERE table_name = ? AND pk_json = ?)',
+    'UPDATE change_log SET created_at = ?, hlc_ms = ?, hlc_counter = 0 WHERE lsn = (SELECT max(lsn) FROM change_log WHERE table_name = ? AND pk_json = ?)',
     iso,
+    ms,
     table,
     pk,
   );
-  n.run('UPDATE sync_row_version SET created_at = ? WHERE table_name = ? AND pk_json = ?', iso, table, pk);
+  n.run(
+    'UPDATE sync_row_version SET created_at = ?, hlc_ms = ?, hlc_counter = 0 WHERE table_name = ? AND pk_json = ?',
+    iso,
+    ms,
+    table,
+    pk,
+  );
 }
 
 async function exportTo(project: TmpProject, from: Node, out: string, ...args: string[]) {
@@ -162,8 +171,9 @@ describe('change-log sync between a main and a client', () => {
     const back = await exportTo(project, main, 'm3.ndjson', '--to', 'client-1');
     const lines = fs.readFileSync(back, 'utf8').trim().split('\n').slice(1);
     expect(lines.filter((l) => l.includes('"source_node":"client-1"'))).toEqual([]);
-    // Files were moved: done/ holds the applied ones.
-    expect(fs.readdirSync(path.join(client.inbox, 'done'))).toEqual(['m1.ndjson', 'm2.ndjson']);
+    // The files the operator named are theirs: left where they are, nothing in the inbox.
+    expect(fs.existsSync(toClient) && fs.existsSync(toMain)).toBe(true);
+    expect(fs.existsSync(path.join(client.inbox, 'done'))).toBe(false);
   });
 
   test('the same file imported twice: nothing applied twice (rows, audit, sync_state unchanged)', async ({
@@ -176,6 +186,8 @@ describe('change-log sync between a main and a client', () => {
     const file = await exportTo(project, client, 'c.ndjson');
     const copy = project.path('c-again.ndjson');
     fs.copyFileSync(file, copy);
+    // The same changes in other bytes (a new header): every transaction is known already.
+    const again2 = await exportTo(project, client, 'c-re-exported.ndjson', '--from-lsn', '0');
     expect((await importInto(project, main, file)).exitCode).toBe(0);
     const snapshot = () => ({
       items: rows(main).items,
@@ -186,7 +198,13 @@ describe('change-log sync between a main and a client', () => {
     const once = snapshot();
     const again = await importInto(project, main, copy);
     expect(again.exitCode).toBe(0);
-    expect(again.output).toMatch(/0 transactions applied, 2 skipped, 0 failed/);
+    expect(again.output).toMatch(
+      /c-again\.ndjson: already imported \(the same bytes, as c\.ndjson at .*\); nothing to do/,
+    );
+    expect(snapshot()).toEqual(once);
+    const reExported = await importInto(project, main, again2);
+    expect(reExported.exitCode).toBe(0);
+    expect(reExported.output).toMatch(/0 transactions applied, 2 skipped, 0 failed/);
     expect(snapshot()).toEqual(once);
     expect(once.items).toEqual([{ id: 1, name: 'apple', qty: 6 }]);
   });
@@ -217,7 +235,7 @@ describe('change-log sync between a main and a client', () => {
     ]);
   });
 
-  test('a tampered file (one byte) and a broken header: refused whole, moved to rejected/ with the reason, nothing changed', async ({
+  test('a tampered file (one byte) and a broken header: refused whole with the reason, left where they are, nothing changed', async ({
     project,
   }) => {
     const main = await node(project, 'main');
@@ -241,9 +259,8 @@ describe('change-log sync between a main and a client', () => {
       const r = await importInto(project, main, f);
       expect(r.exitCode).toBe(1);
       expect(r.output).toMatch(reason);
-      const rejected = path.join(main.inbox, 'rejected', path.basename(f));
-      expect(fs.existsSync(rejected)).toBe(true);
-      expect(fs.readFileSync(`${rejected}.reason`, 'utf8')).toMatch(reason);
+      expect(r.output).toMatch(/refused whole, nothing applied: .* \(the file is left where it is\)/);
+      expect(fs.existsSync(f)).toBe(true);
     }
     expect(rows(main).items).toEqual([]);
     expect(main.sql('SELECT count(*) AS n FROM change_log')).toEqual(before);
@@ -279,7 +296,7 @@ describe('change-log sync between a main and a client', () => {
     expect(r.exitCode).toBe(1);
     expect(r.output).toMatch(/2 transactions applied, 0 skipped, 1 failed/);
     expect(r.output).toMatch(
-      /transaction tx-clash rolled back: I items \{"id":30\}: UNIQUE constraint failed: items\.name/,
+      /rolled back: tx-clash: I items \{"id":30\}: UNIQUE constraint failed: items\.name/,
     );
     expect(rows(main).items.map((i) => (i as { id: number }).id)).toEqual([1, 40, 41]);
   });
@@ -346,7 +363,7 @@ describe('change-log sync between a main and a client', () => {
     expect(main.sql("SELECT count(*) AS n FROM sync_audit WHERE rule = 'schema_alter'")).toEqual([{ n: 1 }]);
   });
 
-  test('a file brought on another file system (tmpfs) is applied and moved into the inbox', async ({
+  test('a file brought on another file system (tmpfs) is applied and left where it is', async ({
     project,
   }) => {
     const main = await node(project, 'main');
@@ -359,12 +376,66 @@ describe('change-log sync between a main and a client', () => {
       fs.copyFileSync(file, stick);
       const r = await importInto(project, main, stick);
       expect(r.exitCode, r.output + r.stderr).toBe(0);
-      expect(fs.existsSync(stick)).toBe(false);
-      expect(fs.readdirSync(path.join(main.inbox, 'done'))).toEqual(['from-shop.ndjson']);
+      expect(fs.existsSync(stick)).toBe(true);
+      expect(fs.existsSync(path.join(main.inbox, 'done'))).toBe(false);
       expect(rows(main).items).toEqual([{ id: 1, name: 'apple', qty: 0 }]);
     } finally {
       fs.rmSync(shm, { recursive: true, force: true });
     }
+  });
+});
+
+describe("sync commands: the user's files and the log's end", () => {
+  test('export --from-lsn beyond the end of the log: exit 2, nothing written or recorded; later exports still send everything', async ({
+    project,
+  }) => {
+    const main = await node(project, 'main');
+    main.run("INSERT INTO items (id, name) VALUES (1, 'apple'), (2, 'pear')");
+    const r = await project.run([
+      'sync',
+      'export',
+      'app',
+      '--config',
+      main.config,
+      '--to',
+      'client-1',
+      '--from-lsn',
+      '52',
+      '--out',
+      'x.ndjson',
+    ]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(
+      /--from-lsn 52 is beyond the end of the change log \(its last LSN is 2\): nothing was written or recorded/,
+    );
+    expect(fs.existsSync(project.path('x.ndjson'))).toBe(false);
+    expect(main.sql('SELECT count(*) AS n FROM sync_state')).toEqual([{ n: 0 }]);
+    await exportTo(project, main, 'y.ndjson', '--to', 'client-1');
+    expect(fs.readFileSync(project.path('y.ndjson'), 'utf8')).toMatch(/"count":2/);
+  });
+
+  test('two processes importing one file at once: every transaction applied once, neither crashes, the file stays', async ({
+    project,
+  }) => {
+    const main = await node(project, 'main');
+    const client = await node(project, 'client', ', batch_size: 5');
+    const d = new Database(main.db);
+    const insert = d.prepare('INSERT INTO items (id, name, qty) VALUES (?, ?, ?)');
+    d.transaction(() => {
+      for (let i = 1; i <= 20_000; i += 1) insert.run(i, `item ${i}`, i);
+    })();
+    d.close();
+    const file = await exportTo(project, main, 'm.ndjson', '--to', 'client-1');
+    const [a, b] = await Promise.all([importInto(project, client, file), importInto(project, client, file)]);
+    expect([a.exitCode, b.exitCode], a.output + b.output).toEqual([0, 0]);
+    const applied = [a, b].map((r) => Number(/(\d+) transactions? applied/.exec(r.output)?.[1] ?? 0));
+    const skipped = [a, b].map((r) => Number(/(\d+) skipped/.exec(r.output)?.[1] ?? 0));
+    // Each transaction was applied by exactly one of them (one may have found the file known already).
+    expect(applied[0]! + applied[1]!).toBe(20_000);
+    if (!/already imported/.test(a.output + b.output)) expect(skipped[0]! + skipped[1]!).toBe(20_000);
+    expect(client.sql('SELECT count(*) AS n FROM items')).toEqual([{ n: 20_000 }]);
+    expect(client.sql('SELECT count(*) AS n FROM sync_applied')).toEqual([{ n: 20_000 }]);
+    expect(fs.existsSync(file)).toBe(true);
   });
 });
 
@@ -449,10 +520,95 @@ describe('sync at boot', () => {
     const result = await project.run(['up', '--log-format', 'plain']);
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toMatch(
-      /Error: sync:primary failed: bad\.ndjson was refused whole \(__meta__\.client_id is missing or not a string\)/,
+      /Error: sync:primary failed: bad\.ndjson was refused whole \(__meta__\.format is undefined \(expected "bootseq-changes\/2"\)\)/,
     );
     expect(result.stderr).toMatch(/Try: it is now \.demo\/inbox\/rejected\/bad\.ndjson/);
     expect(result.output).not.toMatch(/\[verify:primary\] started/);
     expect(result.output).not.toMatch(/\[start:web\] started/);
+  });
+});
+
+/** A main's change file of `n` new notes, ten to a transaction, for shop-1 (hash and count computed). */
+function notesFile(file: string, n: number): void {
+  const base = Date.UTC(2026, 0, 1);
+  const line = (i: number) =>
+    `${JSON.stringify({ lsn: i + 1, tx_id: `tx-${Math.floor(i / 10)}`, table_name: 'notes', pk_json: `{"id":${i + 1000}}`, op: 'I', payload: JSON.stringify({ id: i + 1000, body: `synth ${i}`, created_at: '2026-01-01T00:00:00.000Z' }), tombstone: 0, created_at: '2026-01-01T00:00:00.000Z', source_node: 'hq', hlc_ms: base + i, hlc_counter: 0 })}\n`;
+  const parts: string[] = [];
+  for (let i = 0; i < n; i += 1) parts.push(line(i));
+  const body = parts.join('');
+  const meta = {
+    format: 'bootseq-changes/2',
+    source_node: 'hq',
+    source_role: 'main',
+    client_id: 'shop-1',
+    to: 'shop-1',
+    from_lsn: 0,
+    to_lsn: n,
+    count: n,
+    created_at: '2026-01-01T00:00:00.000Z',
+    sha256: createHash('sha256').update(body).digest('hex'),
+  };
+  fs.writeFileSync(file, `${JSON.stringify({ __meta__: meta })}\n${body}`);
+}
+
+describe('sync at boot stays responsive (issue 28 item 5)', () => {
+  test('a long inbox import answers /livez, reports progress, and stops within a second of SIGTERM with exit 143 (up, then up --until verify); the next boot finishes it', async ({
+    project,
+  }) => {
+    const yml = fs.readFileSync(project.path('bootseq.yml'), 'utf8');
+    project.write({
+      'bootseq.yml': yml.replace(
+        '    migrate: { dir: examples/demo/db/primary, history: sqlx }',
+        '    migrate: { dir: examples/demo/db/primary, history: sqlx }\n    sync: { node: shop-1, role: client, tables: [notes], inbox: .demo/inbox }',
+      ),
+    });
+    fs.mkdirSync(project.path('.demo/inbox'), { recursive: true });
+    const N = 300_000;
+    notesFile(project.path('.demo/inbox/hq-big.ndjson'), N);
+    const synced = () => {
+      const db = new Database(project.path('.demo/storage/primary.sqlite3'));
+      try {
+        return (
+          db.prepare("SELECT count(*) AS n FROM notes WHERE body LIKE 'synth %'").get() as { n: number }
+        ).n;
+      } finally {
+        db.close();
+      }
+    };
+    const interrupted = async (args: string[], livez: boolean) => {
+      const boot = project.start(args);
+      const health = livez
+        ? /health on (http:\/\/[\d.]+:\d+)/.exec(await boot.waitForLine(/health on http/))![1]!
+        : '';
+      await boot.waitForLine(/\[sync:primary\] hq-big\.ndjson: [\d,]+ of 300,000 changes applied/);
+      if (livez) {
+        // The event loop is free: /livez answers while the import runs.
+        const asked = Date.now();
+        expect((await fetch(`${health}/livez`, { signal: AbortSignal.timeout(5000) })).status).toBe(200);
+        expect(Date.now() - asked).toBeLessThan(1000);
+      }
+      const signalled = Date.now();
+      boot.child.kill('SIGTERM');
+      const stopped = await boot.done;
+      expect(stopped.exitCode, stopped.output.slice(-2000)).toBe(143);
+      expect(Date.now() - signalled).toBeLessThan(4000);
+      expect(stopped.output).not.toMatch(/\[verify:primary\] started/);
+      // Whole transactions only, and the file waits in the inbox for the next boot.
+      expect(synced() % 10).toBe(0);
+      expect(fs.existsSync(project.path('.demo/inbox/hq-big.ndjson'))).toBe(true);
+    };
+    await interrupted(['up', '--log-format', 'plain'], true);
+    const first = synced();
+    expect(first).toBeLessThan(N);
+    await interrupted(['up', '--until', 'verify', '--log-format', 'plain'], false);
+    const partial = synced();
+    expect(partial).toBeLessThan(N);
+    const again = await project.run(['up', '--until', 'verify', '--log-format', 'plain']);
+    expect(again.exitCode, again.output.slice(-2000)).toBe(0);
+    expect(again.output).toMatch(
+      new RegExp(`${(N - partial) / 10} transactions applied, ${partial / 10} skipped, 0 failed`),
+    );
+    expect(synced()).toBe(N);
+    expect(fs.readdirSync(project.path('.demo/inbox/done'))).toEqual(['hq-big.ndjson']);
   });
 });

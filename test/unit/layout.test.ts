@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { functionLengths } from '../../scripts/long-functions.mjs';
 import { REPO } from '../helpers/project.js';
 
 const ROOTS = ['entrypoint', 'phases', 'db', 'config', 'core'];
@@ -133,7 +134,7 @@ describe('import rules (docs/architecture.md)', () => {
     ).toEqual([]);
   });
 
-  test('one door per dependency: execa in core/spawn.ts, listr2 in log/pretty.ts, pg in db/, prom-client in status/metrics.ts', () => {
+  test('one door per dependency: execa in core/spawn.ts, listr2 in log/pretty.ts, pg in db/, better-sqlite3 in db/sqlite-file.ts, prom-client in status/metrics.ts', () => {
     const door = (pkg: string, ok: (f: string) => boolean) =>
       violations(
         (f) => !ok(f),
@@ -142,6 +143,7 @@ describe('import rules (docs/architecture.md)', () => {
     expect(door('execa', (f) => f === 'core/spawn.ts')).toEqual([]);
     expect(door('listr2', (f) => f === 'entrypoint/log/pretty.ts')).toEqual([]);
     expect(door('pg', (f) => f.startsWith('db/'))).toEqual([]);
+    expect(door('better-sqlite3', (f) => f === 'db/sqlite-file.ts')).toEqual([]);
     expect(door('prom-client', (f) => f === 'entrypoint/status/metrics.ts')).toEqual([]);
   });
 
@@ -172,5 +174,11 @@ describe('import rules (docs/architecture.md)', () => {
     const basenames = new Set(FILES.map((f) => path.posix.basename(f)));
     expect(FILES.filter((f) => !named.has(path.posix.basename(f)))).toEqual([]);
     expect([...named].filter((n) => !basenames.has(n))).toEqual([]);
+  });
+
+  test('no function over 80 lines in the source folders (scripts/long-functions.mjs lists them)', () => {
+    const long = functionLengths().filter((f) => f.lines > 80);
+    expect(long.map((f) => `${f.file}:${f.name} ${f.lines} lines`)).toEqual([]);
+    expect(functionLengths().length).toBeGreaterThan(300);
   });
 });

@@ -48,7 +48,7 @@ describe('parseConfig refuses bad config with the key path, what was expected an
     [
       'an unknown top-level key',
       `${base()}proceses: {}\n`,
-      'bootseq.yml: proceses: unknown key "proceses" (expected one of: version, litestream, stores, processes, services, shutdown, report, lease, status, health, backup)',
+      'bootseq.yml: proceses: unknown key "proceses" (expected one of: version, litestream, stores, processes, services, shutdown, report, lease, status, health, rehearse, backup)',
     ],
     [
       'a number where a duration belongs',

@@ -41,6 +41,7 @@ describe('stores.NAME.sync', () => {
       inbox: '/p/in',
       batchSize: 100,
       allowSchemaAlter: false,
+      maxClockSkewMs: 300_000,
     });
     expect(
       syncOf(parse('{ node: a, role: main, tables: [t] }', { IMPORT_BATCH_SIZE: '500' }))?.batchSize,

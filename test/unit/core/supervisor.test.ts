@@ -303,6 +303,43 @@ describe('restarts', () => {
     supervisor.dispose();
   });
 
+  test('a stop bootseq asked for (a failed liveness check) is restarted even on exit 0; past the limit it ends with exit 1 and the reason', async () => {
+    const { supervisor, time, notes } = setup();
+    const children: FakeChild[] = [fakeChild(60)];
+    const stopped = new Set<Child>();
+    supervisor.keep(children[0]!, 'process', task('start', 'web'), {
+      restart: restartPolicy(
+        () => {
+          const next = fakeChild(61 + children.length);
+          children.push(next);
+          return next;
+        },
+        {
+          maxRestarts: 1,
+          stoppedBecause: (c) =>
+            stopped.has(c) ? 'web failed its liveness check 3 times in a row' : undefined,
+        },
+      ),
+    });
+    const outcome = supervisor.supervise();
+    for (let i = 0; i < 2; i += 1) {
+      stopped.add(children.at(-1)!);
+      children.at(-1)!.exit({ exitCode: 0, signal: undefined });
+      await settle();
+    }
+    expect(time.sleeps).toEqual([1000]);
+    expect(children).toHaveLength(2);
+    expect(notes()).toContain('web exited with code 0; restarting in 1000 ms (restart 1 of 1)');
+    expect(notes()).toContain('gave up after 1 restart within 10m');
+    const result = await supervisor.shutdown({ kind: 'supervised', outcome: await outcome });
+    expect(result.exitCode).toBe(1);
+    expect(result.error).toBeInstanceOf(TaskFailedError);
+    expect(result.error?.message).toBe(
+      'start:web failed: web failed its liveness check 3 times in a row; gave up after 1 restart within 10m, so the other processes and litestream were stopped in order',
+    );
+    supervisor.dispose();
+  });
+
   test.each([
     [{ exitCode: 3, signal: undefined }, 3, 'exited with code 3'],
     [{ exitCode: undefined, signal: 'SIGKILL' }, 137, 'was killed by SIGKILL'],

@@ -14,7 +14,8 @@ const entry = (lsn: number, extra: Partial<Entry> = {}): Entry => ({
   tombstone: 0,
   created_at: '2026-01-01T10:00:00.000Z',
   source_node: 'a',
-  source_role: 'client',
+  hlc_ms: Date.UTC(2026, 0, 1, 10),
+  hlc_counter: lsn,
   ...extra,
 });
 
@@ -36,7 +37,7 @@ describe('the change file', () => {
     if (!parsed.ok) return;
     expect(parsed.meta).toMatchObject({ source_node: 'a', client_id: 'a', from_lsn: 0, to_lsn: 2, count: 2 });
     expect(parsed.meta.sha256).toMatch(/^[0-9a-f]{64}$/);
-    expect(parsed.entries.map((e) => e.lsn)).toEqual([1, 2]);
+    expect(parsed.entries.map((e) => e.entry.lsn)).toEqual([1, 2]);
     expect(good.split('\n')[0]).toMatch(/^\{"__meta__":\{/);
   });
 
@@ -75,7 +76,7 @@ describe('the change file', () => {
     const time = writeChangeFile(meta, [{ ...entry(1), created_at: 'yesterday' }]);
     expect(parseChangeFile(time)).toMatchObject({
       ok: false,
-      reason: /created_at is not an ISO-8601 UTC time/,
+      reason: 'change 1 (line 2): created_at is "yesterday" (expected an ISO-8601 UTC time that exists)',
     });
   });
 });

@@ -119,10 +119,11 @@ describe('the live snapshot', () => {
       warnings: [],
       max_lag_ms: 10_000,
       ready_requires_replication: true,
+      heartbeat: null,
     });
     expect(s.processes).toEqual([
-      { name: 'worker', pid: null, ready: false, restarts: 0, uptime_ms: null },
-      { name: 'web', pid: null, ready: false, restarts: 0, uptime_ms: null },
+      { name: 'worker', pid: null, ready: false, restarts: 0, uptime_ms: null, liveness: null },
+      { name: 'web', pid: null, ready: false, restarts: 0, uptime_ms: null, liveness: null },
     ]);
     expect(s.stores).toEqual([
       {
@@ -150,7 +151,14 @@ describe('the live snapshot', () => {
       { phase: 'replicate', duration_ms: 100 },
       { phase: 'start', duration_ms: 200 },
     ]);
-    expect(s.processes[1]).toEqual({ name: 'web', pid: 12, ready: true, restarts: 2, uptime_ms: 5000 });
+    expect(s.processes[1]).toEqual({
+      name: 'web',
+      pid: 12,
+      ready: true,
+      restarts: 2,
+      uptime_ms: 5000,
+      liveness: null,
+    });
     expect(s.litestream).toEqual({ pid: 10, up: true, restarts: 0, uptime_ms: 5000 });
     expect(s.lease).toEqual({ role: 'replicating', holder: null });
     expect(s.stores[0]).toMatchObject({ generation: 'abcd', lag_ms: 0 });
