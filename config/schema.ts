@@ -340,7 +340,7 @@ export interface LitestreamConfig {
   /**
    * The config Litestream is run with (`-config`): litestream.yml itself, or, when a database path in
    * it goes through a symlink, a copy with the resolved paths (`text`, written there before each run
-   * by db/litestream-config.ts; docs/litestream.md "Paths").
+   * by db/litestream/config-file.ts; docs/litestream.md "Paths").
    */
   readonly run: { readonly configPath: string; readonly text: string | undefined };
   readonly bin: string;
