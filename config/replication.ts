@@ -50,6 +50,7 @@ export function resolveLitestream(
     configPath,
     run: { configPath: runConfigPath, text: runText },
     bin: bin ?? 'litestream',
+    series: '0.3',
     takeoverTimeoutMs: section.takeover_timeout,
     dbs,
     restart: {

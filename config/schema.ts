@@ -340,10 +340,15 @@ export interface LitestreamConfig {
   /**
    * The config Litestream is run with (`-config`): litestream.yml itself, or, when a database path in
    * it goes through a symlink, a copy with the resolved paths (`text`, written there before each run
-   * by db/litestream-config.ts; docs/litestream.md "Paths").
+   * by db/litestream/config-file.ts; docs/litestream.md "Paths").
    */
   readonly run: { readonly configPath: string; readonly text: string | undefined };
   readonly bin: string;
+  /**
+   * The Litestream release line the binary speaks, from `litestream version` at preflight (the packaged
+   * binary is v0.3.13 by its pinned version): picks the driver (db/litestream/). Only `0.3` is accepted.
+   */
+  readonly series: '0.3';
   readonly takeoverTimeoutMs: number;
   readonly dbs: readonly LitestreamDb[];
   /** Restarts of Litestream when it exits while the app runs, before bootseq gives up (exit 1). */

@@ -95,24 +95,17 @@ export async function checkIntegrity(
 }
 
 /**
- * Bumps Litestream's own `_litestream_seq` row, with the statement Litestream itself runs after a
+ * Bumps Litestream's own `_litestream_seq` row, over the caller's connection, with the statement Litestream itself runs after a
  * checkpoint, so that the Litestream started next has a change to ship and its `wal segment written`
  * line proves that this very process replicates the database (docs/litestream.md Q9). False when the
  * table is not there (never replicated: Litestream snapshots it instead). Throws what SQLite says
  * (a read-only file system, a locked database).
  */
-export async function touchLitestreamSeq(file: string): Promise<boolean> {
-  const db = await openSqliteFile(file);
-  try {
-    const exists = db
-      .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_litestream_seq'")
-      .get();
-    if (exists === undefined) return false;
-    db.exec(
-      'INSERT INTO _litestream_seq (id, seq) VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET seq = seq + 1',
-    );
-    return true;
-  } finally {
-    db.close();
-  }
+export function bumpLitestreamSeq(db: SqliteFile): boolean {
+  const exists = db
+    .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_litestream_seq'")
+    .get();
+  if (exists === undefined) return false;
+  db.exec('INSERT INTO _litestream_seq (id, seq) VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET seq = seq + 1');
+  return true;
 }

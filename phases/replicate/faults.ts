@@ -5,7 +5,7 @@
 
 import path from 'node:path';
 import { describeMount } from '../../db/index.js';
-import type { LitestreamLine } from './lines.js';
+import type { LitestreamLine } from '../../db/litestream/index.js';
 
 /**
  * Lines that mean a database file was replaced under Litestream or its WAL is broken

@@ -11,9 +11,9 @@ import { ReplicationError } from '../../core/errors.js';
 import { describeKill } from '../../core/exit.js';
 import type { Config, LitestreamConfig } from '../../config/schema.js';
 import { taskId, type Child, type Phase, type TaskContext } from '../../core/task.js';
-import { litestreamConfigFile, touchLitestreamSeq } from '../../db/index.js';
+import { litestreamDriver, type Handoff, type LitestreamDriver } from '../../db/litestream/index.js';
 import { classify, isErrorLine, REPLACED_LINE } from './faults.js';
-import { isRoutine, linesOf, parseLine, parseOnce } from './lines.js';
+import { linesOf, parseOnce } from './lines.js';
 import {
   releaseBootLeases,
   releaseReplication,
@@ -54,6 +54,8 @@ export const replicate: Phase = {
 interface Session {
   readonly ctx: TaskContext;
   readonly config: Config & { litestream: LitestreamConfig };
+  /** What this version of Litestream takes and says (db/litestream): the phase never asks which one. */
+  readonly driver: LitestreamDriver;
   readonly targets: readonly TakeoverTarget[];
   readonly monitor: ProgressMonitor;
   /** Whether each replica can still be restored (docs/litestream.md Q12). */
@@ -102,19 +104,23 @@ async function replicateAtBoot(session: Session): Promise<void> {
   const startedAt = Date.now();
   let child: Child;
   let states: Map<string, TakeoverState>;
+  let handoffs: Handoff[] = [];
   try {
-    await bumpSeq(session, 'boot');
+    handoffs = await prepareTakeover(session, 'boot');
     child = await spawnLitestream(session);
   } catch (error) {
+    release(handoffs);
     releaseReplication(session.lease);
     throw error;
   }
   try {
     states = await awaitTakeover(child, session.targets, {
+      driver: session.driver,
       timeoutMs: config.litestream.takeoverTimeoutMs,
       signal: ctx.signal,
     });
   } catch (error) {
+    release(handoffs);
     await ctx.stop(child, config.shutdown.replicationGraceMs);
     releaseReplication(session.lease);
     if (!(error instanceof TakeoverError)) throw error;
@@ -123,6 +129,7 @@ async function replicateAtBoot(session: Session): Promise<void> {
       hint: `${error.hint}; nothing was started`,
     });
   }
+  release(handoffs);
   const stores = session.targets.map((t) => t.store);
   const done = (store: string) => (states.get(store)?.doneAtMs ?? startedAt) - startedAt;
   ctx.record('takeover_ms', Object.fromEntries(stores.map((s) => [s, done(s)])));
@@ -165,17 +172,29 @@ async function takeOverLater(session: Session, signal: AbortSignal): Promise<voi
     'info',
     `the replication lease is free after ${Math.round((Date.now() - waitingSince) / 1000)} s: starting litestream for ${stores}`,
   );
-  await bumpSeq(session, 'restart');
-  const child = await spawnLitestream(session);
+  const handoffs = await prepareTakeover(session, 'restart');
+  let child: Child;
+  try {
+    child = await spawnLitestream(session);
+  } catch (error) {
+    release(handoffs);
+    throw error;
+  }
   keepReplicating(session, child);
   try {
-    await awaitTakeover(child, session.targets, { timeoutMs: config.litestream.takeoverTimeoutMs, signal });
+    await awaitTakeover(child, session.targets, {
+      driver: session.driver,
+      timeoutMs: config.litestream.takeoverTimeoutMs,
+      signal,
+    });
   } catch (error) {
     if (signal.aborted) return;
     const hint = error instanceof TakeoverError ? ` (${error.hint})` : '';
     ctx.note('error', `litestream did not take over after the handoff: ${(error as Error).message}${hint}`);
     void child.stop(0, 'SIGKILL'); // the supervisor restarts it as after a crash, within its bound
     return;
+  } finally {
+    release(handoffs);
   }
   ctx.note('info', `litestream has taken over ${stores}: this bootseq replicates now`);
   session.role = { role: 'replicating' };
@@ -192,20 +211,35 @@ function keepReplicating(session: Session, child: Child): void {
   const { ctx, config } = session;
   const stores = session.targets.map((t) => t.store).join(', ');
   const timer = setInterval(() => session.monitor.poll(), PROGRESS_POLL_MS).unref();
+  // What each restarted Litestream's prepareTakeover holds, until its takeover is proven or fails.
+  const restartHandoffs = new Map<Child, Handoff[]>();
   ctx.keep(child, 'replication', {
     restart: {
       start: async () => {
         session.snapshots.renewGenerations();
-        await bumpSeq(session, 'restart');
-        return spawnLitestream(session);
+        const handoffs = await prepareTakeover(session, 'restart');
+        try {
+          const restarted = await spawnLitestream(session);
+          restartHandoffs.set(restarted, handoffs);
+          return restarted;
+        } catch (error) {
+          release(handoffs);
+          throw error;
+        }
       },
       onFailureOnly: false,
       ...config.litestream.restart,
       awaitReady: async (restarted, signal) => {
-        await awaitTakeover(restarted, session.targets, {
-          timeoutMs: config.litestream.takeoverTimeoutMs,
-          signal,
-        });
+        try {
+          await awaitTakeover(restarted, session.targets, {
+            driver: session.driver,
+            timeoutMs: config.litestream.takeoverTimeoutMs,
+            signal,
+          });
+        } finally {
+          release(restartHandoffs.get(restarted) ?? []);
+          restartHandoffs.delete(restarted);
+        }
         watch(session, restarted);
         return `litestream has taken over ${stores} again`;
       },
@@ -213,6 +247,8 @@ function keepReplicating(session: Session, child: Child): void {
     beforeStop: () => session.monitor.markStop(),
     afterStop: async (exit) => {
       clearInterval(timer);
+      for (const handoffs of restartHandoffs.values()) release(handoffs);
+      restartHandoffs.clear();
       const verdict = session.monitor.verdict(describeKill(exit));
       try {
         return await session.snapshots.judgeAtStop(verdict);
@@ -236,15 +272,18 @@ function createSession(ctx: TaskContext, config: Session['config']): Session {
         ]
       : [],
   );
+  const driver = litestreamDriver(config.litestream);
   const session: Session = {
     ctx,
     config,
+    driver,
     targets,
     lease: replicationLease(targets.map((t) => t.dbPath)),
     current: undefined,
     role: { role: 'replicating' },
-    snapshots: createRestorabilityCheck(ctx, config, targets, () => session.current),
+    snapshots: createRestorabilityCheck(ctx, config, driver, targets, () => session.current),
     monitor: createProgressMonitor(targets, {
+      driver,
       stallTimeoutMs: config.litestream.stall.timeoutMs,
       stallRestartMs: config.litestream.stall.restartMs,
       onStall: (stalls) => ctx.note('error', describeStall(stalls), stallHint(session, stalls)),
@@ -270,44 +309,56 @@ function watch(session: Session, child: Child): void {
 
 /**
  * Gives the Litestream about to start a change to ship in every database that has been replicated
- * before, so that its own `wal segment written` line can prove it replicates (takeover.ts). At boot a
- * database that cannot be written (a read-only mount) fails here, before Litestream starts; at a
+ * before, so that its own write to the replica can prove it replicates (takeover.ts), and holds what
+ * the driver must hold until that proof (db/litestream: the v0.3 driver's handoff connection). At boot
+ * a database that cannot be written (a read-only mount) fails here, before Litestream starts; at a
  * restart, with the app running, a failure only warns: the app's own writes give it changes to ship.
+ * The caller releases what it returns once the takeover is proven or has failed.
  */
-async function bumpSeq(session: Session, when: 'boot' | 'restart'): Promise<void> {
+async function prepareTakeover(session: Session, when: 'boot' | 'restart'): Promise<Handoff[]> {
+  const handoffs: Handoff[] = [];
   for (const target of session.targets) {
     try {
-      await touchLitestreamSeq(target.dbPath);
+      handoffs.push(await session.driver.prepareTakeover(target.dbPath));
     } catch (error) {
       const message = (error as Error).message;
       if (when === 'restart') {
         session.ctx.note('warn', `cannot prepare ${target.store} for the restarted litestream: ${message}`);
         continue;
       }
-      const advice = classify(parseLine(message), { dbPath: target.dbPath }).advice;
+      release(handoffs);
+      const advice = classify(session.driver.parseLine(message), { dbPath: target.dbPath }).advice;
       throw new ReplicationError(TASK_ID, `cannot prepare ${target.store} for litestream: ${message}`, {
         hint: `${advice}; nothing was replicated and nothing was started`,
       });
     }
   }
+  return handoffs;
+}
+
+function release(handoffs: readonly Handoff[]): void {
+  for (const handoff of handoffs) handoff.release();
 }
 
 /** `litestream replicate`, its lines fed to the progress monitor and its faults reported loudly. */
 async function spawnLitestream(session: Session): Promise<Child> {
-  const { ctx, config } = session;
-  const configFile = litestreamConfigFile(config.litestream.run);
-  const parse = parseOnce();
+  const { ctx, config, driver } = session;
+  const configFile = driver.configFile(config.litestream.run);
+  const parse = parseOnce(driver.parseLine);
+  const args = driver.replicateArgs(configFile);
   const child = await ctx.start({
-    command: { file: config.litestream.bin, args: ['replicate', '-config', configFile] },
-    display: `litestream replicate -config ${path.relative(config.dir, configFile)}`,
+    command: { file: config.litestream.bin, args },
+    display: `litestream ${args.map((a) => (a === configFile ? path.relative(config.dir, configFile) : a)).join(' ')}`,
     // Every line is read below; only what an operator should see is relayed (litestream.log).
-    ...(config.litestream.log === 'all' ? {} : { relay: (text: string) => !isRoutine(parse(text)) }),
+    ...(config.litestream.log === 'all' ? {} : { relay: (text: string) => !driver.isRoutine(parse(text)) }),
   });
   const reported = new Set<string>();
   linesOf(child, parse).onLine((line) => {
     session.monitor.observe(line);
     session.snapshots.observe(line);
-    if (line.msg === 'wal segment written' && line.db) reported.delete(line.db);
+    // A write of changes (not a whole copy) shows the fault is over: the next one is reported again.
+    const shipped = driver.shipped(line);
+    if (shipped && !shipped.whole) reported.delete(shipped.db);
     // Until it has taken over, a fault fails the takeover instead (takeover.ts).
     if (session.current !== child) return;
     if (REPLACED_LINE.test(line.text)) {

@@ -19,11 +19,9 @@
 // Reads files and lines; never writes, never stops anything itself (the callbacks do).
 
 import fs from 'node:fs';
-import path from 'node:path';
 import type { StopCheck, StoreReplicationView } from '../../core/task.js';
+import type { LitestreamDriver, LitestreamLine, Position } from '../../db/litestream/index.js';
 import { classify, isBenign, isErrorLine } from './faults.js';
-import { isAtOrPast, type LitestreamLine, type Position } from './lines.js';
-import { readGeneration } from './takeover.js';
 
 export interface ProgressTarget {
   readonly store: string;
@@ -42,6 +40,8 @@ export interface Stall {
 }
 
 export interface ProgressOptions {
+  /** Reads Litestream's own copy and its lines (db/litestream). */
+  readonly driver: LitestreamDriver;
   readonly stallTimeoutMs: number;
   readonly stallRestartMs: number;
   readonly now?: () => number;
@@ -64,6 +64,7 @@ interface Pending {
 
 interface StoreProgress {
   readonly target: ProgressTarget;
+  readonly driver: LitestreamDriver;
   /** The WAL's mtime at the last look, and when that look was. */
   walSeenMs: number;
   lookedAtMs: number;
@@ -83,7 +84,7 @@ interface StoreProgress {
 
 export function createProgressMonitor(targets: readonly ProgressTarget[], options: ProgressOptions) {
   const now = options.now ?? Date.now;
-  const stores = targets.map((target) => newStoreProgress(target, now()));
+  const stores = targets.map((target) => newStoreProgress(target, options.driver, now()));
   const byPath = new Map(stores.map((s) => [s.target.dbPath, s]));
   const watch: WatchState = { restartAsked: true, stopErrors: [] };
 
@@ -182,36 +183,26 @@ function observeLine(
     if (watch.stoppingAtMs !== undefined) watch.stopErrors.push(line);
     if (store) store.lastError = line;
   }
-  const end = shippedEnd(line);
-  if (!store || !end || !line.replica) return;
-  store.shipped.set(line.replica, { position: end, atMs: line.timeMs ?? now() });
-  settle(store, line.replica);
+  const shipped = store?.driver.shipped(line);
+  if (!store || !shipped) return;
+  store.shipped.set(shipped.replica, { position: shipped.upTo, atMs: line.timeMs ?? now() });
+  settle(store, shipped.replica);
   store.lastError = undefined;
 }
 
-function newStoreProgress(target: ProgressTarget, at: number): StoreProgress {
+function newStoreProgress(target: ProgressTarget, driver: LitestreamDriver, at: number): StoreProgress {
   return {
     target,
+    driver,
     walSeenMs: walMtime(target.dbPath),
     lookedAtMs: at,
     local: [],
-    shadow: readShadow(target.metaPath),
+    shadow: driver.localPosition(target.metaPath),
     shipped: new Map(),
     pending: new Map(),
     lastError: undefined,
     stalledSince: undefined,
   };
-}
-
-/**
- * How far a line says a replica now holds: a snapshot the whole database up to its position, a WAL
- * segment `sz` bytes from its own; undefined for any other line.
- */
-function shippedEnd(line: LitestreamLine): Position | undefined {
-  if (!line.db || !line.replica || !line.position) return undefined;
-  if (line.msg === 'wal segment written')
-    return { ...line.position, offset: line.position.offset + (line.size ?? 0) };
-  return line.msg === 'snapshot written' ? line.position : undefined;
 }
 
 /**
@@ -250,7 +241,7 @@ function lookForStalls(
 function viewOf(s: StoreProgress, at: number): StoreReplicationView {
   return {
     store: s.target.store,
-    generation: readGeneration(s.target.metaPath) ?? null,
+    generation: s.driver.lineage(s.target.metaPath) ?? null,
     lastSyncMs: lastSync(s),
     lagMs: lagOf(s, at).lagMs,
   };
@@ -328,17 +319,17 @@ function look(s: StoreProgress, at: number): void {
     if (s.local.length > MAX_WINDOWS) s.local.splice(0, 2, { from: s.local[0]!.from, to: s.local[1]!.to });
   }
   s.lookedAtMs = at;
-  s.shadow = readShadow(s.target.metaPath) ?? s.shadow;
+  s.shadow = s.driver.localPosition(s.target.metaPath) ?? s.shadow;
   const shadow = s.shadow;
   while (s.local[0] && shadow && s.local[0].to <= shadow.mtimeMs) s.local.shift();
   for (const replica of s.target.replicas) {
     settle(s, replica);
     if (!shadow) continue;
     const shipped = s.shipped.get(replica)?.position;
-    if (shipped !== undefined && isAtOrPast(shipped, shadow)) continue;
+    if (shipped !== undefined && s.driver.isAtOrPast(shipped, shadow)) continue;
     const queue = s.pending.get(replica) ?? [];
     const last = queue.at(-1);
-    if (last && isAtOrPast(last.position, shadow)) continue;
+    if (last && s.driver.isAtOrPast(last.position, shadow)) continue;
     queue.push({ position: shadow, sinceMs: Math.min(at, shadow.mtimeMs) });
     // A replica that takes nothing for hours: fold the oldest two (the lag only grows).
     if (queue.length > MAX_WINDOWS) queue.splice(0, 2, { ...queue[1]!, sinceMs: queue[0]!.sinceMs });
@@ -358,7 +349,7 @@ function settle(s: StoreProgress, replica: string): void {
   const current = s.shadow?.generation;
   while (
     queue[0] &&
-    (isAtOrPast(shipped, queue[0].position) ||
+    (s.driver.isAtOrPast(shipped, queue[0].position) ||
       (shipped.generation === current && queue[0].position.generation !== current))
   )
     queue.shift();
@@ -369,25 +360,6 @@ function walMtime(dbPath: string): number {
     return fs.statSync(`${dbPath}-wal`).mtimeMs;
   } catch {
     return 0;
-  }
-}
-
-/** The newest shadow WAL file of the current generation: its index, size and mtime. */
-function readShadow(metaPath: string): Shadow | undefined {
-  const generation = readGeneration(metaPath);
-  if (!generation) return undefined;
-  const dir = path.join(metaPath, 'generations', generation, 'wal');
-  try {
-    const newest = fs
-      .readdirSync(dir)
-      .filter((n) => /^[0-9a-f]{8}\.wal$/.test(n))
-      .sort()
-      .at(-1);
-    if (!newest) return undefined;
-    const stat = fs.statSync(path.join(dir, newest));
-    return { generation, index: Number.parseInt(newest, 16), offset: stat.size, mtimeMs: stat.mtimeMs };
-  } catch {
-    return undefined;
   }
 }
 

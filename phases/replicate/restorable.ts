@@ -14,11 +14,12 @@ import {
   type CheckTarget,
   type Finding,
 } from './snapshots.js';
-import type { LitestreamLine } from './lines.js';
+import type { LitestreamDriver, LitestreamLine } from '../../db/litestream/index.js';
 
 export function createRestorabilityCheck(
   ctx: TaskContext,
   config: Config & { litestream: LitestreamConfig },
+  driver: LitestreamDriver,
   targets: readonly CheckTarget[],
   current: () => Child | undefined,
 ) {
@@ -29,6 +30,7 @@ export function createRestorabilityCheck(
   );
   const listed = targets.map((t) => ({ ...t, listPath: listPaths.get(t.store) ?? t.dbPath }));
   const checker = createSnapshotChecker(listed, {
+    driver,
     intervalMs: litestream.snapshotCheckMs,
     list: litestreamLister((spec) => ctx.start(spec), litestream.bin, litestream.run.configPath),
     isActive: () => current() !== undefined,

@@ -13,11 +13,13 @@
 // the `generation` file, and only when asked, between a Litestream's exit and the next one's start
 // (what Litestream itself does when it cannot continue a generation: Q12).
 
-import fs from 'node:fs';
-import path from 'node:path';
 import type { Child, CommandSpec, ReplicaRestorabilityView } from '../../core/task.js';
-import { parseLine, type LitestreamLine } from './lines.js';
-import { readGeneration } from './takeover.js';
+import type {
+  ListCommand,
+  LitestreamDriver,
+  LitestreamLine,
+  Restorability,
+} from '../../db/litestream/index.js';
 
 /** How long one `litestream snapshots` or `litestream wal` may take before it is killed (unknown). */
 export const LIST_TIMEOUT_MS = 10_000;
@@ -28,116 +30,6 @@ export const STOP_TIMEOUT_MS = 5000;
  * a new generation's first snapshot is written a moment after its `generation` file.
  */
 const CONFIRM_MS = 2000;
-
-export interface SnapshotRow {
-  readonly replica: string;
-  readonly generation: string;
-  readonly index: number;
-  readonly size: number;
-  readonly created: string;
-}
-
-export interface WalSegmentRow extends SnapshotRow {
-  readonly offset: number;
-}
-
-/** A listing's rows, and what Litestream said instead of rows (ERROR lines, unreadable lines). */
-export interface Listing<Row> {
-  readonly rows: readonly Row[];
-  readonly errors: readonly string[];
-}
-
-const GENERATION = /^[0-9a-f]{16}$/;
-const COUNT = /^\d+$/;
-
-/** `litestream snapshots` output: `replica  generation  index  size  created` rows. */
-export function parseSnapshots(lines: readonly string[]): Listing<SnapshotRow> {
-  return parseTable(lines, 'replica generation index size created', (f) => {
-    const [replica, generation, index, size, created] = f;
-    if (f.length !== 5 || !generation || !GENERATION.test(generation)) return undefined;
-    if (!COUNT.test(index ?? '') || !COUNT.test(size ?? '')) return undefined;
-    return { replica: replica!, generation, index: Number(index), size: Number(size), created: created! };
-  });
-}
-
-/** `litestream wal` output: `replica  generation  index  offset  size  created` rows. */
-export function parseWalSegments(lines: readonly string[]): Listing<WalSegmentRow> {
-  return parseTable(lines, 'replica generation index offset size created', (f) => {
-    const [replica, generation, index, offset, size, created] = f;
-    if (f.length !== 6 || !generation || !GENERATION.test(generation)) return undefined;
-    if (![index, offset, size].every((n) => COUNT.test(n ?? ''))) return undefined;
-    return {
-      replica: replica!,
-      generation,
-      index: Number(index),
-      offset: Number(offset),
-      size: Number(size),
-      created: created!,
-    };
-  });
-}
-
-function parseTable<Row>(
-  lines: readonly string[],
-  header: string,
-  row: (fields: string[]) => Row | undefined,
-): Listing<Row> {
-  const rows: Row[] = [];
-  const errors: string[] = [];
-  for (const text of lines) {
-    if (text.trim() === '') continue;
-    const fields = text.trim().split(/\s+/);
-    if (fields.join(' ') === header) continue;
-    // Litestream's own log lines (slog text or JSON): an ERROR instead of rows means "cannot tell".
-    if (/^(time=|\{)/.test(text.trim())) {
-      const line = parseLine(text);
-      if (line.level === 'ERROR' || line.level === 'WARN') errors.push(line.error ?? line.msg ?? text);
-      continue;
-    }
-    const parsed = row(fields);
-    if (parsed) rows.push(parsed);
-    else errors.push(`unreadable line: ${text}`);
-  }
-  return { rows, errors };
-}
-
-export type Restorability =
-  | { readonly state: 'restorable' }
-  /** `reason`: a few words (`its snapshot is gone`); `detail`: what was seen, with the generation. */
-  | { readonly state: 'unrestorable'; readonly reason: string; readonly detail: string }
-  | { readonly state: 'unknown'; readonly why: string };
-
-/**
- * One replica's verdict for `generation`, from its snapshot listing and, when given, its WAL listing
- * (Litestream's restore refuses a WAL index whose first segment does not start at 0: Q12).
- */
-export function judgeReplica(
-  generation: string,
-  snapshots: Listing<SnapshotRow>,
-  wal?: Listing<WalSegmentRow>,
-): Restorability {
-  if (snapshots.errors.length > 0) return { state: 'unknown', why: snapshots.errors[0]! };
-  if (!snapshots.rows.some((r) => r.generation === generation))
-    return {
-      state: 'unrestorable',
-      reason: 'its snapshot is gone',
-      detail: `generation ${generation} has no snapshot in it`,
-    };
-  if (!wal) return { state: 'restorable' };
-  if (wal.errors.length > 0) return { state: 'unknown', why: wal.errors[0]! };
-  const firstOffset = new Map<number, number>();
-  for (const r of wal.rows)
-    if (r.generation === generation)
-      firstOffset.set(r.index, Math.min(firstOffset.get(r.index) ?? Infinity, r.offset));
-  const broken = [...firstOffset].filter(([, offset]) => offset !== 0).sort(([a], [b]) => a - b)[0];
-  if (broken)
-    return {
-      state: 'unrestorable',
-      reason: 'the start of its WAL is gone',
-      detail: `generation ${generation}'s WAL index ${broken[0].toString(16).padStart(8, '0')} begins at offset ${broken[1]}, not 0`,
-    };
-  return { state: 'restorable' };
-}
 
 export interface CheckTarget {
   readonly store: string;
@@ -158,13 +50,11 @@ export interface Finding {
   readonly detail: string;
 }
 
-/** Runs `litestream ARGS` (the caller adds the binary and -config) and returns its output lines. */
-export type ListCommand = (
-  args: readonly string[],
-  timeoutMs: number,
-) => Promise<{ lines: string[]; failed?: string }>;
+export type { ListCommand } from '../../db/litestream/index.js';
 
 export interface SnapshotCheckOptions {
+  /** Asks the replica and reads the lineage (db/litestream). */
+  readonly driver: LitestreamDriver;
   /** Time between two periodic checks (from the end of one to the start of the next). */
   readonly intervalMs: number;
   readonly list: ListCommand;
@@ -200,38 +90,6 @@ function newReplicaState(): ReplicaState {
     snapshotting: false,
     unknownSaid: false,
   };
-}
-
-/**
- * One replica now: its generation, the listings, and the verdict; undefined when there is nothing to
- * judge (no generation yet) or the generation moved while Litestream was asked.
- */
-async function listReplica(
-  list: ListCommand,
-  target: CheckTarget,
-  replica: string,
-  withWal: boolean,
-  timeoutMs: number,
-): Promise<{ generation: string; verdict: Restorability } | undefined> {
-  const generation = readGeneration(target.metaPath);
-  if (!generation) return undefined;
-  const base = ['-replica', replica];
-  const db = target.listPath ?? target.dbPath;
-  const snapshots = await list(['snapshots', ...base, db], timeoutMs);
-  // Without a snapshot listing there is nothing to judge: do not wait on the WAL's as well.
-  const wal =
-    withWal && !snapshots.failed
-      ? await list(['wal', ...base, '-generation', generation, db], timeoutMs)
-      : undefined;
-  if (readGeneration(target.metaPath) !== generation) return undefined;
-  const asListing = (r: { lines: string[]; failed?: string }) =>
-    r.failed ? { rows: [], errors: [r.failed] } : undefined;
-  const verdict = judgeReplica(
-    generation,
-    asListing(snapshots) ?? parseSnapshots(snapshots.lines),
-    wal && (asListing(wal) ?? parseWalSegments(wal.lines)),
-  );
-  return { generation, verdict };
 }
 
 /** A replica's state after a verdict: a finding when it cannot be restored, 'unknown' when Litestream could not tell. */
@@ -293,8 +151,8 @@ export function createSnapshotChecker(targets: readonly CheckTarget[], options: 
       const target = line.db ? byPath.get(line.db) : undefined;
       const state = target && line.replica ? states.get(key(target.store, line.replica)) : undefined;
       if (!state) return;
-      if (line.msg === 'write snapshot') state.snapshotting = true;
-      else if (line.msg === 'snapshot written' || line.level === 'ERROR') state.snapshotting = false;
+      const copying = options.driver.copyingWhole(line);
+      if (copying !== undefined) state.snapshotting = copying;
     },
 
     /** A Litestream has taken over: checks (re)start, and the next one lists the WAL too. */
@@ -317,7 +175,10 @@ export function createSnapshotChecker(targets: readonly CheckTarget[], options: 
      * store asked for, so that it starts a new generation with a snapshot (Q12). Returns those stores.
      */
     renewGenerations(): { store: string; file: string }[] {
-      const done = [...renew].map(removeGeneration);
+      const done = [...renew].map((target) => ({
+        store: target.store,
+        file: options.driver.renewLineage(target.metaPath),
+      }));
       renew.clear();
       return done;
     },
@@ -392,7 +253,7 @@ async function checkOne(
   const look = () =>
     state.snapshotting
       ? Promise.resolve(undefined)
-      : listReplica(scope.options.list, target, replica, withWal, scope.timeoutMs());
+      : scope.options.driver.checkRestorable(scope.options.list, target, replica, withWal, scope.timeoutMs());
   let seen = await look();
   if (confirm && seen?.verdict.state === 'unrestorable') {
     await new Promise((resolve) => setTimeout(resolve, scope.options.confirmMs ?? CONFIRM_MS).unref());
@@ -430,13 +291,6 @@ function markReported(
 }
 
 export type SnapshotChecker = ReturnType<typeof createSnapshotChecker>;
-
-/** Removes a store's `generation` file: the next Litestream starts a new generation with a snapshot. */
-function removeGeneration(target: CheckTarget): { store: string; file: string } {
-  const file = path.join(target.metaPath, 'generation');
-  fs.rmSync(file, { force: true });
-  return { store: target.store, file };
-}
 
 function viewOf(replica: string, s: ReplicaState): ReplicaRestorabilityView {
   return {

@@ -1,7 +1,8 @@
 // Proof that this Litestream process has taken over every database on this boot (docs/litestream.md
-// Q3, Q9): it holds the file open, `_litestream_seq` exists, and it has itself logged a snapshot or a
-// WAL segment written to every replica of the database, in the generation `.<db>-litestream/generation`
-// names. Files left by an earlier run (a generation file, old snapshots, `_litestream_seq` in a
+// Q3, Q9): it holds the file open, `_litestream_seq` exists, and it has itself logged a write to every
+// replica of the database (v0.3: a snapshot or a WAL segment), in the lineage it replicates now (v0.3:
+// the generation `.<db>-litestream/generation` names). The driver (db/litestream) reads the lines and
+// the files; what counts as proof is decided here. Files left by an earlier run (a generation file, old snapshots, `_litestream_seq` in a
 // restored copy) prove nothing: only this process's own `snapshot written` / `wal segment written`
 // lines do, which is why the replicate phase bumps `_litestream_seq` before starting it (a database
 // that continues its generation would otherwise give Litestream nothing to write). Any ERROR line
@@ -9,13 +10,13 @@
 // db` proves nothing: Litestream prints it for databases that do not even exist.
 
 import fs from 'node:fs';
-import path from 'node:path';
 import { describeExit } from '../../core/exit.js';
 import { waitFor } from '../../core/wait.js';
 import { openSqliteFile, type SqliteFile } from '../../db/index.js';
+import type { LitestreamDriver, LitestreamLine } from '../../db/litestream/index.js';
 import type { Child } from '../../core/task.js';
 import { classify, isErrorLine, REPLACED_LINE } from './faults.js';
-import { linesOf, type LitestreamLine } from './lines.js';
+import { linesOf } from './lines.js';
 
 export interface TakeoverTarget {
   readonly store: string;
@@ -61,10 +62,11 @@ interface Watch {
 export async function awaitTakeover(
   child: Child,
   targets: readonly TakeoverTarget[],
-  options: { readonly timeoutMs: number; readonly signal: AbortSignal },
+  options: { readonly driver: LitestreamDriver; readonly timeoutMs: number; readonly signal: AbortSignal },
 ): Promise<Map<string, TakeoverState>> {
+  const { driver } = options;
   const watch: Watch = { written: new Map(), fault: undefined };
-  const stop = linesOf(child).onLine((line) => observe(watch, line));
+  const stop = linesOf(child, driver.parseLine).onLine((line) => observe(driver, watch, line));
   const states = new Map(targets.map((t) => [t.store, newState()]));
   const deadline = Date.now() + options.timeoutMs;
   try {
@@ -79,9 +81,9 @@ export async function awaitTakeover(
           child.outputTail(),
         );
       }
-      if (await poll(child.pid, targets, states, watch)) return states;
+      if (await poll(driver, child.pid, targets, states, watch)) return states;
       if (Date.now() > deadline) throw timeoutError(targets, states, options.timeoutMs, child);
-      await nextPoll(child, options.signal);
+      await nextPoll(driver, child, options.signal);
     }
   } finally {
     stop();
@@ -98,21 +100,22 @@ function newState(): TakeoverState {
   };
 }
 
-function observe(watch: Watch, line: LitestreamLine): void {
+function observe(driver: LitestreamDriver, watch: Watch, line: LitestreamLine): void {
   if (REPLACED_LINE.test(line.text) || (isErrorLine(line) && line.db !== undefined)) {
     watch.fault ??= line;
     return;
   }
-  if (line.msg !== 'snapshot written' && line.msg !== 'wal segment written') return;
-  if (!line.db || !line.replica || !line.position) return;
-  const byReplica = watch.written.get(line.db) ?? new Map<string, Set<string>>();
-  const generations = byReplica.get(line.replica) ?? new Set<string>();
-  generations.add(line.position.generation);
-  byReplica.set(line.replica, generations);
-  watch.written.set(line.db, byReplica);
+  const shipped = driver.shipped(line);
+  if (!shipped) return;
+  const byReplica = watch.written.get(shipped.db) ?? new Map<string, Set<string>>();
+  const generations = byReplica.get(shipped.replica) ?? new Set<string>();
+  generations.add(shipped.upTo.generation);
+  byReplica.set(shipped.replica, generations);
+  watch.written.set(shipped.db, byReplica);
 }
 
 async function poll(
+  driver: LitestreamDriver,
   pid: number,
   targets: readonly TakeoverTarget[],
   states: Map<string, TakeoverState>,
@@ -126,7 +129,7 @@ async function poll(
       if (!hasOpened(pid, target.dbPath)) continue;
       state.openedAtMs = now;
     }
-    state.generation = readGeneration(target.metaPath);
+    state.generation = driver.lineage(target.metaPath);
     if (!state.generation) continue;
     if (!state.hasSeqTable) {
       state.hasSeqTable = await hasSeqTable(target.dbPath);
@@ -179,26 +182,18 @@ export function describeMissing(target: TakeoverTarget, state: TakeoverState): s
 }
 
 /**
- * Waits POLL_MS, or less: a `snapshot written` or `wal segment written` line is the last signal of a
- * takeover, so the next check runs at once instead of up to POLL_MS later.
+ * Waits POLL_MS, or less: a write to a replica is the last signal of a takeover, so the next check
+ * runs at once instead of up to POLL_MS later.
  */
-async function nextPoll(child: Child, signal: AbortSignal): Promise<void> {
+async function nextPoll(driver: LitestreamDriver, child: Child, signal: AbortSignal): Promise<void> {
   await waitFor<void>(
     signal,
     (wake) =>
-      linesOf(child).onLine((line) => {
-        if (line.msg === 'snapshot written' || line.msg === 'wal segment written') wake();
+      linesOf(child, driver.parseLine).onLine((line) => {
+        if (driver.shipped(line)) wake();
       }),
     { ms: POLL_MS, timeout: () => undefined, aborted: () => undefined },
   );
-}
-
-export function readGeneration(metaPath: string): string | undefined {
-  try {
-    return fs.readFileSync(path.join(metaPath, 'generation'), 'utf8').trim() || undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 async function hasSeqTable(dbPath: string): Promise<boolean> {

@@ -2,8 +2,8 @@
 // under a name close to the configured one (`primray` beside `primary`) means the path in litestream.yml
 // has a typo, and starting empty would later retire the real backup (Litestream cannot tell "no backup
 // yet" from "wrong path"). S3 replicas are listed with one signed ListObjectsV2 (delimiter `/`) on the
-// parent prefix, then one small listing per sibling for its `generations/` (Litestream v0.3.13's layout);
-// file replicas read the parent folder. A listing that fails never blocks the boot: a warning, and the
+// parent prefix, then one small listing per sibling for the folders a replica holds (the driver's
+// `backupFolders`: `generations/` in Litestream v0.3's layout); file replicas read the parent folder. A listing that fails never blocks the boot: a warning, and the
 // fresh start goes on as before.
 
 import { createHash, createHmac } from 'node:crypto';
@@ -12,7 +12,7 @@ import path from 'node:path';
 import type { LitestreamReplica, S3ReplicaLocation } from '../../config/schema.js';
 import { withDeadline } from '../../core/wait.js';
 
-/** Siblings checked for `generations/` at most (likely typos first); the rest are only counted. */
+/** Siblings checked for a replica's folders at most (likely typos first); the rest are only counted. */
 const MAX_CHECKED = 50;
 const LIST_TIMEOUT_MS = 10_000;
 
@@ -83,22 +83,23 @@ function splitPrefix(prefix: string): { parent: string; name: string } {
 /** Looks beside one replica; never throws. */
 export async function lookBeside(
   replica: LitestreamReplica,
+  folders: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
   signal?: AbortSignal,
 ): Promise<SiblingLook> {
-  if (replica.type === 'file' && replica.path) return lookBesideFolder(replica.path);
-  if (replica.type === 's3' && replica.s3) return lookBesideS3(replica.s3, env, signal);
+  if (replica.type === 'file' && replica.path) return lookBesideFolder(replica.path, folders);
+  if (replica.type === 's3' && replica.s3) return lookBesideS3(replica.s3, folders, env, signal);
   return { kind: 'skipped' };
 }
 
-function lookBesideFolder(folder: string): SiblingLook {
+function lookBesideFolder(folder: string, folders: readonly string[]): SiblingLook {
   const parent = path.dirname(folder);
   const name = path.basename(folder);
   try {
     const entries = fs.readdirSync(parent, { withFileTypes: true });
     const replicas = entries
       .filter((e) => e.isDirectory() && e.name !== name)
-      .filter((e) => hasGenerations(path.join(parent, e.name)))
+      .filter((e) => holdsReplica(path.join(parent, e.name), folders))
       .map((e) => e.name)
       .sort();
     return {
@@ -116,16 +117,19 @@ function lookBesideFolder(folder: string): SiblingLook {
   }
 }
 
-function hasGenerations(folder: string): boolean {
-  try {
-    return fs.readdirSync(path.join(folder, 'generations')).length > 0;
-  } catch {
-    return false;
-  }
+function holdsReplica(folder: string, folders: readonly string[]): boolean {
+  return folders.some((name) => {
+    try {
+      return fs.readdirSync(path.join(folder, name)).length > 0;
+    } catch {
+      return false;
+    }
+  });
 }
 
 async function lookBesideS3(
   s3: S3ReplicaLocation,
+  folders: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
   signal?: AbortSignal,
 ): Promise<SiblingLook> {
@@ -147,7 +151,11 @@ async function lookBesideS3(
     ];
     const checked = ordered.slice(0, MAX_CHECKED);
     const held = await Promise.all(
-      checked.map(async (n) => (await client.list(`${parent}${n}/generations/`, '/', 1)).length > 0),
+      checked.map(async (n) => {
+        for (const folder of folders)
+          if ((await client.list(`${parent}${n}/${folder}/`, '/', 1)).length > 0) return true;
+        return false;
+      }),
     );
     const replicas = checked.filter((_, i) => held[i]).sort();
     const where = (n: string) => `s3://${s3.bucket}/${parent}${n}`;
@@ -299,6 +307,8 @@ export async function checkFreshStart(options: {
   replicas: readonly LitestreamReplica[];
   others: readonly LitestreamReplica[];
   allowFreshStart: boolean;
+  /** The folders a replica holds (the driver's `backupFolders`). */
+  backupFolders: readonly string[];
   env: Readonly<Record<string, string | undefined>>;
   signal?: AbortSignal | undefined;
 }): Promise<{
@@ -307,7 +317,9 @@ export async function checkFreshStart(options: {
 }> {
   const { store: storeName, allowFreshStart, env, signal } = options;
   const known = new Set(options.others.map(whereIs));
-  const looks = await Promise.all(options.replicas.map((r) => lookBeside(r, env, signal)));
+  const looks = await Promise.all(
+    options.replicas.map((r) => lookBeside(r, options.backupFolders, env, signal)),
+  );
   const notes: { level: 'info' | 'warn'; text: string }[] = [];
   for (const found of looks) {
     const look =

@@ -8,7 +8,8 @@ import path from 'node:path';
 import { TaskFailedError } from '../../core/errors.js';
 import type { StoreConfig } from '../../config/schema.js';
 import type { TaskContext } from '../../core/task.js';
-import { checkIntegrity, litestreamConfigFile } from '../../db/index.js';
+import { checkIntegrity } from '../../db/index.js';
+import { litestreamDriver, type LitestreamDriver } from '../../db/litestream/index.js';
 import { checkFreshStart } from './siblings.js';
 
 export async function restoreSqlite(ctx: TaskContext, store: StoreConfig): Promise<void> {
@@ -17,6 +18,9 @@ export async function restoreSqlite(ctx: TaskContext, store: StoreConfig): Promi
   const { taskId } = ctx;
   const shown = path.relative(config.dir, dbPath) || dbPath;
   if (fs.existsSync(dbPath)) {
+    // From here until the takeover, what lets the next Litestream continue the replica's lineage is
+    // kept (the v0.3 driver: a connection, so that no bootseq connection deletes the WAL on close).
+    if (config.litestream) await litestreamDriver(config.litestream).keepLineage(dbPath);
     ctx.note('info', `${shown} exists; left as it is (not restored)`);
     ctx.summarize('exists, kept');
     ctx.record('restored', false);
@@ -27,11 +31,12 @@ export async function restoreSqlite(ctx: TaskContext, store: StoreConfig): Promi
   if (!litestream) throw new TaskFailedError(taskId, 'no litestream config to restore from');
   const replicas =
     store.litestream?.replicas.map((r) => r.path ?? r.url ?? r.type).join(', ') ?? 'its replica';
-  // No generation in any file replica: `litestream restore` would answer "no matching backups found"
-  // (docs/litestream.md Q2) — known without starting it. Anything else (a generation, an unreadable
-  // folder, a remote replica) is litestream's to judge.
-  if (!mayHaveBackups(store)) {
-    await refuseMistypedReplica(ctx, store);
+  const driver = litestreamDriver(litestream);
+  // Every replica known to hold nothing (v0.3: a file replica without generations): `litestream
+  // restore` would answer "no matching backups found" (docs/litestream.md Q2), known without starting
+  // it. Anything else (an unreadable folder, a remote replica) is litestream's to judge.
+  if (!mayHaveBackups(store, driver)) {
+    await refuseMistypedReplica(ctx, store, driver);
     ctx.note('info', `no replica of ${shown} exists yet (${replicas} has no generations): fresh start`);
     ctx.summarize('fresh start (no replica yet)');
     ctx.record('restored', false);
@@ -39,34 +44,28 @@ export async function restoreSqlite(ctx: TaskContext, store: StoreConfig): Promi
   }
   // The database as litestream.yml names it; `-o` may differ (a rehearsal restores a copy elsewhere).
   const source = store.litestream?.path ?? dbPath;
-  const timestamp = store.restoreTimestamp === undefined ? [] : ['-timestamp', store.restoreTimestamp];
-  const configFile = litestreamConfigFile(litestream.run);
-  const args = [
-    'restore',
-    '-config',
-    configFile,
-    ...timestamp,
-    '-if-replica-exists',
-    '-if-db-not-exists',
-    '-o',
-    dbPath,
+  const configFile = driver.configFile(litestream.run);
+  const args = driver.restoreArgs({
+    configPath: configFile,
     source,
-  ];
+    outPath: dbPath,
+    timestamp: store.restoreTimestamp,
+  });
+  // Paths shown relative to the project, as everywhere in bootseq's output.
+  const show = (arg: string) => (path.isAbsolute(arg) ? path.relative(config.dir, arg) || arg : arg);
   await ctx.run({
     command: { file: litestream.bin, args },
-    display: `litestream restore -config ${path.relative(config.dir, configFile)}${timestamp.length ? ` -timestamp ${store.restoreTimestamp}` : ''} -if-replica-exists -if-db-not-exists -o ${shown} ${path.relative(config.dir, source) || source}`,
+    display: `litestream ${args.map(show).join(' ')}`,
     hint: `the replica (${replicas}) could not be restored; nothing was started and the replica was not modified. Fix what the litestream lines above say (permissions, credentials, the bucket or endpoint, a damaged snapshot, the replica path), then run \`bootseq restore ${store.name}\``,
   });
   if (!fs.existsSync(dbPath)) {
-    await refuseMistypedReplica(ctx, store);
+    await refuseMistypedReplica(ctx, store, driver);
     ctx.note('info', `no replica of ${shown} exists yet (${replicas}): fresh start`);
     ctx.summarize('fresh start (no replica yet)');
     ctx.record('restored', false);
     return;
   }
-  // The restore leaves <out>.tmp-shm / .tmp-wal behind and writes the file 0600 (docs/litestream.md Q2).
-  for (const suffix of ['.tmp-shm', '.tmp-wal', '.tmp']) fs.rmSync(`${dbPath}${suffix}`, { force: true });
-  fs.chmodSync(dbPath, 0o666 & ~process.umask());
+  driver.tidyRestored(dbPath);
   const check = await checkIntegrity(dbPath);
   if (!check.ok) {
     const quarantine = `${dbPath}.restore-failed-${Date.now()}`;
@@ -89,7 +88,11 @@ export async function restoreSqlite(ctx: TaskContext, store: StoreConfig): Promi
  * "No replica" may be a typo in the replica's path: a replica beside it under a close name stops the
  * boot (siblings.ts) unless `restore.allow_fresh_start`; what was seen beside it is logged.
  */
-async function refuseMistypedReplica(ctx: TaskContext, store: StoreConfig): Promise<void> {
+async function refuseMistypedReplica(
+  ctx: TaskContext,
+  store: StoreConfig,
+  driver: LitestreamDriver,
+): Promise<void> {
   const replicas = store.litestream?.replicas ?? [];
   const others = (ctx.config.litestream?.dbs ?? []).flatMap((db) =>
     db.replicas.filter((r) => !replicas.includes(r)),
@@ -99,6 +102,7 @@ async function refuseMistypedReplica(ctx: TaskContext, store: StoreConfig): Prom
     replicas,
     others,
     allowFreshStart: store.allowFreshStart,
+    backupFolders: driver.backupFolders,
     env: { ...process.env, ...ctx.config.env },
     signal: ctx.signal,
   });
@@ -106,17 +110,10 @@ async function refuseMistypedReplica(ctx: TaskContext, store: StoreConfig): Prom
   if (refusal) throw new TaskFailedError(ctx.taskId, refusal.message, { hint: refusal.hint });
 }
 
-function mayHaveBackups(store: StoreConfig): boolean {
+function mayHaveBackups(store: StoreConfig, driver: LitestreamDriver): boolean {
   const replicas = store.litestream?.replicas ?? [];
   if (replicas.length === 0) return true;
-  return replicas.some((r) => {
-    if (r.type !== 'file' || !r.path) return true;
-    try {
-      return fs.readdirSync(path.join(r.path, 'generations')).length > 0;
-    } catch (error) {
-      return (error as NodeJS.ErrnoException).code !== 'ENOENT';
-    }
-  });
+  return replicas.some((r) => !driver.hasNoBackups(r));
 }
 
 function formatBytes(bytes: number): string {

@@ -5,7 +5,7 @@
 import { describe, expect, test } from 'vitest';
 import { createExpander } from '../../config/secrets.js';
 import { splitStatements } from '../../db/split.js';
-import { parseLine } from '../../phases/replicate/lines.js';
+import { parseLine } from '../../db/litestream/lines.js';
 import { random } from '../helpers/random.js';
 
 const PIECES = [

@@ -74,7 +74,13 @@ describe('import rules (docs/architecture.md)', () => {
 
   test('a phase imports its own files, db/ through its index files, config/, and core/{task,errors,events,exit,wait,format}', () => {
     const allowedCore = ['task', 'errors', 'events', 'exit', 'wait', 'format'].map((n) => `core/${n}.ts`);
-    const dbEntries = ['db/index.ts', 'db/history/index.ts', 'db/backups/index.ts', 'db/sync/index.ts'];
+    const dbEntries = [
+      'db/index.ts',
+      'db/history/index.ts',
+      'db/backups/index.ts',
+      'db/sync/index.ts',
+      'db/litestream/index.ts',
+    ];
     expect(
       violations(
         (f) => f.startsWith('phases/') && f !== 'phases/index.ts',

@@ -3,7 +3,8 @@
 // one parsed line.
 
 import { describe, expect, test } from 'vitest';
-import { linesOf, parseLine, parseOnce, type LitestreamLine } from '../../../phases/replicate/lines.js';
+import { parseLine, type LitestreamLine } from '../../../db/litestream/lines.js';
+import { linesOf, parseOnce } from '../../../phases/replicate/lines.js';
 
 const WRITTEN =
   'time=2026-11-23T10:00:00.000Z level=INFO msg="wal segment written" db=/data/app.db replica=file position=c0ffee00c0ffee00/00000001:4152 sz=4152';
@@ -30,8 +31,8 @@ describe('linesOf', () => {
   test('one subscription per child, every reader gets the same parsed line, in the order they came', () => {
     const child = fakeOutput();
     const seen: [string, LitestreamLine][] = [];
-    linesOf(child).onLine((line) => seen.push(['first', line]));
-    linesOf(child).onLine((line) => seen.push(['second', line]));
+    linesOf(child, parseLine).onLine((line) => seen.push(['first', line]));
+    linesOf(child, parseLine).onLine((line) => seen.push(['second', line]));
     expect(child.subscribers).toBe(1);
     child.print(WRITTEN);
     expect(seen.map(([who]) => who)).toEqual(['first', 'second']);
@@ -43,8 +44,8 @@ describe('linesOf', () => {
     const child = fakeOutput();
     const first: string[] = [];
     const second: string[] = [];
-    const stop = linesOf(child).onLine((line) => first.push(line.msg ?? ''));
-    linesOf(child).onLine((line) => second.push(line.msg ?? ''));
+    const stop = linesOf(child, parseLine).onLine((line) => first.push(line.msg ?? ''));
+    linesOf(child, parseLine).onLine((line) => second.push(line.msg ?? ''));
     child.print(WRITTEN);
     stop();
     child.print(ERROR);
@@ -54,7 +55,7 @@ describe('linesOf', () => {
 
   test('the relay filter and the feed share one parse of each line: the very same object', () => {
     const child = fakeOutput();
-    const parse = parseOnce();
+    const parse = parseOnce(parseLine);
     // core/context.ts subscribes the relay filter first; the feed reads the line after it.
     const relayed: LitestreamLine[] = [];
     child.onLine((text) => relayed.push(parse(text)));
@@ -71,7 +72,7 @@ describe('linesOf', () => {
 
 describe('parseOnce', () => {
   test('the same text twice in a row is parsed once; another text is parsed anew', () => {
-    const parse = parseOnce();
+    const parse = parseOnce(parseLine);
     const a = parse(WRITTEN);
     expect(parse(WRITTEN)).toBe(a);
     const b = parse(ERROR);

@@ -6,7 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { classify } from '../../../phases/replicate/faults.js';
-import { isAtOrPast, parseLine } from '../../../phases/replicate/lines.js';
+import { isAtOrPast, parseLine } from '../../../db/litestream/lines.js';
+import { v3Driver } from '../../../db/litestream/v3.js';
 import { createProgressMonitor, type Stall } from '../../../phases/replicate/progress.js';
 
 const GEN = '2231f6f276ff3bd4';
@@ -133,6 +134,7 @@ describe('createProgressMonitor', () => {
     const events: string[] = [];
     const stalls: Stall[][] = [];
     const monitor = createProgressMonitor([{ store: 'primary', dbPath, metaPath, replicas: ['file'] }], {
+      driver: v3Driver,
       stallTimeoutMs: options.stallTimeoutMs ?? 30_000,
       stallRestartMs: options.stallRestartMs ?? 60_000,
       now: () => now,

@@ -9,13 +9,12 @@ import path from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import type { Child, ChildExit, CommandSpec } from '../../../core/task.js';
 import { withRestorability } from '../../../phases/replicate/restorable.js';
+import { judgeReplica, parseSnapshots, parseWalSegments } from '../../../db/litestream/v3-restorable.js';
+import { v3Driver } from '../../../db/litestream/v3.js';
 import {
   createSnapshotChecker,
   describeFinding,
-  judgeReplica,
   litestreamLister,
-  parseSnapshots,
-  parseWalSegments,
   type Finding,
 } from '../../../phases/replicate/snapshots.js';
 
@@ -134,6 +133,7 @@ describe('createSnapshotChecker', () => {
     const checker = createSnapshotChecker(
       [{ store: 'a', dbPath: path.join(dir, 'a.sqlite3'), metaPath, replicas: ['file'] }],
       {
+        driver: v3Driver,
         intervalMs: 10,
         confirmMs: 1,
         isActive: () => true,

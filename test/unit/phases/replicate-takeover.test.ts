@@ -8,6 +8,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, test } from 'vitest';
 import type { Child, ChildExit } from '../../../core/task.js';
+import { v3Driver } from '../../../db/litestream/v3.js';
 import { awaitTakeover, TakeoverError } from '../../../phases/replicate/takeover.js';
 
 const CURRENT = 'c0ffee00c0ffee00';
@@ -72,6 +73,7 @@ describe('awaitTakeover', () => {
     const target = database();
     const child = fakeChild();
     const waiting = awaitTakeover(child, [target], {
+      driver: v3Driver,
       timeoutMs: 400,
       signal: new AbortController().signal,
     });
@@ -86,6 +88,7 @@ describe('awaitTakeover', () => {
     const target = database();
     const child = fakeChild();
     const waiting = awaitTakeover(child, [target], {
+      driver: v3Driver,
       timeoutMs: 5000,
       signal: new AbortController().signal,
     });
@@ -100,6 +103,7 @@ describe('awaitTakeover', () => {
     const target = { ...database(), replicas: ['file', 's3'] };
     const child = fakeChild();
     const waiting = awaitTakeover(child, [target], {
+      driver: v3Driver,
       timeoutMs: 400,
       signal: new AbortController().signal,
     });
@@ -111,6 +115,7 @@ describe('awaitTakeover', () => {
     const target = database();
     const child = fakeChild();
     const waiting = awaitTakeover(child, [target], {
+      driver: v3Driver,
       timeoutMs: 10_000,
       signal: new AbortController().signal,
     });
@@ -126,6 +131,7 @@ describe('awaitTakeover', () => {
     const target = database();
     const child = fakeChild();
     const waiting = awaitTakeover(child, [target], {
+      driver: v3Driver,
       timeoutMs: 10_000,
       signal: new AbortController().signal,
     });

@@ -83,6 +83,7 @@ describe('checkFreshStart on file replicas', () => {
     replicas: [replicaAt(dir)],
     others: others.map(replicaAt),
     allowFreshStart,
+    backupFolders: ['generations'],
     env: {},
   });
   const withGeneration = (dir: string) => {
@@ -149,6 +150,7 @@ describe('checkFreshStart on file replicas', () => {
       replicas: [s3],
       others: [],
       allowFreshStart: false,
+      backupFolders: ['generations'],
       env: {},
     });
     expect(result.refusal).toBeUndefined();

@@ -1,0 +1,149 @@
+// The v0.3 driver: Litestream v0.3.x (tested with v0.3.13; docs/litestream.md Q1–Q12), whose files
+// beside the database (`.<db>-litestream/generation`, the shadow WAL under `generations/`) and log
+// lines (`snapshot written`, `wal segment written … position=G/I:OFF sz=N`) bootseq reads. What it
+// writes: only bootseq's copy of litestream.yml, the `_litestream_seq` bump (a row Litestream's own
+// table already has), and the removal of the `generation` file while no Litestream runs (Q12).
+// A clean restart continues the generation (docs/litestream-v05.md H): v0.3 starts a new one (a full
+// snapshot) whenever it finds the WAL gone, and SQLite deletes the WAL when its last connection
+// closes. Litestream's own exit leaves it; bootseq's connections (migrate, seed, verify, the bump)
+// would delete it on every boot. So one connection per database is kept open from the moment the
+// restore phase finds the file until the new Litestream has proven its takeover: no bootseq
+// connection is ever the last to close in between, and the WAL the last Litestream left is the one
+// the next finds.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { bumpLitestreamSeq } from '../sqlite.js';
+import { openSqliteFile, type SqliteFile } from '../sqlite-file.js';
+import { litestreamConfigFile } from './config-file.js';
+import { isAtOrPast, isRoutine, parseLine, type LitestreamLine } from './lines.js';
+import type { Handoff, LitestreamDriver, Shipped } from './types.js';
+import { readGeneration, readShadow } from './v3-files.js';
+import { listReplica } from './v3-restorable.js';
+
+export const v3Driver: LitestreamDriver = {
+  series: '0.3',
+
+  configFile: litestreamConfigFile,
+  backupFolders: ['generations'],
+  replicateArgs: (configPath) => ['replicate', '-config', configPath],
+  restoreArgs: ({ configPath, source, outPath, timestamp }) => [
+    'restore',
+    '-config',
+    configPath,
+    ...(timestamp === undefined ? [] : ['-timestamp', timestamp]),
+    '-if-replica-exists',
+    '-if-db-not-exists',
+    '-o',
+    outPath,
+    source,
+  ],
+  // No generation in a file replica: `litestream restore` would answer "no matching backups found"
+  // (docs/litestream.md Q2). An unreadable folder or a remote replica is litestream's to judge.
+  hasNoBackups: (replica) => {
+    if (replica.type !== 'file' || !replica.path) return false;
+    try {
+      return fs.readdirSync(path.join(replica.path, 'generations')).length === 0;
+    } catch (error) {
+      return (error as NodeJS.ErrnoException).code === 'ENOENT';
+    }
+  },
+  // The restore leaves <out>.tmp-shm / .tmp-wal behind and writes the file 0600 (docs/litestream.md Q2).
+  tidyRestored: (outPath) => {
+    for (const suffix of ['.tmp-shm', '.tmp-wal', '.tmp']) fs.rmSync(`${outPath}${suffix}`, { force: true });
+    fs.chmodSync(outPath, 0o666 & ~process.umask());
+  },
+
+  parseLine,
+  isRoutine,
+  shipped,
+  copyingWhole: (line) => {
+    if (line.msg === 'write snapshot') return true;
+    if (line.msg === 'snapshot written' || line.level === 'ERROR') return false;
+    return undefined;
+  },
+  isAtOrPast,
+  lineage: readGeneration,
+  localPosition: readShadow,
+  checkRestorable: listReplica,
+
+  renewLineage: (metaPath) => {
+    const file = path.join(metaPath, 'generation');
+    fs.rmSync(file, { force: true });
+    return file;
+  },
+  keepLineage,
+  prepareTakeover,
+};
+
+/**
+ * How far a line says a replica now holds: a snapshot the whole database up to its position, a WAL
+ * segment `sz` bytes from its own; undefined for any other line.
+ */
+function shipped(line: LitestreamLine): Shipped | undefined {
+  if (!line.db || !line.replica || !line.position) return undefined;
+  if (line.msg === 'wal segment written')
+    return {
+      db: line.db,
+      replica: line.replica,
+      upTo: { ...line.position, offset: line.position.offset + (line.size ?? 0) },
+      whole: false,
+    };
+  if (line.msg === 'snapshot written')
+    return { db: line.db, replica: line.replica, upTo: line.position, whole: true };
+  return undefined;
+}
+
+/** The connection kept open per database path from keepLineage until a prepareTakeover adopts it. */
+const kept = new Map<string, Promise<SqliteFile | undefined>>();
+
+/**
+ * Opens the keeper connection, and reads once through it: in WAL mode a connection holds its shared
+ * lock on the database file from its first read until it closes, and that lock is what stops another
+ * connection's close from checkpointing and deleting the WAL. Never fails the boot: a file SQLite
+ * cannot read is verify's to report.
+ */
+function keepLineage(dbPath: string): Promise<void> {
+  if (!kept.has(dbPath))
+    kept.set(
+      dbPath,
+      openSqliteFile(dbPath, { readonly: true }).then(
+        (db) => {
+          try {
+            db.prepare('SELECT count(*) FROM sqlite_master').get();
+            return db;
+          } catch {
+            db.close();
+            return undefined;
+          }
+        },
+        () => undefined,
+      ),
+    );
+  return kept.get(dbPath)!.then(() => undefined);
+}
+
+async function prepareTakeover(dbPath: string): Promise<Handoff> {
+  // The keeper the restore phase opened, else one opened now (a restart while the app runs).
+  const keeper = await kept.get(dbPath);
+  kept.delete(dbPath);
+  const held = keeper ?? (await openSqliteFile(dbPath, { readonly: true }));
+  let released = false;
+  const release = () => {
+    if (released) return;
+    released = true;
+    held.close();
+  };
+  try {
+    held.prepare('SELECT count(*) FROM sqlite_master').get();
+    const db = await openSqliteFile(dbPath);
+    try {
+      return { bumped: bumpLitestreamSeq(db), release };
+    } finally {
+      db.close(); // not the last connection: `held` is open, so the WAL stays
+    }
+  } catch (error) {
+    release();
+    throw error;
+  }
+}
