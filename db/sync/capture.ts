@@ -218,7 +218,10 @@ export interface CaptureSpec {
  * table that does not exist or has no primary key: a TaskFailedError naming it, nothing changed.
  */
 export function ensureCapture(db: Db, taskId: string, spec: CaptureSpec): TableShape[] {
-  return db.transaction(() => {
+  // BEGIN IMMEDIATE: the transaction reads first and may write after (an upgrade, the node row, the
+  // triggers); a deferred one would fail at once with SQLITE_BUSY when another import wrote meanwhile
+  // (the busy timeout does not cover a read transaction's upgrade), seen with two imports at once.
+  const ensure = db.transaction(() => {
     db.exec(DDL);
     upgrade(db);
     const known = db.prepare('SELECT node, role FROM sync_node WHERE id = 1').get() as
@@ -258,7 +261,8 @@ export function ensureCapture(db: Db, taskId: string, spec: CaptureSpec): TableS
     });
     recreateTriggers(db, shapes);
     return shapes;
-  })();
+  });
+  return ensure.immediate();
 }
 
 /** Drops every bootseq capture trigger and creates those of `shapes` (their columns as they are now). */

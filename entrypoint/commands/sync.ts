@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../../core/errors.js';
 import { EXIT_FAILED, EXIT_OK } from '../../core/exit.js';
+import { taskId } from '../../core/task.js';
 import type { SyncConfig } from '../../config/schema.js';
 import type { CommandContext, CommandSpec } from './context.js';
 
@@ -90,7 +91,7 @@ export async function run(cmd: CommandContext): Promise<number> {
   const db = await sync.openSyncDb(store.location);
   try {
     if (action === 'export') return exportTo(cmd, db, sync, store.name);
-    sync.ensureCapture(db, `sync:${store.name}`, store.sync);
+    sync.ensureCapture(db, taskId('sync', store.name), store.sync);
     let failed = false;
     for (const file of files) if (!(await importFile(cmd, db, sync, store.sync, file))) failed = true;
     return failed ? EXIT_FAILED : EXIT_OK;

@@ -9,7 +9,7 @@
 import path from 'node:path';
 import { escapeControl, excerpt, TaskFailedError } from '../../core/errors.js';
 import type { Config } from '../../config/schema.js';
-import type { Phase, TaskContext } from '../../core/task.js';
+import { taskId, type Phase, type TaskContext } from '../../core/task.js';
 import {
   describeImport,
   ensureCapture,
@@ -35,7 +35,7 @@ export const sync: Phase = {
       store.kind === 'sqlite' && store.sync
         ? [
             {
-              id: `sync:${store.name}`,
+              id: taskId('sync', store.name),
               phase: 'sync' as const,
               target: store.name,
               after: [],
