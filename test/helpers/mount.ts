@@ -53,8 +53,17 @@ export function mountTmpfs(dir: string, sizeKb: number, options = ''): Mount {
       spawnSync('dd', ['if=/dev/zero', `of=${path.join(dir, 'filler')}`, 'bs=4k'], { stdio: 'ignore' });
     },
     readOnly() {
-      const result = run('mount', ['-o', 'remount,ro', dir]);
-      if (!result.ok) throw new Error(`remount ${dir} read-only: ${result.error}`);
+      // "mount point is busy" while a process killed a moment ago still has a file there open for
+      // writing (its files are released as it exits, a little after it is gone from the scan that
+      // waited for it): retried for up to 5 s, any other error at once.
+      const deadline = Date.now() + 5000;
+      for (;;) {
+        const result = run('mount', ['-o', 'remount,ro', dir]);
+        if (result.ok) return;
+        if (!/busy/.test(result.error) || Date.now() > deadline)
+          throw new Error(`remount ${dir} read-only: ${result.error}`);
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+      }
     },
     unmount() {
       if (!isMounted) return;
