@@ -2,7 +2,8 @@
 // health.heartbeat (an http(s) URL, redacted wherever it would be printed: its path is the key).
 
 import { describe, expect, test } from 'vitest';
-import { parseConfig, type ConfigFs } from '../../../config/load.js';
+import type { ConfigFs } from '../../../config/load.js';
+import { parserOn } from '../../helpers/parse-config.js';
 
 const fakeFs: ConfigFs = {
   readFile: () => undefined,
@@ -11,14 +12,7 @@ const fakeFs: ConfigFs = {
   isExecutable: (f) => ['/usr/bin/node', '/usr/bin/curl'].includes(f),
 };
 
-function parse(text: string, env: Record<string, string> = {}) {
-  return parseConfig(`version: 1\n${text}`, {
-    file: 'bootseq.yml',
-    dir: '/p',
-    env: { PATH: '/usr/bin', ...env },
-    fs: fakeFs,
-  });
-}
+const parse = parserOn(fakeFs);
 
 describe('processes.NAME.liveness', () => {
   test('defaults: every 10s, timeout 5s, 3 failures in a row', () => {

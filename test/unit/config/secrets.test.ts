@@ -19,6 +19,7 @@ import { formatIssue } from '../../../core/errors.js';
 import { PHASE_LIST } from '../../../phases/index.js';
 import { credentialsOf } from '../../../phases/service/probe.js';
 import { random } from '../../helpers/random.js';
+import { parserOn } from '../../helpers/parse-config.js';
 
 const FILES: Record<string, string> = {};
 const fakeFs: ConfigFs = {
@@ -28,14 +29,7 @@ const fakeFs: ConfigFs = {
   isExecutable: (f) => f === '/usr/bin/node' || f === '/usr/bin/true',
 };
 
-function parse(text: string, env: Record<string, string> = {}) {
-  return parseConfig(`version: 1\n${text}`, {
-    file: 'bootseq.yml',
-    dir: '/p',
-    env: { PATH: '/usr/bin', ...env },
-    fs: fakeFs,
-  });
-}
+const parse = parserOn(fakeFs);
 
 function configOf(text: string, env: Record<string, string> = {}): Config {
   const result = parse(text, env);

@@ -2,10 +2,11 @@
 // redacted; who waits for each service is resolved from `processes.*.after`.
 
 import { describe, expect, test } from 'vitest';
-import { parseConfig, type ConfigFs } from '../../../config/load.js';
+import type { ConfigFs } from '../../../config/load.js';
 import type { Config } from '../../../config/schema.js';
 import { parseServiceUrl } from '../../../config/services.js';
 import { formatIssue } from '../../../core/errors.js';
+import { parserOn } from '../../helpers/parse-config.js';
 
 const fakeFs: ConfigFs = {
   readFile: () => undefined,
@@ -14,14 +15,7 @@ const fakeFs: ConfigFs = {
   isExecutable: (f) => f === '/usr/bin/node',
 };
 
-function parse(text: string, env: Record<string, string> = {}) {
-  return parseConfig(`version: 1\n${text}`, {
-    file: 'bootseq.yml',
-    dir: '/p',
-    env: { PATH: '/usr/bin', ...env },
-    fs: fakeFs,
-  });
-}
+const parse = parserOn(fakeFs);
 
 const issuesOf = (text: string, env: Record<string, string> = {}) => parse(text, env).issues.map(formatIssue);
 
