@@ -9,6 +9,7 @@ import { describe, expect } from 'vitest';
 import { test } from '../helpers/fixtures.js';
 import { processesIn, READY, type TmpProject } from '../helpers/project.js';
 import { countRows, restoreCopy } from '../helpers/sqlite.js';
+import { setKeys } from '../helpers/config.js';
 
 const SCHEMA = `CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, qty INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE companies (code TEXT PRIMARY KEY, title TEXT);
@@ -100,6 +101,14 @@ const rows = (n: Node) => ({
   items: n.sql('SELECT * FROM items ORDER BY id'),
   companies: n.sql('SELECT * FROM companies ORDER BY code'),
 });
+
+/** The demo's primary store as sync client shop-1 of the notes table, with its inbox in .demo/inbox. */
+function demoAsSyncClient(project: TmpProject): void {
+  setKeys(project, ['stores', 'primary'], {
+    sync: '{ node: shop-1, role: client, tables: [notes], inbox: .demo/inbox }',
+  });
+  fs.mkdirSync(project.path('.demo/inbox'), { recursive: true });
+}
 
 describe('change-log sync between a main and a client', () => {
   test('changes on both sides, the same rows changed on both with known times: both end identical by the rules', async ({
@@ -458,14 +467,7 @@ describe('sync at boot', () => {
     const insert = hq.prepare('INSERT INTO notes (body) VALUES (?)');
     for (let i = 0; i < 25; i += 1) insert.run(`from hq ${i}`);
     hq.close();
-    const yml = fs.readFileSync(project.path('bootseq.yml'), 'utf8');
-    project.write({
-      'bootseq.yml': yml.replace(
-        '    migrate: { dir: examples/demo/db/primary, history: sqlx }',
-        '    migrate: { dir: examples/demo/db/primary, history: sqlx }\n    sync: { node: shop-1, role: client, tables: [notes], inbox: .demo/inbox }',
-      ),
-    });
-    fs.mkdirSync(project.path('.demo/inbox'), { recursive: true });
+    demoAsSyncClient(project);
     const exported = await project.run([
       'sync',
       'export',
@@ -555,14 +557,7 @@ describe('sync at boot stays responsive (issue 28 item 5)', () => {
   test('a long inbox import answers /livez, reports progress, and stops within a second of SIGTERM with exit 143 (up, then up --until verify); the next boot finishes it', async ({
     project,
   }) => {
-    const yml = fs.readFileSync(project.path('bootseq.yml'), 'utf8');
-    project.write({
-      'bootseq.yml': yml.replace(
-        '    migrate: { dir: examples/demo/db/primary, history: sqlx }',
-        '    migrate: { dir: examples/demo/db/primary, history: sqlx }\n    sync: { node: shop-1, role: client, tables: [notes], inbox: .demo/inbox }',
-      ),
-    });
-    fs.mkdirSync(project.path('.demo/inbox'), { recursive: true });
+    demoAsSyncClient(project);
     const N = 300_000;
     notesFile(project.path('.demo/inbox/hq-big.ndjson'), N);
     const synced = () => {
