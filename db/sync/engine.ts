@@ -45,10 +45,12 @@ function statements(db: Db) {
          source_node = excluded.source_node, from_main = excluded.from_main, deleted = excluded.deleted,
          hlc_ms = excluded.hlc_ms, hlc_counter = excluded.hlc_counter`,
     ),
-    getApplied: db.prepare('SELECT max_lsn FROM sync_applied WHERE source_node = ? AND tx_id = ?'),
-    putApplied: db.prepare(
+    // Whether a transaction is applied and the record that it is, in one statement: a row changed
+    // (new, or a greater LSN than the one recorded) means "apply it"; none means "applied already".
+    claimApplied: db.prepare(
       `INSERT INTO sync_applied (source_node, tx_id, max_lsn, applied_at) VALUES (?, ?, ?, ?)
-       ON CONFLICT (source_node, tx_id) DO UPDATE SET max_lsn = max(max_lsn, excluded.max_lsn), applied_at = excluded.applied_at`,
+       ON CONFLICT (source_node, tx_id) DO UPDATE SET max_lsn = excluded.max_lsn, applied_at = excluded.applied_at
+       WHERE excluded.max_lsn > sync_applied.max_lsn`,
     ),
     audit: db.prepare(
       `INSERT INTO sync_audit (at, file, tx_id, table_name, pk_json, rule, winner, columns, detail)
@@ -235,13 +237,16 @@ export function createEngine(db: Db, sync: SyncConfig, ctx: EngineContext) {
   return {
     conflicts,
 
-    isApplied(source: string, txId: string, maxLsn: number): boolean {
-      const row = st.getApplied.get(source, txId) as { max_lsn: number } | undefined;
-      return row !== undefined && row.max_lsn >= maxLsn;
+    /**
+     * Inside the transaction's savepoint: false when it is applied here already (up to `maxLsn`);
+     * else true, and it is recorded as applied (undone with the savepoint if it fails).
+     */
+    claim(source: string, txId: string, maxLsn: number): boolean {
+      return st.claimApplied.run(source, txId, maxLsn, now()).changes > 0;
     },
 
-    markApplied(source: string, txId: string, maxLsn: number): void {
-      st.putApplied.run(source, txId, maxLsn, now());
+    /** The claimed transaction kept: its decisions counted. */
+    kept(): void {
       for (const rule of pending) conflicts[rule] = (conflicts[rule] ?? 0) + 1;
       pending = [];
       schema.kept();

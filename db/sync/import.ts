@@ -213,7 +213,6 @@ function createRunner(
   let index = -1;
   let state: 'apply' | 'skip' | 'failed' = 'skip';
   let txId = '';
-  let source = '';
   let inBatch = 0;
   // Prepared once: 100,000 transactions are 200,000 of these.
   const savepoint = db.prepare('SAVEPOINT bootseq_tx');
@@ -232,7 +231,7 @@ function createRunner(
     /** The open transaction ended: released and recorded, or counted as skipped. */
     close() {
       if (state === 'apply') {
-        engine.markApplied(source, txId, checked.runs[index]!);
+        engine.kept();
         release.run();
         p.applied += 1;
       } else if (state === 'skip' && index >= 0) p.skipped += 1;
@@ -249,9 +248,11 @@ function createRunner(
         inBatch = 0;
       }
       if (options.signal?.aborted) return false;
-      [run, index, txId, source] = [id, index + 1, entry.tx_id, entry.source_node];
-      state = engine.isApplied(source, txId, checked.runs[index]!) ? 'skip' : 'apply';
-      if (state === 'apply') savepoint.run();
+      [run, index, txId] = [id, index + 1, entry.tx_id];
+      // The check and the record are one statement, so it runs in the savepoint (a failure undoes it).
+      savepoint.run();
+      state = engine.claim(entry.source_node, txId, checked.runs[index]!) ? 'apply' : 'skip';
+      if (state === 'skip') release.run();
       return true;
     },
     /** One change of the open transaction; false when it must stop (a long transaction, aborted: rolled back). */
