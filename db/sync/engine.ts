@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { SyncConfig } from '../../config/schema.js';
 import type { Db, TableShape } from './capture.js';
 import type { Parsed } from './format.js';
-import { canonicalKey, type Key } from './keys.js';
+import { checkedKey, type Key } from './keys.js';
 import { createSchemaCache, TxFailure, type SchemaCache } from './schema-cache.js';
 import { compareVersions, type Version } from './version.js';
 
@@ -270,9 +270,8 @@ export function createEngine(db: Db, sync: SyncConfig, ctx: EngineContext) {
       if (entry.hlc_ms > seen.ms || (entry.hlc_ms === seen.ms && entry.hlc_counter > seen.counter))
         seen = { ms: entry.hlc_ms, counter: entry.hlc_counter };
       const shape = schema.shapeOf(entry.table_name);
-      const key = canonicalKey(shape, parsed.pk, parsed.row);
-      if (typeof key === 'string')
-        throw new TxFailure(`${entry.op} ${entry.table_name} ${entry.pk_json}: ${key}`);
+      // Checked by the first pass (canonicalKey): rebuilt, not judged again.
+      const key = checkedKey(shape, parsed.pk);
       if (decide(parts, txId, parsed, shape, key) !== 'win') return;
       write(parts, txId, parsed, key);
       record(parts, entry, key);

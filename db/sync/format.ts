@@ -243,6 +243,7 @@ function jsonObject(key: string, text: string): Record<string, unknown> | string
 
 export interface Parsed {
   readonly entry: Entry;
+  /** pk_json parsed; from readEntry, a record holding the key's columns (the payload, when there is one). */
   readonly pk: Record<string, unknown>;
   readonly row: Record<string, unknown> | undefined;
 }
@@ -315,11 +316,10 @@ export function readEntry(line: string, meta: Meta): Parsed {
   const e = JSON.parse(line) as { -readonly [K in keyof Entry]: Entry[K] };
   e.tombstone = e.op === 'D' ? 1 : 0;
   if (meta.major < 2) [e.hlc_ms, e.hlc_counter] = [isoMs(e.created_at)!, 0];
-  return {
-    entry: e,
-    pk: JSON.parse(e.pk_json) as Record<string, unknown>,
-    row: e.payload === null ? undefined : (JSON.parse(e.payload) as Record<string, unknown>),
-  };
+  const row = e.payload === null ? undefined : (JSON.parse(e.payload) as Record<string, unknown>);
+  // The first pass found the payload's key columns equal to pk_json's: the payload stands in for it
+  // (keys.ts checkedKey reads only the key columns), and pk_json is parsed only without a payload.
+  return { entry: e, pk: row ?? (JSON.parse(e.pk_json) as Record<string, unknown>), row };
 }
 
 export type ParsedFile = { ok: true; meta: Meta; entries: Parsed[] } | { ok: false; reason: string };

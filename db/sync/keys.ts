@@ -98,3 +98,20 @@ export function canonicalKey(
   }
   return { json: JSON.stringify(canonical), values };
 }
+
+/**
+ * The key of a change the first pass has checked with canonicalKey, rebuilt without judging it again:
+ * from its payload (whose key columns the check found equal to pk_json's), or pk_json for a change
+ * without one.
+ */
+export function checkedKey(shape: TableShape, from: Record<string, unknown>): Key {
+  const affinity = keyAffinities(shape);
+  const canonical: Record<string, unknown> = {};
+  const values: unknown[] = [];
+  for (let i = 0; i < shape.pk.length; i += 1) {
+    const value = storedAs(affinity[i]!, from[shape.pk[i]!]);
+    canonical[shape.pk[i]!] = value;
+    values.push(value);
+  }
+  return { json: JSON.stringify(canonical), values };
+}
