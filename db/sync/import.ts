@@ -66,7 +66,7 @@ interface Self {
 
 interface Checked {
   readonly meta: Meta;
-  /** Each transaction's highest LSN, in file order. */
+  /** Each transaction's highest LSN, in file order; negative for a transaction of one change. */
   readonly runs: number[];
   readonly fileHash: string;
   /** The source's size and time when the first pass began. */
@@ -143,8 +143,8 @@ async function check(
     if (entry.hlc_ms > limit)
       ahead.set(entry.source_node, Math.max(ahead.get(entry.source_node) ?? 0, entry.hlc_ms - Date.now()));
     const id = `${entry.source_node}\u0000${entry.tx_id}`;
-    if (id !== run) runs.push(entry.lsn);
-    else runs[runs.length - 1] = Math.max(runs.at(-1)!, entry.lsn);
+    if (id !== run) runs.push(-entry.lsn); // one change, so far
+    else runs[runs.length - 1] = Math.max(Math.abs(runs.at(-1)!), entry.lsn);
     run = id;
   }
   if (meta === undefined) return 'the file is empty (expected {"__meta__": {...}} then one change per line)';
@@ -217,15 +217,31 @@ function createRunner(
   let index = -1;
   let state: 'apply' | 'skip' | 'failed' = 'skip';
   let txId = '';
+  let source = '';
+  let maxLsn = 0;
+  /** A transaction of one change: no savepoint unless a write must be undoable (below). */
+  let single = false;
+  let savepointOpen = false;
   let inBatch = 0;
   // Prepared once: 100,000 transactions are 200,000 of these.
   const savepoint = db.prepare('SAVEPOINT bootseq_tx');
   const release = db.prepare('RELEASE bootseq_tx');
   const rollbackTo = db.prepare('ROLLBACK TO bootseq_tx');
   const rollback = () => {
-    rollbackTo.run();
-    release.run();
+    if (savepointOpen) {
+      rollbackTo.run();
+      release.run();
+      savepointOpen = false;
+    }
     engine.forget();
+  };
+  // A transaction of one change opens its savepoint only before a write that a later statement's
+  // failure would have to undo (an audit row, a relay, an ALTER); its row's own write is undone by
+  // SQLite when it fails, and its applied record is written after it.
+  const openSavepoint = () => {
+    if (savepointOpen) return;
+    savepoint.run();
+    savepointOpen = true;
   };
   const batches = createBatches(db, engine, () =>
     options.onProgress?.('applied', p.changes, checked.meta.count),
@@ -235,8 +251,10 @@ function createRunner(
     /** The open transaction ended: released and recorded, or counted as skipped. */
     close() {
       if (state === 'apply') {
+        if (single) engine.claim(source, txId, maxLsn);
         engine.kept();
-        release.run();
+        if (savepointOpen) release.run();
+        savepointOpen = false;
         p.applied += 1;
       } else if (state === 'skip' && index >= 0) p.skipped += 1;
     },
@@ -252,27 +270,46 @@ function createRunner(
         inBatch = 0;
       }
       if (options.signal?.aborted) return false;
-      [run, index, txId] = [id, index + 1, entry.tx_id];
+      [run, index, txId, source] = [id, index + 1, entry.tx_id, entry.source_node];
+      const lsn = checked.runs[index]!;
+      [single, maxLsn] = [lsn < 0, Math.abs(lsn)];
+      if (single) {
+        // Read here, recorded at close() once its change is written.
+        state = engine.isApplied(source, txId, maxLsn) ? 'skip' : 'apply';
+        return true;
+      }
       // The check and the record are one statement, so it runs in the savepoint (a failure undoes it).
-      savepoint.run();
-      state = engine.claim(entry.source_node, txId, checked.runs[index]!) ? 'apply' : 'skip';
-      if (state === 'skip') release.run();
+      openSavepoint();
+      state = engine.claim(source, txId, maxLsn) ? 'apply' : 'skip';
+      if (state === 'skip') {
+        release.run();
+        savepointOpen = false;
+      }
       return true;
     },
     /** One change of the open transaction; false when it must stop (a long transaction, aborted: rolled back). */
     change(parsed: Parsed): boolean {
       p.changes += 1;
       if (state !== 'apply') return true;
+      // Aborted: a transaction of one change is stopped before its change, as a longer one is rolled back.
+      if (single && p.changes % 4096 === 0 && options.signal?.aborted) {
+        engine.see(parsed.entry);
+        state = 'failed';
+        return false;
+      }
       try {
-        engine.apply(txId, parsed);
+        engine.apply(txId, parsed, openSavepoint);
       } catch (error) {
+        // Without a savepoint, a write after the row's (its version, a relay) cannot be undone alone:
+        // the batch is rolled back and the import stops (only a failing disk or memory gets here).
+        if (!savepointOpen && engine.rowWritten()) throw error;
         rollback();
         countFailure(p, txId, parsed.entry.lsn, error);
         state = 'failed';
         return true;
       }
       // A transaction of a million rows is not waited for: rolled back whole, applied next time.
-      if (p.changes % 4096 === 0 && options.signal?.aborted) {
+      if (!single && p.changes % 4096 === 0 && options.signal?.aborted) {
         rollback();
         state = 'failed';
         return false;
