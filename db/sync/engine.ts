@@ -329,9 +329,15 @@ function decodeValue(value: unknown): unknown {
 }
 
 function decodeRow(row: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const k in row) out[k] = decodeValue(row[k]);
-  return out;
+  let out: Record<string, unknown> | undefined;
+  for (const k in row) {
+    const v = row[k];
+    if (v !== null && typeof v === 'object') {
+      out ??= { ...row }; // a BLOB: a copy (scalars, the usual row, are bound as they are)
+      out[k] = decodeValue(v);
+    }
+  }
+  return out ?? row;
 }
 
 /** A row read from SQLite as a payload: BLOBs as {"$hex": "…"}, as the capture triggers write them. */

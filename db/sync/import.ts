@@ -112,7 +112,8 @@ async function check(
   let meta: Meta | undefined;
   let mainNode: string | undefined;
   let n = 0;
-  let run = '';
+  let runSource = '';
+  let runTx = '';
   for await (const line of lines()) {
     if (meta === undefined) {
       const header = parseHeader(line);
@@ -142,10 +143,9 @@ async function check(
     if (typeof key === 'string') return `${where}: ${key}`;
     if (entry.hlc_ms > limit)
       ahead.set(entry.source_node, Math.max(ahead.get(entry.source_node) ?? 0, entry.hlc_ms - Date.now()));
-    const id = `${entry.source_node}\u0000${entry.tx_id}`;
-    if (id !== run) runs.push(-entry.lsn); // one change, so far
+    if (entry.tx_id !== runTx || entry.source_node !== runSource) runs.push(-entry.lsn); // one change, so far
     else runs[runs.length - 1] = Math.max(Math.abs(runs.at(-1)!), entry.lsn);
-    run = id;
+    [runSource, runTx] = [entry.source_node, entry.tx_id];
   }
   if (meta === undefined) return 'the file is empty (expected {"__meta__": {...}} then one change per line)';
   const actual = body.hex();
@@ -213,7 +213,6 @@ function createRunner(
   p: Progress,
   options: ImportOptions,
 ) {
-  let run = '';
   let index = -1;
   let state: 'apply' | 'skip' | 'failed' = 'skip';
   let txId = '';
@@ -258,19 +257,27 @@ function createRunner(
         p.applied += 1;
       } else if (state === 'skip' && index >= 0) p.skipped += 1;
     },
-    /** A line of the next transaction: the last one closed, a commit when the batch is full; false: stop here. */
-    async open(entry: Entry): Promise<boolean> {
-      const id = `${entry.source_node}\u0000${entry.tx_id}`;
-      if (id === run) return true;
+    /**
+     * A line of the next transaction: the last one closed, a commit when the batch is full (then a
+     * promise: the event loop gets a turn); false: stop here.
+     */
+    open(entry: Entry): boolean | Promise<boolean> {
+      if (index >= 0 && entry.tx_id === txId && entry.source_node === source) return true;
       runner.close();
       if (index >= 0 && ++inBatch >= sync.batchSize) {
         batches.commit();
-        await turn();
-        batches.begin();
-        inBatch = 0;
+        return turn().then(() => {
+          batches.begin();
+          inBatch = 0;
+          return runner.start(entry);
+        });
       }
+      return runner.start(entry);
+    },
+    /** The next transaction begun with its first line; false: stop here. */
+    start(entry: Entry): boolean {
       if (options.signal?.aborted) return false;
-      [run, index, txId, source] = [id, index + 1, entry.tx_id, entry.source_node];
+      [index, txId, source] = [index + 1, entry.tx_id, entry.source_node];
       const lsn = checked.runs[index]!;
       [single, maxLsn] = [lsn < 0, Math.abs(lsn)];
       if (single) {
@@ -344,7 +351,9 @@ async function apply(
       // Checked whole by the first pass: read again, not judged again (the file must not change in
       // between: its size and time are compared before the last commit).
       const parsed = readEntry(line, checked.meta);
-      if (!(await runner.open(parsed.entry)) || !runner.change(parsed)) {
+      let opened = runner.open(parsed.entry);
+      if (opened instanceof Promise) opened = await opened;
+      if (!opened || !runner.change(parsed)) {
         complete = false;
         break;
       }
