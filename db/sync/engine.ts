@@ -79,7 +79,7 @@ interface Parts {
   readonly st: ReturnType<typeof statements>;
   readonly schema: SchemaCache;
   /** Called before a write that a later failure of the change must undo (an audit, a relay, an ALTER). */
-  guard(): void;
+  readonly guard: () => void;
   audit(
     txId: string,
     table: string,

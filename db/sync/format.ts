@@ -250,7 +250,10 @@ export interface Parsed {
 
 function checkFields(e: Record<string, unknown>, meta: Meta): string | undefined {
   for (const k in e)
-    if (!ENTRY_KEYS.has(k)) return `unknown keys: ${Object.keys(e).filter((u) => !ENTRY_KEYS.has(u)).join(', ')}`;
+    if (!ENTRY_KEYS.has(k))
+      return `unknown keys: ${Object.keys(e)
+        .filter((u) => !ENTRY_KEYS.has(u))
+        .join(', ')}`;
   if (
     !Number.isSafeInteger(e['lsn']) ||
     (e['lsn'] as number) <= meta.from_lsn ||

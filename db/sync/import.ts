@@ -143,7 +143,8 @@ async function check(
     if (typeof key === 'string') return `${where}: ${key}`;
     if (entry.hlc_ms > limit)
       ahead.set(entry.source_node, Math.max(ahead.get(entry.source_node) ?? 0, entry.hlc_ms - Date.now()));
-    if (entry.tx_id !== runTx || entry.source_node !== runSource) runs.push(-entry.lsn); // one change, so far
+    if (entry.tx_id !== runTx || entry.source_node !== runSource)
+      runs.push(-entry.lsn); // one change, so far
     else runs[runs.length - 1] = Math.max(Math.abs(runs.at(-1)!), entry.lsn);
     [runSource, runTx] = [entry.source_node, entry.tx_id];
   }

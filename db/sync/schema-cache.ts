@@ -93,7 +93,8 @@ export function createSchemaCache(db: Db, sync: SyncConfig): SchemaCache {
         const action = updates.length
           ? `UPDATE SET ${updates.map((c) => `${q(c)} = excluded.${q(c)}`).join(', ')}`
           : 'NOTHING';
-        stmt = prepare(`INSERT INTO ${q(shape.name)} (${columns.map(q).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})
+        stmt =
+          prepare(`INSERT INTO ${q(shape.name)} (${columns.map(q).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})
          ON CONFLICT (${shape.pk.map(q).join(', ')}) DO ${action}`);
         upserts.set(key, stmt);
       }
