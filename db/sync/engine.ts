@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { SyncConfig } from '../../config/schema.js';
 import type { Db, TableShape } from './capture.js';
 import type { Parsed } from './format.js';
-import { canonicalKey, type Key } from './keys.js';
+import { checkedKey, type Key } from './keys.js';
 import { createSchemaCache, TxFailure, type SchemaCache } from './schema-cache.js';
 import { compareVersions, type Version } from './version.js';
 
@@ -45,10 +45,13 @@ function statements(db: Db) {
          source_node = excluded.source_node, from_main = excluded.from_main, deleted = excluded.deleted,
          hlc_ms = excluded.hlc_ms, hlc_counter = excluded.hlc_counter`,
     ),
-    getApplied: db.prepare('SELECT max_lsn FROM sync_applied WHERE source_node = ? AND tx_id = ?'),
-    putApplied: db.prepare(
+    // Whether a transaction is applied and the record that it is, in one statement: a row changed
+    // (new, or a greater LSN than the one recorded) means "apply it"; none means "applied already".
+    getApplied: db.prepare('SELECT max_lsn FROM sync_applied WHERE source_node = ? AND tx_id = ?').pluck(),
+    claimApplied: db.prepare(
       `INSERT INTO sync_applied (source_node, tx_id, max_lsn, applied_at) VALUES (?, ?, ?, ?)
-       ON CONFLICT (source_node, tx_id) DO UPDATE SET max_lsn = max(max_lsn, excluded.max_lsn), applied_at = excluded.applied_at`,
+       ON CONFLICT (source_node, tx_id) DO UPDATE SET max_lsn = excluded.max_lsn, applied_at = excluded.applied_at
+       WHERE excluded.max_lsn > sync_applied.max_lsn`,
     ),
     audit: db.prepare(
       `INSERT INTO sync_audit (at, file, tx_id, table_name, pk_json, rule, winner, columns, detail)
@@ -75,6 +78,8 @@ interface Parts {
   readonly ctx: EngineContext;
   readonly st: ReturnType<typeof statements>;
   readonly schema: SchemaCache;
+  /** Called before a write that a later failure of the change must undo (an audit, a relay, an ALTER). */
+  readonly guard: () => void;
   audit(
     txId: string,
     table: string,
@@ -87,11 +92,12 @@ interface Parts {
 }
 
 /** Main's winning version logged again, to reach the client whose change lost to it. */
-function reassert({ st, schema }: Parts, shape: TableShape, key: Key, existing: RowVersion): void {
+function reassert({ st, schema, guard }: Parts, shape: TableShape, key: Key, existing: RowVersion): void {
   const current = schema.select(shape).get(...key.values.map(decodeValue)) as
     | Record<string, unknown>
     | undefined;
   if (!current && !existing.deleted) return;
+  guard();
   st.relay.run(
     randomUUID(),
     shape.name,
@@ -112,6 +118,8 @@ function write(parts: Parts, txId: string, { entry, row }: Parsed, key: Key): vo
   const decoded = row === undefined || entry.op === 'D' ? undefined : decodeRow(row);
   const { schema } = parts;
   let shape = schema.shapeOf(entry.table_name);
+  if (decoded && parts.sync.allowSchemaAlter && Object.keys(decoded).some((c) => !shape.columns.includes(c)))
+    parts.guard(); // an ALTER ahead
   if (decoded) {
     const altered = schema.ensureColumns(entry.table_name, decoded);
     shape = altered.shape;
@@ -221,12 +229,21 @@ export function createEngine(db: Db, sync: SyncConfig, ctx: EngineContext) {
   /** Decisions counted per transaction, kept only if it commits. */
   let pending: Rule[] = [];
   let seen = { ms: -1, counter: -1 };
+  let guard = (): void => {};
+  /** Whether the change's row has been written (what comes after it cannot fail alone). */
+  let rowWritten = false;
+  const see = (entry: Parsed['entry']) => {
+    if (entry.hlc_ms > seen.ms || (entry.hlc_ms === seen.ms && entry.hlc_counter > seen.counter))
+      seen = { ms: entry.hlc_ms, counter: entry.hlc_counter };
+  };
   const parts: Parts = {
     sync,
     ctx,
     st,
     schema,
+    guard: () => guard(),
     audit(txId, table, pk, rule, winner, columns, detail) {
+      guard();
       st.audit.run(now(), ctx.file, txId, table, pk, rule, winner, JSON.stringify(columns), detail);
       pending.push(rule);
     },
@@ -235,13 +252,22 @@ export function createEngine(db: Db, sync: SyncConfig, ctx: EngineContext) {
   return {
     conflicts,
 
+    /**
+     * Inside the transaction's savepoint: false when it is applied here already (up to `maxLsn`);
+     * else true, and it is recorded as applied (undone with the savepoint if it fails).
+     */
+    /** Whether a transaction is applied here already, up to `maxLsn` (read only). */
     isApplied(source: string, txId: string, maxLsn: number): boolean {
-      const row = st.getApplied.get(source, txId) as { max_lsn: number } | undefined;
-      return row !== undefined && row.max_lsn >= maxLsn;
+      const applied = st.getApplied.get(source, txId) as number | undefined;
+      return applied !== undefined && applied >= maxLsn;
     },
 
-    markApplied(source: string, txId: string, maxLsn: number): void {
-      st.putApplied.run(source, txId, maxLsn, now());
+    claim(source: string, txId: string, maxLsn: number): boolean {
+      return st.claimApplied.run(source, txId, maxLsn, now()).changes > 0;
+    },
+
+    /** The claimed transaction kept: its decisions counted. */
+    kept(): void {
       for (const rule of pending) conflicts[rule] = (conflicts[rule] ?? 0) + 1;
       pending = [];
       schema.kept();
@@ -260,16 +286,28 @@ export function createEngine(db: Db, sync: SyncConfig, ctx: EngineContext) {
       seen = { ms: -1, counter: -1 };
     },
 
-    apply(txId: string, parsed: Parsed): void {
+    /** The change's stamp seen (for the receive rule), without applying it. */
+    see,
+
+    /** Whether the last apply() wrote its row before it threw. */
+    rowWritten: () => rowWritten,
+
+    /**
+     * One change, in the open transaction. `beforeWrite` is called before any write a failure of a
+     * later statement of the change must undo (not before the row's own write, which SQLite undoes
+     * alone when it fails).
+     */
+    apply(txId: string, parsed: Parsed, beforeWrite: () => void = () => {}): void {
       const { entry } = parsed;
-      if (entry.hlc_ms > seen.ms || (entry.hlc_ms === seen.ms && entry.hlc_counter > seen.counter))
-        seen = { ms: entry.hlc_ms, counter: entry.hlc_counter };
+      see(entry);
+      guard = beforeWrite;
+      rowWritten = false;
       const shape = schema.shapeOf(entry.table_name);
-      const key = canonicalKey(shape, parsed.pk, parsed.row);
-      if (typeof key === 'string')
-        throw new TxFailure(`${entry.op} ${entry.table_name} ${entry.pk_json}: ${key}`);
+      // Checked by the first pass (canonicalKey): rebuilt, not judged again.
+      const key = checkedKey(shape, parsed.pk);
       if (decide(parts, txId, parsed, shape, key) !== 'win') return;
       write(parts, txId, parsed, key);
+      rowWritten = true;
       record(parts, entry, key);
     },
   };
@@ -291,9 +329,15 @@ function decodeValue(value: unknown): unknown {
 }
 
 function decodeRow(row: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const k in row) out[k] = decodeValue(row[k]);
-  return out;
+  let out: Record<string, unknown> | undefined;
+  for (const k in row) {
+    const v = row[k];
+    if (v !== null && typeof v === 'object') {
+      out ??= { ...row }; // a BLOB: a copy (scalars, the usual row, are bound as they are)
+      out[k] = decodeValue(v);
+    }
+  }
+  return out ?? row;
 }
 
 /** A row read from SQLite as a payload: BLOBs as {"$hex": "…"}, as the capture triggers write them. */

@@ -66,7 +66,7 @@ interface Self {
 
 interface Checked {
   readonly meta: Meta;
-  /** Each transaction's highest LSN, in file order. */
+  /** Each transaction's highest LSN, in file order; negative for a transaction of one change. */
   readonly runs: number[];
   readonly fileHash: string;
   /** The source's size and time when the first pass began. */
@@ -112,7 +112,8 @@ async function check(
   let meta: Meta | undefined;
   let mainNode: string | undefined;
   let n = 0;
-  let run = '';
+  let runSource = '';
+  let runTx = '';
   for await (const line of lines()) {
     if (meta === undefined) {
       const header = parseHeader(line);
@@ -142,10 +143,10 @@ async function check(
     if (typeof key === 'string') return `${where}: ${key}`;
     if (entry.hlc_ms > limit)
       ahead.set(entry.source_node, Math.max(ahead.get(entry.source_node) ?? 0, entry.hlc_ms - Date.now()));
-    const id = `${entry.source_node}\u0000${entry.tx_id}`;
-    if (id !== run) runs.push(entry.lsn);
-    else runs[runs.length - 1] = Math.max(runs.at(-1)!, entry.lsn);
-    run = id;
+    if (entry.tx_id !== runTx || entry.source_node !== runSource)
+      runs.push(-entry.lsn); // one change, so far
+    else runs[runs.length - 1] = Math.max(Math.abs(runs.at(-1)!), entry.lsn);
+    [runSource, runTx] = [entry.source_node, entry.tx_id];
   }
   if (meta === undefined) return 'the file is empty (expected {"__meta__": {...}} then one change per line)';
   const actual = body.hex();
@@ -177,18 +178,22 @@ function countFailure(p: Progress, txId: string, lsn: number, error: unknown): v
 /** The import's SQLite transactions: capture off inside them, the clock's receive rule at each commit. */
 function createBatches(db: Db, engine: Engine, progress: () => void) {
   let checkpointedAt = 0;
+  // Prepared once: 100,000 transactions are 1,000 batches of these.
+  const beginImmediate = db.prepare('BEGIN IMMEDIATE');
+  const applying = db.prepare('UPDATE sync_node SET applying = ? WHERE id = 1');
+  const commitTx = db.prepare('COMMIT');
   return {
     begin() {
-      db.exec('BEGIN IMMEDIATE');
-      db.exec('UPDATE sync_node SET applying = 1 WHERE id = 1');
+      beginImmediate.run();
+      applying.run(1);
     },
     commit(last = false) {
       engine.observeClock();
-      db.exec('UPDATE sync_node SET applying = 0 WHERE id = 1');
+      applying.run(0);
       // Batches commit without an fsync each (synchronous NORMAL: a crash can lose the last batches,
       // never corrupt, and a lost batch is applied again by the next import of the file, which is
       // remembered only by the last commit, made FULL: its fsync covers the WAL before it).
-      db.exec('COMMIT');
+      commitTx.run();
       // The WAL is kept short (the seed's per-batch checkpoint), at most every CHECKPOINT_EVERY_MS:
       // 1,000 checkpoints cost more than the 100,000 changes they follow.
       if (last || performance.now() - checkpointedAt >= CHECKPOINT_EVERY_MS) {
@@ -209,20 +214,34 @@ function createRunner(
   p: Progress,
   options: ImportOptions,
 ) {
-  let run = '';
   let index = -1;
   let state: 'apply' | 'skip' | 'failed' = 'skip';
   let txId = '';
   let source = '';
+  let maxLsn = 0;
+  /** A transaction of one change: no savepoint unless a write must be undoable (below). */
+  let single = false;
+  let savepointOpen = false;
   let inBatch = 0;
   // Prepared once: 100,000 transactions are 200,000 of these.
   const savepoint = db.prepare('SAVEPOINT bootseq_tx');
   const release = db.prepare('RELEASE bootseq_tx');
   const rollbackTo = db.prepare('ROLLBACK TO bootseq_tx');
   const rollback = () => {
-    rollbackTo.run();
-    release.run();
+    if (savepointOpen) {
+      rollbackTo.run();
+      release.run();
+      savepointOpen = false;
+    }
     engine.forget();
+  };
+  // A transaction of one change opens its savepoint only before a write that a later statement's
+  // failure would have to undo (an audit row, a relay, an ALTER); its row's own write is undone by
+  // SQLite when it fails, and its applied record is written after it.
+  const openSavepoint = () => {
+    if (savepointOpen) return;
+    savepoint.run();
+    savepointOpen = true;
   };
   const batches = createBatches(db, engine, () =>
     options.onProgress?.('applied', p.changes, checked.meta.count),
@@ -232,42 +251,73 @@ function createRunner(
     /** The open transaction ended: released and recorded, or counted as skipped. */
     close() {
       if (state === 'apply') {
-        engine.markApplied(source, txId, checked.runs[index]!);
-        release.run();
+        if (single) engine.claim(source, txId, maxLsn);
+        engine.kept();
+        if (savepointOpen) release.run();
+        savepointOpen = false;
         p.applied += 1;
       } else if (state === 'skip' && index >= 0) p.skipped += 1;
     },
-    /** A line of the next transaction: the last one closed, a commit when the batch is full; false: stop here. */
-    async open(entry: Entry): Promise<boolean> {
-      const id = `${entry.source_node}\u0000${entry.tx_id}`;
-      if (id === run) return true;
+    /**
+     * A line of the next transaction: the last one closed, a commit when the batch is full (then a
+     * promise: the event loop gets a turn); false: stop here.
+     */
+    open(entry: Entry): boolean | Promise<boolean> {
+      if (index >= 0 && entry.tx_id === txId && entry.source_node === source) return true;
       runner.close();
       if (index >= 0 && ++inBatch >= sync.batchSize) {
         batches.commit();
-        await turn();
-        batches.begin();
-        inBatch = 0;
+        return turn().then(() => {
+          batches.begin();
+          inBatch = 0;
+          return runner.start(entry);
+        });
       }
+      return runner.start(entry);
+    },
+    /** The next transaction begun with its first line; false: stop here. */
+    start(entry: Entry): boolean {
       if (options.signal?.aborted) return false;
-      [run, index, txId, source] = [id, index + 1, entry.tx_id, entry.source_node];
-      state = engine.isApplied(source, txId, checked.runs[index]!) ? 'skip' : 'apply';
-      if (state === 'apply') savepoint.run();
+      [index, txId, source] = [index + 1, entry.tx_id, entry.source_node];
+      const lsn = checked.runs[index]!;
+      [single, maxLsn] = [lsn < 0, Math.abs(lsn)];
+      if (single) {
+        // Read here, recorded at close() once its change is written.
+        state = engine.isApplied(source, txId, maxLsn) ? 'skip' : 'apply';
+        return true;
+      }
+      // The check and the record are one statement, so it runs in the savepoint (a failure undoes it).
+      openSavepoint();
+      state = engine.claim(source, txId, maxLsn) ? 'apply' : 'skip';
+      if (state === 'skip') {
+        release.run();
+        savepointOpen = false;
+      }
       return true;
     },
     /** One change of the open transaction; false when it must stop (a long transaction, aborted: rolled back). */
     change(parsed: Parsed): boolean {
       p.changes += 1;
       if (state !== 'apply') return true;
+      // Aborted: a transaction of one change is stopped before its change, as a longer one is rolled back.
+      if (single && p.changes % 4096 === 0 && options.signal?.aborted) {
+        engine.see(parsed.entry);
+        state = 'failed';
+        return false;
+      }
       try {
-        engine.apply(txId, parsed);
+        engine.apply(txId, parsed, openSavepoint);
       } catch (error) {
+        // Without a savepoint, a write after the row's (its version, a relay) cannot be undone alone:
+        // the batch is rolled back and the import stops (only a failing disk or memory gets here).
+        if (!savepointOpen && engine.rowWritten()) throw error;
         rollback();
         countFailure(p, txId, parsed.entry.lsn, error);
         state = 'failed';
         return true;
       }
       // A transaction of a million rows is not waited for: rolled back whole, applied next time.
-      if (p.changes % 4096 === 0 && options.signal?.aborted) {
+      if (!single && p.changes % 4096 === 0 && options.signal?.aborted) {
         rollback();
         state = 'failed';
         return false;
@@ -302,7 +352,9 @@ async function apply(
       // Checked whole by the first pass: read again, not judged again (the file must not change in
       // between: its size and time are compared before the last commit).
       const parsed = readEntry(line, checked.meta);
-      if (!(await runner.open(parsed.entry)) || !runner.change(parsed)) {
+      let opened = runner.open(parsed.entry);
+      if (opened instanceof Promise) opened = await opened;
+      if (!opened || !runner.change(parsed)) {
         complete = false;
         break;
       }

@@ -49,6 +49,21 @@ function isScalar(value: unknown): boolean {
   );
 }
 
+/** Each shape's key column affinities, worked out once (a shape is not changed; an ALTER makes a new one). */
+const affinities = new WeakMap<TableShape, readonly Affinity[]>();
+
+function keyAffinities(shape: TableShape): readonly Affinity[] {
+  let a = affinities.get(shape);
+  if (!a) affinities.set(shape, (a = shape.pk.map((_, i) => affinityOf(shape.pkTypes[i] ?? ''))));
+  return a;
+}
+
+/** Two key values alike as JSON (what the payload's and pk_json's must be), without writing scalars out. */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  return typeof a === 'object' && typeof b === 'object' && JSON.stringify(a) === JSON.stringify(b);
+}
+
 /**
  * The change's key rebuilt from the table's primary key, or why it cannot be: a key column missing or
  * not a scalar, a column that is not part of the key, a payload without the key or naming another row.
@@ -58,24 +73,45 @@ export function canonicalKey(
   pk: Record<string, unknown>,
   row: Record<string, unknown> | undefined,
 ): Key | string {
-  const extra = Object.keys(pk).filter((c) => !shape.pk.includes(c));
-  if (extra.length > 0)
-    return `pk_json names ${extra.map((c) => `"${c}"`).join(', ')}, not part of ${shape.name}'s primary key (${shape.pk.join(', ')})`;
+  for (const c in pk)
+    if (!shape.pk.includes(c)) {
+      const extra = Object.keys(pk).filter((k) => !shape.pk.includes(k));
+      return `pk_json names ${extra.map((k) => `"${k}"`).join(', ')}, not part of ${shape.name}'s primary key (${shape.pk.join(', ')})`;
+    }
+  const affinity = keyAffinities(shape);
   const canonical: Record<string, unknown> = {};
-  for (const [i, column] of shape.pk.entries()) {
+  const values: unknown[] = [];
+  for (let i = 0; i < shape.pk.length; i += 1) {
+    const column = shape.pk[i]!;
     if (!(column in pk))
       return `pk_json has no "${column}" (${shape.name}'s primary key: ${shape.pk.join(', ')})`;
     if (!isScalar(pk[column]) || pk[column] === null)
       return `pk_json's "${column}" is ${JSON.stringify(pk[column])} (expected a string or a number)`;
-    const affinity = affinityOf(shape.pkTypes[i] ?? '');
-    const value = storedAs(affinity, pk[column]);
+    const value = storedAs(affinity[i]!, pk[column]);
     if (row !== undefined) {
       if (!(column in row)) return `the payload has no "${column}", part of ${shape.name}'s primary key`;
-      const inRow = storedAs(affinity, row[column]);
-      if (JSON.stringify(inRow) !== JSON.stringify(value))
+      if (!sameJson(storedAs(affinity[i]!, row[column]), value))
         return `the payload's "${column}" is ${JSON.stringify(row[column])} but pk_json's is ${JSON.stringify(pk[column])}`;
     }
     canonical[column] = value;
+    values.push(value);
   }
-  return { json: JSON.stringify(canonical), values: shape.pk.map((c) => canonical[c]) };
+  return { json: JSON.stringify(canonical), values };
+}
+
+/**
+ * The key of a change the first pass has checked with canonicalKey, rebuilt without judging it again:
+ * from its payload (whose key columns the check found equal to pk_json's), or pk_json for a change
+ * without one.
+ */
+export function checkedKey(shape: TableShape, from: Record<string, unknown>): Key {
+  const affinity = keyAffinities(shape);
+  const canonical: Record<string, unknown> = {};
+  const values: unknown[] = [];
+  for (let i = 0; i < shape.pk.length; i += 1) {
+    const value = storedAs(affinity[i]!, from[shape.pk[i]!]);
+    canonical[shape.pk[i]!] = value;
+    values.push(value);
+  }
+  return { json: JSON.stringify(canonical), values };
 }

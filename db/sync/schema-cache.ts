@@ -34,14 +34,21 @@ export interface SchemaCache {
 export function createSchemaCache(db: Db, sync: SyncConfig): SchemaCache {
   const shapes = new Map<string, TableShape>();
   let altered = false;
-  const statements = new Map<string, SqliteStatement>();
-  const cached = (key: string, sql: () => string) => {
-    let stmt = statements.get(key);
-    if (!stmt) statements.set(key, (stmt = db.prepare<unknown[]>(sql())));
-    return stmt;
+  // Per shape (a shape is a table's columns at one time; an ALTER makes new ones): its statements,
+  // found without building a key string per change.
+  interface Statements {
+    upserts: Map<string, SqliteStatement>;
+    select?: SqliteStatement;
+    remove?: SqliteStatement;
+  }
+  let statements = new WeakMap<TableShape, Statements>();
+  const of = (shape: TableShape) => {
+    let st = statements.get(shape);
+    if (!st) statements.set(shape, (st = { upserts: new Map() }));
+    return st;
   };
+  const prepare = (sql: string) => db.prepare<unknown[]>(sql);
   const where = (shape: TableShape) => shape.pk.map((c) => `${q(c)} IS ?`).join(' AND ');
-  const shapeKey = (shape: TableShape) => `${shape.name}\u0000${shape.columns.join('\u0000')}`;
 
   const cache: SchemaCache = {
     shapeOf(table) {
@@ -78,22 +85,32 @@ export function createSchemaCache(db: Db, sync: SyncConfig): SchemaCache {
       return { shape: cache.shapeOf(table), added };
     },
     upsert(shape, columns) {
-      return cached(`upsert\u0000${shapeKey(shape)}\u0001${columns.join('\u0000')}`, () => {
+      const { upserts } = of(shape);
+      const key = columns.join('\u0000');
+      let stmt = upserts.get(key);
+      if (!stmt) {
         const updates = columns.filter((c) => !shape.pk.includes(c));
         const action = updates.length
           ? `UPDATE SET ${updates.map((c) => `${q(c)} = excluded.${q(c)}`).join(', ')}`
           : 'NOTHING';
-        return `INSERT INTO ${q(shape.name)} (${columns.map(q).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})
-         ON CONFLICT (${shape.pk.map(q).join(', ')}) DO ${action}`;
-      });
+        stmt =
+          prepare(`INSERT INTO ${q(shape.name)} (${columns.map(q).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})
+         ON CONFLICT (${shape.pk.map(q).join(', ')}) DO ${action}`);
+        upserts.set(key, stmt);
+      }
+      return stmt;
     },
-    select: (shape) =>
-      cached(`select\u0000${shapeKey(shape)}`, () => `SELECT * FROM ${q(shape.name)} WHERE ${where(shape)}`),
-    remove: (shape) =>
-      cached(`delete\u0000${shapeKey(shape)}`, () => `DELETE FROM ${q(shape.name)} WHERE ${where(shape)}`),
+    select(shape) {
+      const st = of(shape);
+      return (st.select ??= prepare(`SELECT * FROM ${q(shape.name)} WHERE ${where(shape)}`));
+    },
+    remove(shape) {
+      const st = of(shape);
+      return (st.remove ??= prepare(`DELETE FROM ${q(shape.name)} WHERE ${where(shape)}`));
+    },
     clear() {
       shapes.clear();
-      statements.clear();
+      statements = new WeakMap();
     },
     rolledBack() {
       if (altered) cache.clear();
