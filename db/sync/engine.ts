@@ -193,6 +193,35 @@ function decide(
   return order > 0 ? 'win' : 'lose';
 }
 
+/** The greatest HLC stamp seen since it was last taken: the clock's receive rule at each commit. */
+function createStampWatch() {
+  let seen = { ms: -1, counter: -1 };
+  return {
+    see: (entry: Parsed['entry']): void => {
+      if (entry.hlc_ms > seen.ms || (entry.hlc_ms === seen.ms && entry.hlc_counter > seen.counter))
+        seen = { ms: entry.hlc_ms, counter: entry.hlc_counter };
+    },
+    take: (): { ms: number; counter: number } => {
+      const taken = seen;
+      seen = { ms: -1, counter: -1 };
+      return taken;
+    },
+  };
+}
+
+/** What decide/write/record share; an audit row counts its rule in `pending` (kept if the transaction is). */
+function partsOf(base: Omit<Parts, 'audit'>, pending: Rule[]): Parts {
+  const { st, ctx, guard } = base;
+  return {
+    ...base,
+    audit(txId, table, pk, rule, winner, columns, detail) {
+      guard();
+      st.audit.run(now(), ctx.file, txId, table, pk, rule, winner, JSON.stringify(columns), detail);
+      pending.push(rule);
+    },
+  };
+}
+
 /** The winning change recorded: the row's version, and on a main the change kept to pass on. */
 function record({ st, ctx }: Parts, e: Parsed['entry'], key: Key): void {
   const deleted = e.op === 'D' ? 1 : 0;
@@ -227,41 +256,26 @@ export function createEngine(db: Db, sync: SyncConfig, ctx: EngineContext) {
   const schema = createSchemaCache(db, sync);
   const conflicts: Partial<Record<Rule, number>> = {};
   /** Decisions counted per transaction, kept only if it commits. */
-  let pending: Rule[] = [];
-  let seen = { ms: -1, counter: -1 };
+  const pending: Rule[] = [];
+  const stamps = createStampWatch();
   let guard = (): void => {};
   /** Whether the change's row has been written (what comes after it cannot fail alone). */
   let rowWritten = false;
-  const see = (entry: Parsed['entry']) => {
-    if (entry.hlc_ms > seen.ms || (entry.hlc_ms === seen.ms && entry.hlc_counter > seen.counter))
-      seen = { ms: entry.hlc_ms, counter: entry.hlc_counter };
-  };
-  const parts: Parts = {
-    sync,
-    ctx,
-    st,
-    schema,
-    guard: () => guard(),
-    audit(txId, table, pk, rule, winner, columns, detail) {
-      guard();
-      st.audit.run(now(), ctx.file, txId, table, pk, rule, winner, JSON.stringify(columns), detail);
-      pending.push(rule);
-    },
-  };
+  const parts = partsOf({ sync, ctx, st, schema, guard: () => guard() }, pending);
 
   return {
     conflicts,
 
-    /**
-     * Inside the transaction's savepoint: false when it is applied here already (up to `maxLsn`);
-     * else true, and it is recorded as applied (undone with the savepoint if it fails).
-     */
     /** Whether a transaction is applied here already, up to `maxLsn` (read only). */
     isApplied(source: string, txId: string, maxLsn: number): boolean {
       const applied = st.getApplied.get(source, txId) as number | undefined;
       return applied !== undefined && applied >= maxLsn;
     },
 
+    /**
+     * Inside the transaction's savepoint: false when it is applied here already (up to `maxLsn`);
+     * else true, and it is recorded as applied (undone with the savepoint if it fails).
+     */
     claim(source: string, txId: string, maxLsn: number): boolean {
       return st.claimApplied.run(source, txId, maxLsn, now()).changes > 0;
     },
@@ -269,25 +283,25 @@ export function createEngine(db: Db, sync: SyncConfig, ctx: EngineContext) {
     /** The claimed transaction kept: its decisions counted. */
     kept(): void {
       for (const rule of pending) conflicts[rule] = (conflicts[rule] ?? 0) + 1;
-      pending = [];
+      pending.length = 0;
       schema.kept();
     },
 
     /** A transaction rolled back: its decisions are not counted, and an ALTER it made is undone. */
     forget(): void {
-      pending = [];
+      pending.length = 0;
       // A failed transaction costs what an applied one costs: the cache survives unless it ALTERed.
       schema.rolledBack();
     },
 
     /** The greatest stamp seen since the last call, folded into this node's clock (in the open transaction). */
     observeClock(): void {
+      const seen = stamps.take();
       if (seen.ms >= 0) st.observe.run(seen);
-      seen = { ms: -1, counter: -1 };
     },
 
     /** The change's stamp seen (for the receive rule), without applying it. */
-    see,
+    see: stamps.see,
 
     /** Whether the last apply() wrote its row before it threw. */
     rowWritten: () => rowWritten,
@@ -299,7 +313,7 @@ export function createEngine(db: Db, sync: SyncConfig, ctx: EngineContext) {
      */
     apply(txId: string, parsed: Parsed, beforeWrite: () => void = () => {}): void {
       const { entry } = parsed;
-      see(entry);
+      stamps.see(entry);
       guard = beforeWrite;
       rowWritten = false;
       const shape = schema.shapeOf(entry.table_name);

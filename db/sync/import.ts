@@ -205,6 +205,113 @@ function createBatches(db: Db, engine: Engine, progress: () => void) {
   };
 }
 
+/** The savepoint a transaction is applied in, opened only when needed; statements prepared once. */
+function createSavepoint(db: Db, engine: Engine) {
+  // Prepared once: 100,000 transactions are 200,000 of these.
+  const savepoint = db.prepare('SAVEPOINT bootseq_tx');
+  const release = db.prepare('RELEASE bootseq_tx');
+  const rollbackTo = db.prepare('ROLLBACK TO bootseq_tx');
+  const sp = {
+    isOpen: false,
+    // A transaction of one change opens its savepoint only before a write that a later statement's
+    // failure would have to undo (an audit row, a relay, an ALTER); its row's own write is undone by
+    // SQLite when it fails, and its applied record is written after it.
+    open: () => {
+      if (sp.isOpen) return;
+      savepoint.run();
+      sp.isOpen = true;
+    },
+    release: () => {
+      if (sp.isOpen) release.run();
+      sp.isOpen = false;
+    },
+    rollback: () => {
+      if (sp.isOpen) {
+        rollbackTo.run();
+        release.run();
+        sp.isOpen = false;
+      }
+      engine.forget();
+    },
+  };
+  return sp;
+}
+
+/** The transaction being applied now, and what the runner needs to go on. */
+interface Run {
+  readonly engine: Engine;
+  readonly checked: Checked;
+  readonly p: Progress;
+  readonly options: ImportOptions;
+  readonly sp: ReturnType<typeof createSavepoint>;
+  index: number;
+  state: 'apply' | 'skip' | 'failed';
+  txId: string;
+  source: string;
+  maxLsn: number;
+  /** A transaction of one change: no savepoint unless a write must be undoable (createSavepoint). */
+  single: boolean;
+  inBatch: number;
+}
+
+/** The open transaction ended: released and recorded, or counted as skipped. */
+function closeTx(r: Run): void {
+  if (r.state === 'apply') {
+    if (r.single) r.engine.claim(r.source, r.txId, r.maxLsn);
+    r.engine.kept();
+    r.sp.release();
+    r.p.applied += 1;
+  } else if (r.state === 'skip' && r.index >= 0) r.p.skipped += 1;
+}
+
+/** The next transaction begun with its first line; false: stop here. */
+function startTx(r: Run, entry: Entry): boolean {
+  if (r.options.signal?.aborted) return false;
+  [r.index, r.txId, r.source] = [r.index + 1, entry.tx_id, entry.source_node];
+  const lsn = r.checked.runs[r.index]!;
+  [r.single, r.maxLsn] = [lsn < 0, Math.abs(lsn)];
+  if (r.single) {
+    // Read here, recorded at closeTx() once its change is written.
+    r.state = r.engine.isApplied(r.source, r.txId, r.maxLsn) ? 'skip' : 'apply';
+    return true;
+  }
+  // The check and the record are one statement, so it runs in the savepoint (a failure undoes it).
+  r.sp.open();
+  r.state = r.engine.claim(r.source, r.txId, r.maxLsn) ? 'apply' : 'skip';
+  if (r.state === 'skip') r.sp.release();
+  return true;
+}
+
+/** One change of the open transaction; false when it must stop (a long transaction, aborted: rolled back). */
+function applyChange(r: Run, parsed: Parsed): boolean {
+  r.p.changes += 1;
+  if (r.state !== 'apply') return true;
+  // Aborted: a transaction of one change is stopped before its change, as a longer one is rolled back.
+  if (r.single && r.p.changes % 4096 === 0 && r.options.signal?.aborted) {
+    r.engine.see(parsed.entry);
+    r.state = 'failed';
+    return false;
+  }
+  try {
+    r.engine.apply(r.txId, parsed, r.sp.open);
+  } catch (error) {
+    // Without a savepoint, a write after the row's (its version, a relay) cannot be undone alone:
+    // the batch is rolled back and the import stops (only a failing disk or memory gets here).
+    if (!r.sp.isOpen && r.engine.rowWritten()) throw error;
+    r.sp.rollback();
+    countFailure(r.p, r.txId, parsed.entry.lsn, error);
+    r.state = 'failed';
+    return true;
+  }
+  // A transaction of a million rows is not waited for: rolled back whole, applied next time.
+  if (!r.single && r.p.changes % 4096 === 0 && r.options.signal?.aborted) {
+    r.sp.rollback();
+    r.state = 'failed';
+    return false;
+  }
+  return true;
+}
+
 /** The transactions of the second pass, one after the other, and the batches they are committed in. */
 function createRunner(
   db: Db,
@@ -214,116 +321,35 @@ function createRunner(
   p: Progress,
   options: ImportOptions,
 ) {
-  let index = -1;
-  let state: 'apply' | 'skip' | 'failed' = 'skip';
-  let txId = '';
-  let source = '';
-  let maxLsn = 0;
-  /** A transaction of one change: no savepoint unless a write must be undoable (below). */
-  let single = false;
-  let savepointOpen = false;
-  let inBatch = 0;
-  // Prepared once: 100,000 transactions are 200,000 of these.
-  const savepoint = db.prepare('SAVEPOINT bootseq_tx');
-  const release = db.prepare('RELEASE bootseq_tx');
-  const rollbackTo = db.prepare('ROLLBACK TO bootseq_tx');
-  const rollback = () => {
-    if (savepointOpen) {
-      rollbackTo.run();
-      release.run();
-      savepointOpen = false;
-    }
-    engine.forget();
-  };
-  // A transaction of one change opens its savepoint only before a write that a later statement's
-  // failure would have to undo (an audit row, a relay, an ALTER); its row's own write is undone by
-  // SQLite when it fails, and its applied record is written after it.
-  const openSavepoint = () => {
-    if (savepointOpen) return;
-    savepoint.run();
-    savepointOpen = true;
+  const run: Run = {
+    ...{ engine, checked, p, options, sp: createSavepoint(db, engine) },
+    ...{ index: -1, state: 'skip', txId: '', source: '', maxLsn: 0, single: false, inBatch: 0 },
   };
   const batches = createBatches(db, engine, () =>
     options.onProgress?.('applied', p.changes, checked.meta.count),
   );
   const runner = {
     ...batches,
-    /** The open transaction ended: released and recorded, or counted as skipped. */
-    close() {
-      if (state === 'apply') {
-        if (single) engine.claim(source, txId, maxLsn);
-        engine.kept();
-        if (savepointOpen) release.run();
-        savepointOpen = false;
-        p.applied += 1;
-      } else if (state === 'skip' && index >= 0) p.skipped += 1;
-    },
+    close: () => closeTx(run),
     /**
      * A line of the next transaction: the last one closed, a commit when the batch is full (then a
      * promise: the event loop gets a turn); false: stop here.
      */
     open(entry: Entry): boolean | Promise<boolean> {
-      if (index >= 0 && entry.tx_id === txId && entry.source_node === source) return true;
-      runner.close();
-      if (index >= 0 && ++inBatch >= sync.batchSize) {
+      if (run.index >= 0 && entry.tx_id === run.txId && entry.source_node === run.source) return true;
+      closeTx(run);
+      if (run.index >= 0 && ++run.inBatch >= sync.batchSize) {
         batches.commit();
         return turn().then(() => {
           batches.begin();
-          inBatch = 0;
-          return runner.start(entry);
+          run.inBatch = 0;
+          return startTx(run, entry);
         });
       }
-      return runner.start(entry);
+      return startTx(run, entry);
     },
-    /** The next transaction begun with its first line; false: stop here. */
-    start(entry: Entry): boolean {
-      if (options.signal?.aborted) return false;
-      [index, txId, source] = [index + 1, entry.tx_id, entry.source_node];
-      const lsn = checked.runs[index]!;
-      [single, maxLsn] = [lsn < 0, Math.abs(lsn)];
-      if (single) {
-        // Read here, recorded at close() once its change is written.
-        state = engine.isApplied(source, txId, maxLsn) ? 'skip' : 'apply';
-        return true;
-      }
-      // The check and the record are one statement, so it runs in the savepoint (a failure undoes it).
-      openSavepoint();
-      state = engine.claim(source, txId, maxLsn) ? 'apply' : 'skip';
-      if (state === 'skip') {
-        release.run();
-        savepointOpen = false;
-      }
-      return true;
-    },
-    /** One change of the open transaction; false when it must stop (a long transaction, aborted: rolled back). */
-    change(parsed: Parsed): boolean {
-      p.changes += 1;
-      if (state !== 'apply') return true;
-      // Aborted: a transaction of one change is stopped before its change, as a longer one is rolled back.
-      if (single && p.changes % 4096 === 0 && options.signal?.aborted) {
-        engine.see(parsed.entry);
-        state = 'failed';
-        return false;
-      }
-      try {
-        engine.apply(txId, parsed, openSavepoint);
-      } catch (error) {
-        // Without a savepoint, a write after the row's (its version, a relay) cannot be undone alone:
-        // the batch is rolled back and the import stops (only a failing disk or memory gets here).
-        if (!savepointOpen && engine.rowWritten()) throw error;
-        rollback();
-        countFailure(p, txId, parsed.entry.lsn, error);
-        state = 'failed';
-        return true;
-      }
-      // A transaction of a million rows is not waited for: rolled back whole, applied next time.
-      if (!single && p.changes % 4096 === 0 && options.signal?.aborted) {
-        rollback();
-        state = 'failed';
-        return false;
-      }
-      return true;
-    },
+    start: (entry: Entry) => startTx(run, entry),
+    change: (parsed: Parsed) => applyChange(run, parsed),
   };
   return runner;
 }

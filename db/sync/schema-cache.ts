@@ -70,18 +70,9 @@ export function createSchemaCache(db: Db, sync: SyncConfig): SchemaCache {
         throw new TxFailure(
           `${table} has no column ${missing.map((c) => `"${c}"`).join(', ')} (sync.allow_schema_alter is off; add it with a migration)`,
         );
-      const added = missing.map((column) => {
-        const type = sqlType(row[column]);
-        db.exec(`ALTER TABLE ${q(table)} ADD COLUMN ${q(column)} ${type}`);
-        return { column, statement: `ALTER TABLE ${table} ADD COLUMN ${column} ${type} (NULLable)` };
-      });
+      const added = addColumns(db, sync, table, row, missing);
       cache.clear();
       altered = true;
-      // The capture triggers list the columns: the new one is captured from now on too.
-      recreateTriggers(
-        db,
-        sync.tables.flatMap((t) => tableShape(db, t) ?? []),
-      );
       return { shape: cache.shapeOf(table), added };
     },
     upsert(shape, columns) {
@@ -89,13 +80,7 @@ export function createSchemaCache(db: Db, sync: SyncConfig): SchemaCache {
       const key = columns.join('\u0000');
       let stmt = upserts.get(key);
       if (!stmt) {
-        const updates = columns.filter((c) => !shape.pk.includes(c));
-        const action = updates.length
-          ? `UPDATE SET ${updates.map((c) => `${q(c)} = excluded.${q(c)}`).join(', ')}`
-          : 'NOTHING';
-        stmt =
-          prepare(`INSERT INTO ${q(shape.name)} (${columns.map(q).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})
-         ON CONFLICT (${shape.pk.map(q).join(', ')}) DO ${action}`);
+        stmt = prepare(upsertSql(shape, columns));
         upserts.set(key, stmt);
       }
       return stmt;
@@ -121,6 +106,37 @@ export function createSchemaCache(db: Db, sync: SyncConfig): SchemaCache {
     },
   };
   return cache;
+}
+
+/** The columns a change carries and the table lacks, added NULLable; the capture triggers recreated to list them. */
+function addColumns(
+  db: Db,
+  sync: SyncConfig,
+  table: string,
+  row: Record<string, unknown>,
+  missing: readonly string[],
+): { column: string; statement: string }[] {
+  const added = missing.map((column) => {
+    const type = sqlType(row[column]);
+    db.exec(`ALTER TABLE ${q(table)} ADD COLUMN ${q(column)} ${type}`);
+    return { column, statement: `ALTER TABLE ${table} ADD COLUMN ${column} ${type} (NULLable)` };
+  });
+  // The capture triggers list the columns: the new one is captured from now on too.
+  recreateTriggers(
+    db,
+    sync.tables.flatMap((t) => tableShape(db, t) ?? []),
+  );
+  return added;
+}
+
+/** INSERT of `columns`, or on the key's conflict an update of the others. */
+function upsertSql(shape: TableShape, columns: readonly string[]): string {
+  const updates = columns.filter((c) => !shape.pk.includes(c));
+  const action = updates.length
+    ? `UPDATE SET ${updates.map((c) => `${q(c)} = excluded.${q(c)}`).join(', ')}`
+    : 'NOTHING';
+  return `INSERT INTO ${q(shape.name)} (${columns.map(q).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})
+         ON CONFLICT (${shape.pk.map(q).join(', ')}) DO ${action}`;
 }
 
 function sqlType(value: unknown): string {
