@@ -9,7 +9,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parse as parsePg } from 'pg-connection-string';
-import { afterAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { realFs, type ConfigFs } from '../../../config/context.js';
 import { parseConfig } from '../../../config/load.js';
 import type { Config } from '../../../config/schema.js';
@@ -232,11 +232,17 @@ describe('${…} expansion', () => {
 });
 
 describe('a VAR_FILE that is not a regular file', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bootseq-secret-'));
+  // The paths are known at collection (test.each names them); the folder, the FIFO and the socket are
+  // made only when this block runs, so a filtered run (-t) that skips it leaves nothing in /tmp.
+  const dir = path.join(os.tmpdir(), `bootseq-secret-${process.pid}-${Date.now()}`);
   const fifo = path.join(dir, 'fifo');
-  execFileSync('mkfifo', [fifo]);
   const socketPath = path.join(dir, 'sock');
-  const server = net.createServer().listen(socketPath);
+  let server: net.Server;
+  beforeAll(() => {
+    fs.mkdirSync(dir, { mode: 0o700 });
+    execFileSync('mkfifo', [fifo]);
+    server = net.createServer().listen(socketPath);
+  });
   afterAll(async () => {
     await new Promise((resolve) => server.close(resolve));
     fs.rmSync(dir, { recursive: true, force: true });
