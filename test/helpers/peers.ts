@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { TmpProject } from './project.js';
 
 export type PeerTool = 'sqlx' | 'flyway' | 'litestream' | 'litestream5' | 's3';
 
@@ -91,4 +92,17 @@ export function jdbcPostgres(url: string): { url: string; user: string; password
     user: decodeURIComponent(u.username),
     password: decodeURIComponent(u.password),
   };
+}
+
+/**
+ * A project whose one SQLite store is data/app.sqlite3, replicated to the file replica replica/app
+ * (the sqlx and Flyway peer tests): writes litestream.yml and makes data/; returns the database's path.
+ */
+export function useSqliteAppStore(project: TmpProject): string {
+  project.write({
+    'litestream.yml':
+      'dbs:\n  - path: data/app.sqlite3\n    replicas:\n      - type: file\n        path: replica/app\n',
+  });
+  fs.mkdirSync(project.path('data'), { recursive: true });
+  return project.path('data/app.sqlite3');
 }

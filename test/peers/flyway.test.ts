@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import { describe, expect } from 'vitest';
 import { test } from '../helpers/fixtures.js';
-import { jdbcPostgres, peerTool, runTool, type ToolResult } from '../helpers/peers.js';
+import { jdbcPostgres, peerTool, runTool, useSqliteAppStore, type ToolResult } from '../helpers/peers.js';
 import type { TmpProject } from '../helpers/project.js';
 
 const DIR = 'db/flyway';
@@ -56,16 +56,11 @@ interface Engine {
   ): { store: string; env: Record<string, string>; flywayArgs: string[]; legacyTable: () => Promise<void> };
 }
 
-const LITESTREAM_YML =
-  'dbs:\n  - path: data/app.sqlite3\n    replicas:\n      - type: file\n        path: replica/app\n';
-
 const engines: Engine[] = [
   {
     name: 'SQLite',
     setup(project) {
-      project.write({ 'litestream.yml': LITESTREAM_YML });
-      fs.mkdirSync(project.path('data'), { recursive: true });
-      const file = project.path('data/app.sqlite3');
+      const file = useSqliteAppStore(project);
       return {
         store: 'sqlite: data/app.sqlite3',
         env: {},
