@@ -311,15 +311,10 @@ describe('the litestream binary', () => {
 
     test('two replicas of one database', () => {
       const result = v05('dbs:\n  - path: a.db\n    replicas:\n      - path: rep/a\n      - path: rep/b\n');
-      expect(result.issues).toEqual([
-        expect.objectContaining({
-          file: 'ls5.yml',
-          path: 'dbs[0].replicas',
-          message: expect.stringMatching(
-            /^2 replicas for \/p\/a\.db; Litestream v0\.5 replicates a database to exactly one/,
-          ),
-        }),
-      ]);
+      expect(result.issues.map((i) => [i.file, i.path])).toEqual([['ls5.yml', 'dbs[0].replicas']]);
+      expect(result.issues[0]?.message).toMatch(
+        /^2 replicas for \/p\/a\.db; Litestream v0\.5 replicates a database to exactly one/,
+      );
     });
 
     test('two databases with one file name (its lines name a database by base name)', () => {

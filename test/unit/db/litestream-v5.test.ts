@@ -140,9 +140,9 @@ describe('restorable: restore -dry-run', () => {
   };
   const answering =
     (answer: { lines: string[]; failed?: string }, calls: (readonly string[])[] = []): ListCommand =>
-    async (args) => {
+    (args) => {
       calls.push(args);
-      return answer;
+      return Promise.resolve(answer);
     };
   const target = (metaPath: string) => ({ dbPath: DB, listPath: 'storage/app.db', metaPath });
 
