@@ -1,4 +1,5 @@
-// Reading test databases and restoring replicas with the real litestream binary.
+// Reading test databases and restoring replicas with the real litestream binary (LITESTREAM: the npm
+// package's, or BOOTSEQ_TEST_LITESTREAM's; litestream.ts).
 
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
