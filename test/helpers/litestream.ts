@@ -11,7 +11,9 @@
 // `BOOTSEQ_TEST_LITESTREAM=$(scripts/peers.sh where litestream) npx vitest run --project integration F`.
 
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isMap, parseDocument } from 'yaml';
@@ -21,17 +23,43 @@ const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 /** The npm package's binary (v0.3.13): what bootseq runs when `litestream.bin` is not set. */
 export const NPM_LITESTREAM = path.join(REPO, 'node_modules/@flydotio/litestream-linux-x64/litestream');
 
-/** BOOTSEQ_TEST_LITESTREAM, checked: an executable file, else the test run fails at import. */
+/** Whether a user other than the owner may run `file` (o+x on it and on every folder above it). */
+function runnableByOthers(file: string): boolean {
+  for (let at = file; ; at = path.dirname(at)) {
+    if ((fs.statSync(at).mode & 0o001) === 0) return false;
+    if (at === path.dirname(at)) return true;
+  }
+}
+
+/**
+ * BOOTSEQ_TEST_LITESTREAM, checked: an executable file, else the test run fails at import. Some tests
+ * run bootseq as `nobody` (restore-failures, storage-faults); the peers rig's binaries live under
+ * ~/.cache, which is /root/.cache (0700) as root, so such a binary is run from a copy in the temp folder
+ * (mode 0755, named `litestream` like the original: replicators.ts finds processes by that name).
+ */
 function selected(): string | undefined {
-  const bin = process.env['BOOTSEQ_TEST_LITESTREAM'];
-  if (bin === undefined || bin === '') return undefined;
+  const given = process.env['BOOTSEQ_TEST_LITESTREAM'];
+  if (given === undefined || given === '') return undefined;
+  let bin: string;
   try {
+    bin = fs.realpathSync(given);
     fs.accessSync(bin, fs.constants.X_OK);
     if (!fs.statSync(bin).isFile()) throw new Error('not a file');
   } catch {
-    throw new Error(`BOOTSEQ_TEST_LITESTREAM=${bin} is not an executable file (a litestream binary)`);
+    throw new Error(`BOOTSEQ_TEST_LITESTREAM=${given} is not an executable file (a litestream binary)`);
   }
-  return path.resolve(bin);
+  if (runnableByOthers(bin)) return bin;
+  const stat = fs.statSync(bin);
+  const key = createHash('sha256').update(`${bin} ${stat.size} ${stat.mtimeMs}`).digest('hex').slice(0, 16);
+  const copy = path.join(os.tmpdir(), `bootseq-test-litestream-${key}`, 'litestream');
+  if (!fs.existsSync(copy)) {
+    fs.mkdirSync(path.dirname(copy), { recursive: true, mode: 0o755 });
+    const partial = `${copy}.${process.pid}`;
+    fs.copyFileSync(bin, partial);
+    fs.chmodSync(partial, 0o755);
+    fs.renameSync(partial, copy); // atomic: test files in other workers see the whole file or none
+  }
+  return copy;
 }
 
 /** The binary set by BOOTSEQ_TEST_LITESTREAM, or undefined: bootseq picks its default (the npm package's). */
