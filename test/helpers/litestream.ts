@@ -51,7 +51,7 @@ function selected(): string | undefined {
   if (runnableByOthers(bin)) return bin;
   const stat = fs.statSync(bin);
   const key = createHash('sha256').update(`${bin} ${stat.size} ${stat.mtimeMs}`).digest('hex').slice(0, 16);
-  const copy = path.join(os.tmpdir(), `bootseq-test-litestream-${key}`, 'litestream');
+  const copy = path.join(os.tmpdir(), `bootseq-litestream-bin-${key}`, 'litestream');
   if (!fs.existsSync(copy)) {
     fs.mkdirSync(path.dirname(copy), { recursive: true, mode: 0o755 });
     const partial = `${copy}.${process.pid}`;
