@@ -23,7 +23,8 @@ export function restoreCopy(projectDir: string, dbRelative: string, out: string)
   execFileSync(
     LITESTREAM,
     ['restore', '-config', path.join(projectDir, 'litestream.yml'), '-o', out, dbRelative],
-    { cwd: projectDir, stdio: 'pipe' },
+    // v0.5 refuses an S3 replica while AWS_CA_BUNDLE is set; bootseq gives it empty (db/litestream/v5.ts).
+    { cwd: projectDir, stdio: 'pipe', env: { ...process.env, AWS_CA_BUNDLE: '' } },
   );
   return out;
 }

@@ -172,8 +172,15 @@ describe('bootseq with its replicas on a real S3 server', () => {
       const result = await project.run(['up']);
       const seconds = (Date.now() - started) / 1000;
       expect(result.exitCode, result.output.slice(-3000)).toBe(1);
-      expect(result.stderr).toMatch(/Error: restore:\w+ failed: `litestream restore /);
-      expect(result.stderr).toMatch(failure.cause);
+      if (failure.name === 'the server stopped' && litestreamSeries() === '0.5')
+        // v0.5's restore retries for 240 s without a word (docs/litestream-v05.md E): bootseq asks first.
+        expect(result.stderr).toMatch(
+          /Error: restore:\w+ failed: the replica s3:\/\/demo\/\w+ at http:\/\/127\.0\.0\.1:\d+ of \w+ cannot be reached: connect ECONNREFUSED/,
+        );
+      else {
+        expect(result.stderr).toMatch(/Error: restore:\w+ failed: `litestream restore /);
+        expect(result.stderr).toMatch(failure.cause);
+      }
       // Measured: about 1 s each (Litestream's SDK does not retry these).
       expect(seconds).toBeLessThan(15);
       const report = project.report();
