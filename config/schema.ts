@@ -361,8 +361,10 @@ export interface LitestreamConfig {
   /** Time between two checks that each replica can still restore its store (docs/litestream.md Q12). */
   readonly snapshotCheckMs: number;
   /**
-   * `warnings`: errors, warnings and lifecycle lines are relayed, not the per-sync lines (`write wal
-   * segment`, `wal segment written`, snapshots); `all`: every line. bootseq reads every line either way.
+   * `warnings`: errors, warnings and lifecycle lines are relayed, not the per-sync lines (v0.3: `write
+   * wal segment`, `wal segment written`, snapshots; v0.5: every DEBUG line, which bootseq's copy of
+   * litestream.yml asks for, and `compaction complete`); `all`: every line. bootseq reads every line
+   * either way (the driver's `isRoutine`, db/litestream/).
    */
   readonly log: 'warnings' | 'all';
 }
