@@ -71,10 +71,10 @@ describe('bad config is refused with exit 2 and nothing is touched', () => {
     expect(fs.existsSync(project.path('.demo'))).toBe(false);
   });
 
-  test('a litestream.bin that is not v0.3.x (a real program saying v0.5.17) is refused before anything runs', async ({
+  test('a litestream.bin that is neither v0.3.x nor v0.5.x (a real program saying v0.4.0) is refused before anything runs', async ({
     project,
   }) => {
-    project.write({ 'bin/litestream': '#!/bin/sh\n[ "$1" = version ] && echo v0.5.17 && exit 0\nexit 1\n' });
+    project.write({ 'bin/litestream': '#!/bin/sh\n[ "$1" = version ] && echo v0.4.0 && exit 0\nexit 1\n' });
     fs.chmodSync(project.path('bin/litestream'), 0o755);
     const text = fs.readFileSync(project.path('bootseq.yml'), 'utf8');
     project.write({
@@ -86,7 +86,7 @@ describe('bad config is refused with exit 2 and nothing is touched', () => {
     const result = await project.run(['up']);
     expect(result.exitCode).toBe(2);
     expect(result.stderr).toMatch(
-      /litestream\.bin: .*bin\/litestream is Litestream v0\.5\.17; bootseq supports v0\.3\.x/,
+      /litestream\.bin: .*bin\/litestream is Litestream v0\.4\.0; bootseq supports v0\.3\.x \(tested with v0\.3\.13\) and v0\.5\.x \(tested with v0\.5\.17\)/,
     );
     expect(fs.existsSync(project.path('.demo'))).toBe(false);
   });
