@@ -15,6 +15,7 @@ import { $ } from 'zx';
 import { CLI, LITESTREAM, demoCopy, fmt, freePort, median } from './lib.mjs';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const WAIT_MS = 60_000;
 
 /**
  * Starts `bootseq <args>` in `dir` with the demo's port; its output (stdout and stderr, one line
@@ -56,12 +57,21 @@ export function boot(dir, port, args = ['up', '--log-format', 'plain']) {
     get stderr() {
       return err.text;
     },
+    // A line that never comes (a bootseq stuck, or a driver that logs otherwise) rejects after
+    // WAIT_MS rather than holding the whole bench.
     waitFor: (pattern) =>
       new Promise((resolve, reject) => {
         const seen = lines.find((l) => pattern.test(l));
         if (seen) return resolve(seen);
-        waiters.push({ pattern, resolve });
-        void done.then(() => reject(new Error(`exited before ${pattern}:\n${lines.slice(-30).join('\n')}`)));
+        const timer = setTimeout(
+          () => reject(new Error(`no ${pattern} in ${WAIT_MS} ms:\n${lines.slice(-30).join('\n')}`)),
+          WAIT_MS,
+        );
+        waiters.push({ pattern, resolve: (line) => (clearTimeout(timer), resolve(line)) });
+        void done.then(() => {
+          clearTimeout(timer);
+          reject(new Error(`exited before ${pattern}:\n${lines.slice(-30).join('\n')}`));
+        });
       }),
   };
 }

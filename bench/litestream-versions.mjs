@@ -65,7 +65,12 @@ function reason(run, bin) {
 async function bootOnce(dir, port, bin) {
   const started = Date.now();
   const run = boot(dir, port, ['up', '--until', 'ready', '--log-format', 'plain']);
+  // A bootseq that neither gets ready nor gives up is stopped (SIGTERM, its ordered stop) and noted.
+  let stuck = false;
+  const watchdog = setTimeout(() => ((stuck = true), run.child.kill('SIGTERM')), 90_000);
   const code = await run.done;
+  clearTimeout(watchdog);
+  if (stuck) throw Object.assign(new Error('stuck'), { note: 'failed: not ready in 90 s (stopped)' });
   const wall = Date.now() - started;
   if (code !== 0) {
     const why = reason(run, bin);
