@@ -274,6 +274,18 @@ function checkLogging(logging: unknown, file: string, issues: ConfigIssue[]): vo
     });
 }
 
+/**
+ * The copy of litestream.yml a Litestream v0.5 runs with: `logging.level: debug`, because v0.5 logs
+ * its writes to a replica (`ltx file uploaded … maxTXID=`, `replica sync`) only at DEBUG, and they are
+ * what proves its takeover and measures its lag (docs/litestream-v05.md B1, B2). Everything else as
+ * written; bootseq relays only the lines above DEBUG (litestream.log).
+ */
+export function forLitestream05(text: string): string {
+  const doc = parseDocument(text);
+  doc.setIn(['logging', 'level'], 'debug');
+  return doc.toString();
+}
+
 /** Where Litestream keeps a database's generation and WAL copies unless `meta-path` says otherwise. */
 export function defaultMetaPath(dbPath: string): string {
   return path.join(path.dirname(dbPath), `.${path.basename(dbPath)}-litestream`);

@@ -328,6 +328,9 @@ export interface S3ReplicaLocation {
   readonly secretAccessKey: string | undefined;
 }
 
+/** A Litestream release line bootseq has a driver for (db/litestream/): v0.3.x, v0.5.x. */
+export type LitestreamSeries = '0.3' | '0.5';
+
 export interface LitestreamDb {
   readonly path: string;
   readonly metaPath: string;
@@ -346,9 +349,9 @@ export interface LitestreamConfig {
   readonly bin: string;
   /**
    * The Litestream release line the binary speaks, from `litestream version` at preflight (the packaged
-   * binary is v0.3.13 by its pinned version): picks the driver (db/litestream/). Only `0.3` is accepted.
+   * binary is v0.3.13 by its pinned version): picks the driver (db/litestream/). v0.4 and others are refused.
    */
-  readonly series: '0.3';
+  readonly series: LitestreamSeries;
   readonly takeoverTimeoutMs: number;
   readonly dbs: readonly LitestreamDb[];
   /** Restarts of Litestream when it exits while the app runs, before bootseq gives up (exit 1). */

@@ -5,6 +5,7 @@
 import type { LitestreamConfig } from '../../config/schema.js';
 import type { LitestreamDriver } from './types.js';
 import { v3Driver } from './v3.js';
+import { v5Driver } from './v5.js';
 
 export type {
   Handoff,
@@ -16,13 +17,25 @@ export type {
   Shipped,
 } from './types.js';
 
+/** One v0.5 driver per config (its parser knows the config's database paths). */
+const v5Drivers = new WeakMap<object, LitestreamDriver>();
+
 /**
- * The driver for the Litestream config/ accepted. Only v0.3 has one: config/replication.ts refuses
- * every other version before anything runs (exit 2), so another series here is a bug.
+ * The driver for the Litestream config/ accepted (config/replication.ts refuses every other version
+ * before anything runs, exit 2).
  */
-export function litestreamDriver(litestream: Pick<LitestreamConfig, 'series'>): LitestreamDriver {
+export function litestreamDriver(
+  litestream: Pick<LitestreamConfig, 'series'> & Partial<Pick<LitestreamConfig, 'dbs'>>,
+): LitestreamDriver {
   switch (litestream.series) {
     case '0.3':
       return v3Driver;
+    case '0.5': {
+      const known = v5Drivers.get(litestream);
+      if (known) return known;
+      const driver = v5Driver(litestream.dbs ?? []);
+      v5Drivers.set(litestream, driver);
+      return driver;
+    }
   }
 }

@@ -7,9 +7,14 @@
 // progress monitor, the restorability check and the fault reports all read the one parsed line
 // (phases/replicate/lines.ts).
 
-/** `G/IIIIIIII:OFFSET`: a generation, a WAL index (hex) and a byte offset in that WAL. */
+/**
+ * How far a database or a replica is, comparable only through the driver (`isAtOrPast`) and only
+ * within one lineage. v0.3: `G/IIIIIIII:OFFSET`, a generation, a WAL index (hex) and a byte offset in
+ * that WAL. v0.5: one chain of TXIDs per database (lineage `ltx`, `index` the TXID, `offset` 0).
+ */
 export interface Position {
-  readonly generation: string;
+  /** v0.3: the generation; v0.5: `ltx` (one chain, no generations: docs/litestream-v05.md B). */
+  readonly lineage: string;
   readonly index: number;
   readonly offset: number;
 }
@@ -29,6 +34,12 @@ export interface LitestreamLine {
   readonly size: number | undefined;
   readonly generation: string | undefined;
   readonly error: string | undefined;
+  /**
+   * Every `key=value` of the line, first occurrence of a key (JSON: nested objects flattened as
+   * `txid.replica`); a key a line repeats (v0.5's `level`, for the log level and the LTX level) also
+   * as `key#2`.
+   */
+  readonly fields: Readonly<Record<string, string>>;
   /** The line as Litestream printed it. */
   readonly text: string;
 }
@@ -52,6 +63,7 @@ export function parseLine(text: string): LitestreamLine {
     generation: fields['generation'],
     // Go errors wrap with "\ncaused by: …"; one line reads better in a message.
     error: oneLine(fields['error'] ?? fields['err']),
+    fields,
     text,
   };
 }
@@ -59,12 +71,12 @@ export function parseLine(text: string): LitestreamLine {
 export function parsePosition(text: string | undefined): Position | undefined {
   const match = /^([0-9a-f]+)\/([0-9a-f]{8}):(\d+)$/.exec(text ?? '');
   if (!match) return undefined;
-  return { generation: match[1]!, index: Number.parseInt(match[2]!, 16), offset: Number(match[3]) };
+  return { lineage: match[1]!, index: Number.parseInt(match[2]!, 16), offset: Number(match[3]) };
 }
 
-/** Orders two positions of one generation; another generation is never ahead of `b`. */
-export function isAtOrPast(a: Position, b: Pick<Position, 'generation' | 'index' | 'offset'>): boolean {
-  if (a.generation !== b.generation) return false;
+/** Orders two positions of one lineage; another lineage is never ahead of `b`. */
+export function isAtOrPast(a: Position, b: Pick<Position, 'lineage' | 'index' | 'offset'>): boolean {
+  if (a.lineage !== b.lineage) return false;
   return a.index > b.index || (a.index === b.index && a.offset >= b.offset);
 }
 
@@ -76,8 +88,8 @@ function textFields(text: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const match of text.matchAll(FIELD)) {
     const [, key, raw = ''] = match;
-    if (key === undefined || key in out) continue;
-    out[key] = raw.startsWith('"') ? unquote(raw) : raw;
+    if (key === undefined || `${key}#2` in out) continue;
+    out[key in out ? `${key}#2` : key] = raw.startsWith('"') ? unquote(raw) : raw;
   }
   return out;
 }
@@ -91,18 +103,29 @@ function unquote(raw: string): string {
 }
 
 function jsonFields(text: string): Record<string, string> {
+  let value: unknown;
   try {
-    const value: unknown = JSON.parse(text);
-    if (value === null || typeof value !== 'object') return {};
-    return Object.fromEntries(
-      Object.entries(value as Record<string, unknown>).map(([k, v]) => [
-        k,
-        typeof v === 'string' ? v : String(v),
-      ]),
-    );
+    value = JSON.parse(text);
   } catch {
     return {};
   }
+  if (value === null || typeof value !== 'object') return {};
+  const out: Record<string, string> = {};
+  const add = (prefix: string, object: Record<string, unknown>) => {
+    for (const [k, v] of Object.entries(object)) {
+      if (v !== null && typeof v === 'object') add(`${prefix}${k}.`, v as Record<string, unknown>);
+      else out[`${prefix}${k}`] = typeof v === 'string' ? v : String(v);
+    }
+  };
+  add('', value as Record<string, unknown>);
+  // A repeated key keeps its last value in JSON.parse: v0.5's `ltx file uploaded` has `"level":"DEBUG"`
+  // and then the LTX `"level":0` (docs/litestream-v05.md B3). The log level is the first, a string.
+  const level = /"level":"([A-Za-z]+)"/.exec(text)?.[1];
+  if (level !== undefined && out['level'] !== level) {
+    out['level#2'] = out['level'] ?? '';
+    out['level'] = level;
+  }
+  return out;
 }
 
 /**

@@ -2,13 +2,14 @@
 // everything bootseq must know that depends on Litestream's version (the config it is run with, its
 // arguments, its log lines, its files beside the database, how a restore is told apart from "no
 // backup", what makes a takeover provable) is one of these calls, and one driver per version
-// implements them (v3.ts). The phases hold the policy (when to restore, what a stall is, when to
+// implements them (v3.ts, v5.ts). The phases hold the policy (when to restore, what a stall is, when to
 // restart) and never ask which version runs.
 
-import type { LitestreamReplica } from '../../config/schema.js';
+import type { LitestreamReplica, LitestreamSeries } from '../../config/schema.js';
 import type { LitestreamLine, Position } from './lines.js';
 
 export type { LitestreamLine, Position } from './lines.js';
+export type { LitestreamSeries } from '../../config/schema.js';
 
 /**
  * What the replicate phase holds from before Litestream starts until its takeover is proven: the
@@ -46,8 +47,8 @@ export type Restorability =
   | { readonly state: 'unknown'; readonly why: string };
 
 export interface LitestreamDriver {
-  /** The release line it speaks: `0.3` (v0.3.x, tested with v0.3.13). */
-  readonly series: '0.3';
+  /** The release line it speaks: `0.3` (v0.3.x, tested with v0.3.13) or `0.5` (tested with v0.5.17). */
+  readonly series: LitestreamSeries;
 
   // Running it.
   /** The `-config` file Litestream runs with: litestream.yml, or bootseq's copy, written first. */
@@ -62,7 +63,10 @@ export interface LitestreamDriver {
     readonly outPath: string;
     readonly timestamp?: string | undefined;
   }): string[];
-  /** The folders directly under a replica's root that hold its backups (v0.3: `generations`). */
+  /**
+   * The folders directly under a replica's root that hold its backups (v0.3: `generations`; v0.5:
+   * `ltx` in a file replica, `0000`…`0009` in S3, and a v0.3 replica's `generations`, which it restores).
+   */
   readonly backupFolders: readonly string[];
   /** Known without running Litestream: a file replica that holds no backup at all (v0.3: no `generations/`). */
   hasNoBackups(replica: LitestreamReplica): boolean;
@@ -77,6 +81,12 @@ export interface LitestreamDriver {
   /** A line saying this process wrote to a replica, and up to where; undefined for any other line. */
   shipped(line: LitestreamLine): Shipped | undefined;
   /**
+   * A line saying how far a replica is, as this process knows it: every `shipped` line, and (v0.5)
+   * its `replica sync` line, which says it at every sync even when there was nothing to write. What
+   * the progress monitor settles by; never a takeover proof (that needs this process's own write).
+   */
+  replicaAt(line: LitestreamLine): Omit<Shipped, 'whole'> | undefined;
+  /**
    * Whether a line says a whole-database copy to its replica has begun (true) or is over, written or
    * failed (false); undefined for any other line (v0.3: `write snapshot`, `snapshot written`, an ERROR).
    */
@@ -88,6 +98,8 @@ export interface LitestreamDriver {
   /** How far Litestream's own copy of the database is (v0.3: the newest shadow WAL), with its mtime. */
   localPosition(metaPath: string): (Position & { readonly mtimeMs: number }) | undefined;
 
+  /** The command an operator runs to see what `checkRestorable` sees (v0.3 `snapshots`, v0.5 `restore -dry-run`). */
+  checkCommand(configPath: string, db: string): string;
   /**
    * Whether `replica` can restore the database's current lineage, asked of Litestream through `list`
    * (v0.3: `snapshots`, and with `thorough` `wal`: docs/litestream.md Q12); undefined when there is
@@ -102,8 +114,12 @@ export interface LitestreamDriver {
   ): Promise<{ generation: string; verdict: Restorability } | undefined>;
 
   // Changing it (only while no Litestream runs).
-  /** Makes the next Litestream start a new lineage (v0.3: removes the generation file). Returns the file. */
-  renewLineage(metaPath: string): string;
+  /**
+   * Makes the next Litestream start a new lineage (v0.3: removes the generation file, and returns it).
+   * v0.5: nothing to do, a restarted Litestream writes a new snapshot when the replica has none at or
+   * after its TXID (docs/litestream-v05.md I2); undefined.
+   */
+  renewLineage(metaPath: string): string | undefined;
   /**
    * From the moment bootseq finds a database file that is not restored on this boot (the restore
    * phase) until the next prepareTakeover adopts it: keeps what lets the next Litestream continue the

@@ -26,7 +26,12 @@ export function readShadow(metaPath: string) {
       .at(-1);
     if (!newest) return undefined;
     const stat = fs.statSync(path.join(dir, newest));
-    return { generation, index: Number.parseInt(newest, 16), offset: stat.size, mtimeMs: stat.mtimeMs };
+    return {
+      lineage: generation,
+      index: Number.parseInt(newest, 16),
+      offset: stat.size,
+      mtimeMs: stat.mtimeMs,
+    };
   } catch {
     return undefined;
   }

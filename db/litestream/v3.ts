@@ -3,21 +3,14 @@
 // lines (`snapshot written`, `wal segment written … position=G/I:OFF sz=N`) bootseq reads. What it
 // writes: only bootseq's copy of litestream.yml, the `_litestream_seq` bump (a row Litestream's own
 // table already has), and the removal of the `generation` file while no Litestream runs (Q12).
-// A clean restart continues the generation (docs/litestream-v05.md H): v0.3 starts a new one (a full
-// snapshot) whenever it finds the WAL gone, and SQLite deletes the WAL when its last connection
-// closes. Litestream's own exit leaves it; bootseq's connections (migrate, seed, verify, the bump)
-// would delete it on every boot. So one connection per database is kept open from the moment the
-// restore phase finds the file until the new Litestream has proven its takeover: no bootseq
-// connection is ever the last to close in between, and the WAL the last Litestream left is the one
-// the next finds.
+// A clean restart continues the generation: keeper.ts keeps the WAL the last Litestream left.
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { bumpLitestreamSeq } from '../sqlite.js';
-import { openSqliteFile, type SqliteFile } from '../sqlite-file.js';
 import { litestreamConfigFile } from './config-file.js';
 import { isAtOrPast, isRoutine, parseLine, type LitestreamLine } from './lines.js';
-import type { Handoff, LitestreamDriver, Shipped } from './types.js';
+import { keepLineage, prepareTakeover } from './keeper.js';
+import type { LitestreamDriver, Shipped } from './types.js';
 import { readGeneration, readShadow } from './v3-files.js';
 import { listReplica } from './v3-restorable.js';
 
@@ -57,6 +50,7 @@ export const v3Driver: LitestreamDriver = {
   parseLine,
   isRoutine,
   shipped,
+  replicaAt: shipped,
   copyingWhole: (line) => {
     if (line.msg === 'write snapshot') return true;
     if (line.msg === 'snapshot written' || line.level === 'ERROR') return false;
@@ -65,6 +59,7 @@ export const v3Driver: LitestreamDriver = {
   isAtOrPast,
   lineage: readGeneration,
   localPosition: readShadow,
+  checkCommand: (configPath, db) => `litestream snapshots -config ${configPath} ${db}`,
   checkRestorable: listReplica,
 
   renewLineage: (metaPath) => {
@@ -92,58 +87,4 @@ function shipped(line: LitestreamLine): Shipped | undefined {
   if (line.msg === 'snapshot written')
     return { db: line.db, replica: line.replica, upTo: line.position, whole: true };
   return undefined;
-}
-
-/** The connection kept open per database path from keepLineage until a prepareTakeover adopts it. */
-const kept = new Map<string, Promise<SqliteFile | undefined>>();
-
-/**
- * Opens the keeper connection, and reads once through it: in WAL mode a connection holds its shared
- * lock on the database file from its first read until it closes, and that lock is what stops another
- * connection's close from checkpointing and deleting the WAL. Never fails the boot: a file SQLite
- * cannot read is verify's to report.
- */
-function keepLineage(dbPath: string): Promise<void> {
-  if (!kept.has(dbPath))
-    kept.set(
-      dbPath,
-      openSqliteFile(dbPath, { readonly: true }).then(
-        (db) => {
-          try {
-            db.prepare('SELECT count(*) FROM sqlite_master').get();
-            return db;
-          } catch {
-            db.close();
-            return undefined;
-          }
-        },
-        () => undefined,
-      ),
-    );
-  return kept.get(dbPath)!.then(() => undefined);
-}
-
-async function prepareTakeover(dbPath: string): Promise<Handoff> {
-  // The keeper the restore phase opened, else one opened now (a restart while the app runs).
-  const keeper = await kept.get(dbPath);
-  kept.delete(dbPath);
-  const held = keeper ?? (await openSqliteFile(dbPath, { readonly: true }));
-  let released = false;
-  const release = () => {
-    if (released) return;
-    released = true;
-    held.close();
-  };
-  try {
-    held.prepare('SELECT count(*) FROM sqlite_master').get();
-    const db = await openSqliteFile(dbPath);
-    try {
-      return { bumped: bumpLitestreamSeq(db), release };
-    } finally {
-      db.close(); // not the last connection: `held` is open, so the WAL stays
-    }
-  } catch (error) {
-    release();
-    throw error;
-  }
 }

@@ -1,6 +1,8 @@
 // What Litestream's error lines mean for the operator. Every ERROR about a database (`sync error`,
 // `monitor error`, `snapshotter error`, `retainer error`, `error closing db`) names a cause bootseq
-// can tell apart and give fitting advice for; measured in docs/litestream.md Q9. Words only: what to
+// can tell apart and give fitting advice for; measured in docs/litestream.md Q9 (v0.3) and
+// docs/litestream-v05.md C, D (v0.5: `monitor error … write ltx file`, `sync error … StatusCode: 403`,
+// `… get credentials …`, `ensure wal exists`; an unreachable S3 logs nothing there). Words only: what to
 // do about a fault (fail the boot, warn, restart) is decided by the callers.
 
 import path from 'node:path';
@@ -12,7 +14,17 @@ import type { LitestreamLine } from '../../db/litestream/index.js';
  * (docs/litestream.md rule 3).
  */
 export const REPLACED_LINE =
-  /no such table: _litestream_seq|cannot verify wal state|wal (overwritten|truncated) by another process/;
+  /no such table: _litestream_seq|cannot verify wal state|wal (overwritten|truncated) by another process|ensure wal exists: disk I\/O error/;
+
+/**
+ * A line saying a database file was replaced under Litestream or its WAL is broken. Not at DEBUG:
+ * v0.5 logs `sync … snap=true reason="wal truncated by another process"` there when it simply starts
+ * over with a snapshot (after a restore, or bootseq's own connections: docs/litestream-v05.md D), and
+ * v0.3 runs at INFO.
+ */
+export function isReplacedLine(line: LitestreamLine): boolean {
+  return line.level !== 'DEBUG' && REPLACED_LINE.test(line.text);
+}
 
 export type FaultCause =
   | 'read-only'
@@ -37,7 +49,7 @@ const CAUSES: readonly { cause: FaultCause; pattern: RegExp }[] = [
   {
     cause: 'credentials',
     pattern:
-      /NoCredentialProviders|InvalidAccessKeyId|SignatureDoesNotMatch|AccessDenied|ExpiredToken|InvalidToken|Forbidden|status code: 403/,
+      /NoCredentialProviders|InvalidAccessKeyId|SignatureDoesNotMatch|AccessDenied|ExpiredToken|InvalidToken|Forbidden|status ?code: 403|get credentials/i,
   },
   { cause: 'no-bucket', pattern: /NoSuchBucket/ },
   {

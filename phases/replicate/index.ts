@@ -12,7 +12,7 @@ import { describeKill } from '../../core/exit.js';
 import type { Config, LitestreamConfig } from '../../config/schema.js';
 import { taskId, type Child, type Phase, type TaskContext } from '../../core/task.js';
 import { litestreamDriver, type Handoff, type LitestreamDriver } from '../../db/litestream/index.js';
-import { classify, isErrorLine, REPLACED_LINE } from './faults.js';
+import { classify, isErrorLine, isReplacedLine } from './faults.js';
 import { linesOf, parseOnce } from './lines.js';
 import {
   releaseBootLeases,
@@ -361,7 +361,7 @@ async function spawnLitestream(session: Session): Promise<Child> {
     if (shipped && !shipped.whole) reported.delete(shipped.db);
     // Until it has taken over, a fault fails the takeover instead (takeover.ts).
     if (session.current !== child) return;
-    if (REPLACED_LINE.test(line.text)) {
+    if (isReplacedLine(line)) {
       // After boot a fault means a database file was replaced under Litestream: the replica goes stale.
       ctx.note(
         'error',

@@ -183,11 +183,16 @@ function observeLine(
     if (watch.stoppingAtMs !== undefined) watch.stopErrors.push(line);
     if (store) store.lastError = line;
   }
-  const shipped = store?.driver.shipped(line);
-  if (!store || !shipped) return;
-  store.shipped.set(shipped.replica, { position: shipped.upTo, atMs: line.timeMs ?? now() });
-  settle(store, shipped.replica);
-  store.lastError = undefined;
+  const at = store?.driver.replicaAt(line);
+  if (!store || !at) return;
+  // A line that only restates where the replica is (v0.5's `replica sync`, every sync) moves the
+  // position, not the time of the last change shipped.
+  const own = store.driver.shipped(line) !== undefined;
+  const before = store.shipped.get(at.replica);
+  if (own || !before || !store.driver.isAtOrPast(before.position, at.upTo))
+    store.shipped.set(at.replica, { position: at.upTo, atMs: line.timeMs ?? now() });
+  settle(store, at.replica);
+  if (own) store.lastError = undefined;
 }
 
 function newStoreProgress(target: ProgressTarget, driver: LitestreamDriver, at: number): StoreProgress {
@@ -346,11 +351,11 @@ function settle(s: StoreProgress, replica: string): void {
   const queue = s.pending.get(replica);
   const shipped = s.shipped.get(replica)?.position;
   if (!queue || !shipped) return;
-  const current = s.shadow?.generation;
+  const current = s.shadow?.lineage;
   while (
     queue[0] &&
     (s.driver.isAtOrPast(shipped, queue[0].position) ||
-      (shipped.generation === current && queue[0].position.generation !== current))
+      (shipped.lineage === current && queue[0].position.lineage !== current))
   )
     queue.shift();
 }

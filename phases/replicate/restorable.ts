@@ -39,7 +39,7 @@ export function createRestorabilityCheck(
         ctx.note(
           'error',
           describeFinding(f),
-          `bootseq restarts litestream so that it starts a new generation with a new snapshot; if it happens again, find what deletes files in the replica of ${f.store}`,
+          `bootseq restarts litestream so that it starts over with a new snapshot; if it happens again, find what deletes files in the replica of ${f.store}`,
         );
       checker.renewLater(findings);
       const child = current();
@@ -47,7 +47,7 @@ export function createRestorabilityCheck(
       const stores = [...new Set(findings.map((f) => f.store))].join(', ');
       ctx.note(
         'error',
-        `litestream (pid ${child.pid}) keeps writing to a generation that cannot be restored: stopping it so that it is restarted in a new generation of ${stores}`,
+        `litestream (pid ${child.pid}) keeps writing to a replica that cannot be restored: stopping it so that it is restarted with a new snapshot of ${stores}`,
       );
       void child.stop(config.shutdown.replicationGraceMs);
     },
@@ -55,22 +55,24 @@ export function createRestorabilityCheck(
       ctx.note(
         'warn',
         `cannot tell whether the replica "${replica}" of ${store} can be restored: ${why}`,
-        `bootseq asks again every ${litestream.snapshotCheckMs / 1000} s; run \`litestream snapshots -config ${litestream.run.configPath} ${listPaths.get(store) ?? store}\` to see what litestream says`,
+        `bootseq asks again every ${litestream.snapshotCheckMs / 1000} s; run \`${driver.checkCommand(litestream.run.configPath, listPaths.get(store) ?? store)}\` to see what litestream says`,
       ),
     onRestorable: (store, replica, generation) =>
       ctx.note(
         'info',
-        `the replica "${replica}" of ${store} can be restored again (generation ${generation})`,
+        `the replica "${replica}" of ${store} can be restored again${driver.series === '0.3' ? ` (generation ${generation})` : ''}`,
       ),
   });
 
+  /** The stores whose lineage was renewed by removing a file (v0.3's generation file; v0.5 has none). */
   const renewGenerations = (): string[] =>
-    checker.renewGenerations().map(({ store, file }) => {
+    checker.renewGenerations().flatMap(({ store, file }) => {
+      if (!file) return [];
       ctx.note(
         'info',
         `removed ${file}: the next litestream begins a new generation of ${store} (docs/litestream.md Q12)`,
       );
-      return store;
+      return [store];
     });
 
   return {
@@ -105,7 +107,7 @@ export function withRestorability(
   if (findings.length === 0) return verdict;
   const what = findings.map(describeFinding).join('; ');
   const stores = [...new Set(findings.map((f) => f.store))].join(', ');
-  const hint = `start bootseq again: litestream then starts a new generation of ${stores} with a new snapshot${renewed.length > 0 ? ' (bootseq removed its generation file)' : ''}, and bootseq checks that it can be restored; until then this replica cannot restore ${stores}, so keep the database file${findings.length > 1 ? 's' : ''}`;
+  const hint = `start bootseq again: litestream then starts over with a new snapshot of ${stores}${renewed.length > 0 ? ' (bootseq removed its generation file)' : ''}, and bootseq checks that it can be restored; until then this replica cannot restore ${stores}, so keep the database file${findings.length > 1 ? 's' : ''}`;
   if (verdict.ok) return { ok: false, problem: `replication did not complete at shutdown: ${what}`, hint };
   return { ok: false, problem: `${verdict.problem}; and ${what}`, hint: `${verdict.hint}; then ${hint}` };
 }

@@ -174,7 +174,7 @@ export function createSnapshotChecker(targets: readonly CheckTarget[], options: 
      * Before a Litestream starts (the previous one has exited): removes the `generation` file of each
      * store asked for, so that it starts a new generation with a snapshot (Q12). Returns those stores.
      */
-    renewGenerations(): { store: string; file: string }[] {
+    renewGenerations(): { store: string; file: string | undefined }[] {
       const done = [...renew].map((target) => ({
         store: target.store,
         file: options.driver.renewLineage(target.metaPath),

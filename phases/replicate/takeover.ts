@@ -15,7 +15,7 @@ import { waitFor } from '../../core/wait.js';
 import { openSqliteFile, type SqliteFile } from '../../db/index.js';
 import type { LitestreamDriver, LitestreamLine } from '../../db/litestream/index.js';
 import type { Child } from '../../core/task.js';
-import { classify, isErrorLine, REPLACED_LINE } from './faults.js';
+import { classify, isErrorLine, isReplacedLine } from './faults.js';
 import { linesOf } from './lines.js';
 
 export interface TakeoverTarget {
@@ -101,7 +101,7 @@ function newState(): TakeoverState {
 }
 
 function observe(driver: LitestreamDriver, watch: Watch, line: LitestreamLine): void {
-  if (REPLACED_LINE.test(line.text) || (isErrorLine(line) && line.db !== undefined)) {
+  if (isReplacedLine(line) || (isErrorLine(line) && line.db !== undefined)) {
     watch.fault ??= line;
     return;
   }
@@ -109,7 +109,7 @@ function observe(driver: LitestreamDriver, watch: Watch, line: LitestreamLine): 
   if (!shipped) return;
   const byReplica = watch.written.get(shipped.db) ?? new Map<string, Set<string>>();
   const generations = byReplica.get(shipped.replica) ?? new Set<string>();
-  generations.add(shipped.upTo.generation);
+  generations.add(shipped.upTo.lineage);
   byReplica.set(shipped.replica, generations);
   watch.written.set(shipped.db, byReplica);
 }

@@ -37,7 +37,7 @@ export async function restoreSqlite(ctx: TaskContext, store: StoreConfig): Promi
   // it. Anything else (an unreadable folder, a remote replica) is litestream's to judge.
   if (!mayHaveBackups(store, driver)) {
     await refuseMistypedReplica(ctx, store, driver);
-    ctx.note('info', `no replica of ${shown} exists yet (${replicas} has no generations): fresh start`);
+    ctx.note('info', `no replica of ${shown} exists yet (${replicas} holds no backup): fresh start`);
     ctx.summarize('fresh start (no replica yet)');
     ctx.record('restored', false);
     return;
@@ -56,6 +56,8 @@ export async function restoreSqlite(ctx: TaskContext, store: StoreConfig): Promi
   await ctx.run({
     command: { file: litestream.bin, args },
     display: `litestream ${args.map(show).join(' ')}`,
+    // v0.5 runs with bootseq's copy at DEBUG (docs/litestream-v05.md B): its restore plan is not relayed.
+    relay: (text: string) => !driver.isRoutine(driver.parseLine(text)),
     hint: `the replica (${replicas}) could not be restored; nothing was started and the replica was not modified. Fix what the litestream lines above say (permissions, credentials, the bucket or endpoint, a damaged snapshot, the replica path), then run \`bootseq restore ${store.name}\``,
   });
   if (!fs.existsSync(dbPath)) {

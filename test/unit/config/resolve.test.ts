@@ -263,14 +263,31 @@ describe('the litestream binary', () => {
     expect(issuesWith('v0.3.13')).toEqual([]);
   });
 
-  test('another version is refused, naming the version found and the one supported', () => {
-    const issues = issuesWith('v0.5.6');
-    expect(issues).toHaveLength(1);
-    expect(issues[0]?.path).toBe('litestream.bin');
-    expect(issues[0]?.message).toMatch(
-      /^\/usr\/bin\/litestream is Litestream v0\.5\.6; bootseq supports v0\.3\.x/,
-    );
+  test('a v0.5.x binary is accepted as series 0.5 (printed without a v)', () => {
+    expect(issuesWith('0.5.17')).toEqual([]);
+    const config = parseConfig(
+      'version: 1\nlitestream: { config: litestream.yml, bin: /usr/bin/litestream }\n',
+      {
+        file: 'bootseq.yml',
+        dir: '/p',
+        env: { PATH: '/usr/bin' },
+        fs: withVersion('0.5.17'),
+      },
+    ).config;
+    expect(config?.litestream?.series).toBe('0.5');
   });
+
+  test.each(['v0.4.0', '0.6.1', 'v1.0.0', 'development build', ''])(
+    'another version (%j) is refused, naming the version found and the ones supported',
+    (printed) => {
+      const issues = issuesWith(printed);
+      expect(issues).toHaveLength(1);
+      expect(issues[0]?.path).toBe('litestream.bin');
+      expect(issues[0]?.message).toMatch(
+        /^\/usr\/bin\/litestream is Litestream .+; bootseq supports v0\.3\.x \(tested with v0\.3\.13\) and v0\.5\.x \(tested with v0\.5\.17\)/,
+      );
+    },
+  );
 
   test('the packaged binary is not asked (its version is pinned)', () => {
     let asked = 0;

@@ -23,7 +23,7 @@ describe('parseLine', () => {
       msg: 'wal segment written',
       db: '/data/app.db',
       replica: 'file',
-      position: { generation: GEN, index: 10, offset: 16512 },
+      position: { lineage: GEN, index: 10, offset: 16512 },
       size: 8240,
     });
   });
@@ -59,11 +59,11 @@ describe('parseLine', () => {
   });
 
   test('positions order within a generation only', () => {
-    const at = { generation: GEN, index: 1, offset: 100 };
-    expect(isAtOrPast({ generation: GEN, index: 1, offset: 100 }, at)).toBe(true);
-    expect(isAtOrPast({ generation: GEN, index: 2, offset: 0 }, at)).toBe(true);
-    expect(isAtOrPast({ generation: GEN, index: 1, offset: 99 }, at)).toBe(false);
-    expect(isAtOrPast({ generation: 'ffff', index: 9, offset: 999 }, at)).toBe(false);
+    const at = { lineage: GEN, index: 1, offset: 100 };
+    expect(isAtOrPast({ lineage: GEN, index: 1, offset: 100 }, at)).toBe(true);
+    expect(isAtOrPast({ lineage: GEN, index: 2, offset: 0 }, at)).toBe(true);
+    expect(isAtOrPast({ lineage: GEN, index: 1, offset: 99 }, at)).toBe(false);
+    expect(isAtOrPast({ lineage: 'ffff', index: 9, offset: 999 }, at)).toBe(false);
   });
 });
 

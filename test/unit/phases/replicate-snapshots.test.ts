@@ -216,6 +216,7 @@ describe('createSnapshotChecker', () => {
       size: undefined,
       generation: undefined,
       error: undefined,
+      fields: {},
       text: '',
     });
     await new Promise((r) => setTimeout(r, 80));
@@ -255,7 +256,7 @@ describe('withRestorability: the shutdown verdict', () => {
     expect(verdict).toEqual({
       ok: false,
       problem: `replication did not complete at shutdown: the replica "file" of queue cannot be restored: its snapshot is gone (generation ${GEN} has no snapshot in it)`,
-      hint: 'start bootseq again: litestream then starts a new generation of queue with a new snapshot (bootseq removed its generation file), and bootseq checks that it can be restored; until then this replica cannot restore queue, so keep the database file',
+      hint: 'start bootseq again: litestream then starts over with a new snapshot of queue (bootseq removed its generation file), and bootseq checks that it can be restored; until then this replica cannot restore queue, so keep the database file',
     });
   });
 
