@@ -5,7 +5,9 @@
 // - the replication gap: from A's Litestream exit (A's run report) to B's proven takeover (B's log);
 //   target ≤ 1.5 s (median of the rounds);
 // - failed requests of the continuous client (target 0) and acknowledged notes missing from a restore
-//   of the replica afterwards (target 0).
+//   of the replica afterwards (target 0): each acknowledged note looked up by its text in a table scan
+//   of the restore (count(*) reads the smallest index, which a torn restore can keep whole while
+//   rows are missing), and the restore's `PRAGMA integrity_check` (target ok every round).
 // handoffSession() runs these rounds with any Litestream binary (bench/litestream-versions.mjs runs
 // it per version); benchHandoff() is the issue-13 figure with bootseq's default binary.
 import { spawn } from 'node:child_process';
@@ -78,7 +80,7 @@ export function boot(dir, port, args = ['up', '--log-format', 'plain']) {
 
 /** Writes a note every few ms to `port` while `active()`; counts acknowledged and failed requests. */
 function writer(port, label, active) {
-  const stats = { acked: 0, failed: 0 };
+  const stats = { acked: 0, failed: 0, bodies: [] };
   const loop = (async () => {
     for (let i = 0; active(); i += 1) {
       try {
@@ -86,8 +88,10 @@ function writer(port, label, active) {
           method: 'POST',
           body: `${label} ${i}`,
         });
-        if (response.status === 201) stats.acked += 1;
-        else stats.failed += 1;
+        if (response.status === 201) {
+          stats.acked += 1;
+          stats.bodies.push(`${label} ${i}`);
+        } else stats.failed += 1;
       } catch {
         stats.failed += 1;
       }
@@ -97,13 +101,18 @@ function writer(port, label, active) {
   return { stats, done: loop };
 }
 
-/** The notes in a restore of the primary store's replica, by `litestream` (the one that wrote it). */
+/**
+ * A restore of the primary store's replica, by `litestream` (the one that wrote it): the notes its
+ * table holds (a scan, NOT INDEXED) and the first line of its integrity_check.
+ */
 async function replicaNotes(dir, litestream) {
   const out = path.join(dir, 'restored.sqlite3');
-  fs.rmSync(out, { force: true });
+  for (const f of [out, `${out}-wal`, `${out}-shm`]) fs.rmSync(f, { force: true });
   const sh = $({ cwd: dir, quiet: true });
   await sh`${litestream} restore -config litestream.yml -o ${out} .demo/storage/primary.sqlite3`;
-  return Number((await sh`sqlite3 ${out} ${'SELECT count(*) FROM notes'}`).stdout.trim());
+  const notes = (await sh`sqlite3 ${out} ${'SELECT body FROM notes NOT INDEXED'}`).stdout;
+  const integrity = (await sh`sqlite3 ${out} ${'PRAGMA integrity_check'}`).stdout.trim().split('\n')[0];
+  return { bodies: new Set(notes.split('\n').filter((l) => l !== '')), integrity };
 }
 
 function lastReportOf(dir) {
@@ -127,7 +136,7 @@ async function stop(run) {
   await run.done;
 }
 
-async function round(dir, portA, portB) {
+async function round(dir, portA, portB, n) {
   const a = boot(dir, portA);
   let b;
   let toA = true;
@@ -136,10 +145,10 @@ async function round(dir, portA, portB) {
   let wb;
   try {
     await a.waitFor(/ready in \S+ m?s: worker; web on/);
-    wa = writer(portA, 'A', () => toA);
+    wa = writer(portA, `A${n}`, () => toA);
     b = boot(dir, portB);
     await b.waitFor(/ready in \S+ m?s: worker; web on/);
-    wb = writer(portB, 'B', () => toB);
+    wb = writer(portB, `B${n}`, () => toB);
     await new Promise((r) => setTimeout(r, 1000));
     toA = false; // the proxy drains A before stopping it
     await wa.done;
@@ -158,6 +167,7 @@ async function round(dir, portA, portB) {
       gapMs: takenOverAt - lsStoppedAt,
       failed: wa.stats.failed + wb.stats.failed,
       acked: wa.stats.acked + wb.stats.acked,
+      bodies: [...wa.stats.bodies, ...wb.stats.bodies],
       exitCodes: [aCode, bCode],
     };
   } finally {
@@ -179,12 +189,17 @@ export async function handoffSession({ bin } = {}) {
   const rounds = [];
   let acked = 0;
   let missing = 0;
+  const ackedBodies = [];
+  const integrity = [];
   return {
     dir,
     async round() {
-      const r = await round(dir, portA, portB);
+      const r = await round(dir, portA, portB, rounds.length);
       acked += r.acked;
-      missing = Math.max(missing, acked - (await replicaNotes(dir, bin ?? LITESTREAM)));
+      ackedBodies.push(...r.bodies);
+      const restored = await replicaNotes(dir, bin ?? LITESTREAM);
+      missing = Math.max(missing, ackedBodies.filter((b) => !restored.bodies.has(b)).length);
+      integrity.push(restored.integrity);
       rounds.push(r);
       return r;
     },
@@ -195,6 +210,9 @@ export async function handoffSession({ bin } = {}) {
         gap: median(gaps),
         acked,
         missing,
+        /** Restores whose integrity_check failed, and its first line for the first of them. */
+        unsound: integrity.filter((i) => i !== 'ok').length,
+        integrity: integrity.find((i) => i !== 'ok') ?? 'ok',
         failed: rounds.reduce((n, r) => n + r.failed, 0),
         exits: rounds.flatMap((r) => r.exitCodes).filter((c) => c !== 0),
       };
@@ -209,7 +227,7 @@ export async function benchHandoff() {
   const session = await handoffSession();
   try {
     for (let i = 0; i < ROUNDS; i += 1) await session.round();
-    const { gaps, gap, acked, missing, failed, exits } = session.summary();
+    const { gaps, gap, acked, missing, failed, exits, unsound, integrity } = session.summary();
     return [
       {
         name: "rolling deploy: replication gap from A's Litestream exit to B's proven takeover",
@@ -220,10 +238,10 @@ export async function benchHandoff() {
       },
       {
         name: 'rolling deploy: a client writing continuously to both containers',
-        figures: `${acked} acknowledged, ${failed} failed requests, ${missing} acknowledged notes missing from the replica; non-zero exits: ${exits.length}`,
-        ratio: failed + missing,
-        target: '0 failed, 0 missing',
-        met: failed === 0 && missing === 0 && exits.length === 0,
+        figures: `${acked} acknowledged, ${failed} failed requests, ${missing} acknowledged notes missing from the replica, restores failing integrity_check: ${unsound}${unsound ? ` (${integrity})` : ''}; non-zero exits: ${exits.length}`,
+        ratio: failed + missing + unsound,
+        target: '0 failed, 0 missing, every restore sound',
+        met: failed === 0 && missing === 0 && unsound === 0 && exits.length === 0,
       },
     ];
   } finally {
