@@ -1,5 +1,27 @@
 import { defineConfig } from 'vitest/config';
 
+/** The tests that exercise Litestream, run on each supported version (the litestream5 project). */
+const LITESTREAM_TESTS = [
+  ...[
+    'replication-truth',
+    'replication-faults',
+    'replica-restorable',
+    'restore-from-replica',
+    'restore-failures',
+    'restart-generations',
+    'status-health',
+    'storage-faults',
+    'supervise-faults',
+    'heartbeat',
+    'seeds-002-replicate-after-migrate',
+    'rehearse',
+    'rehearse-scheduled',
+    'bootseq-killed',
+  ].map((name) => `test/integration/${name}.test.ts`),
+  ...['rolling-deploy', 'zero-loss'].map((name) => `test/races/${name}.test.ts`),
+  ...['s3-bootseq', 's3-rolling-deploy', 's3-replica-typo'].map((name) => `test/peers/${name}.test.ts`),
+];
+
 export default defineConfig({
   test: {
     projects: [
@@ -44,6 +66,24 @@ export default defineConfig({
           pool: 'forks',
           fileParallelism: false,
           testTimeout: 180_000,
+          hookTimeout: 60_000,
+        },
+      },
+      // The Litestream tests again on v0.5.17 (issue 27: both versions supported): the files that run
+      // Litestream (replication, faults, restore, status, the rolling deploy and zero-loss races, the S3
+      // peers) with BOOTSEQ_TEST_LITESTREAM set to the peers rig's v0.5 binary by the setup file
+      // (test/helpers/litestream.ts). `npm run test:litestream5`; CI runs it after test:peers, once
+      // scripts/peers.sh has installed v0.5. One file at a time, as the races and peers need.
+      {
+        extends: true,
+        test: {
+          name: 'litestream5',
+          include: LITESTREAM_TESTS,
+          setupFiles: ['test/helpers/litestream5-setup.ts'],
+          globalSetup: ['test/helpers/postgres-setup.ts'],
+          pool: 'forks',
+          fileParallelism: false,
+          testTimeout: 600_000,
           hookTimeout: 60_000,
         },
       },

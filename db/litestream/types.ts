@@ -68,6 +68,12 @@ export interface LitestreamDriver {
    * `ltx` in a file replica, `0000`…`0009` in S3, and a v0.3 replica's `generations`, which it restores).
    */
   readonly backupFolders: readonly string[];
+  /**
+   * Another version's backups this one cannot read, as the folders under a replica's root that hold
+   * them, and their name (v0.3: v0.5's `ltx/` and S3 level folders, docs/litestream-v05.md F3, F4;
+   * v0.5 reads v0.3's, so none). A replica holding them is refused (phases/restore).
+   */
+  readonly foreignBackups: { readonly folders: readonly string[]; readonly what: string } | undefined;
   /** Known without running Litestream: a file replica that holds no backup at all (v0.3: no `generations/`). */
   hasNoBackups(replica: LitestreamReplica): boolean;
   /** After a restore wrote `outPath`: removes what it left beside it and gives the file the umask's mode. */

@@ -40,6 +40,7 @@ export function v5Driver(dbs: readonly Pick<LitestreamDb, 'path'>[]): Litestream
     // A file replica holds `ltx/`, an S3 one level folders `0000/`…; a v0.3 replica's `generations/`
     // is restorable by v0.5 (docs/litestream-v05.md F2).
     backupFolders: ['ltx', '0000', '0009', 'generations'],
+    foreignBackups: undefined,
     replicateArgs: (configPath) => ['replicate', '-config', configPath],
     restoreArgs: ({ configPath, source, outPath, timestamp }) => [
       'restore',

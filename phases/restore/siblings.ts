@@ -172,6 +172,35 @@ async function lookBesideS3(
 }
 
 /**
+ * Which of `folders` a replica itself holds, not empty (a file replica's folders, an S3 replica's
+ * prefixes `<path>/<folder>/`); `failed` when it cannot be listed. Never throws.
+ */
+export async function foldersIn(
+  replica: LitestreamReplica,
+  folders: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  signal?: AbortSignal,
+): Promise<{ held: string[]; failed?: string }> {
+  try {
+    if (replica.type === 'file' && replica.path) {
+      const root = replica.path;
+      return { held: folders.filter((name) => holdsReplica(root, [name])) };
+    }
+    if (replica.type === 's3' && replica.s3) {
+      const client = createS3Lister(replica.s3, env, signal);
+      const root = replica.s3.path === '' ? '' : `${replica.s3.path.replace(/\/+$/, '')}/`;
+      const held: string[] = [];
+      for (const folder of folders)
+        if ((await client.list(`${root}${folder}/`, '/', 1)).length > 0) held.push(folder);
+      return { held };
+    }
+    return { held: [] };
+  } catch (error) {
+    return { held: [], failed: (error as Error).message };
+  }
+}
+
+/**
  * ListObjectsV2 over fetch, signed with AWS Signature Version 4: endpoint, region, path style and
  * credentials as Litestream v0.3.13 takes them (the replica's keys, else LITESTREAM_ACCESS_KEY_ID /
  * LITESTREAM_SECRET_ACCESS_KEY, else AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN).

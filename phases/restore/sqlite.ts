@@ -10,13 +10,14 @@ import type { StoreConfig } from '../../config/schema.js';
 import type { TaskContext } from '../../core/task.js';
 import { checkIntegrity } from '../../db/index.js';
 import { litestreamDriver, type LitestreamDriver } from '../../db/litestream/index.js';
-import { checkFreshStart } from './siblings.js';
+import { checkFreshStart, foldersIn } from './siblings.js';
 
 export async function restoreSqlite(ctx: TaskContext, store: StoreConfig): Promise<void> {
   const { config } = ctx;
   const dbPath = store.location;
   const { taskId } = ctx;
   const shown = path.relative(config.dir, dbPath) || dbPath;
+  if (config.litestream) await refuseForeignReplica(ctx, store, litestreamDriver(config.litestream));
   if (fs.existsSync(dbPath)) {
     // From here until the takeover, what lets the next Litestream continue the replica's lineage is
     // kept (the v0.3 driver: a connection, so that no bootseq connection deletes the WAL on close).
@@ -110,6 +111,41 @@ async function refuseMistypedReplica(
   });
   for (const note of notes) ctx.note(note.level, note.text);
   if (refusal) throw new TaskFailedError(ctx.taskId, refusal.message, { hint: refusal.hint });
+}
+
+/**
+ * A replica that holds backups this Litestream cannot read (v0.3 meeting v0.5's LTX files after a
+ * downgrade) stops the boot, exit 1, whether the database is in place or not: a v0.3 restore of it
+ * returns the older v0.3 data or "no backups" (a fresh start), and v0.3 replicating into it leaves
+ * two lineages that each version restores differently (docs/litestream-v05.md F3, F4). A replica that
+ * cannot be listed is a warning: nothing is known either way.
+ */
+async function refuseForeignReplica(
+  ctx: TaskContext,
+  store: StoreConfig,
+  driver: LitestreamDriver,
+): Promise<void> {
+  const foreign = driver.foreignBackups;
+  if (!foreign) return;
+  const env = { ...process.env, ...ctx.config.env };
+  for (const replica of store.litestream?.replicas ?? []) {
+    const where = replica.path ?? replica.url ?? replica.type;
+    const { held, failed } = await foldersIn(replica, foreign.folders, env, ctx.signal);
+    if (failed) {
+      // Only a restore (or a fresh start) is at stake when the file is missing: then it is a warning.
+      const level = fs.existsSync(store.location) ? 'info' : 'warn';
+      ctx.note(level, `could not look into ${where} for ${foreign.what} (${failed})`);
+      continue;
+    }
+    if (held.length === 0) continue;
+    throw new TaskFailedError(
+      ctx.taskId,
+      `the replica ${where} of ${store.name} holds ${foreign.what} (${held.map((f) => `${f}/`).join(', ')}), which Litestream v${driver.series} cannot read: restoring from it would bring back older data or nothing, and replicating into it would leave two lineages that each version restores differently`,
+      {
+        hint: `run the Litestream that wrote them (litestream.bin: a v0.5.x binary; README "Litestream versions"), or, to start over on purpose, point ${store.name}'s replica in litestream.yml at a new path; nothing was restored, replicated or started`,
+      },
+    );
+  }
 }
 
 function mayHaveBackups(store: StoreConfig, driver: LitestreamDriver): boolean {

@@ -1,5 +1,6 @@
 // A temp copy of the demo project for integration tests: write files, run the built CLI in it, learn
 // PIDs, read the run report. destroy() SIGKILLs every process that ran in it and removes the dir.
+// Its bootseq.yml files run the Litestream that BOOTSEQ_TEST_LITESTREAM names, if set (litestream.ts).
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -7,12 +8,14 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { withLitestreamBin } from './litestream.js';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLI = path.join(REPO, 'dist/entrypoint/cli.js');
 /** Longer than any single run a test makes; shorter than vitest's 120 s test timeout. */
 const RUN_DEADLINE_MS = 100_000;
-export const LITESTREAM = path.join(REPO, 'node_modules/@flydotio/litestream-linux-x64/litestream');
+/** The litestream binary the tests run (BOOTSEQ_TEST_LITESTREAM, else the npm package's): litestream.ts. */
+export { LITESTREAM } from './litestream.js';
 export const STORES = ['primary', 'queue', 'cache', 'cable'] as const;
 /** The demo's ready line: `ready in 1.4 s: worker; web on http://127.0.0.1:PORT; supervising …`. */
 export const READY = /ready in [\d.]+ m?s: worker; web on http:\/\/127\.0\.0\.1:\d+/;
@@ -155,8 +158,9 @@ export async function createTmpProject(options: { demo?: boolean } = {}): Promis
   const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'bootseq-test-')));
   fs.symlinkSync(path.join(REPO, 'node_modules'), path.join(dir, 'node_modules'));
   if (options.demo ?? true) {
-    for (const file of ['bootseq.yml', 'litestream.yml'])
-      fs.copyFileSync(path.join(REPO, file), path.join(dir, file));
+    fs.copyFileSync(path.join(REPO, 'litestream.yml'), path.join(dir, 'litestream.yml'));
+    const demo = fs.readFileSync(path.join(REPO, 'bootseq.yml'), 'utf8');
+    fs.writeFileSync(path.join(dir, 'bootseq.yml'), withLitestreamBin(demo));
     fs.cpSync(path.join(REPO, 'examples'), path.join(dir, 'examples'), { recursive: true });
   }
   const port = await freePort();
@@ -250,7 +254,8 @@ export async function createTmpProject(options: { demo?: boolean } = {}): Promis
       for (const [name, text] of Object.entries(files)) {
         const file = path.join(dir, name);
         fs.mkdirSync(path.dirname(file), { recursive: true });
-        fs.writeFileSync(file, text);
+        // A bootseq config gets `litestream.bin` when BOOTSEQ_TEST_LITESTREAM is set (litestream.ts).
+        fs.writeFileSync(file, /\.ya?ml$/.test(name) ? withLitestreamBin(text) : text);
       }
     },
     path: (...parts) => path.join(dir, ...parts),

@@ -1,9 +1,11 @@
-// Reading test databases and restoring replicas with the real litestream binary.
+// Reading test databases and restoring replicas with the real litestream binary (LITESTREAM: the npm
+// package's, or BOOTSEQ_TEST_LITESTREAM's; litestream.ts).
 
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { litestreamSeries } from './litestream.js';
 import { LITESTREAM } from './project.js';
 
 export function countRows(file: string, table: string): number {
@@ -26,10 +28,45 @@ export function restoreCopy(projectDir: string, dbRelative: string, out: string)
   return out;
 }
 
+/** A v0.3 file replica's generations (the folders under `generations/`); none in a v0.5 one. */
 export function generationsOf(replicaDir: string): string[] {
   try {
     return fs.readdirSync(path.join(replicaDir, 'generations'));
   } catch {
     return [];
   }
+}
+
+/**
+ * The LTX files of a v0.5 file replica or local state folder (`.<db>-litestream`), at one level or all:
+ * `ltx/<level>/<minTXID>-<maxTXID>.ltx` (docs/litestream-v05.md A1, A2); none in a v0.3 one.
+ */
+export function ltxFilesOf(dir: string, level?: number): string[] {
+  const root = path.join(dir, 'ltx');
+  let levels: string[];
+  try {
+    levels = level === undefined ? fs.readdirSync(root) : [String(level)];
+  } catch {
+    return [];
+  }
+  return levels.flatMap((l) => {
+    try {
+      return fs
+        .readdirSync(path.join(root, l))
+        .filter((f) => f.endsWith('.ltx'))
+        .map((f) => path.join(root, l, f));
+    } catch {
+      return [];
+    }
+  });
+}
+
+/**
+ * Whether a file replica holds a backup in the files of the Litestream the tests run: a generation
+ * (v0.3), LTX files (v0.5). Unverified for v0.5 until the driver lands (issue 27).
+ */
+export function replicaHasBackup(replicaDir: string): boolean {
+  return litestreamSeries() === '0.5'
+    ? ltxFilesOf(replicaDir).length > 0
+    : generationsOf(replicaDir).length > 0;
 }

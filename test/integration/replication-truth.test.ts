@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import { describe, expect } from 'vitest';
 import { useLitestream } from '../helpers/config.js';
+import { litestreamSeries } from '../helpers/litestream.js';
 import { test } from '../helpers/fixtures.js';
 import { notesWriter, replicaNotes } from '../helpers/notes.js';
 import {
@@ -185,7 +186,9 @@ describe('database paths through symlinks', () => {
       );
       // Litestream was given the real path: its WAL copies live beside the real file.
       const real = kind === 'a symlinked storage folder' ? 'volume/storage' : 'volume';
-      expect(fs.existsSync(project.path(`${real}/.primary.sqlite3-litestream/generation`))).toBe(true);
+      // (v0.3: its `generation` file; v0.5: its `ltx/0` folder, docs/litestream-v05.md A1.)
+      const state = litestreamSeries() === '0.5' ? 'ltx/0' : 'generation';
+      expect(fs.existsSync(project.path(`${real}/.primary.sqlite3-litestream/${state}`))).toBe(true);
       const { samples, overlaps } = watch.stop();
       expect(samples).toBeGreaterThan(20);
       expect(overlaps).toEqual([]);

@@ -7,6 +7,8 @@ import fs from 'node:fs';
 import { describe, expect } from 'vitest';
 import { test } from '../helpers/fixtures.js';
 import { READY, type TmpProject, processesIn } from '../helpers/project.js';
+import { litestreamSeries } from '../helpers/litestream.js';
+import { ltxFilesOf } from '../helpers/sqlite.js';
 import { filesUnder, treeDigest } from '../helpers/tree.js';
 
 async function bootOnceAndLoseTheDatabases(project: TmpProject): Promise<void> {
@@ -39,9 +41,11 @@ describe('a restore that fails stops the boot and leaves the replica untouched',
     project,
   }) => {
     await bootOnceAndLoseTheDatabases(project);
-    const snapshot = filesUnder(project.path('.demo/replica/primary')).find((f) =>
-      f.endsWith('.snapshot.lz4'),
-    );
+    // v0.3: generations/G/snapshots/*.snapshot.lz4; v0.5: the level-9 LTX file (docs/litestream-v05.md E).
+    const snapshot =
+      litestreamSeries() === '0.5'
+        ? ltxFilesOf(project.path('.demo/replica/primary'), 9)[0]
+        : filesUnder(project.path('.demo/replica/primary')).find((f) => f.endsWith('.snapshot.lz4'));
     expect(snapshot).toBeDefined();
     fs.truncateSync(snapshot!, Math.floor(fs.statSync(snapshot!).size / 2));
     const before = treeDigest(project.path('.demo/replica'));

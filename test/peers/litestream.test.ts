@@ -10,14 +10,15 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, test } from 'vitest';
 import { peerTool, peerVersion, runTool } from '../helpers/peers.js';
-import { LITESTREAM, isAlive } from '../helpers/project.js';
+import { NPM_LITESTREAM } from '../helpers/litestream.js';
+import { isAlive } from '../helpers/project.js';
 import { startS3Server } from '../helpers/s3.js';
 
-const binary = (which: 'npm' | 'source') => (which === 'npm' ? LITESTREAM : peerTool('litestream'));
+const binary = (which: 'npm' | 'source') => (which === 'npm' ? NPM_LITESTREAM : peerTool('litestream'));
 
 describe('Litestream built from source and the npm binary', () => {
   test('both print v0.3.13', async () => {
-    const npm = await runTool(LITESTREAM, ['version']);
+    const npm = await runTool(NPM_LITESTREAM, ['version']);
     const source = await runTool(peerTool('litestream'), ['version']);
     expect(npm.stdout.trim()).toBe('v0.3.13');
     expect(source.stdout.trim()).toBe(npm.stdout.trim());

@@ -5,6 +5,7 @@
 
 import fs from 'node:fs';
 import { describe, expect } from 'vitest';
+import { litestreamSeries } from '../helpers/litestream.js';
 import type { TmpProject } from '../helpers/project.js';
 import { READY, isAlive, pidOf, processesIn } from '../helpers/project.js';
 import { xmlValues, type S3Server } from '../helpers/s3.js';
@@ -60,8 +61,18 @@ describe('bootseq with its replicas on a real S3 server', () => {
     const before = counts(project);
     expect(before).toEqual({ primary: 12, queue: 12, cache: 12, cable: 12 });
 
-    // Each store's generations are in the bucket, under its own prefix.
+    // Each store's backup is in the bucket, under its own prefix: one generation (v0.3); level folders,
+    // level 0 among them, and no generations (v0.5: `<path>/0000/…ltx`, docs/litestream-v05.md A2).
     for (const store of STORES) {
+      if (litestreamSeries() === '0.5') {
+        const list = await s3.request('GET', '/demo', {
+          query: { 'list-type': '2', prefix: `${store}/`, delimiter: '/' },
+        });
+        const prefixes = xmlValues(list.text, 'Prefix');
+        expect(prefixes).toContain(`${store}/0000/`);
+        expect(prefixes).not.toContain(`${store}/generations/`);
+        continue;
+      }
       const list = await s3.request('GET', '/demo', {
         query: { 'list-type': '2', prefix: `${store}/generations/`, delimiter: '/' },
       });

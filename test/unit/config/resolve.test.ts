@@ -289,6 +289,70 @@ describe('the litestream binary', () => {
     },
   );
 
+  describe('what Litestream v0.5 would refuse, refused before anything runs', () => {
+    const v05 = (litestreamYml: string, env: Record<string, string> = {}) =>
+      parseConfig('version: 1\nlitestream: { config: ls5.yml, bin: /usr/bin/litestream }\n', {
+        file: 'bootseq.yml',
+        dir: '/p',
+        env: { PATH: '/usr/bin', ...env },
+        fs: { ...withVersion('0.5.17'), readFile: (f) => (f === '/p/ls5.yml' ? litestreamYml : FILES[f]) },
+      });
+
+    test('runs with a copy at logging.level debug (its writes to a replica are logged only there)', () => {
+      const result = v05(
+        'logging: { level: info, type: json }\ndbs:\n  - path: a.db\n    replica: { path: rep/a }\n',
+      );
+      expect(result.issues).toEqual([]);
+      const run = result.config?.litestream?.run;
+      expect(run?.configPath).toMatch(/^\/p\/.*\/control\/litestream-[0-9a-f]{16}\.yml$/);
+      expect(run?.text).toContain('level: debug');
+      expect(run?.text).toContain('type: json');
+    });
+
+    test('two replicas of one database', () => {
+      const result = v05('dbs:\n  - path: a.db\n    replicas:\n      - path: rep/a\n      - path: rep/b\n');
+      expect(result.issues.map((i) => [i.file, i.path])).toEqual([['ls5.yml', 'dbs[0].replicas']]);
+      expect(result.issues[0]?.message).toMatch(
+        /^2 replicas for \/p\/a\.db; Litestream v0\.5 replicates a database to exactly one/,
+      );
+    });
+
+    test('two databases with one file name (its lines name a database by base name)', () => {
+      const result = v05(
+        'dbs:\n  - path: x/app.db\n    replica: { path: rep/x }\n  - path: y/app.db\n    replica: { path: rep/y }\n',
+      );
+      expect(result.issues.map((i) => i.message)).toEqual([
+        expect.stringMatching(/^\/p\/x\/app\.db and \/p\/y\/app\.db have the same file name app\.db/),
+      ]);
+    });
+
+    test('AWS_CA_BUNDLE with an S3 replica; not with a file replica', () => {
+      const s3 = 'dbs:\n  - path: a.db\n    replica: { url: "s3://bucket/a" }\n';
+      expect(v05(s3, { AWS_CA_BUNDLE: '/etc/ca.pem' }).issues.map((i) => i.path)).toEqual(['AWS_CA_BUNDLE']);
+      expect(v05(s3).issues).toEqual([]);
+      expect(
+        v05('dbs:\n  - path: a.db\n    replica: { path: rep/a }\n', { AWS_CA_BUNDLE: '/etc/ca.pem' }).issues,
+      ).toEqual([]);
+    });
+
+    test('the same shapes are fine on v0.3', () => {
+      const result = parseConfig('version: 1\nlitestream: { config: ls3.yml, bin: /usr/bin/litestream }\n', {
+        file: 'bootseq.yml',
+        dir: '/p',
+        env: { PATH: '/usr/bin', AWS_CA_BUNDLE: '/etc/ca.pem' },
+        fs: {
+          ...withVersion('v0.3.13'),
+          readFile: (f) =>
+            f === '/p/ls3.yml'
+              ? 'dbs:\n  - path: x/app.db\n    replicas:\n      - url: "s3://b/x"\n      - path: rep/x\n  - path: y/app.db\n    replicas: [{ path: rep/y }]\n'
+              : FILES[f],
+        },
+      });
+      expect(result.issues).toEqual([]);
+      expect(result.config?.litestream?.run.text).toBeUndefined();
+    });
+  });
+
   test('the packaged binary is not asked (its version is pinned)', () => {
     let asked = 0;
     const result = parseConfig('version: 1\nlitestream: { config: litestream.yml }\n', {
