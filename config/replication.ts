@@ -116,7 +116,8 @@ function checkVersion(ctx: ResolveContext, bin: string, key: string): Litestream
  * What Litestream v0.5 would refuse at start, or do silently wrong, refused here with the way out
  * (docs/litestream-v05.md A3, B1, C7): more than one replica per database (it exits 1), two databases
  * with the same file name (its lines name a database by its base name only, so bootseq could not
- * tell whose write a line proves), and `AWS_CA_BUNDLE` with an S3 replica (it exits 1).
+ * tell whose write a line proves). (`AWS_CA_BUNDLE`, which it also refuses, is translated for it by the
+ * driver: db/litestream/v5.ts `environment`.)
  */
 function checkFor05(ctx: ResolveContext, dbs: readonly LitestreamDb[], shown: string): void {
   const byName = new Map<string, string[]>();
@@ -137,12 +138,6 @@ function checkFor05(ctx: ResolveContext, dbs: readonly LitestreamDb[], shown: st
         path: 'dbs',
         message: `${paths.join(' and ')} have the same file name ${name}; Litestream v0.5 names a database by its file name alone in its log, so bootseq could not tell which one a line is about: rename one of them, or run Litestream v0.3.13`,
       });
-  const s3 = dbs.some((db) => db.replicas.some((r) => r.type === 's3'));
-  if (s3 && ctx.env['AWS_CA_BUNDLE'])
-    ctx.issue(
-      'AWS_CA_BUNDLE',
-      `is set, and Litestream v0.5.17 refuses to start an S3 replica with it ("unable to add custom RootCAs HTTPClient"); unset it for bootseq (add the CA to the system's trust store instead), or run Litestream v0.3.13`,
-    );
 }
 
 /** `litestream.bin` as written, else the packaged binary, else `litestream` on PATH. */

@@ -53,6 +53,18 @@ export interface LitestreamDriver {
   // Running it.
   /** The `-config` file Litestream runs with: litestream.yml, or bootseq's copy, written first. */
   configFile(run: { readonly configPath: string; readonly text: string | undefined }): string;
+  /**
+   * What Litestream's environment needs beside bootseq's own (`env`: process and bootseq.yml `env:`),
+   * for every run of it: v0.5 refuses to start an S3 replica while `AWS_CA_BUNDLE` is set
+   * (docs/litestream-v05.md C7), so it gets it empty (unset, for the AWS SDK) and the same bundle as
+   * `SSL_CERT_FILE`, which Go's TLS reads instead.
+   */
+  environment(env: Readonly<Record<string, string | undefined>>): Record<string, string>;
+  /**
+   * Whether it reports an S3 endpoint it cannot reach (v0.3: `connection refused` within seconds);
+   * v0.5 retries for minutes without a line (docs/litestream-v05.md C), so bootseq asks first.
+   */
+  readonly reportsUnreachable: boolean;
   /** `litestream replicate` with that config. */
   replicateArgs(configPath: string): string[];
   /** `litestream restore`: only when a replica exists and only when `outPath` does not (docs/litestream.md rule 2). */

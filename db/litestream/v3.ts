@@ -20,6 +20,8 @@ export const v3Driver: LitestreamDriver = {
   configFile: litestreamConfigFile,
   backupFolders: ['generations'],
   foreignBackups: { folders: ['ltx', '0000', '0009'], what: 'Litestream v0.5 backups (LTX files)' },
+  environment: () => ({}),
+  reportsUnreachable: true,
   replicateArgs: (configPath) => ['replicate', '-config', configPath],
   restoreArgs: ({ configPath, source, outPath, timestamp }) => [
     'restore',

@@ -41,6 +41,11 @@ export function v5Driver(dbs: readonly Pick<LitestreamDb, 'path'>[]): Litestream
     // is restorable by v0.5 (docs/litestream-v05.md F2).
     backupFolders: ['ltx', '0000', '0009', 'generations'],
     foreignBackups: undefined,
+    environment: (env): Record<string, string> => {
+      const bundle = env['AWS_CA_BUNDLE'];
+      return bundle ? { AWS_CA_BUNDLE: '', SSL_CERT_FILE: env['SSL_CERT_FILE'] || bundle } : {};
+    },
+    reportsUnreachable: false,
     replicateArgs: (configPath) => ['replicate', '-config', configPath],
     restoreArgs: ({ configPath, source, outPath, timestamp }) => [
       'restore',

@@ -357,7 +357,7 @@ export function judgeHealth(
     for (const r of store.replicas)
       if (r.restorable === false)
         replication.push(
-          `store ${store.name}: the replica "${r.name}" cannot be restored (${r.reason ?? 'no snapshot'}); litestream is restarted in a new generation`,
+          `store ${store.name}: the replica "${r.name}" cannot be restored (${r.reason ?? 'no snapshot'}); litestream is restarted to write a new snapshot`,
         );
   if (readyRequiresReplication) problems.push(...replication);
   return {

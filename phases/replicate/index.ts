@@ -27,6 +27,8 @@ import { createRestorabilityCheck, type RestorabilityCheck } from './restorable.
 import { awaitTakeover, TakeoverError, type TakeoverState, type TakeoverTarget } from './takeover.js';
 
 const TASK_ID = taskId('replicate');
+/** How long a Litestream whose takeover failed at boot is given to exit before it is killed. */
+const FAILED_TAKEOVER_GRACE_MS = 2000;
 /** How often the progress of every store is looked at. */
 const PROGRESS_POLL_MS = 1000;
 
@@ -121,7 +123,9 @@ async function replicateAtBoot(session: Session): Promise<void> {
     });
   } catch (error) {
     release(handoffs);
-    await ctx.stop(child, config.shutdown.replicationGraceMs);
+    // Nothing was started and nothing depends on its final sync (the WAL stays for the next boot); a
+    // v0.5 whose replica fails retries that sync for 30 s (docs/litestream-v05.md C): not waited for.
+    await ctx.stop(child, Math.min(config.shutdown.replicationGraceMs, FAILED_TAKEOVER_GRACE_MS));
     releaseReplication(session.lease);
     if (!(error instanceof TakeoverError)) throw error;
     throw new ReplicationError(TASK_ID, error.message, {
@@ -348,6 +352,7 @@ async function spawnLitestream(session: Session): Promise<Child> {
   const args = driver.replicateArgs(configFile);
   const child = await ctx.start({
     command: { file: config.litestream.bin, args },
+    env: driver.environment({ ...process.env, ...config.env }),
     display: `litestream ${args.map((a) => (a === configFile ? path.relative(config.dir, configFile) : a)).join(' ')}`,
     // Every line is read below; only what an operator should see is relayed (litestream.log).
     ...(config.litestream.log === 'all' ? {} : { relay: (text: string) => !driver.isRoutine(parse(text)) }),

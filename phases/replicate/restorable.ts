@@ -32,7 +32,11 @@ export function createRestorabilityCheck(
   const checker = createSnapshotChecker(listed, {
     driver,
     intervalMs: litestream.snapshotCheckMs,
-    list: litestreamLister((spec) => ctx.start(spec), litestream.bin, litestream.run.configPath),
+    list: litestreamLister(
+      (spec) => ctx.start({ ...spec, env: driver.environment({ ...process.env, ...config.env }) }),
+      litestream.bin,
+      litestream.run.configPath,
+    ),
     isActive: () => current() !== undefined,
     onUnrestorable: (findings) => {
       for (const f of findings)

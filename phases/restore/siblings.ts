@@ -201,6 +201,33 @@ export async function foldersIn(
 }
 
 /**
+ * Whether an S3 replica's endpoint answers at all (one ListObjectsV2 of one key, within
+ * LIST_TIMEOUT_MS): `unreachable` only for a network failure or no answer (refused, unknown host,
+ * reset, timeout); an answer of any status, or no credentials to sign with, is `answered` or
+ * `unknown`: Litestream judges those itself, and loudly. Never throws.
+ */
+export async function probeS3(
+  replica: LitestreamReplica,
+  env: Readonly<Record<string, string | undefined>>,
+  signal?: AbortSignal,
+): Promise<{ state: 'answered' } | { state: 'unreachable' | 'unknown'; reason: string }> {
+  if (replica.type !== 's3' || !replica.s3) return { state: 'unknown', reason: 'not an S3 replica' };
+  try {
+    const client = createS3Lister(replica.s3, env, signal);
+    await client.list(replica.s3.path === '' ? '' : `${replica.s3.path.replace(/\/+$/, '')}/`, '/', 1);
+    return { state: 'answered' };
+  } catch (error) {
+    const err = error as Error & { cause?: { code?: string; message?: string } };
+    if (signal?.aborted) return { state: 'unknown', reason: 'stopped' };
+    if (err.name === 'AbortError' || err.name === 'TimeoutError')
+      return { state: 'unreachable', reason: `no answer within ${LIST_TIMEOUT_MS / 1000} s` };
+    if (err.message === 'fetch failed' || err.cause?.code)
+      return { state: 'unreachable', reason: err.cause?.message ?? err.cause?.code ?? err.message };
+    return { state: 'unknown', reason: err.message };
+  }
+}
+
+/**
  * ListObjectsV2 over fetch, signed with AWS Signature Version 4: endpoint, region, path style and
  * credentials as Litestream v0.3.13 takes them (the replica's keys, else LITESTREAM_ACCESS_KEY_ID /
  * LITESTREAM_SECRET_ACCESS_KEY, else AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN).

@@ -10,14 +10,18 @@ import type { StoreConfig } from '../../config/schema.js';
 import type { TaskContext } from '../../core/task.js';
 import { checkIntegrity } from '../../db/index.js';
 import { litestreamDriver, type LitestreamDriver } from '../../db/litestream/index.js';
-import { checkFreshStart, foldersIn } from './siblings.js';
+import { checkFreshStart, foldersIn, probeS3 } from './siblings.js';
 
 export async function restoreSqlite(ctx: TaskContext, store: StoreConfig): Promise<void> {
   const { config } = ctx;
   const dbPath = store.location;
   const { taskId } = ctx;
   const shown = path.relative(config.dir, dbPath) || dbPath;
-  if (config.litestream) await refuseForeignReplica(ctx, store, litestreamDriver(config.litestream));
+  if (config.litestream) {
+    const driver = litestreamDriver(config.litestream);
+    await refuseForeignReplica(ctx, store, driver);
+    if (!driver.reportsUnreachable) await refuseUnreachableS3(ctx, store, driver);
+  }
   if (fs.existsSync(dbPath)) {
     // From here until the takeover, what lets the next Litestream continue the replica's lineage is
     // kept (the v0.3 driver: a connection, so that no bootseq connection deletes the WAL on close).
@@ -56,6 +60,7 @@ export async function restoreSqlite(ctx: TaskContext, store: StoreConfig): Promi
   const show = (arg: string) => (path.isAbsolute(arg) ? path.relative(config.dir, arg) || arg : arg);
   await ctx.run({
     command: { file: litestream.bin, args },
+    env: driver.environment({ ...process.env, ...config.env }),
     display: `litestream ${args.map(show).join(' ')}`,
     // v0.5 runs with bootseq's copy at DEBUG (docs/litestream-v05.md B): its restore plan is not relayed.
     relay: (text: string) => !driver.isRoutine(driver.parseLine(text)),
@@ -143,6 +148,32 @@ async function refuseForeignReplica(
       `the replica ${where} of ${store.name} holds ${foreign.what} (${held.map((f) => `${f}/`).join(', ')}), which Litestream v${driver.series} cannot read: restoring from it would bring back older data or nothing, and replicating into it would leave two lineages that each version restores differently`,
       {
         hint: `run the Litestream that wrote them (litestream.bin: a v0.5.x binary; README "Litestream versions"), or, to start over on purpose, point ${store.name}'s replica in litestream.yml at a new path; nothing was restored, replicated or started`,
+      },
+    );
+  }
+}
+
+/**
+ * An S3 replica whose endpoint does not answer stops the boot at once, exit 1, when this Litestream
+ * would not say so itself (v0.5: a restore retries for 240 s, replication logs nothing for minutes:
+ * docs/litestream-v05.md C, E). An answer of any kind, or no credentials to ask with, lets it go on.
+ */
+async function refuseUnreachableS3(
+  ctx: TaskContext,
+  store: StoreConfig,
+  driver: LitestreamDriver,
+): Promise<void> {
+  const env = { ...process.env, ...ctx.config.env };
+  for (const replica of store.litestream?.replicas ?? []) {
+    if (replica.type !== 's3' || !replica.s3) continue;
+    const probe = await probeS3(replica, env, ctx.signal);
+    if (probe.state !== 'unreachable') continue;
+    const where = `s3://${replica.s3.bucket}/${replica.s3.path}${replica.s3.endpoint ? ` at ${replica.s3.endpoint}` : ''}`;
+    throw new TaskFailedError(
+      ctx.taskId,
+      `the replica ${where} of ${store.name} cannot be reached: ${probe.reason}`,
+      {
+        hint: `check its endpoint/URL in litestream.yml, the network and that the service is up (Litestream v${driver.series} would retry for minutes without a word); nothing was restored, replicated or started`,
       },
     );
   }

@@ -58,6 +58,23 @@ function restoreError(project: TmpProject, store: string): string {
   }
 }
 
+/**
+ * What bootseq says about a replica that lost its start, per Litestream version: v0.3 judges the
+ * current generation's snapshot listing, v0.5 `restore -dry-run` (docs/litestream-v05.md I).
+ */
+const V05 = litestreamSeries() === '0.5';
+const GONE = V05
+  ? {
+      reason: 'it holds no complete chain of LTX files from a snapshot',
+      finding:
+        /cannot be restored: it holds no complete chain of LTX files from a snapshot \(litestream restore -dry-run: no matching backup files available\)/,
+    }
+  : {
+      reason: 'its snapshot is gone',
+      finding: /cannot be restored: its snapshot is gone \(generation [0-9a-f]{16} has no snapshot in it\)/,
+    };
+const regex = (prefix: string, re: RegExp) => new RegExp(`${prefix}${re.source}`);
+
 const primaryOf = (s: Snapshot) => s.stores.find((st) => st.name === 'primary')!;
 
 async function metric(base: string, name: string, labels: Record<string, string>): Promise<number> {
@@ -90,16 +107,13 @@ describe('a replica that can no longer be restored', () => {
     fs.rmSync(project.path('.demo/replica/primary'), { recursive: true, force: true });
     await postNotes(project.port, 20, 'note', 20);
 
-    await boot.waitForLine(
-      /the replica "file" of primary cannot be restored: its snapshot is gone \(generation [0-9a-f]{16} has no snapshot in it\)/,
-      15_000,
-    );
+    await boot.waitForLine(regex('the replica "file" of primary ', GONE.finding), 15_000);
     // Until the restarted Litestream's new generation is checked, status, /readyz and /metrics say so.
     await expect.poll(async () => primaryOf(await status(project)).restorable, { timeout: 5000 }).toBe(false);
     const degraded = await status(project);
     expect(degraded.health.status).toBe('degraded');
     expect(degraded.health.problems).toContain(
-      'store primary: the replica "file" cannot be restored (its snapshot is gone); litestream is restarted in a new generation',
+      `store primary: the replica "file" cannot be restored (${GONE.reason}); litestream is restarted to write a new snapshot`,
     );
     const ready = await fetch(`${base}/readyz`);
     expect(ready.status).toBe(503);
@@ -115,7 +129,9 @@ describe('a replica that can no longer be restored', () => {
     expect(after.health.status).toBe('healthy');
     expect(after.litestream.restarts).toBe(1);
     expect(after.litestream.pid).not.toBe(first);
-    expect(primaryOf(after).generation).not.toBe(before.generation);
+    // v0.3 starts a new generation; v0.5 has one chain (`ltx`) and writes a new snapshot in it.
+    if (V05) expect(primaryOf(after).generation).toBe('ltx');
+    else expect(primaryOf(after).generation).not.toBe(before.generation);
     expect(primaryOf(after).replicas).toEqual([
       { name: 'file', restorable: true, reason: null, unrestorable_total: 1 },
     ]);
@@ -123,7 +139,11 @@ describe('a replica that can no longer be restored', () => {
       await metric(base, 'bootseq_replica_unrestorable_total', { store: 'primary', replica: 'file' }),
     ).toBe(1);
     expect(await metric(base, 'bootseq_replica_unrestorable', { store: 'primary', replica: 'file' })).toBe(0);
-    await boot.waitForLine(/the replica "file" of primary can be restored again \(generation [0-9a-f]{16}\)/);
+    await boot.waitForLine(
+      V05
+        ? /the replica "file" of primary can be restored again$/m
+        : /the replica "file" of primary can be restored again \(generation [0-9a-f]{16}\)/,
+    );
 
     await postNotes(project.port, 10, 'note', 40);
     process.kill(boot.pid, 'SIGTERM');
@@ -136,12 +156,13 @@ describe('a replica that can no longer be restored', () => {
     expect(processesIn(project.dir)).toEqual([]);
   });
 
-  test('deleted, then Litestream restarted in the same generation: the snapshot is back but not the WAL before it; caught and renewed', async ({
+  test('deleted, then Litestream restarted before any check: v0.3 (same generation, the WAL start gone) caught and renewed; v0.5 restorable again by its own new snapshot', async ({
     project,
   }) => {
-    // docs/litestream.md Q12: a restart in the same generation writes a snapshot, and the restore still
-    // fails (`missing initial wal segment`). Only the WAL listing after each takeover can tell.
-    useChecks(project, { snapshot_check: '5s' });
+    // docs/litestream.md Q12: a v0.3 restart in the same generation writes a snapshot, and the restore
+    // still fails (`missing initial wal segment`). Only the WAL listing after each takeover can tell.
+    // docs/litestream-v05.md I2: a v0.5 restart finds no snapshot at its TXID and writes one.
+    useChecks(project, { snapshot_check: V05 ? '1s' : '5s' });
     const boot = project.start(['up', '--log-format', 'plain']);
     await boot.waitForLine(READY);
     const first = pidOf(project.report(), 'replicate');
@@ -151,16 +172,23 @@ describe('a replica that can no longer be restored', () => {
     process.kill(first, 'SIGTERM');
     await boot.waitForLine(/litestream has taken over primary, queue, cache, cable again/, 30_000);
     await postNotes(project.port, 20, 'note', 20);
-    await boot.waitForLine(
-      /the replica "file" of primary cannot be restored: the start of its WAL is gone \(generation ([0-9a-f]{16})'s WAL index 00000000 begins at offset [1-9]\d*, not 0\)/,
-      20_000,
-    );
-    await boot.waitForLine(/the replica "file" of primary can be restored again/, 30_000);
+    if (V05) {
+      // Checked every second from the takeover on: restorable each time, never a finding.
+      await expect
+        .poll(async () => primaryOf(await status(project)).restorable, { timeout: 10_000 })
+        .toBe(true);
+    } else {
+      await boot.waitForLine(
+        /the replica "file" of primary cannot be restored: the start of its WAL is gone \(generation ([0-9a-f]{16})'s WAL index 00000000 begins at offset [1-9]\d*, not 0\)/,
+        20_000,
+      );
+      await boot.waitForLine(/the replica "file" of primary can be restored again/, 30_000);
+    }
     await postNotes(project.port, 10, 'note', 40);
     process.kill(boot.pid, 'SIGTERM');
     const result = await boot.done;
     expect(result.exitCode, result.output.slice(-3000)).toBe(0);
-    expect(result.output).not.toMatch(/its snapshot is gone/);
+    expect(result.output).not.toMatch(V05 ? /cannot be restored/ : /its snapshot is gone/);
     const copy = restoreCopy(project.dir, '.demo/storage/primary.sqlite3', project.path('restored.sqlite3'));
     expect(countRows(copy, 'notes')).toBe(50);
     expect(processesIn(project.dir)).toEqual([]);
@@ -180,9 +208,11 @@ describe('a replica that can no longer be restored', () => {
     expect(result.exitCode, result.output.slice(-3000)).toBe(1);
     expect(result.output).not.toContain("final sync put every store's last writes in the replica");
     expect(result.output).toMatch(
-      /replication did not complete at shutdown: the replica "file" of queue cannot be restored: its snapshot is gone \(generation [0-9a-f]{16} has no snapshot in it\)/,
+      regex('replication did not complete at shutdown: the replica "file" of queue ', GONE.finding),
     );
-    expect(result.output).toMatch(/Try: start bootseq again: litestream then starts a new generation/);
+    expect(result.output).toMatch(
+      /Try: start bootseq again: litestream then starts over with a new snapshot/,
+    );
     expect(processesIn(project.dir)).toEqual([]);
     // As the verdict says: a restore from it fails now.
     // Litestream's own words: v0.5 has L0 files again but no level-9 snapshot (docs/litestream-v05.md I2).

@@ -41,13 +41,15 @@ describe('a restore that fails stops the boot and leaves the replica untouched',
     project,
   }) => {
     await bootOnceAndLoseTheDatabases(project);
-    // v0.3: generations/G/snapshots/*.snapshot.lz4; v0.5: the level-9 LTX file (docs/litestream-v05.md E).
-    const snapshot =
+    // v0.3: generations/G/snapshots/*.snapshot.lz4. v0.5: every LTX file, whatever its level: after a
+    // short boot the chain may start at the first level-0 file rather than a level-9 snapshot, and a
+    // restore reads the files of one plan only (docs/litestream-v05.md E).
+    const damaged =
       litestreamSeries() === '0.5'
-        ? ltxFilesOf(project.path('.demo/replica/primary'), 9)[0]
-        : filesUnder(project.path('.demo/replica/primary')).find((f) => f.endsWith('.snapshot.lz4'));
-    expect(snapshot).toBeDefined();
-    fs.truncateSync(snapshot!, Math.floor(fs.statSync(snapshot!).size / 2));
+        ? ltxFilesOf(project.path('.demo/replica/primary'))
+        : filesUnder(project.path('.demo/replica/primary')).filter((f) => f.endsWith('.snapshot.lz4'));
+    expect(damaged.length).toBeGreaterThan(0);
+    for (const file of damaged) fs.truncateSync(file, Math.floor(fs.statSync(file).size / 2));
     const before = treeDigest(project.path('.demo/replica'));
 
     const result = await project.run(['up']);

@@ -326,15 +326,6 @@ describe('the litestream binary', () => {
       ]);
     });
 
-    test('AWS_CA_BUNDLE with an S3 replica; not with a file replica', () => {
-      const s3 = 'dbs:\n  - path: a.db\n    replica: { url: "s3://bucket/a" }\n';
-      expect(v05(s3, { AWS_CA_BUNDLE: '/etc/ca.pem' }).issues.map((i) => i.path)).toEqual(['AWS_CA_BUNDLE']);
-      expect(v05(s3).issues).toEqual([]);
-      expect(
-        v05('dbs:\n  - path: a.db\n    replica: { path: rep/a }\n', { AWS_CA_BUNDLE: '/etc/ca.pem' }).issues,
-      ).toEqual([]);
-    });
-
     test('the same shapes are fine on v0.3', () => {
       const result = parseConfig('version: 1\nlitestream: { config: ls3.yml, bin: /usr/bin/litestream }\n', {
         file: 'bootseq.yml',

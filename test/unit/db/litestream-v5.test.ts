@@ -99,6 +99,18 @@ describe('lines', () => {
     expect(isReplacedLine(error)).toBe(true);
   });
 
+  test('AWS_CA_BUNDLE, which v0.5.17 refuses with an S3 replica, reaches it as SSL_CERT_FILE', () => {
+    expect(driver.environment({ PATH: '/bin' })).toEqual({});
+    expect(driver.environment({ AWS_CA_BUNDLE: '/etc/ca.pem' })).toEqual({
+      AWS_CA_BUNDLE: '',
+      SSL_CERT_FILE: '/etc/ca.pem',
+    });
+    expect(driver.environment({ AWS_CA_BUNDLE: '/etc/ca.pem', SSL_CERT_FILE: '/etc/own.pem' })).toEqual({
+      AWS_CA_BUNDLE: '',
+      SSL_CERT_FILE: '/etc/own.pem',
+    });
+  });
+
   test('positions: one lineage, ordered by TXID', () => {
     const at = (index: number) => ({ lineage: 'ltx', index, offset: 0 });
     expect(driver.isAtOrPast(at(5), at(5))).toBe(true);

@@ -238,7 +238,7 @@ describe('the live snapshot', () => {
       replicas: [{ name: 'file', restorable: false, reason: 'its snapshot is gone', unrestorable_total: 1 }],
     });
     expect(s.health.problems).toEqual([
-      'store a: the replica "file" cannot be restored (its snapshot is gone); litestream is restarted in a new generation',
+      'store a: the replica "file" cannot be restored (its snapshot is gone); litestream is restarted to write a new snapshot',
     ]);
     expect(renderStatus(s)).toMatch(/^a +sqlite +abcd .* NO: file \(its snapshot is gone\)$/m);
     view(replica(true, 1));
