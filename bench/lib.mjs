@@ -17,6 +17,30 @@ export function tempDir(prefix) {
   return dir;
 }
 
+/**
+ * A temp copy of the demo project (bootseq.yml, litestream.yml, examples/). With `bin`, its
+ * bootseq.yml names that Litestream binary (`litestream.bin`); without, bootseq picks its default.
+ */
+export function demoCopy(prefix, { bin } = {}) {
+  const dir = tempDir(prefix);
+  for (const f of ['bootseq.yml', 'litestream.yml']) fs.copyFileSync(path.join(REPO, f), path.join(dir, f));
+  fs.cpSync(path.join(REPO, 'examples'), path.join(dir, 'examples'), { recursive: true });
+  if (bin !== undefined) {
+    const file = path.join(dir, 'bootseq.yml');
+    const text = fs.readFileSync(file, 'utf8');
+    const section = /^litestream:\n {2}config: litestream\.yml\n/m;
+    if (!section.test(text))
+      throw new Error(
+        'the demo bootseq.yml has no "litestream:" section starting with "config: litestream.yml" to add bin to',
+      );
+    fs.writeFileSync(
+      file,
+      text.replace(section, (m) => `${m}  bin: ${JSON.stringify(bin)}\n`),
+    );
+  }
+  return dir;
+}
+
 /** Runs a command to completion; returns wall milliseconds. Throws on a non-zero exit. */
 export function timed(file, args, options = {}) {
   const started = process.hrtime.bigint();

@@ -4,6 +4,7 @@ import { machine } from './lib.mjs';
 import { benchBootSuite } from './boot.mjs';
 import { benchHandoff } from './handoff.mjs';
 import { benchHealth } from './health.mjs';
+import { benchLitestreamVersions } from './litestream-versions.mjs';
 import { benchMigrate } from './migrate.mjs';
 import { benchParse } from './parse.mjs';
 import { benchRails } from './rails.mjs';
@@ -23,13 +24,14 @@ const suites = {
   sync: benchSync,
   'sync-scale': benchSyncScale,
   rehearse: benchRehearse,
+  'litestream-versions': benchLitestreamVersions,
 };
 console.log(`bootseq benchmarks — ${new Date().toISOString()} — ${machine()}\n`);
 for (const [name, run] of Object.entries(suites)) {
   if (only && only !== name) continue;
   for (const r of await run()) {
     console.log(
-      `${r.name}\n  ${r.figures}\n  ratio ${r.ratio.toFixed(2)} (target ${r.target}): ${r.met ? 'met' : 'NOT met'}\n`,
+      `${r.name}\n  ${r.figures}\n  ratio ${Number.isFinite(r.ratio) ? r.ratio.toFixed(2) : '— (not measured)'} (target ${r.target}): ${r.met ? 'met' : 'NOT met'}\n`,
     );
   }
 }
