@@ -6,36 +6,98 @@
 // writes a full-database L0 file: a full upload per deploy either way. So one read-only connection per
 // database is kept open: no bootseq connection is ever the last to close in between, and the WAL the
 // last Litestream left is the one the next finds. Both drivers use it.
+// It also holds a read transaction, renewed every few seconds, so that no checkpoint can reset the WAL
+// while no Litestream reads it (the gap of a rolling deploy, the boot before the takeover): an app
+// that writes then would otherwise have its frames checkpointed into the database and the WAL started
+// over, and Litestream v0.5, finding the WAL's salt changed but its last page unchanged, continues from
+// its old offset in the new WAL: those frames never reach the replica and its restore is corrupt
+// (measured: docs/litestream-v05.md K). A reader keeps every frame since its snapshot in the WAL (a
+// checkpoint copies only up to the oldest reader, and a writer restarts the WAL only when none reads).
 
 import { bumpLitestreamSeq } from '../sqlite.js';
 import { openSqliteFile, type SqliteFile } from '../sqlite-file.js';
 import type { Handoff } from './types.js';
 
-/** The connection kept open per database path from keepLineage until a prepareTakeover adopts it. */
-const kept = new Map<string, Promise<SqliteFile | undefined>>();
+/** How often the kept read transaction moves to a newer snapshot (so the WAL does not grow unchecked). */
+const RENEW_MS = 2000;
+
+/** One database's keeper: a read-only connection in an open read transaction, renewed without a gap. */
+interface Keeper {
+  close(): void;
+}
+
+/** The keeper per database path, from keepLineage until a prepareTakeover adopts it. */
+const kept = new Map<string, Promise<Keeper | undefined>>();
 
 /**
- * Opens the keeper connection, and reads once through it: in WAL mode a connection holds its shared
- * lock on the database file from its first read until it closes, and that lock is what stops another
- * connection's close from checkpointing and deleting the WAL. Never fails the boot: a file SQLite
- * cannot read is verify's to report.
+ * A read-only connection inside a read transaction that has read (so it holds its WAL snapshot). Not
+ * in a transaction when the database is not in WAL mode: there a reader's lock would block every
+ * writer (migrate, the bump), and there is no WAL to keep (verify then refuses the file anyway).
+ */
+async function openReader(dbPath: string): Promise<SqliteFile> {
+  const db = await openSqliteFile(dbPath, { readonly: true });
+  try {
+    const wal = String(db.pragma('journal_mode', { simple: true })).toLowerCase() === 'wal';
+    if (wal) db.exec('BEGIN');
+    db.prepare('SELECT count(*) FROM sqlite_master').get();
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+function closeReader(db: SqliteFile): void {
+  try {
+    if (db.inTransaction) db.exec('COMMIT');
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Opens a keeper: one reader now, and every RENEW_MS a new reader opened before the old one closes,
+ * so that some read transaction of bootseq's is open at every moment. Throws what SQLite says.
+ */
+async function openKeeper(dbPath: string): Promise<Keeper> {
+  let current = await openReader(dbPath);
+  let closed = false;
+  let renewing = false;
+  const timer = setInterval(() => {
+    if (renewing) return;
+    renewing = true;
+    openReader(dbPath).then(
+      (next) => {
+        renewing = false;
+        if (closed) return closeReader(next);
+        const old = current;
+        current = next;
+        closeReader(old);
+      },
+      () => {
+        renewing = false; // keep the older snapshot: still a reader
+      },
+    );
+  }, RENEW_MS).unref();
+  return {
+    close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(timer);
+      closeReader(current);
+    },
+  };
+}
+
+/**
+ * Opens the keeper of a database found in place. Never fails the boot: a file SQLite cannot read is
+ * verify's to report.
  */
 export function keepLineage(dbPath: string): Promise<void> {
   if (!kept.has(dbPath))
     kept.set(
       dbPath,
-      openSqliteFile(dbPath, { readonly: true }).then(
-        (db) => {
-          try {
-            db.prepare('SELECT count(*) FROM sqlite_master').get();
-            return db;
-          } catch {
-            db.close();
-            return undefined;
-          }
-        },
-        () => undefined,
-      ),
+      openKeeper(dbPath).catch(() => undefined),
     );
   return kept.get(dbPath)!.then(() => undefined);
 }
@@ -44,7 +106,7 @@ export async function prepareTakeover(dbPath: string): Promise<Handoff> {
   // The keeper the restore phase opened, else one opened now (a restart while the app runs).
   const keeper = await kept.get(dbPath);
   kept.delete(dbPath);
-  const held = keeper ?? (await openSqliteFile(dbPath, { readonly: true }));
+  const held = keeper ?? (await openKeeper(dbPath));
   let released = false;
   const release = () => {
     if (released) return;
@@ -52,7 +114,6 @@ export async function prepareTakeover(dbPath: string): Promise<Handoff> {
     held.close();
   };
   try {
-    held.prepare('SELECT count(*) FROM sqlite_master').get();
     const db = await openSqliteFile(dbPath);
     try {
       return { bumped: bumpLitestreamSeq(db), release };

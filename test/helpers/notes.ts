@@ -28,6 +28,24 @@ export function replicaNotes(project: TmpProject): number {
   }
 }
 
+/** The bodies of the notes in a restore of primary's replica as it is now (a sound one: restoreCopy). */
+export function replicaBodies(project: TmpProject): Set<string> {
+  const scratch = project.path('restored');
+  const out = `${scratch}/${Date.now()}.sqlite3`;
+  try {
+    const db = new Database(restoreCopy(project.dir, '.demo/storage/primary.sqlite3', out), {
+      readonly: true,
+    });
+    try {
+      return new Set(db.prepare('SELECT body FROM notes NOT INDEXED').pluck().all() as string[]);
+    } finally {
+      db.close();
+    }
+  } finally {
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
 /** The test is the app: it writes notes into the primary store itself, acknowledged at commit. */
 export function notesWriter(project: TmpProject) {
   let db: Database.Database | undefined;

@@ -27,7 +27,8 @@ export function expectIntact(file: string): void {
   const db = new Database(file, { readonly: true, fileMustExist: true });
   try {
     const said = db.prepare('PRAGMA integrity_check').pluck().all() as string[];
-    if (said.join() !== 'ok') throw new Error(`${file} fails integrity_check: ${said.slice(0, 5).join('; ')}`);
+    if (said.join() !== 'ok')
+      throw new Error(`${file} fails integrity_check: ${said.slice(0, 5).join('; ')}`);
   } finally {
     db.close();
   }
