@@ -16,6 +16,20 @@ import {
 } from './snapshots.js';
 import type { LitestreamDriver, LitestreamLine } from '../../db/litestream/index.js';
 
+/** `litestream …` listings through the task's own `start`, with the environment the driver needs. */
+function listerFor(
+  ctx: TaskContext,
+  config: Config & { litestream: LitestreamConfig },
+  driver: LitestreamDriver,
+) {
+  const env = driver.environment({ ...process.env, ...config.env });
+  return litestreamLister(
+    (spec) => ctx.start({ ...spec, env }),
+    config.litestream.bin,
+    config.litestream.run.configPath,
+  );
+}
+
 export function createRestorabilityCheck(
   ctx: TaskContext,
   config: Config & { litestream: LitestreamConfig },
@@ -32,11 +46,7 @@ export function createRestorabilityCheck(
   const checker = createSnapshotChecker(listed, {
     driver,
     intervalMs: litestream.snapshotCheckMs,
-    list: litestreamLister(
-      (spec) => ctx.start({ ...spec, env: driver.environment({ ...process.env, ...config.env }) }),
-      litestream.bin,
-      litestream.run.configPath,
-    ),
+    list: listerFor(ctx, config, driver),
     isActive: () => current() !== undefined,
     onUnrestorable: (findings) => {
       for (const f of findings)
