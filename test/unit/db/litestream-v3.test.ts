@@ -71,4 +71,32 @@ describe('the v0.3 handoff keeps the WAL', () => {
     fs.writeFileSync(file, 'not a database, not at all, really'.repeat(100));
     await expect(v3Driver.keepLineage(file)).resolves.toBeUndefined();
   });
+
+  test('while kept, no checkpoint restarts the WAL (its salt stays); after release, one does', async () => {
+    // docs/litestream-v05.md K: an app's checkpoint in the handoff gap must not start the WAL over.
+    const file = walLeftBehind();
+    const salt = () => fs.readFileSync(`${file}-wal`).subarray(16, 24).toString('hex');
+    const app = new Database(file);
+    const checkpointAndWrite = () => {
+      app.exec(
+        'WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 200) INSERT INTO t SELECT i FROM c',
+      );
+      app.pragma('wal_checkpoint(PASSIVE)');
+      app.exec('INSERT INTO t VALUES (3)');
+    };
+    try {
+      await v3Driver.keepLineage(file);
+      const before = salt();
+      checkpointAndWrite();
+      expect(salt()).toBe(before);
+      const handoff = await v3Driver.prepareTakeover(file);
+      checkpointAndWrite();
+      expect(salt()).toBe(before);
+      handoff.release();
+      checkpointAndWrite();
+      expect(salt()).not.toBe(before);
+    } finally {
+      app.close();
+    }
+  });
 });
