@@ -1,5 +1,6 @@
-// The v0.3 driver's handoff (db/litestream/v3.ts): a WAL that Litestream left survives bootseq's own
-// connections closing, from keepLineage until the handoff is released (docs/litestream-v05.md H).
+// The handoff both drivers share (db/litestream/keeper.ts, through the v0.3 driver): a WAL that
+// Litestream left survives bootseq's own connections closing, and no checkpoint starts it over, from
+// keepLineage until the handoff is released (docs/litestream-v05.md H, K).
 // Real SQLite files in a temp dir; no Litestream.
 
 import fs from 'node:fs';
