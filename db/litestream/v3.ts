@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { litestreamConfigFile } from './config-file.js';
+import { restoreArgs, tidyRestored } from './restore-args.js';
 import { isAtOrPast, isRoutine, parseLine, type LitestreamLine } from './lines.js';
 import { keepLineage, prepareTakeover } from './keeper.js';
 import type { LitestreamDriver, Shipped } from './types.js';
@@ -23,17 +24,7 @@ export const v3Driver: LitestreamDriver = {
   environment: () => ({}),
   reportsUnreachable: true,
   replicateArgs: (configPath) => ['replicate', '-config', configPath],
-  restoreArgs: ({ configPath, source, outPath, timestamp }) => [
-    'restore',
-    '-config',
-    configPath,
-    ...(timestamp === undefined ? [] : ['-timestamp', timestamp]),
-    '-if-replica-exists',
-    '-if-db-not-exists',
-    '-o',
-    outPath,
-    source,
-  ],
+  restoreArgs,
   // No generation in a file replica: `litestream restore` would answer "no matching backups found"
   // (docs/litestream.md Q2). An unreadable folder or a remote replica is litestream's to judge.
   hasNoBackups: (replica) => {
@@ -44,11 +35,7 @@ export const v3Driver: LitestreamDriver = {
       return (error as NodeJS.ErrnoException).code === 'ENOENT';
     }
   },
-  // The restore leaves <out>.tmp-shm / .tmp-wal behind and writes the file 0600 (docs/litestream.md Q2).
-  tidyRestored: (outPath) => {
-    for (const suffix of ['.tmp-shm', '.tmp-wal', '.tmp']) fs.rmSync(`${outPath}${suffix}`, { force: true });
-    fs.chmodSync(outPath, 0o666 & ~process.umask());
-  },
+  tidyRestored,
 
   parseLine,
   isRoutine,

@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { LitestreamDb } from '../../config/schema.js';
 import { litestreamConfigFile } from './config-file.js';
+import { restoreArgs, tidyRestored } from './restore-args.js';
 import { keepLineage, prepareTakeover } from './keeper.js';
 import { isAtOrPast, parseLine, type LitestreamLine, type Position } from './lines.js';
 import type { LitestreamDriver, Shipped } from './types.js';
@@ -47,29 +48,14 @@ export function v5Driver(dbs: readonly Pick<LitestreamDb, 'path'>[]): Litestream
     },
     reportsUnreachable: false,
     replicateArgs: (configPath) => ['replicate', '-config', configPath],
-    restoreArgs: ({ configPath, source, outPath, timestamp }) => [
-      'restore',
-      '-config',
-      configPath,
-      ...(timestamp === undefined ? [] : ['-timestamp', timestamp]),
-      '-if-replica-exists',
-      '-if-db-not-exists',
-      '-o',
-      outPath,
-      source,
-    ],
+    restoreArgs,
     // Neither LTX files nor a v0.3 generation: `restore` would answer "no matching backup files
     // available" (docs/litestream-v05.md E1). A remote replica is litestream's to judge.
     hasNoBackups: (replica) => {
       if (replica.type !== 'file' || !replica.path) return false;
       return ['ltx', 'generations'].every((folder) => isEmptyFolder(path.join(replica.path!, folder)));
     },
-    // The restore writes `<out>.tmp` and renames it; the file gets mode 644 whatever the umask (E).
-    tidyRestored: (outPath) => {
-      for (const suffix of ['.tmp-shm', '.tmp-wal', '.tmp'])
-        fs.rmSync(`${outPath}${suffix}`, { force: true });
-      fs.chmodSync(outPath, 0o666 & ~process.umask());
-    },
+    tidyRestored,
 
     parseLine: parse,
     isRoutine: (line) =>
