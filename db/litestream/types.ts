@@ -111,6 +111,8 @@ export interface LitestreamDriver {
   copyingWhole(line: LitestreamLine): boolean | undefined;
   /** Whether `a` is at or past `b`; never across lineages. */
   isAtOrPast(a: Position, b: Position): boolean;
+  /** A lineage in words for messages (v0.3: `generation 5f2e…`); undefined when there is one only (v0.5). */
+  describeLineage(lineage: string): string | undefined;
   /** The lineage Litestream replicates a database in now (v0.3: `.<db>-litestream/generation`). */
   lineage(metaPath: string): string | undefined;
   /** How far Litestream's own copy of the database is (v0.3: the newest shadow WAL), with its mtime. */

@@ -47,6 +47,7 @@ export const v3Driver: LitestreamDriver = {
     return undefined;
   },
   isAtOrPast,
+  describeLineage: (generation) => `generation ${generation}`,
   lineage: readGeneration,
   localPosition: readShadow,
   checkCommand: (configPath, db) => `litestream snapshots -config ${configPath} ${db}`,

@@ -65,6 +65,7 @@ export function v5Driver(dbs: readonly Pick<LitestreamDb, 'path'>[]): Litestream
     // A snapshot is one LTX file written in one go: nothing to wait for (the dry-run sees it whole).
     copyingWhole: () => undefined,
     isAtOrPast,
+    describeLineage: () => undefined,
     lineage: (metaPath) => (fs.existsSync(path.join(metaPath, 'ltx')) ? LINEAGE : undefined),
     localPosition: readLocalTxid,
     checkCommand: (configPath, db) => `litestream restore -dry-run -config ${configPath} ${db}`,

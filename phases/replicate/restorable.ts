@@ -16,6 +16,12 @@ import {
 } from './snapshots.js';
 import type { LitestreamDriver, LitestreamLine } from '../../db/litestream/index.js';
 
+/** ` (generation 5f2e…)` where the version has lineages (v0.3), else nothing. */
+function lineageIn(driver: LitestreamDriver, lineage: string): string {
+  const words = driver.describeLineage(lineage);
+  return words === undefined ? '' : ` (${words})`;
+}
+
 /** `litestream …` listings through the task's own `start`, with the environment the driver needs. */
 function listerFor(
   ctx: TaskContext,
@@ -74,7 +80,7 @@ export function createRestorabilityCheck(
     onRestorable: (store, replica, generation) =>
       ctx.note(
         'info',
-        `the replica "${replica}" of ${store} can be restored again${driver.series === '0.3' ? ` (generation ${generation})` : ''}`,
+        `the replica "${replica}" of ${store} can be restored again${lineageIn(driver, generation)}`,
       ),
   });
 

@@ -10,6 +10,7 @@
 // db` proves nothing: Litestream prints it for databases that do not even exist.
 
 import fs from 'node:fs';
+import path from 'node:path';
 import { describeExit } from '../../core/exit.js';
 import { waitFor } from '../../core/wait.js';
 import { openSqliteFile, type SqliteFile } from '../../db/index.js';
@@ -82,7 +83,7 @@ export async function awaitTakeover(
         );
       }
       if (await poll(driver, child.pid, targets, states, watch)) return states;
-      if (Date.now() > deadline) throw timeoutError(targets, states, options.timeoutMs, child);
+      if (Date.now() > deadline) throw timeoutError(driver, targets, states, options.timeoutMs, child);
       await nextPoll(driver, child, options.signal);
     }
   } finally {
@@ -158,6 +159,7 @@ function faultError(line: LitestreamLine, targets: readonly TakeoverTarget[], ch
 }
 
 function timeoutError(
+  driver: LitestreamDriver,
   targets: readonly TakeoverTarget[],
   states: Map<string, TakeoverState>,
   timeoutMs: number,
@@ -165,7 +167,7 @@ function timeoutError(
 ): TakeoverError {
   const missing = targets
     .filter((t) => states.get(t.store)?.doneAtMs === undefined)
-    .map((t) => `${t.store} (${describeMissing(t, states.get(t.store)!)})`);
+    .map((t) => `${t.store} (${describeMissing(driver, t, states.get(t.store)!)})`);
   return new TakeoverError(
     `litestream did not take over ${missing.join(', ')} within ${timeoutMs / 1000}s`,
     'read the [litestream] lines above; raise litestream.takeover_timeout only for large databases or slow replicas',
@@ -173,12 +175,17 @@ function timeoutError(
   );
 }
 
-export function describeMissing(target: TakeoverTarget, state: TakeoverState): string {
+export function describeMissing(
+  driver: LitestreamDriver,
+  target: TakeoverTarget,
+  state: TakeoverState,
+): string {
   if (state.openedAtMs === undefined) return 'litestream has not opened the file yet';
-  if (!state.generation) return 'no generation yet';
+  if (!state.generation) return `nothing in ${path.basename(target.metaPath)} yet`;
   if (!state.hasSeqTable) return 'no _litestream_seq table yet';
   const waiting = target.replicas.filter((r) => !state.written.has(r));
-  return `nothing of generation ${state.generation} written to ${waiting.join(', ')} yet`;
+  const of = driver.describeLineage(state.generation);
+  return `nothing${of === undefined ? '' : ` of ${of}`} written to ${waiting.join(', ')} yet`;
 }
 
 /**
