@@ -134,7 +134,9 @@ async function refuseForeignReplica(
   if (!foreign) return;
   const env = { ...process.env, ...ctx.config.env };
   for (const replica of store.litestream?.replicas ?? []) {
-    const where = replica.path ?? replica.url ?? replica.type;
+    const where = replica.s3
+      ? `s3://${replica.s3.bucket}/${replica.s3.path}`
+      : (replica.path ?? replica.url ?? replica.type);
     const { held, failed } = await foldersIn(replica, foreign.folders, env, ctx.signal);
     if (failed) {
       // Only a restore (or a fresh start) is at stake when the file is missing: then it is a warning.
