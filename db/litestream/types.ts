@@ -65,6 +65,12 @@ export interface LitestreamDriver {
    * v0.5 retries for minutes without a line (docs/litestream-v05.md C), so bootseq asks first.
    */
   readonly reportsUnreachable: boolean;
+  /**
+   * A command that makes the running Litestream sync `dbPath` to its replica now rather than at its
+   * next tick (v0.5: `sync -socket S -wait DB` over its control socket, docs/litestream-v05.md B), so
+   * that the takeover's proof comes at once; undefined when there is none (v0.3, no socket).
+   */
+  syncNowArgs(run: { readonly socket?: string | undefined }, dbPath: string): string[] | undefined;
   /** `litestream replicate` with that config. */
   replicateArgs(configPath: string): string[];
   /** `litestream restore`: only when a replica exists and only when `outPath` does not (docs/litestream.md rule 2). */

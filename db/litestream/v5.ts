@@ -47,6 +47,8 @@ export function v5Driver(dbs: readonly Pick<LitestreamDb, 'path'>[]): Litestream
       return bundle ? { AWS_CA_BUNDLE: '', SSL_CERT_FILE: env['SSL_CERT_FILE'] || bundle } : {};
     },
     reportsUnreachable: false,
+    syncNowArgs: (run, dbPath) =>
+      run.socket === undefined ? undefined : ['sync', '-socket', run.socket, '-wait', dbPath],
     replicateArgs: (configPath) => ['replicate', '-config', configPath],
     restoreArgs,
     // Neither LTX files nor a v0.3 generation: `restore` would answer "no matching backup files

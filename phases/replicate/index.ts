@@ -6,6 +6,7 @@
 // Litestream, and shutdown says whether its final sync really shipped the last writes. Never replaces
 // a database file.
 
+import fs from 'node:fs';
 import path from 'node:path';
 import { ReplicationError } from '../../core/errors.js';
 import { describeKill } from '../../core/exit.js';
@@ -29,6 +30,9 @@ import { awaitTakeover, TakeoverError, type TakeoverState, type TakeoverTarget }
 const TASK_ID = taskId('replicate');
 /** How long a Litestream whose takeover failed at boot is given to exit before it is killed. */
 const FAILED_TAKEOVER_GRACE_MS = 2000;
+/** `litestream sync -wait` at a takeover: tries, and how long one may take (syncNow). */
+const SYNC_NOW_ATTEMPTS = 5;
+const SYNC_NOW_TIMEOUT_MS = 10_000;
 /** How often the progress of every store is looked at. */
 const PROGRESS_POLL_MS = 1000;
 
@@ -120,6 +124,7 @@ async function replicateAtBoot(session: Session): Promise<void> {
       driver: session.driver,
       timeoutMs: config.litestream.takeoverTimeoutMs,
       signal: ctx.signal,
+      onOpened: (dbPath) => void syncNow(session, dbPath),
     });
   } catch (error) {
     release(handoffs);
@@ -190,6 +195,7 @@ async function takeOverLater(session: Session, signal: AbortSignal): Promise<voi
       driver: session.driver,
       timeoutMs: config.litestream.takeoverTimeoutMs,
       signal,
+      onOpened: (dbPath) => void syncNow(session, dbPath),
     });
   } catch (error) {
     if (signal.aborted) return;
@@ -239,6 +245,7 @@ function keepReplicating(session: Session, child: Child): void {
             driver: session.driver,
             timeoutMs: config.litestream.takeoverTimeoutMs,
             signal,
+            onOpened: (dbPath) => void syncNow(session, dbPath),
           });
         } finally {
           release(restartHandoffs.get(restarted) ?? []);
@@ -385,6 +392,36 @@ async function spawnLitestream(session: Session): Promise<Child> {
     }
   });
   return child;
+}
+
+/**
+ * Asks the Litestream that has just opened `dbPath` to sync it to its replica now (v0.5's control
+ * socket: its own first upload otherwise waits a tick, docs/litestream-v05.md B), so that the proof of
+ * its takeover comes at once. Best effort, bounded, never fails anything: the next tick proves it too.
+ */
+async function syncNow(session: Session, dbPath: string): Promise<void> {
+  const { ctx, config, driver } = session;
+  const args = driver.syncNowArgs(config.litestream.run, dbPath);
+  const socket = config.litestream.run.socket;
+  if (!args || socket === undefined) return;
+  for (let attempt = 0; attempt < SYNC_NOW_ATTEMPTS; attempt += 1) {
+    // The socket is there about 75 ms after the start; one a killed Litestream left is replaced then.
+    await new Promise((resolve) => setTimeout(resolve, attempt === 0 ? 50 : 200).unref());
+    if (!fs.existsSync(socket)) continue;
+    try {
+      const child = await ctx.start({
+        command: { file: config.litestream.bin, args },
+        display: `litestream ${args.join(' ')}`,
+        env: driver.environment({ ...process.env, ...config.env }),
+        relay: () => false,
+      });
+      const timer = setTimeout(() => void child.stop(0, 'SIGKILL'), SYNC_NOW_TIMEOUT_MS).unref();
+      const exit = await child.exited.finally(() => clearTimeout(timer));
+      if (exit.exitCode === 0) return;
+    } catch {
+      return;
+    }
+  }
 }
 
 function describeStall(stalls: readonly Stall[]): string {

@@ -63,7 +63,13 @@ interface Watch {
 export async function awaitTakeover(
   child: Child,
   targets: readonly TakeoverTarget[],
-  options: { readonly driver: LitestreamDriver; readonly timeoutMs: number; readonly signal: AbortSignal },
+  options: {
+    readonly driver: LitestreamDriver;
+    readonly timeoutMs: number;
+    readonly signal: AbortSignal;
+    /** Called once per database when this process is seen holding it open (index.ts asks for a sync). */
+    readonly onOpened?: (dbPath: string) => void;
+  },
 ): Promise<Map<string, TakeoverState>> {
   const { driver } = options;
   const watch: Watch = { written: new Map(), fault: undefined };
@@ -82,7 +88,7 @@ export async function awaitTakeover(
           child.outputTail(),
         );
       }
-      if (await poll(driver, child.pid, targets, states, watch)) return states;
+      if (await poll(driver, child.pid, targets, states, watch, options.onOpened)) return states;
       if (Date.now() > deadline) throw timeoutError(driver, targets, states, options.timeoutMs, child);
       await nextPoll(driver, child, options.signal);
     }
@@ -121,6 +127,7 @@ async function poll(
   targets: readonly TakeoverTarget[],
   states: Map<string, TakeoverState>,
   watch: Watch,
+  onOpened: ((dbPath: string) => void) | undefined,
 ): Promise<boolean> {
   const now = Date.now();
   for (const target of targets) {
@@ -129,6 +136,7 @@ async function poll(
     if (state.openedAtMs === undefined) {
       if (!hasOpened(pid, target.dbPath)) continue;
       state.openedAtMs = now;
+      onOpened?.(target.dbPath);
     }
     state.generation = driver.lineage(target.metaPath);
     if (!state.generation) continue;

@@ -307,6 +307,19 @@ describe('the litestream binary', () => {
       expect(run?.configPath).toMatch(/^\/p\/.*\/control\/litestream-[0-9a-f]{16}\.yml$/);
       expect(run?.text).toContain('level: debug');
       expect(run?.text).toContain('type: json');
+      // Its control socket, for the takeover's first sync (docs/litestream-v05.md B).
+      expect(run?.socket).toMatch(/^\/p\/.*\/control\/litestream-[0-9a-f]{12}\.sock$/);
+      expect(run?.text).toContain(`path: ${run?.socket}`);
+    });
+
+    test("litestream.yml's own socket is used, and a disabled one left off", () => {
+      const own = v05(
+        'socket: { enabled: true, path: run/ls.sock }\ndbs:\n  - path: a.db\n    replica: { path: rep/a }\n',
+      );
+      expect(own.config?.litestream?.run.socket).toBe('/p/run/ls.sock');
+      const off = v05('socket: { enabled: false }\ndbs:\n  - path: a.db\n    replica: { path: rep/a }\n');
+      expect(off.config?.litestream?.run.socket).toBeUndefined();
+      expect(off.config?.litestream?.run.text).toContain('enabled: false');
     });
 
     test('two replicas of one database', () => {
