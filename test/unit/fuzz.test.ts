@@ -82,8 +82,16 @@ function slope(make: (n: number) => string, run: (text: string) => void): number
         return performance.now() - start;
       }),
     );
-  return time(make(800_000)) / Math.max(1, time(make(100_000)));
+  const ratio = () => time(make(800_000)) / Math.max(1, time(make(100_000)));
+  // A quadratic parser gives ≈ 64 every time; a machine busy with other test files gives an outlier
+  // now and then: measured again, up to three times, until one ratio is under the bound.
+  let best = Infinity;
+  for (let i = 0; i < 3 && best >= LINEAR_BOUND; i += 1) best = Math.min(best, ratio());
+  return best;
 }
+
+/** 8× the input: a linear parser takes about 8× the time, a quadratic one 64×. */
+const LINEAR_BOUND = 30;
 
 describe('fuzzing the parsers', () => {
   const expander = createExpander({ env: { A: 'postgres://u:p@h/db' }, readFile: () => 'x' });
@@ -111,6 +119,6 @@ describe('fuzzing the parsers', () => {
     ['an unclosed quote in a line', (n: number) => `msg="${'a="b '.repeat(n / 5)}`, parseLine],
     ['URLs without passwords', (n: number) => 'a://b'.repeat(n / 5), redact],
   ] as const)('%s: 8× the input takes far less than 64× the time', (_name, make, run) => {
-    expect(slope(make, run as (t: string) => void)).toBeLessThan(30);
+    expect(slope(make, run as (t: string) => void)).toBeLessThan(LINEAR_BOUND);
   });
 });
