@@ -186,3 +186,25 @@ export async function signedRequest(
 export function xmlValues(xml: string, tag: string): string[] {
   return [...xml.matchAll(new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`, 'g'))].map((m) => m[1]!);
 }
+
+/**
+ * The demo's litestream.yml with each store's replica on `s3`: in `bucket` (default `demo`), under the
+ * prefix `paths` gives it (default the store's name); `stores` beyond the demo's four may be added.
+ */
+export function s3Litestream(
+  s3: S3Server,
+  options: {
+    bucket?: string;
+    secretKey?: string;
+    paths?: Record<string, string>;
+    stores?: readonly string[];
+  } = {},
+): string {
+  const stores = options.stores ?? ['primary', 'queue', 'cache', 'cable'];
+  return `dbs:\n${stores
+    .map(
+      (store) =>
+        `  - path: .demo/storage/${store}.sqlite3\n    replicas:\n      - type: s3\n        bucket: ${options.bucket ?? 'demo'}\n        path: ${options.paths?.[store] ?? store}\n        endpoint: ${s3.endpoint}\n        region: ${REGION}\n        force-path-style: true\n        access-key-id: ${s3.accessKey}\n        secret-access-key: ${options.secretKey ?? s3.secretKey}\n`,
+    )
+    .join('')}`;
+}

@@ -14,7 +14,7 @@ import { postNotes } from '../helpers/notes.js';
 import { peerTool } from '../helpers/peers.js';
 import { READY, type TmpProject, processesIn } from '../helpers/project.js';
 import { countRows } from '../helpers/sqlite.js';
-import type { S3Server } from '../helpers/s3.js';
+import { s3Litestream } from '../helpers/s3.js';
 import { treeDigest } from '../helpers/tree.js';
 
 /** Boots the demo with `bin`, writes `count` notes from `from`, stops it; returns its output. */
@@ -70,16 +70,6 @@ test('v0.3 → v0.5 restores and continues the replica; back to v0.3 is refused,
   expect(treeDigest(project.path('.demo/replica'))).toEqual(before);
   expect(fs.existsSync(path.join(storage, 'primary.sqlite3'))).toBe(false);
 });
-
-/** The demo's litestream.yml with every replica in the bucket `demo`, under the store's name. */
-function s3Litestream(s3: S3Server): string {
-  return `dbs:\n${['primary', 'queue', 'cache', 'cable']
-    .map(
-      (store) =>
-        `  - path: .demo/storage/${store}.sqlite3\n    replicas:\n      - type: s3\n        bucket: demo\n        path: ${store}\n        endpoint: ${s3.endpoint}\n        region: us-east-1\n        force-path-style: true\n        access-key-id: ${s3.accessKey}\n        secret-access-key: ${s3.secretKey}\n`,
-    )
-    .join('')}`;
-}
 
 test('S3: a bucket v0.5 wrote to is refused by v0.3, with the database in place and on a new volume', async ({
   project,

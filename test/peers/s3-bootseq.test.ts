@@ -8,20 +8,12 @@ import { describe, expect } from 'vitest';
 import { litestreamSeries } from '../helpers/litestream.js';
 import type { TmpProject } from '../helpers/project.js';
 import { READY, isAlive, pidOf, processesIn } from '../helpers/project.js';
-import { xmlValues, type S3Server } from '../helpers/s3.js';
+import { s3Litestream, xmlValues, type S3Server } from '../helpers/s3.js';
 import { countRows, restoreCopy } from '../helpers/sqlite.js';
 import { test } from '../helpers/fixtures.js';
 
 const TABLES = { primary: 'notes', queue: 'jobs', cache: 'cache_entries', cable: 'cable_messages' } as const;
 const STORES = Object.keys(TABLES) as (keyof typeof TABLES)[];
-
-/** The demo's litestream.yml with every replica in `bucket` on the server, under the store's name. */
-function s3Litestream(s3: S3Server, options: { bucket?: string; secretKey?: string } = {}): string {
-  return `dbs:\n${STORES.map(
-    (store) =>
-      `  - path: .demo/storage/${store}.sqlite3\n    replicas:\n      - type: s3\n        bucket: ${options.bucket ?? 'demo'}\n        path: ${store}\n        endpoint: ${s3.endpoint}\n        region: us-east-1\n        force-path-style: true\n        access-key-id: ${s3.accessKey}\n        secret-access-key: ${options.secretKey ?? s3.secretKey}\n`,
-  ).join('')}`;
-}
 
 async function writeNotes(project: TmpProject, from: number, count: number): Promise<void> {
   for (let i = from; i < from + count; i += 1) {

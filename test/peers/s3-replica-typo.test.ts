@@ -6,21 +6,11 @@
 import fs from 'node:fs';
 import { describe, expect } from 'vitest';
 import { READY } from '../helpers/project.js';
-import type { S3Server } from '../helpers/s3.js';
+import { s3Litestream } from '../helpers/s3.js';
 import { countRows } from '../helpers/sqlite.js';
 import { test } from '../helpers/fixtures.js';
 
 const STORES = ['primary', 'queue', 'cache', 'cable'] as const;
-
-/** litestream.yml with each store's replica in bucket `demo` under the prefix `paths` gives it. */
-function s3Litestream(s3: S3Server, paths: Record<string, string> = {}, extra: string[] = []): string {
-  return `dbs:\n${[...STORES, ...extra]
-    .map(
-      (store) =>
-        `  - path: .demo/storage/${store}.sqlite3\n    replicas:\n      - type: s3\n        bucket: demo\n        path: ${paths[store] ?? store}\n        endpoint: ${s3.endpoint}\n        region: us-east-1\n        force-path-style: true\n        access-key-id: ${s3.accessKey}\n        secret-access-key: ${s3.secretKey}\n`,
-    )
-    .join('')}`;
-}
 
 describe('a replica path with a typo on a real S3 server', () => {
   test('primray beside primary refuses the fresh start; allow_fresh_start boots fresh; a new store boots fresh naming its neighbours', async ({
@@ -45,7 +35,7 @@ describe('a replica path with a typo on a real S3 server', () => {
     fs.rmSync(project.path('.demo/storage'), { recursive: true });
 
     // The typo: refused, naming the store, the configured path, the sibling and both ways out.
-    project.write({ 'litestream.yml': s3Litestream(s3, { primary: 'primray' }) });
+    project.write({ 'litestream.yml': s3Litestream(s3, { paths: { primary: 'primray' } }) });
     const refused = await project.run(['up', '--until', 'verify', '--log-format', 'plain']);
     expect(refused.exitCode, refused.output.slice(-3000)).toBe(1);
     expect(refused.output).toContain(
@@ -73,7 +63,7 @@ describe('a replica path with a typo on a real S3 server', () => {
 
     // A new store beside the others: fresh, with one line naming the replicas beside it.
     project.write({
-      'litestream.yml': s3Litestream(s3, {}, ['reports']),
+      'litestream.yml': s3Litestream(s3, { stores: [...STORES, 'reports'] }),
       'bootseq.yml': `${bootseqYml.replace(
         'processes:\n',
         '  reports:\n    sqlite: .demo/storage/reports.sqlite3\n    migrate: { dir: examples/demo/db/cache, history: bootseq }\nprocesses:\n',
