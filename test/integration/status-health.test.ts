@@ -266,15 +266,16 @@ describe('the control socket in a folder bootseq does not own alone', () => {
     const shared = sharedFolder(project, 0o1777);
     const socket = path.join(shared, 'bootseq.sock');
     withSocket(project, socket);
-    // nobody's server: it would answer anything, and says when it is asked.
-    const holder = spawn('runuser', [
-      '-u',
-      'nobody',
-      '--',
+    // nobody's server: it would answer anything, and says when it is asked. Spawned as nobody directly
+    // (not through runuser, whose SIGKILL would leave this server running: it did, one per run).
+    const holder = spawn(
       process.execPath,
-      '-e',
-      `require('http').createServer((q, s) => { console.log('asked'); s.end('{}'); }).listen(${JSON.stringify(socket)}, () => console.log('up'))`,
-    ]);
+      [
+        '-e',
+        `require('http').createServer((q, s) => { console.log('asked'); s.end('{}'); }).listen(${JSON.stringify(socket)}, () => console.log('up'))`,
+      ],
+      { uid: 65534, gid: 65534 },
+    );
     let heard = '';
     holder.stdout.on('data', (d: Buffer) => (heard += d.toString()));
     try {
@@ -297,6 +298,9 @@ describe('the control socket in a folder bootseq does not own alone', () => {
       expect(fs.lstatSync(socket).isSocket()).toBe(true);
     } finally {
       holder.kill('SIGKILL');
+      await new Promise((resolve) =>
+        holder.exitCode === null ? holder.once('exit', resolve) : resolve(null),
+      );
     }
     expect(modeOf(shared)).toBe(0o1777);
 
