@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import { describe, expect } from 'vitest';
 import { test } from '../helpers/fixtures.js';
-import { postNotes, replicaBodies, replicaNotes } from '../helpers/notes.js';
+import { postNotes, replicaNotes } from '../helpers/notes.js';
 import { READY, type Run, type TmpProject, freePort, processesIn } from '../helpers/project.js';
 import { descendantsOf, watchForTwoReplicators } from '../helpers/replicators.js';
 
@@ -109,62 +109,6 @@ describe('rolling deploys on a shared volume', () => {
       expect(problems).toEqual([]);
       expect(samples).toBeGreaterThan(ROUNDS * 10);
       expect(overlaps).toEqual([]);
-      expect(processesIn(project.dir)).toEqual([]);
-    },
-  );
-
-  test(
-    `a rolling deploy under continuous writes to both containers, ${Math.min(ROUNDS, 5)} times: every acknowledged note in a sound restore`,
-    { timeout: 600_000 },
-    async ({ project }) => {
-      // A note every 5 ms to each container from before B starts until after B has taken over: the
-      // WAL passes SQLite's autocheckpoint (1000 pages) while no Litestream reads it, which is what
-      // made Litestream v0.5 lose the frames of the gap and restore a corrupt copy until bootseq kept a
-      // read transaction through the handoff (db/litestream/keeper.ts; found by bench/handoff.mjs).
-      const portB = await freePort();
-      const acked: string[] = [];
-      const problems: string[] = [];
-      const writer = (port: number, label: string, active: () => boolean) =>
-        (async () => {
-          for (let i = 0; active(); i += 1) {
-            const response = await fetch(`http://127.0.0.1:${port}/notes`, {
-              method: 'POST',
-              body: `${label} ${i}`,
-            }).catch(() => undefined);
-            if (response?.status === 201) acked.push(`${label} ${i}`);
-            await new Promise((resolve) => setTimeout(resolve, 5));
-          }
-        })();
-      for (let round = 1; round <= Math.min(ROUNDS, 5); round += 1) {
-        const a = bootOn(project, project.port);
-        await a.waitForLine(READY);
-        let toA = true;
-        let toB = true;
-        const wa = writer(project.port, `round ${round} A`, () => toA);
-        const b = bootOn(project, portB);
-        await b.waitForLine(READY);
-        const wb = writer(portB, `round ${round} B`, () => toB);
-        await new Promise((resolve) => setTimeout(resolve, 1000));
-        toA = false; // the proxy drains A, then stops it
-        await wa;
-        process.kill(a.pid, 'SIGTERM');
-        const aDone = await a.done;
-        if (aDone.exitCode !== 0) problems.push(`round ${round}: A exited ${aDone.exitCode}`);
-        await b.waitForLine(/litestream has taken over .*: this bootseq replicates now/);
-        await new Promise((resolve) => setTimeout(resolve, 1000));
-        toB = false;
-        await wb;
-        process.kill(b.pid, 'SIGTERM');
-        const bDone = await b.done;
-        if (bDone.exitCode !== 0) problems.push(`round ${round}: B exited ${bDone.exitCode}`);
-        // restoreCopy (through replicaBodies) throws unless the restore passes integrity_check.
-        const restored = replicaBodies(project);
-        const missing = acked.filter((body) => !restored.has(body));
-        if (missing.length > 0)
-          problems.push(`round ${round}: ${missing.length} of ${acked.length} acknowledged notes missing`);
-      }
-      expect(problems).toEqual([]);
-      expect(acked.length).toBeGreaterThan(100);
       expect(processesIn(project.dir)).toEqual([]);
     },
   );

@@ -1,0 +1,73 @@
+// A rolling deploy under continuous writes to both containers (found by bench/handoff.mjs): a note every
+// 5 ms to each bootseq from before B starts until after B has taken over, so that the WAL passes
+// SQLite's autocheckpoint (1000 pages) while no Litestream reads it; every acknowledged note must then
+// be in a restore that passes integrity_check. Litestream v0.5 lost the gap's frames in every round
+// until bootseq's keeper held a read transaction through the handoff (db/litestream/keeper.ts,
+// docs/litestream-v05.md K). Not in the litestream5 project yet: on v0.5 it still fails now and then
+// (one round in one of four full runs): issue 27 is open for it. By hand on v0.5:
+//   BOOTSEQ_TEST_LITESTREAM=$(scripts/peers.sh where litestream5) npx vitest run --project races test/races/handoff-under-writes.test.ts
+
+import { describe, expect } from 'vitest';
+import { test } from '../helpers/fixtures.js';
+import { replicaBodies } from '../helpers/notes.js';
+import { READY, type Run, type TmpProject, freePort, processesIn } from '../helpers/project.js';
+
+const ROUNDS = Number(process.env['ROUNDS'] ?? 10);
+
+function bootOn(project: TmpProject, port: number): Run {
+  return project.start(['up', '--log-format', 'plain'], { DEMO_PORT: String(port) });
+}
+
+describe('rolling deploys under continuous writes', () => {
+  test(
+    `a rolling deploy under continuous writes to both containers, ${Math.min(ROUNDS, 5)} times: every acknowledged note in a sound restore`,
+    { timeout: 600_000 },
+    async ({ project }) => {
+      const portB = await freePort();
+      const acked: string[] = [];
+      const problems: string[] = [];
+      const writer = (port: number, label: string, active: () => boolean) =>
+        (async () => {
+          for (let i = 0; active(); i += 1) {
+            const response = await fetch(`http://127.0.0.1:${port}/notes`, {
+              method: 'POST',
+              body: `${label} ${i}`,
+            }).catch(() => undefined);
+            if (response?.status === 201) acked.push(`${label} ${i}`);
+            await new Promise((resolve) => setTimeout(resolve, 5));
+          }
+        })();
+      for (let round = 1; round <= Math.min(ROUNDS, 5); round += 1) {
+        const a = bootOn(project, project.port);
+        await a.waitForLine(READY);
+        let toA = true;
+        let toB = true;
+        const wa = writer(project.port, `round ${round} A`, () => toA);
+        const b = bootOn(project, portB);
+        await b.waitForLine(READY);
+        const wb = writer(portB, `round ${round} B`, () => toB);
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        toA = false; // the proxy drains A, then stops it
+        await wa;
+        process.kill(a.pid, 'SIGTERM');
+        const aDone = await a.done;
+        if (aDone.exitCode !== 0) problems.push(`round ${round}: A exited ${aDone.exitCode}`);
+        await b.waitForLine(/litestream has taken over .*: this bootseq replicates now/);
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        toB = false;
+        await wb;
+        process.kill(b.pid, 'SIGTERM');
+        const bDone = await b.done;
+        if (bDone.exitCode !== 0) problems.push(`round ${round}: B exited ${bDone.exitCode}`);
+        // restoreCopy (through replicaBodies) throws unless the restore passes integrity_check.
+        const restored = replicaBodies(project);
+        const missing = acked.filter((body) => !restored.has(body));
+        if (missing.length > 0)
+          problems.push(`round ${round}: ${missing.length} of ${acked.length} acknowledged notes missing`);
+      }
+      expect(problems).toEqual([]);
+      expect(acked.length).toBeGreaterThan(100);
+      expect(processesIn(project.dir)).toEqual([]);
+    },
+  );
+});
