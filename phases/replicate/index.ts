@@ -120,12 +120,7 @@ async function replicateAtBoot(session: Session): Promise<void> {
     throw error;
   }
   try {
-    states = await awaitTakeover(child, session.targets, {
-      driver: session.driver,
-      timeoutMs: config.litestream.takeoverTimeoutMs,
-      signal: ctx.signal,
-      onOpened: (dbPath) => void syncNow(session, dbPath),
-    });
+    states = await takeover(session, child, ctx.signal);
   } catch (error) {
     release(handoffs);
     // Nothing was started and nothing depends on its final sync (the WAL stays for the next boot); a
@@ -163,7 +158,7 @@ async function replicateAtBoot(session: Session): Promise<void> {
  * (bounded restarts, then the app stops). Shutdown aborts the wait.
  */
 async function takeOverLater(session: Session, signal: AbortSignal): Promise<void> {
-  const { ctx, config } = session;
+  const { ctx } = session;
   const waitingSince = Date.now();
   let said = waitingSince;
   await waitForReplication(
@@ -191,12 +186,7 @@ async function takeOverLater(session: Session, signal: AbortSignal): Promise<voi
   }
   keepReplicating(session, child);
   try {
-    await awaitTakeover(child, session.targets, {
-      driver: session.driver,
-      timeoutMs: config.litestream.takeoverTimeoutMs,
-      signal,
-      onOpened: (dbPath) => void syncNow(session, dbPath),
-    });
+    await takeover(session, child, signal);
   } catch (error) {
     if (signal.aborted) return;
     const hint = error instanceof TakeoverError ? ` (${error.hint})` : '';
@@ -241,12 +231,7 @@ function keepReplicating(session: Session, child: Child): void {
       ...config.litestream.restart,
       awaitReady: async (restarted, signal) => {
         try {
-          await awaitTakeover(restarted, session.targets, {
-            driver: session.driver,
-            timeoutMs: config.litestream.takeoverTimeoutMs,
-            signal,
-            onOpened: (dbPath) => void syncNow(session, dbPath),
-          });
+          await takeover(session, restarted, signal);
         } finally {
           release(restartHandoffs.get(restarted) ?? []);
           restartHandoffs.delete(restarted);
@@ -392,6 +377,16 @@ async function spawnLitestream(session: Session): Promise<Child> {
     }
   });
   return child;
+}
+
+/** This Litestream's proof that it has taken over every store (takeover.ts), its first sync asked for. */
+function takeover(session: Session, child: Child, signal: AbortSignal) {
+  return awaitTakeover(child, session.targets, {
+    driver: session.driver,
+    timeoutMs: session.config.litestream.takeoverTimeoutMs,
+    signal,
+    onOpened: (dbPath) => void syncNow(session, dbPath),
+  });
 }
 
 /**

@@ -189,10 +189,9 @@ export async function foldersIn(
     if (replica.type === 's3' && replica.s3) {
       const client = createS3Lister(replica.s3, env, signal);
       const root = replica.s3.path === '' ? '' : `${replica.s3.path.replace(/\/+$/, '')}/`;
-      const held: string[] = [];
-      for (const folder of folders)
-        if ((await client.list(`${root}${folder}/`, '/', 1)).length > 0) held.push(folder);
-      return { held };
+      // One listing of the replica's root: its folders come back as common prefixes (S3 has no empty ones).
+      const names = new Set(await client.list(root, '/'));
+      return { held: folders.filter((folder) => names.has(`${root}${folder}/`)) };
     }
     return { held: [] };
   } catch (error) {
