@@ -18,7 +18,7 @@ const LITESTREAM_TESTS = [
     'rehearse-scheduled',
     'bootseq-killed',
   ].map((name) => `test/integration/${name}.test.ts`),
-  ...['rolling-deploy', 'zero-loss'].map((name) => `test/races/${name}.test.ts`),
+  ...['rolling-deploy', 'handoff-under-writes', 'zero-loss'].map((name) => `test/races/${name}.test.ts`),
   ...['s3-bootseq', 's3-rolling-deploy', 's3-replica-typo'].map((name) => `test/peers/${name}.test.ts`),
 ];
 

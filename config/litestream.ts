@@ -277,28 +277,14 @@ function checkLogging(logging: unknown, file: string, issues: ConfigIssue[]): vo
 /**
  * The copy of litestream.yml a Litestream v0.5 runs with: `logging.level: debug`, because v0.5 logs
  * its writes to a replica (`ltx file uploaded … maxTXID=`, `replica sync`) only at DEBUG, and they are
- * what proves its takeover and measures its lag (docs/litestream-v05.md B1, B2); and its control
- * socket at `socketPath` unless litestream.yml has a `socket:` of its own, through which bootseq asks
- * for the first sync at once rather than a tick later (`litestream sync -wait`, B). Everything else as
- * written; bootseq relays only the lines above DEBUG (litestream.log). `socket`: the socket Litestream
- * listens on, when one is enabled (relative paths resolved against `dir`, where Litestream runs).
+ * what proves its takeover and measures its lag (docs/litestream-v05.md B1, B2). Everything else as
+ * written (a `socket:` too: bootseq itself never uses v0.5's control socket, docs/litestream-v05.md
+ * L); bootseq relays only the lines above DEBUG (litestream.log).
  */
-export function forLitestream05(
-  text: string,
-  socketPath: string | undefined,
-  dir: string,
-): { text: string; socket: string | undefined } {
+export function forLitestream05(text: string): string {
   const doc = parseDocument(text);
   doc.setIn(['logging', 'level'], 'debug');
-  const own: unknown = doc.errors.length === 0 ? doc.toJS() : undefined;
-  const socket = isRecord(own) ? own['socket'] : undefined;
-  if (socket === undefined) {
-    if (socketPath !== undefined) doc.setIn(['socket'], doc.createNode({ enabled: true, path: socketPath }));
-    return { text: doc.toString(), socket: socketPath };
-  }
-  if (isRecord(socket) && socket['enabled'] === true && typeof socket['path'] === 'string')
-    return { text: doc.toString(), socket: path.resolve(dir, socket['path']) };
-  return { text: doc.toString(), socket: undefined };
+  return doc.toString();
 }
 
 /** Where Litestream keeps a database's generation and WAL copies unless `meta-path` says otherwise. */

@@ -37,18 +37,10 @@ export function resolveLitestream(
       ? checkVersion(ctx, bin, section.bin === undefined ? 'litestream' : 'litestream.bin')
       : '0.3';
   const { dbs, runText: resolvedText, text } = readDbs(ctx, configPath, section.config);
-  // v0.5 logs its writes to a replica only at DEBUG: it always runs with bootseq's copy, which also
-  // enables its control socket in the owner-only control folder (when the path fits a socket's 107).
+  // v0.5 logs its writes to a replica only at DEBUG: it always runs with bootseq's copy.
   const control = path.resolve(ctx.dir, raw.report.dir, 'control');
-  const wanted = path.join(
-    control,
-    `litestream-${createHash('sha256').update(configPath).digest('hex').slice(0, 12)}.sock`,
-  );
-  const v05 =
-    series === '0.5' && text !== undefined
-      ? forLitestream05(resolvedText ?? text, wanted.length <= 100 ? wanted : undefined, ctx.dir)
-      : undefined;
-  const runText = v05 ? v05.text : resolvedText;
+  const runText =
+    series === '0.5' && text !== undefined ? forLitestream05(resolvedText ?? text) : resolvedText;
   if (series === '0.5') checkFor05(ctx, dbs, section.config);
   // A copy with resolved paths goes in the owner-only control folder, named by its content: two
   // bootseqs with the same config write the same file, and nobody else can put one there.
@@ -61,7 +53,7 @@ export function resolveLitestream(
         );
   return {
     configPath,
-    run: { configPath: runConfigPath, text: runText, socket: v05?.socket },
+    run: { configPath: runConfigPath, text: runText },
     bin: bin ?? 'litestream',
     series,
     takeoverTimeoutMs: section.takeover_timeout,

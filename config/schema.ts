@@ -348,8 +348,6 @@ export interface LitestreamConfig {
   readonly run: {
     readonly configPath: string;
     readonly text: string | undefined;
-    /** v0.5's control socket, when enabled (config/litestream.ts forLitestream05): the first sync is asked for through it. */
-    readonly socket?: string | undefined;
   };
   readonly bin: string;
   /**

@@ -1,5 +1,6 @@
 // What lets the next Litestream continue a replica instead of starting over, kept from the moment the
-// restore phase finds a database file in place until the new Litestream has proven its takeover
+// restore phase finds a database file in place, or a watched Litestream exits unasked (a crash, a
+// stall's restart: phases/replicate/index.ts watch), until the new Litestream has proven its takeover
 // (docs/litestream-v05.md H). SQLite deletes the WAL when its last connection closes; Litestream's own
 // exit leaves it, but bootseq's connections (migrate, seed, verify, the `_litestream_seq` bump) would
 // delete it on every boot. v0.3 then starts a new generation (a full snapshot to the replica), v0.5

@@ -65,12 +65,6 @@ export interface LitestreamDriver {
    * v0.5 retries for minutes without a line (docs/litestream-v05.md C), so bootseq asks first.
    */
   readonly reportsUnreachable: boolean;
-  /**
-   * A command that makes the running Litestream sync `dbPath` to its replica now rather than at its
-   * next tick (v0.5: `sync -socket S -wait DB` over its control socket, docs/litestream-v05.md B), so
-   * that the takeover's proof comes at once; undefined when there is none (v0.3, no socket).
-   */
-  syncNowArgs(run: { readonly socket?: string | undefined }, dbPath: string): string[] | undefined;
   /** `litestream replicate` with that config. */
   replicateArgs(configPath: string): string[];
   /** `litestream restore`: only when a replica exists and only when `outPath` does not (docs/litestream.md rule 2). */
@@ -110,6 +104,14 @@ export interface LitestreamDriver {
    * the progress monitor settles by; never a takeover proof (that needs this process's own write).
    */
   replicaAt(line: LitestreamLine): Omit<Shipped, 'whole'> | undefined;
+  /**
+   * A reader for one Litestream process's lines that answers, at the line where it happens, the
+   * database whose WAL Litestream found started over by another connection since its last sync and
+   * went on from without a new snapshot: the writes just before may be in no file of the replica (v0.5:
+   * DEBUG `verify saltMatch=false`, then a `sync` without `snap=true`; docs/litestream-v05.md K, L).
+   * It cannot happen while Litestream holds its read lock. v0.3 starts a new generation instead.
+   */
+  watchWalStartOver(): (line: LitestreamLine) => string | undefined;
   /**
    * Whether a line says a whole-database copy to its replica has begun (true) or is over, written or
    * failed (false); undefined for any other line (v0.3: `write snapshot`, `snapshot written`, an ERROR).

@@ -23,7 +23,6 @@ export const v3Driver: LitestreamDriver = {
   foreignBackups: { folders: ['ltx', '0000', '0009'], what: 'Litestream v0.5 backups (LTX files)' },
   environment: () => ({}),
   reportsUnreachable: true,
-  syncNowArgs: () => undefined,
   replicateArgs: (configPath) => ['replicate', '-config', configPath],
   restoreArgs,
   // No generation in a file replica: `litestream restore` would answer "no matching backups found"
@@ -42,6 +41,7 @@ export const v3Driver: LitestreamDriver = {
   isRoutine,
   shipped,
   replicaAt: shipped,
+  watchWalStartOver: () => () => undefined,
   copyingWhole: (line) => {
     if (line.msg === 'write snapshot') return true;
     if (line.msg === 'snapshot written' || line.level === 'ERROR') return false;

@@ -47,8 +47,6 @@ export function v5Driver(dbs: readonly Pick<LitestreamDb, 'path'>[]): Litestream
       return bundle ? { AWS_CA_BUNDLE: '', SSL_CERT_FILE: env['SSL_CERT_FILE'] || bundle } : {};
     },
     reportsUnreachable: false,
-    syncNowArgs: (run, dbPath) =>
-      run.socket === undefined ? undefined : ['sync', '-socket', run.socket, '-wait', dbPath],
     replicateArgs: (configPath) => ['replicate', '-config', configPath],
     restoreArgs,
     // Neither LTX files nor a v0.3 generation: `restore` would answer "no matching backup files
@@ -64,6 +62,7 @@ export function v5Driver(dbs: readonly Pick<LitestreamDb, 'path'>[]): Litestream
       line.level === 'DEBUG' || (line.level === 'INFO' && ROUTINE_INFO.has(line.msg ?? '')),
     shipped,
     replicaAt: (line) => shipped(line) ?? replicaSync(line),
+    watchWalStartOver,
     // A snapshot is one LTX file written in one go: nothing to wait for (the dry-run sees it whole).
     copyingWhole: () => undefined,
     isAtOrPast,
@@ -102,6 +101,34 @@ function replicaSync(line: LitestreamLine): Omit<Shipped, 'whole'> | undefined {
   if (line.msg !== 'replica sync' || !line.db || !line.replica) return undefined;
   const at = txidPosition(line.fields['txid.replica']);
   return at && { db: line.db, replica: line.replica, upTo: at };
+}
+
+/**
+ * db.go `verify`: a WAL whose salt changed since the last LTX file is snapshotted unless the page at
+ * the old offset is still the last one shipped; then v0.5 goes on at offset 32 of the new WAL (K).
+ * Its own checkpoint starts the WAL over on purpose, having synced to its end under a write lock: the
+ * `verify` right after its `checkpoint` line finds the salt changed and its `sync … chkpt=true` goes
+ * on from offset 32 (db.go checkpointWithExecutor), and that is no gap. Any other salt change is:
+ * one found at a sync of its own tick, after a checkpoint that left it without its read lock (L).
+ */
+function watchWalStartOver(): (line: LitestreamLine) => string | undefined {
+  const checkpointed = new Set<string>();
+  /** The databases whose last `verify` found the salt changed: whether right after a checkpoint. */
+  const saltChanged = new Map<string, boolean>();
+  return (line) => {
+    const db = line.db;
+    if (db === undefined) return undefined;
+    if (line.msg === 'checkpoint') checkpointed.add(db);
+    else if (line.msg === 'verify') {
+      const afterCheckpoint = checkpointed.delete(db);
+      if (line.fields['saltMatch'] === 'false') saltChanged.set(db, afterCheckpoint);
+    } else if (line.msg === 'sync' && line.fields['txid'] !== undefined && saltChanged.has(db)) {
+      const own = saltChanged.get(db) === true && line.fields['chkpt'] === 'true';
+      saltChanged.delete(db);
+      return own || line.fields['snap'] === 'true' ? undefined : db;
+    }
+    return undefined;
+  };
 }
 
 function isEmptyFolder(folder: string): boolean {

@@ -6,7 +6,6 @@
 // Litestream, and shutdown says whether its final sync really shipped the last writes. Never replaces
 // a database file.
 
-import fs from 'node:fs';
 import path from 'node:path';
 import { ReplicationError } from '../../core/errors.js';
 import { describeKill } from '../../core/exit.js';
@@ -30,9 +29,6 @@ import { awaitTakeover, TakeoverError, type TakeoverState, type TakeoverTarget }
 const TASK_ID = taskId('replicate');
 /** How long a Litestream whose takeover failed at boot is given to exit before it is killed. */
 const FAILED_TAKEOVER_GRACE_MS = 2000;
-/** `litestream sync -wait` at a takeover: tries, and how long one may take (syncNow). */
-const SYNC_NOW_ATTEMPTS = 5;
-const SYNC_NOW_TIMEOUT_MS = 10_000;
 /** How often the progress of every store is looked at. */
 const PROGRESS_POLL_MS = 1000;
 
@@ -72,6 +68,8 @@ interface Session {
   current: Child | undefined;
   /** Whether this bootseq replicates, or waits for the one holding the replication lease. */
   role: { readonly role: 'replicating' | 'waiting'; readonly holder?: string };
+  /** Set when bootseq stops Litestream for good (shutdown): its exit is then no gap to cover. */
+  stopping: boolean;
 }
 
 async function startReplication(ctx: TaskContext, config: Config): Promise<void> {
@@ -240,7 +238,10 @@ function keepReplicating(session: Session, child: Child): void {
         return `litestream has taken over ${stores} again`;
       },
     },
-    beforeStop: () => session.monitor.markStop(),
+    beforeStop: () => {
+      session.stopping = true;
+      session.monitor.markStop();
+    },
     afterStop: async (exit) => {
       clearInterval(timer);
       for (const handoffs of restartHandoffs.values()) release(handoffs);
@@ -277,6 +278,7 @@ function createSession(ctx: TaskContext, config: Session['config']): Session {
     lease: replicationLease(targets.map((t) => t.dbPath)),
     current: undefined,
     role: { role: 'replicating' },
+    stopping: false,
     snapshots: createRestorabilityCheck(ctx, config, driver, targets, () => session.current),
     monitor: createProgressMonitor(targets, {
       driver,
@@ -300,6 +302,11 @@ function watch(session: Session, child: Child): void {
     session.current = undefined;
     // bootseq restarts it now (or stops): a stall is the next watched Litestream's to have.
     session.monitor.unwatched();
+    // Until the next one holds its read lock (after the restart's backoff) nothing keeps the app's
+    // checkpoints from starting the WAL over, which v0.5 can go on from without the writes of the
+    // moment (docs/litestream-v05.md K): the keeper holds every database from now; the restart's
+    // prepareTakeover adopts it and lets it go once the new Litestream's takeover is proven.
+    if (!session.stopping) for (const t of session.targets) void session.driver.keepLineage(t.dbPath);
   });
 }
 
@@ -350,9 +357,12 @@ async function spawnLitestream(session: Session): Promise<Child> {
     ...(config.litestream.log === 'all' ? {} : { relay: (text: string) => !driver.isRoutine(parse(text)) }),
   });
   const reported = new Set<string>();
+  const startedOver = driver.watchWalStartOver();
   linesOf(child, parse).onLine((line) => {
     session.monitor.observe(line);
     session.snapshots.observe(line);
+    const gap = startedOver(line);
+    if (gap) noteWalStartedOver(session, gap);
     // A write of changes (not a whole copy) shows the fault is over: the next one is reported again.
     const shipped = driver.shipped(line);
     if (shipped && !shipped.whole) reported.delete(shipped.db);
@@ -367,56 +377,47 @@ async function spawnLitestream(session: Session): Promise<Child> {
       );
     } else if (isErrorLine(line) && line.db && !reported.has(line.db)) {
       reported.add(line.db);
-      const store = session.targets.find((t) => t.dbPath === line.db)?.store ?? line.db;
-      const replica = line.replica ? `the replica "${line.replica}"` : undefined;
+      const target = session.targets.find((t) => t.dbPath === line.db);
+      // A line about the replica may not name it (v0.5's `compaction failed`): a database's only one is it.
+      const name = line.replica ?? (target?.replicas.length === 1 ? target.replicas[0] : undefined);
       ctx.note(
         'error',
-        `litestream cannot replicate ${store}: ${line.error ?? line.msg ?? line.text}`,
-        classify(line, { dbPath: line.db, replica }).advice,
+        `litestream cannot replicate ${target?.store ?? line.db}: ${line.error ?? line.msg ?? line.text}`,
+        classify(line, { dbPath: line.db, replica: name ? `the replica "${name}"` : undefined }).advice,
       );
     }
   });
   return child;
 }
 
-/** This Litestream's proof that it has taken over every store (takeover.ts), its first sync asked for. */
+/**
+ * This Litestream's proof that it has taken over every store (takeover.ts). Its own next sync gives
+ * it; bootseq never asks v0.5 for one over its control socket (`litestream sync`): a sync asked for
+ * that way which checkpoints leaves Litestream without its read transaction until its next own
+ * checkpoint, and an app's checkpoint in between can restart the WAL under it and lose writes from the
+ * replica (docs/litestream-v05.md L).
+ */
 function takeover(session: Session, child: Child, signal: AbortSignal) {
   return awaitTakeover(child, session.targets, {
     driver: session.driver,
     timeoutMs: session.config.litestream.takeoverTimeoutMs,
     signal,
-    onOpened: (dbPath) => void syncNow(session, dbPath),
   });
 }
 
 /**
- * Asks the Litestream that has just opened `dbPath` to sync it to its replica now (v0.5's control
- * socket: its own first upload otherwise waits a tick, docs/litestream-v05.md B), so that the proof of
- * its takeover comes at once. Best effort, bounded, never fails anything: the next tick proves it too.
+ * Litestream went on in a WAL that another connection started over since its last sync, without a
+ * new snapshot: whatever was written between that sync and the restart is in the database but may be
+ * in no file of the replica, and a restore may fail integrity_check (docs/litestream-v05.md K, L).
+ * bootseq's keeper and Litestream's own read lock should make it impossible; said when it happens.
  */
-async function syncNow(session: Session, dbPath: string): Promise<void> {
-  const { ctx, config, driver } = session;
-  const args = driver.syncNowArgs(config.litestream.run, dbPath);
-  const socket = config.litestream.run.socket;
-  if (!args || socket === undefined) return;
-  for (let attempt = 0; attempt < SYNC_NOW_ATTEMPTS; attempt += 1) {
-    // The socket is there about 75 ms after the start; one a killed Litestream left is replaced then.
-    await new Promise((resolve) => setTimeout(resolve, attempt === 0 ? 50 : 200).unref());
-    if (!fs.existsSync(socket)) continue;
-    try {
-      const child = await ctx.start({
-        command: { file: config.litestream.bin, args },
-        display: `litestream ${args.join(' ')}`,
-        env: driver.environment({ ...process.env, ...config.env }),
-        relay: () => false,
-      });
-      const timer = setTimeout(() => void child.stop(0, 'SIGKILL'), SYNC_NOW_TIMEOUT_MS).unref();
-      const exit = await child.exited.finally(() => clearTimeout(timer));
-      if (exit.exitCode === 0) return;
-    } catch {
-      return;
-    }
-  }
+function noteWalStartedOver(session: Session, dbPath: string): void {
+  const store = session.targets.find((t) => t.dbPath === dbPath)?.store ?? dbPath;
+  session.ctx.note(
+    'error',
+    `litestream found ${store}'s WAL started over by another connection since its last sync and went on without a new snapshot: the writes made just before may be missing from the replica`,
+    `something checkpointed the database while litestream held no read lock (a \`litestream sync\` through its control socket, a crash of litestream, a TRUNCATE or RESTART checkpoint): check the replica with \`bootseq rehearse --into DIR\` (it restores a copy and runs integrity_check on it); if it fails, start a new replica path (docs/litestream-v05.md L)`,
+  );
 }
 
 function describeStall(stalls: readonly Stall[]): string {

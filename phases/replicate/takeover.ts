@@ -67,8 +67,6 @@ export async function awaitTakeover(
     readonly driver: LitestreamDriver;
     readonly timeoutMs: number;
     readonly signal: AbortSignal;
-    /** Called once per database when this process is seen holding it open (index.ts asks for a sync). */
-    readonly onOpened?: (dbPath: string) => void;
   },
 ): Promise<Map<string, TakeoverState>> {
   const { driver } = options;
@@ -88,7 +86,7 @@ export async function awaitTakeover(
           child.outputTail(),
         );
       }
-      if (await poll(driver, child.pid, targets, states, watch, options.onOpened)) return states;
+      if (await poll(driver, child.pid, targets, states, watch)) return states;
       if (Date.now() > deadline) throw timeoutError(driver, targets, states, options.timeoutMs, child);
       await nextPoll(driver, child, options.signal);
     }
@@ -127,7 +125,6 @@ async function poll(
   targets: readonly TakeoverTarget[],
   states: Map<string, TakeoverState>,
   watch: Watch,
-  onOpened: ((dbPath: string) => void) | undefined,
 ): Promise<boolean> {
   const now = Date.now();
   for (const target of targets) {
@@ -136,7 +133,6 @@ async function poll(
     if (state.openedAtMs === undefined) {
       if (!hasOpened(pid, target.dbPath)) continue;
       state.openedAtMs = now;
-      onOpened?.(target.dbPath);
     }
     state.generation = driver.lineage(target.metaPath);
     if (!state.generation) continue;
@@ -154,9 +150,11 @@ async function poll(
 
 function faultError(line: LitestreamLine, targets: readonly TakeoverTarget[], child: Child): TakeoverError {
   const target = targets.find((t) => t.dbPath === line.db);
+  // A line about the replica may not name it (v0.5's `compaction failed`): a database's only one is it.
+  const replica = line.replica ?? (target?.replicas.length === 1 ? target.replicas[0] : undefined);
   const fault = classify(line, {
     dbPath: line.db,
-    replica: line.replica ? `the replica "${line.replica}"` : undefined,
+    replica: replica ? `the replica "${replica}"` : undefined,
   });
   const what = line.error ?? line.msg ?? line.text;
   return new TakeoverError(

@@ -99,6 +99,58 @@ describe('lines', () => {
     expect(isReplacedLine(error)).toBe(true);
   });
 
+  test('a WAL another connection started over, gone on from without a snapshot, is named at its sync (K, L)', () => {
+    // The lines of a failing round of test/races/handoff-under-writes (docs/litestream-v05.md K): a
+    // checkpoint inside a `litestream sync` (L), then, at the next tick, the WAL found started over.
+    const watch = driver.watchWalStartOver();
+    const seen = (text: string) => watch(driver.parseLine(`${T} level=DEBUG ${text}`));
+    expect(seen('msg=checkpoint system=store db=app.db mode=PASSIVE result=0,1651,1420')).toBeUndefined();
+    expect(seen('msg=verify system=store db=app.db saltMatch=true prevWALOffset=6657952')).toBeUndefined();
+    expect(seen('msg=sync system=store db=app.db txid=000000000000007b offset=6662072')).toBeUndefined();
+    expect(seen('msg=verify system=store db=app.db saltMatch=false prevWALOffset=6798032')).toBeUndefined();
+    expect(seen('msg=verify.2 system=store db=app.db lastPageMatch=true')).toBeUndefined();
+    expect(seen('msg=verify system=store db=queue.db saltMatch=true prevWALOffset=4120')).toBeUndefined();
+    expect(seen('msg="db sync" system=store db=app.db status=ok')).toBeUndefined();
+    expect(seen('msg=sync system=store db=queue.db txid=0000000000000004 offset=8272')).toBeUndefined();
+    expect(seen('msg=sync system=store db=app.db txid=000000000000007c offset=32')).toBe(DB);
+    // Its own checkpoint starting the WAL over (the `_litestream_seq` bump after it) is no gap.
+    expect(seen('msg=checkpoint system=store db=queue.db mode=PASSIVE result=0,3986,3986')).toBeUndefined();
+    expect(
+      seen('msg=verify system=store db=queue.db saltMatch=false prevWALOffset=16418232'),
+    ).toBeUndefined();
+    expect(
+      seen('msg=sync system=store db=queue.db txid=0000000000000007 offset=32 chkpt=true'),
+    ).toBeUndefined();
+    // A checkpoint that did not start it over excuses nothing after the next verify.
+    expect(seen('msg=checkpoint system=store db=queue.db mode=PASSIVE result=0,1651,1420')).toBeUndefined();
+    expect(seen('msg=verify system=store db=queue.db saltMatch=true prevWALOffset=4120')).toBeUndefined();
+    expect(seen('msg=verify system=store db=queue.db saltMatch=false prevWALOffset=8240')).toBeUndefined();
+    expect(seen('msg=sync system=store db=queue.db txid=0000000000000009 offset=32')).toBe(
+      '/data/storage/queue.db',
+    );
+    // Round 9's order: the verify right after the checkpoint, but at a sync of the next tick (no chkpt).
+    expect(seen('msg=checkpoint system=store db=queue.db mode=PASSIVE result=0,1746,1531')).toBeUndefined();
+    expect(seen('msg=verify system=store db=queue.db saltMatch=false prevWALOffset=7189432')).toBeUndefined();
+    expect(seen('msg=sync system=store db=queue.db txid=0000000000000056 offset=32')).toBe(
+      '/data/storage/queue.db',
+    );
+    // Said once per start-over: the next sync goes on from what it shipped.
+    expect(seen('msg=sync system=store db=app.db txid=000000000000007d offset=1161872')).toBeUndefined();
+    // A salt change v0.5 answers with a snapshot loses nothing; another process's watcher starts clean.
+    expect(seen('msg=verify system=store db=app.db saltMatch=false prevWALOffset=4120')).toBeUndefined();
+    expect(
+      seen(
+        'msg=sync system=store db=app.db txid=000000000000007e offset=32 snap=true reason="wal header salt reset, snapshotting"',
+      ),
+    ).toBeUndefined();
+    expect(seen('msg=verify system=store db=app.db saltMatch=false prevWALOffset=8240')).toBeUndefined();
+    expect(
+      driver.watchWalStartOver()(
+        driver.parseLine(`${T} level=DEBUG msg=sync db=app.db txid=0000000000000080 offset=32`),
+      ),
+    ).toBeUndefined();
+  });
+
   test('AWS_CA_BUNDLE, which v0.5.17 refuses with an S3 replica, reaches it as SSL_CERT_FILE', () => {
     expect(driver.environment({ PATH: '/bin' })).toEqual({});
     expect(driver.environment({ AWS_CA_BUNDLE: '/etc/ca.pem' })).toEqual({
