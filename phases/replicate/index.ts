@@ -189,6 +189,7 @@ async function takeOverLater(session: Session, signal: AbortSignal): Promise<voi
     if (signal.aborted) return;
     const hint = error instanceof TakeoverError ? ` (${error.hint})` : '';
     ctx.note('error', `litestream did not take over after the handoff: ${(error as Error).message}${hint}`);
+    await holdForRestart(session);
     void child.stop(0, 'SIGKILL'); // the supervisor restarts it as after a crash, within its bound
     return;
   } finally {
@@ -230,6 +231,9 @@ function keepReplicating(session: Session, child: Child): void {
       awaitReady: async (restarted, signal) => {
         try {
           await takeover(session, restarted, signal);
+        } catch (error) {
+          await holdForRestart(session); // restarted again after a backoff: no gap meanwhile
+          throw error;
         } finally {
           release(restartHandoffs.get(restarted) ?? []);
           restartHandoffs.delete(restarted);
@@ -302,12 +306,20 @@ function watch(session: Session, child: Child): void {
     session.current = undefined;
     // bootseq restarts it now (or stops): a stall is the next watched Litestream's to have.
     session.monitor.unwatched();
-    // Until the next one holds its read lock (after the restart's backoff) nothing keeps the app's
-    // checkpoints from starting the WAL over, which v0.5 can go on from without the writes of the
-    // moment (docs/litestream-v05.md K): the keeper holds every database from now; the restart's
-    // prepareTakeover adopts it and lets it go once the new Litestream's takeover is proven.
-    if (!session.stopping) for (const t of session.targets) void session.driver.keepLineage(t.dbPath);
+    void holdForRestart(session);
   });
+}
+
+/**
+ * Until a restarted Litestream holds its read lock (after the restart's backoff) nothing keeps the
+ * app's checkpoints from starting the WAL over, which v0.5 can go on from without the writes of the
+ * moment (docs/litestream-v05.md K, L): the keeper holds every database from now; the restart's
+ * prepareTakeover adopts it and lets it go once the new Litestream's takeover is proven. Not when
+ * bootseq stops Litestream for good.
+ */
+async function holdForRestart(session: Session): Promise<void> {
+  if (session.stopping) return;
+  await Promise.all(session.targets.map((t) => session.driver.keepLineage(t.dbPath)));
 }
 
 /**
