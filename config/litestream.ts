@@ -277,14 +277,29 @@ function checkLogging(logging: unknown, file: string, issues: ConfigIssue[]): vo
 /**
  * The copy of litestream.yml a Litestream v0.5 runs with: `logging.level: debug`, because v0.5 logs
  * its writes to a replica (`ltx file uploaded … maxTXID=`, `replica sync`) only at DEBUG, and they are
- * what proves its takeover and measures its lag (docs/litestream-v05.md B1, B2). Everything else as
- * written (a `socket:` too: bootseq itself never uses v0.5's control socket, docs/litestream-v05.md
- * L); bootseq relays only the lines above DEBUG (litestream.log).
+ * what proves its takeover and measures its lag (docs/litestream-v05.md B1, B2); and, unless it says
+ * otherwise, a `shutdown-sync-timeout` that lets its final sync give up before bootseq's
+ * `replication_grace` runs out (v0.5 retries a failing final sync for 30 s per database, one database
+ * after the other, then exits 0: C, G), so that it ends by itself, saying why, rather than by
+ * SIGKILL. Everything else as written (a `socket:` too: bootseq itself never uses v0.5's control
+ * socket, L); bootseq relays only the lines above DEBUG (litestream.log).
  */
-export function forLitestream05(text: string): string {
+export function forLitestream05(text: string, replicationGraceMs: number, dbCount: number): string {
   const doc = parseDocument(text);
   doc.setIn(['logging', 'level'], 'debug');
+  if (!doc.has('shutdown-sync-timeout'))
+    doc.set('shutdown-sync-timeout', shutdownSyncTimeout(replicationGraceMs, dbCount));
   return doc.toString();
+}
+
+/**
+ * Each database's share of `replication_grace` for its final sync's retries, less a second for the
+ * rest of the shutdown, in whole tenths of a second (Go's duration syntax); `0s` (one try, no retry)
+ * when the share is under half a second.
+ */
+export function shutdownSyncTimeout(replicationGraceMs: number, dbCount: number): string {
+  const shareMs = Math.floor((replicationGraceMs - 1000) / Math.max(1, dbCount) / 100) * 100;
+  return shareMs < 500 ? '0s' : `${shareMs}ms`;
 }
 
 /** Where Litestream keeps a database's generation and WAL copies unless `meta-path` says otherwise. */

@@ -40,7 +40,9 @@ export function resolveLitestream(
   // v0.5 logs its writes to a replica only at DEBUG: it always runs with bootseq's copy.
   const control = path.resolve(ctx.dir, raw.report.dir, 'control');
   const runText =
-    series === '0.5' && text !== undefined ? forLitestream05(resolvedText ?? text) : resolvedText;
+    series === '0.5' && text !== undefined
+      ? forLitestream05(resolvedText ?? text, raw.shutdown.replication_grace, dbs.length)
+      : resolvedText;
   if (series === '0.5') checkFor05(ctx, dbs, section.config);
   // A copy with resolved paths goes in the owner-only control folder, named by its content: two
   // bootseqs with the same config write the same file, and nobody else can put one there.

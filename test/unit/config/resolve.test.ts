@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { parseConfig, type ConfigFs } from '../../../config/load.js';
+import { shutdownSyncTimeout } from '../../../config/litestream.js';
 import type { Config } from '../../../config/schema.js';
 
 // What the phases receive: every path absolute, every default filled, camelCase. Resolution happens
@@ -309,6 +310,22 @@ describe('the litestream binary', () => {
       expect(run?.text).toContain('type: json');
       // No control socket of bootseq's: a `litestream sync` through it can lose writes (docs/litestream-v05.md L).
       expect(run?.text).not.toContain('socket');
+    });
+
+    test('its final sync gives up within replication_grace: each database gets its share, less a second', () => {
+      const run = (yml: string) => v05(yml).config?.litestream?.run.text;
+      // The default replication_grace (10 s), one database: 9 s.
+      expect(run('dbs:\n  - path: a.db\n    replica: { path: rep/a }\n')).toContain(
+        'shutdown-sync-timeout: 9000ms',
+      );
+      // litestream.yml's own is kept.
+      expect(run('shutdown-sync-timeout: 5s\ndbs:\n  - path: a.db\n    replica: { path: rep/a }\n')).toMatch(
+        /^shutdown-sync-timeout: 5s$/m,
+      );
+      expect(shutdownSyncTimeout(10_000, 4)).toBe('2200ms');
+      expect(shutdownSyncTimeout(3_000, 4)).toBe('500ms');
+      expect(shutdownSyncTimeout(2_000, 4)).toBe('0s'); // one try, no retry
+      expect(shutdownSyncTimeout(500, 1)).toBe('0s');
     });
 
     test("litestream.yml's own socket: is left as written", () => {
