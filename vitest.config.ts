@@ -19,7 +19,9 @@ const LITESTREAM_TESTS = [
     'bootseq-killed',
   ].map((name) => `test/integration/${name}.test.ts`),
   ...['rolling-deploy', 'handoff-under-writes', 'zero-loss'].map((name) => `test/races/${name}.test.ts`),
-  ...['s3-bootseq', 's3-rolling-deploy', 's3-replica-typo'].map((name) => `test/peers/${name}.test.ts`),
+  ...['s3-bootseq', 's3-rolling-deploy', 's3-replica-typo', 's3-tls'].map(
+    (name) => `test/peers/${name}.test.ts`,
+  ),
 ];
 
 export default defineConfig({

@@ -42,9 +42,12 @@ export function v5Driver(dbs: readonly Pick<LitestreamDb, 'path'>[]): Litestream
     // is restorable by v0.5 (docs/litestream-v05.md F2).
     backupFolders: ['ltx', '0000', '0009', 'generations'],
     foreignBackups: undefined,
+    // The bundle as SSL_CERT_FILE even where one is set already (a system bundle, as many images
+    // set): Go reads that one file, and the system's roots still from its folders (SSL_CERT_DIR, else
+    // /etc/ssl/certs…); an SSL_CERT_FILE kept instead left the private CA out (test/peers/s3-tls).
     environment: (env): Record<string, string> => {
       const bundle = env['AWS_CA_BUNDLE'];
-      return bundle ? { AWS_CA_BUNDLE: '', SSL_CERT_FILE: env['SSL_CERT_FILE'] || bundle } : {};
+      return bundle ? { AWS_CA_BUNDLE: '', SSL_CERT_FILE: bundle } : {};
     },
     reportsUnreachable: false,
     replicateArgs: (configPath) => ['replicate', '-config', configPath],

@@ -8,7 +8,9 @@
 
 import { createHash, createHmac } from 'node:crypto';
 import fs from 'node:fs';
+import https from 'node:https';
 import path from 'node:path';
+import tls from 'node:tls';
 import type { LitestreamReplica, S3ReplicaLocation } from '../../config/schema.js';
 import { withDeadline } from '../../core/wait.js';
 
@@ -202,14 +204,16 @@ export async function foldersIn(
 /**
  * Whether an S3 replica's endpoint answers at all (one ListObjectsV2 of one key, within
  * LIST_TIMEOUT_MS): `unreachable` only for a network failure or no answer (refused, unknown host,
- * reset, timeout); an answer of any status, or no credentials to sign with, is `answered` or
- * `unknown`: Litestream judges those itself, and loudly. Never throws.
+ * reset, timeout); `untrusted` for a TLS certificate that neither Node's roots nor the bundles
+ * Litestream is given (AWS_CA_BUNDLE, SSL_CERT_FILE) vouch for; an answer of any status, or no
+ * credentials to sign with, is `answered` or `unknown`: Litestream judges those itself, and loudly.
+ * Never throws.
  */
 export async function probeS3(
   replica: LitestreamReplica,
   env: Readonly<Record<string, string | undefined>>,
   signal?: AbortSignal,
-): Promise<{ state: 'answered' } | { state: 'unreachable' | 'unknown'; reason: string }> {
+): Promise<{ state: 'answered' } | { state: 'unreachable' | 'untrusted' | 'unknown'; reason: string }> {
   if (replica.type !== 's3' || !replica.s3) return { state: 'unknown', reason: 'not an S3 replica' };
   try {
     const client = createS3Lister(replica.s3, env, signal);
@@ -220,6 +224,8 @@ export async function probeS3(
     if (signal?.aborted) return { state: 'unknown', reason: 'stopped' };
     if (err.name === 'AbortError' || err.name === 'TimeoutError')
       return { state: 'unreachable', reason: `no answer within ${LIST_TIMEOUT_MS / 1000} s` };
+    if (err.cause?.code && CERTIFICATE_ERROR.test(err.cause.code))
+      return { state: 'untrusted', reason: err.cause.message ?? err.cause.code };
     if (err.message === 'fetch failed' || err.cause?.code)
       return { state: 'unreachable', reason: err.cause?.message ?? err.cause?.code ?? err.message };
     return { state: 'unknown', reason: err.message };
@@ -246,6 +252,7 @@ function createS3Lister(
   const region = s3.region ?? env['AWS_REGION'] ?? env['AWS_DEFAULT_REGION'] ?? 'us-east-1';
   const base = new URL(s3.endpoint ?? `https://s3.${region}.amazonaws.com`);
   if (!/^https?:$/.test(base.protocol)) base.protocol = 'https:';
+  const ca = extraCertificates(env);
   const pathStyle = s3.forcePathStyle ?? false;
   const host = pathStyle ? base.host : `${s3.bucket}.${base.host}`;
   const root = pathStyle ? `/${encode(s3.bucket)}` : '/';
@@ -293,6 +300,7 @@ function createS3Lister(
           authorization: `AWS4-HMAC-SHA256 Credential=${accessKey}/${scope}, SignedHeaders=${names.join(';')}, Signature=${signature}`,
         },
         signal,
+        ca,
       );
       if (status !== 200) {
         const code = /<Code>([^<]*)<\/Code>/.exec(text)?.[1];
@@ -303,19 +311,63 @@ function createS3Lister(
   };
 }
 
+/** Node's TLS error codes for a certificate it does not accept (untrusted, self-signed, expired, wrong name). */
+const CERTIFICATE_ERROR = /CERT|SELF_SIGNED|UNABLE_TO_(VERIFY|GET_ISSUER)/;
+
 /**
- * A GET and its body within LIST_TIMEOUT_MS. Not AbortSignal.any([signal, AbortSignal.timeout(…)]): on
- * Node 20 a GC can collect the timeout (core/wait.ts).
+ * The roots a request to a replica trusts when Litestream is given CA bundles of its own: Node's, and
+ * the certificates in AWS_CA_BUNDLE (v0.3's AWS SDK reads it) and SSL_CERT_FILE (v0.5, Go, gets the
+ * bundle there: db/litestream/v5.ts environment), so that bootseq's own look at the bucket trusts the
+ * endpoint Litestream will. Undefined (fetch's defaults) when neither names a readable file.
+ */
+function extraCertificates(env: Readonly<Record<string, string | undefined>>): string[] | undefined {
+  const files = [env['AWS_CA_BUNDLE'], env['SSL_CERT_FILE']].filter((f): f is string => Boolean(f));
+  const extra = files.flatMap((file) => {
+    try {
+      return [fs.readFileSync(file, 'utf8')];
+    } catch {
+      return [];
+    }
+  });
+  return extra.length === 0 ? undefined : [...tls.rootCertificates, ...extra];
+}
+
+/**
+ * A GET and its body within LIST_TIMEOUT_MS, trusting `ca` when given (https; fetch cannot be given
+ * roots on Node 20). Not AbortSignal.any([signal, AbortSignal.timeout(…)]): on Node 20 a GC can
+ * collect the timeout (core/wait.ts). A network or TLS failure rejects with its code in `cause`.
  */
 async function getWithin(
   url: string,
   headers: Record<string, string>,
   signal: AbortSignal | undefined,
+  ca?: string[],
 ): Promise<{ status: number; text: string }> {
   const deadline = withDeadline(signal ?? new AbortController().signal, LIST_TIMEOUT_MS);
   try {
-    const res = await fetch(url, { headers, signal: deadline.signal });
-    return { status: res.status, text: await res.text() };
+    if (!ca || !url.startsWith('https:')) {
+      const res = await fetch(url, { headers, signal: deadline.signal });
+      return { status: res.status, text: await res.text() };
+    }
+    return await new Promise((resolve, reject) => {
+      const req = https.get(url, { headers, ca, signal: deadline.signal }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+        );
+        res.on('error', reject);
+      });
+      req.on('error', (error: NodeJS.ErrnoException) =>
+        reject(
+          error.name === 'AbortError'
+            ? error
+            : Object.assign(new Error('request failed'), {
+                cause: { code: error.code, message: error.message },
+              }),
+        ),
+      );
+    });
   } finally {
     deadline.dispose();
   }

@@ -169,8 +169,16 @@ async function refuseUnreachableS3(
   for (const replica of store.litestream?.replicas ?? []) {
     if (replica.type !== 's3' || !replica.s3) continue;
     const probe = await probeS3(replica, env, ctx.signal);
-    if (probe.state !== 'unreachable') continue;
+    if (probe.state !== 'unreachable' && probe.state !== 'untrusted') continue;
     const where = `s3://${replica.s3.bucket}/${replica.s3.path}${replica.s3.endpoint ? ` at ${replica.s3.endpoint}` : ''}`;
+    if (probe.state === 'untrusted')
+      throw new TaskFailedError(
+        ctx.taskId,
+        `the replica ${where} of ${store.name} answers with a TLS certificate that is not trusted: ${probe.reason}`,
+        {
+          hint: `give the CA that signed it as AWS_CA_BUNDLE (a PEM file; bootseq and Litestream both read it), or fix the endpoint's certificate; nothing was restored, replicated or started`,
+        },
+      );
     throw new TaskFailedError(
       ctx.taskId,
       `the replica ${where} of ${store.name} cannot be reached: ${probe.reason}`,
