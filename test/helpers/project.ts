@@ -8,6 +8,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
 import { withLitestreamBin } from './litestream.js';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -36,6 +37,42 @@ export interface Run {
     stderr: string;
   }>;
   waitForLine(pattern: RegExp, timeoutMs?: number): Promise<string>;
+}
+
+/**
+ * A started run to its end. One that hangs fails here after RUN_DEADLINE_MS with its output (SIGKILLed),
+ * not as a mute test timeout (vitest's is 120 s).
+ */
+export async function finished(r: Run, what = 'bootseq'): Promise<Awaited<Run['done']>> {
+  let timer: NodeJS.Timeout | undefined;
+  const hung = new Promise<'hung'>((resolve) => {
+    timer = setTimeout(() => resolve('hung'), RUN_DEADLINE_MS);
+  });
+  const result = await Promise.race([r.done, hung]);
+  clearTimeout(timer);
+  if (result === 'hung') {
+    r.child.kill('SIGKILL');
+    throw new Error(
+      `${what} still running after ${RUN_DEADLINE_MS / 1000}s; output:\n${r.lines.slice(-60).join('\n')}`,
+    );
+  }
+  return result;
+}
+
+/**
+ * A boot that failed in the restore phase went no further: a restore task failed, neither Litestream's
+ * replicate nor any process ran, no database file was left, no process of the project is running.
+ */
+export function expectStoppedAtRestore(project: TmpProject): void {
+  const report = project.report();
+  expect(
+    report.tasks.filter((t) => t.id.startsWith('restore:') && t.status === 'failed').length,
+  ).toBeGreaterThan(0);
+  expect(
+    report.tasks.filter((t) => (t.id === 'replicate' || t.id.startsWith('start:')) && t.status !== 'skipped'),
+  ).toEqual([]);
+  expect(fs.existsSync(path.join(project.dir, '.demo/storage/primary.sqlite3'))).toBe(false);
+  expect(processesIn(project.dir)).toEqual([]);
 }
 
 export interface TmpProject {
@@ -261,20 +298,7 @@ export async function createTmpProject(options: { demo?: boolean } = {}): Promis
     path: (...parts) => path.join(dir, ...parts),
     start,
     async run(args, env) {
-      const r = start(args, env);
-      // A run that hangs fails here with its output, not as a mute test timeout (vitest's is 120 s).
-      let timer: NodeJS.Timeout | undefined;
-      const hung = new Promise<'hung'>((resolve) => {
-        timer = setTimeout(() => resolve('hung'), RUN_DEADLINE_MS);
-      });
-      const result = await Promise.race([r.done, hung]);
-      clearTimeout(timer);
-      if (result === 'hung') {
-        r.child.kill('SIGKILL');
-        throw new Error(
-          `bootseq ${args.join(' ')} still running after ${RUN_DEADLINE_MS / 1000}s; output:\n${r.lines.slice(-60).join('\n')}`,
-        );
-      }
+      const result = await finished(start(args, env), `bootseq ${args.join(' ')}`);
       return { exitCode: result.exitCode, output: result.output, stderr: result.stderr };
     },
     report() {

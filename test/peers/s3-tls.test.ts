@@ -21,7 +21,7 @@ import { describe, expect } from 'vitest';
 import { test } from '../helpers/fixtures.js';
 import { postNotes } from '../helpers/notes.js';
 import { litestreamSeries } from '../helpers/litestream.js';
-import { READY, processesIn, type TmpProject } from '../helpers/project.js';
+import { READY, expectStoppedAtRestore, finished, processesIn, type TmpProject } from '../helpers/project.js';
 import { s3Litestream, startS3Server, type S3Server } from '../helpers/s3.js';
 import { countRows } from '../helpers/sqlite.js';
 
@@ -45,23 +45,6 @@ function bootseqIn(project: TmpProject, args: string[], bundle?: string, extra: 
 
 /** The system's CA bundle (Debian's path; what this machine and CI set SSL_CERT_FILE to). */
 const SYSTEM_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
-
-/** A run to its end, failing with its output if it takes longer than `ms`. */
-async function finished(run: ReturnType<typeof bootseqIn>, ms = 100_000) {
-  let timer: NodeJS.Timeout | undefined;
-  const hung = new Promise<'hung'>((resolve) => {
-    timer = setTimeout(() => resolve('hung'), ms);
-  });
-  const result = await Promise.race([run.done, hung]);
-  clearTimeout(timer);
-  if (result === 'hung') {
-    run.child.kill('SIGKILL');
-    throw new Error(
-      `bootseq still running after ${ms / 1000} s; output:\n${run.lines.slice(-60).join('\n')}`,
-    );
-  }
-  return result;
-}
 
 function counts(project: TmpProject): Record<string, number> {
   return Object.fromEntries(
@@ -151,17 +134,7 @@ describe('an S3 replica behind TLS with a private CA (AWS_CA_BUNDLE)', () => {
         expect(result.stderr).toMatch(/x509: certificate signed by unknown authority/);
       }
       expect(seconds).toBeLessThan(15);
-      const report = project.report();
-      expect(
-        report.tasks.filter((t) => t.id.startsWith('restore:') && t.status === 'failed').length,
-      ).toBeGreaterThan(0);
-      expect(
-        report.tasks.filter(
-          (t) => (t.id === 'replicate' || t.id.startsWith('start:')) && t.status !== 'skipped',
-        ),
-      ).toEqual([]);
-      expect(fs.existsSync(project.path('.demo/storage/primary.sqlite3'))).toBe(false);
-      expect(processesIn(project.dir)).toEqual([]);
+      expectStoppedAtRestore(project);
     });
   });
 });
