@@ -278,28 +278,28 @@ function checkLogging(logging: unknown, file: string, issues: ConfigIssue[]): vo
  * The copy of litestream.yml a Litestream v0.5 runs with: `logging.level: debug`, because v0.5 logs
  * its writes to a replica (`ltx file uploaded … maxTXID=`, `replica sync`) only at DEBUG, and they are
  * what proves its takeover and measures its lag (docs/litestream-v05.md B1, B2); and, unless it says
- * otherwise, a `shutdown-sync-timeout` that lets its final sync give up before bootseq's
- * `replication_grace` runs out (v0.5 retries a failing final sync for 30 s per database, one database
- * after the other, then exits 0: C, G), so that it ends by itself, saying why, rather than by
- * SIGKILL. Everything else as written (a `socket:` too: bootseq itself never uses v0.5's control
- * socket, L); bootseq relays only the lines above DEBUG (litestream.log).
+ * otherwise, a `shutdown-sync-timeout` that ends inside bootseq's `replication_grace` (v0.5 retries a
+ * failing final sync for 30 s, then exits 0: C, G), so that one that cannot ship gives up and says so
+ * before the SIGKILL. The whole grace less a second, not a share per database: the timeout also cuts
+ * off an upload that is merely slow (db.go syncReplicaWithRetry), and Litestream closes its databases
+ * one after the other. Everything else as written (a `socket:` too: bootseq itself never uses v0.5's
+ * control socket, L); bootseq relays only the lines above DEBUG (litestream.log).
  */
-export function forLitestream05(text: string, replicationGraceMs: number, dbCount: number): string {
+export function forLitestream05(text: string, replicationGraceMs: number): string {
   const doc = parseDocument(text);
   doc.setIn(['logging', 'level'], 'debug');
-  if (!doc.has('shutdown-sync-timeout'))
-    doc.set('shutdown-sync-timeout', shutdownSyncTimeout(replicationGraceMs, dbCount));
+  const timeout = shutdownSyncTimeout(replicationGraceMs);
+  if (timeout !== undefined && !doc.has('shutdown-sync-timeout')) doc.set('shutdown-sync-timeout', timeout);
   return doc.toString();
 }
 
 /**
- * Each database's share of `replication_grace` for its final sync's retries, less a second for the
- * rest of the shutdown, in whole tenths of a second (Go's duration syntax); `0s` (one try, no retry)
- * when the share is under half a second.
+ * `replication_grace` less a second, in whole tenths (Go's duration syntax); undefined (v0.5's own
+ * 30 s, cut by the SIGKILL) under a second left: `0s` would mean one try without any deadline.
  */
-export function shutdownSyncTimeout(replicationGraceMs: number, dbCount: number): string {
-  const shareMs = Math.floor((replicationGraceMs - 1000) / Math.max(1, dbCount) / 100) * 100;
-  return shareMs < 500 ? '0s' : `${shareMs}ms`;
+export function shutdownSyncTimeout(replicationGraceMs: number): string | undefined {
+  const ms = Math.floor((replicationGraceMs - 1000) / 100) * 100;
+  return ms < 1000 ? undefined : `${ms}ms`;
 }
 
 /** Where Litestream keeps a database's generation and WAL copies unless `meta-path` says otherwise. */

@@ -41,7 +41,7 @@ export function resolveLitestream(
   const control = path.resolve(ctx.dir, raw.report.dir, 'control');
   const runText =
     series === '0.5' && text !== undefined
-      ? forLitestream05(resolvedText ?? text, raw.shutdown.replication_grace, dbs.length)
+      ? forLitestream05(resolvedText ?? text, raw.shutdown.replication_grace)
       : resolvedText;
   if (series === '0.5') checkFor05(ctx, dbs, section.config);
   // A copy with resolved paths goes in the owner-only control folder, named by its content: two

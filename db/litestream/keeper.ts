@@ -13,7 +13,10 @@
 // over, and Litestream v0.5, finding the WAL's salt changed but its last page unchanged, continues from
 // its old offset in the new WAL: those frames never reach the replica and its restore is corrupt
 // (measured: docs/litestream-v05.md K). A reader keeps every frame since its snapshot in the WAL (a
-// checkpoint copies only up to the oldest reader, and a writer restarts the WAL only when none reads).
+// checkpoint copies only up to the oldest reader, and a writer restarts the WAL only when no reader
+// holds a mark in it). Not quite always: a renewal that begins when the WAL is wholly copied reads
+// the database file alone (read-mark 0) and holds no mark; that takes a checkpoint that copied
+// everything and then no commit until the next renewal: rare, not impossible (docs K).
 
 import { bumpLitestreamSeq } from '../sqlite.js';
 import { openSqliteFile, type SqliteFile } from '../sqlite-file.js';
@@ -122,7 +125,8 @@ export async function prepareTakeover(dbPath: string): Promise<Handoff> {
       db.close(); // not the last connection: `held` is open, so the WAL stays
     }
   } catch (error) {
-    release();
-    throw error;
+    // Still held: at a restart the app's writes give Litestream something to ship, and the keeper
+    // must stay until its takeover (the caller releases it; at boot at once, failing the boot).
+    return { bumped: false, release, failed: error as Error };
   }
 }

@@ -19,6 +19,11 @@ export type { LitestreamSeries } from '../../config/schema.js';
 export interface Handoff {
   /** Whether `_litestream_seq` was there to bump (a database never replicated has none). */
   readonly bumped: boolean;
+  /**
+   * What SQLite said when the bump failed (a read-only mount, a lock held too long); what is held is
+   * held all the same, until release(): at a restart the keeper must not go for a failed bump.
+   */
+  readonly failed?: Error;
   /** Lets go of what prepareTakeover holds; called once the takeover is proven, failed or abandoned. */
   release(): void;
 }
@@ -159,7 +164,8 @@ export interface LitestreamDriver {
   /**
    * Before Litestream starts: gives it a change to ship so that its own write proves its takeover
    * (`_litestream_seq` bumped, never created: docs/litestream.md rules), and holds what must be held
-   * until that proof. Throws what SQLite says when the database cannot be written.
+   * until that proof. A bump SQLite refuses is the handoff's `failed`; throws only when the database
+   * cannot be opened at all.
    */
   prepareTakeover(dbPath: string): Promise<Handoff>;
 }

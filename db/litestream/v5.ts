@@ -125,6 +125,7 @@ function watchWalStartOver(): (line: LitestreamLine) => string | undefined {
     else if (line.msg === 'verify') {
       const afterCheckpoint = checkpointed.delete(db);
       if (line.fields['saltMatch'] === 'false') saltChanged.set(db, afterCheckpoint);
+      else saltChanged.delete(db); // the last verify counts (one that failed before its sync is gone)
     } else if (line.msg === 'sync' && line.fields['txid'] !== undefined && saltChanged.has(db)) {
       const own = saltChanged.get(db) === true && line.fields['chkpt'] === 'true';
       saltChanged.delete(db);

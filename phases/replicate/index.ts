@@ -333,10 +333,16 @@ async function holdForRestart(session: Session): Promise<void> {
 async function prepareTakeover(session: Session, when: 'boot' | 'restart'): Promise<Handoff[]> {
   const handoffs: Handoff[] = [];
   for (const target of session.targets) {
+    let failed: Error | undefined;
     try {
-      handoffs.push(await session.driver.prepareTakeover(target.dbPath));
+      const handoff = await session.driver.prepareTakeover(target.dbPath);
+      handoffs.push(handoff);
+      failed = handoff.failed;
     } catch (error) {
-      const message = (error as Error).message;
+      failed = error as Error;
+    }
+    if (failed) {
+      const message = failed.message;
       if (when === 'restart') {
         session.ctx.note('warn', `cannot prepare ${target.store} for the restarted litestream: ${message}`);
         continue;
@@ -428,7 +434,7 @@ function noteWalStartedOver(session: Session, dbPath: string): void {
   session.ctx.note(
     'error',
     `litestream found ${store}'s WAL started over by another connection since its last sync and went on without a new snapshot: the writes made just before may be missing from the replica`,
-    `something checkpointed the database while litestream held no read lock (a \`litestream sync\` through its control socket, a crash of litestream, a TRUNCATE or RESTART checkpoint): check the replica with \`bootseq rehearse --into DIR\` (it restores a copy and runs integrity_check on it); if it fails, start a new replica path (docs/litestream-v05.md L)`,
+    `something checkpointed the database while litestream held no read lock (a \`litestream sync\` through its control socket, or a moment with neither litestream nor bootseq's keeper reading it): check the replica with \`bootseq rehearse --into DIR\` (it restores a copy and runs integrity_check on it); if it fails, start a new replica path (docs/litestream-v05.md L)`,
   );
 }
 
@@ -459,5 +465,6 @@ function restartStalled(session: Session, stalls: readonly Stall[]): void {
     `litestream (pid ${child.pid}) has not replicated ${stalls.map((s) => s.store).join(', ')} for ${Math.round(worst / 1000)} s: killing it so it is restarted`,
   );
   session.monitor.unwatched();
-  void child.stop(0, 'SIGKILL');
+  // The keepers first: no moment without a reader between this kill and the restart's takeover.
+  void holdForRestart(session).then(() => child.stop(0, 'SIGKILL'));
 }

@@ -315,14 +315,29 @@ function createS3Lister(
 const CERTIFICATE_ERROR = /CERT|SELF_SIGNED|UNABLE_TO_(VERIFY|GET_ISSUER)/;
 
 /**
- * The roots a request to a replica trusts when Litestream is given CA bundles of its own: Node's, and
- * the certificates in AWS_CA_BUNDLE (v0.3's AWS SDK reads it) and SSL_CERT_FILE (v0.5, Go, gets the
- * bundle there: db/litestream/v5.ts environment), so that bootseq's own look at the bucket trusts the
- * endpoint Litestream will. Undefined (fetch's defaults) when neither names a readable file.
+ * The system's CA bundle where Go looks first (crypto/x509 root_linux.go), which both Litestreams
+ * trust without being told: a private CA added with update-ca-certificates is in it, not in Node's.
+ */
+const SYSTEM_BUNDLES = [
+  '/etc/ssl/certs/ca-certificates.crt',
+  '/etc/pki/tls/certs/ca-bundle.crt',
+  '/etc/ssl/ca-bundle.pem',
+  '/etc/pki/tls/cacert.pem',
+  '/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem',
+  '/etc/ssl/cert.pem',
+];
+
+/**
+ * The roots a request to a replica trusts, so that bootseq's own look at the bucket trusts what
+ * Litestream will: Node's, the system bundle Go reads, and the files in AWS_CA_BUNDLE (v0.3's AWS
+ * SDK), SSL_CERT_FILE (v0.5, Go, gets the bundle there: db/litestream/v5.ts environment) and
+ * NODE_EXTRA_CA_CERTS. Undefined (fetch's defaults) when none is a readable regular file.
  */
 function extraCertificates(env: Readonly<Record<string, string | undefined>>): string[] | undefined {
-  const files = [env['AWS_CA_BUNDLE'], env['SSL_CERT_FILE']].filter((f): f is string => Boolean(f));
-  const extra = files.flatMap((file) => {
+  const system = SYSTEM_BUNDLES.find((file) => isRegularFile(file));
+  const files = [system, env['AWS_CA_BUNDLE'], env['SSL_CERT_FILE'], env['NODE_EXTRA_CA_CERTS']];
+  const extra = [...new Set(files)].flatMap((file) => {
+    if (!file || !isRegularFile(file)) return [];
     try {
       return [fs.readFileSync(file, 'utf8')];
     } catch {
@@ -330,6 +345,15 @@ function extraCertificates(env: Readonly<Record<string, string | undefined>>): s
     }
   });
   return extra.length === 0 ? undefined : [...tls.rootCertificates, ...extra];
+}
+
+/** A regular file (not a FIFO that would block the read, not a folder). */
+function isRegularFile(file: string): boolean {
+  try {
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -350,23 +374,26 @@ async function getWithin(
       return { status: res.status, text: await res.text() };
     }
     return await new Promise((resolve, reject) => {
+      // A network or TLS failure as fetch gives it (`cause.code`), an abort as itself.
+      const fail = (error: NodeJS.ErrnoException) =>
+        reject(
+          error.name === 'AbortError' || deadline.signal.aborted
+            ? Object.assign(new Error('aborted'), { name: 'AbortError' })
+            : Object.assign(new Error('request failed'), {
+                cause: { code: error.code, message: error.message },
+              }),
+        );
       const req = https.get(url, { headers, ca, signal: deadline.signal }, (res) => {
         const chunks: Buffer[] = [];
+        deadline.signal.addEventListener('abort', () => res.destroy(), { once: true });
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('end', () =>
           resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
         );
-        res.on('error', reject);
+        res.on('error', fail);
+        res.on('aborted', () => fail(Object.assign(new Error('response aborted'), { code: 'ECONNRESET' })));
       });
-      req.on('error', (error: NodeJS.ErrnoException) =>
-        reject(
-          error.name === 'AbortError'
-            ? error
-            : Object.assign(new Error('request failed'), {
-                cause: { code: error.code, message: error.message },
-              }),
-        ),
-      );
+      req.on('error', fail);
     });
   } finally {
     deadline.dispose();

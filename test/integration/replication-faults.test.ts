@@ -91,12 +91,10 @@ describe('replication is never silently absent', () => {
     );
     expect(stop?.problem).toMatch(/^replication did not complete at shutdown/);
     expect(result.output).not.toContain('its last writes in the replica');
-    // v0.5 retries a failing final sync: bootseq's copy gives it 0.5 s per database of the 3 s grace
-    // (config/litestream.ts shutdownSyncTimeout), so it gives up and exits by itself, not by SIGKILL.
-    if (litestreamSeries() === '0.5') {
+    // v0.5 retries a failing final sync for 30 s: bootseq's copy gives it the 3 s grace less a second
+    // (config/litestream.ts shutdownSyncTimeout), so it gives up and says so before the SIGKILL.
+    if (litestreamSeries() === '0.5')
       expect(result.output).toMatch(/msg="shutdown sync failed after timeout"/);
-      expect(result.output).not.toMatch(/litestream was killed|had to be killed/);
-    }
   });
 
   test("a full replica at boot fails the boot at Litestream's first error, naming the cause", async ({

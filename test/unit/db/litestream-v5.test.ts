@@ -134,6 +134,10 @@ describe('lines', () => {
     expect(seen('msg=sync system=store db=queue.db txid=0000000000000056 offset=32')).toBe(
       '/data/storage/queue.db',
     );
+    // A salt change whose sync never came (an error between) is forgotten at the next verify.
+    expect(seen('msg=verify system=store db=queue.db saltMatch=false prevWALOffset=8240')).toBeUndefined();
+    expect(seen('msg=verify system=store db=queue.db saltMatch=true prevWALOffset=32')).toBeUndefined();
+    expect(seen('msg=sync system=store db=queue.db txid=000000000000005a offset=4152')).toBeUndefined();
     // Said once per start-over: the next sync goes on from what it shipped.
     expect(seen('msg=sync system=store db=app.db txid=000000000000007d offset=1161872')).toBeUndefined();
     // A salt change v0.5 answers with a snapshot loses nothing; another process's watcher starts clean.
