@@ -38,7 +38,6 @@ export function resolveLitestream(
       : '0.3';
   const { dbs, runText: resolvedText, text } = readDbs(ctx, configPath, section.config);
   // v0.5 logs its writes to a replica only at DEBUG: it always runs with bootseq's copy.
-  const control = path.resolve(ctx.dir, raw.report.dir, 'control');
   const runText =
     series === '0.5' && text !== undefined
       ? forLitestream05(resolvedText ?? text, raw.shutdown.replication_grace)
@@ -50,7 +49,9 @@ export function resolveLitestream(
     runText === undefined
       ? configPath
       : path.resolve(
-          control,
+          ctx.dir,
+          raw.report.dir,
+          'control',
           `litestream-${createHash('sha256').update(runText).digest('hex').slice(0, 16)}.yml`,
         );
   return {

@@ -345,10 +345,7 @@ export interface LitestreamConfig {
    * it goes through a symlink, a copy with the resolved paths (`text`, written there before each run
    * by db/litestream/config-file.ts; docs/litestream.md "Paths").
    */
-  readonly run: {
-    readonly configPath: string;
-    readonly text: string | undefined;
-  };
+  readonly run: { readonly configPath: string; readonly text: string | undefined };
   readonly bin: string;
   /**
    * The Litestream release line the binary speaks, from `litestream version` at preflight (the packaged

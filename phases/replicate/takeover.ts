@@ -63,11 +63,7 @@ interface Watch {
 export async function awaitTakeover(
   child: Child,
   targets: readonly TakeoverTarget[],
-  options: {
-    readonly driver: LitestreamDriver;
-    readonly timeoutMs: number;
-    readonly signal: AbortSignal;
-  },
+  options: { readonly driver: LitestreamDriver; readonly timeoutMs: number; readonly signal: AbortSignal },
 ): Promise<Map<string, TakeoverState>> {
   const { driver } = options;
   const watch: Watch = { written: new Map(), fault: undefined };

@@ -204,8 +204,8 @@ export async function foldersIn(
 /**
  * Whether an S3 replica's endpoint answers at all (one ListObjectsV2 of one key, within
  * LIST_TIMEOUT_MS): `unreachable` only for a network failure or no answer (refused, unknown host,
- * reset, timeout); `untrusted` for a TLS certificate that neither Node's roots nor the bundles
- * Litestream is given (AWS_CA_BUNDLE, SSL_CERT_FILE) vouch for; an answer of any status, or no
+ * reset, timeout); `untrusted` for a TLS certificate that none of the roots Litestream would trust
+ * vouches for (extraCertificates); an answer of any status, or no
  * credentials to sign with, is `answered` or `unknown`: Litestream judges those itself, and loudly.
  * Never throws.
  */
@@ -335,8 +335,19 @@ const SYSTEM_BUNDLES = [
  */
 function extraCertificates(env: Readonly<Record<string, string | undefined>>): string[] | undefined {
   const system = SYSTEM_BUNDLES.find((file) => isRegularFile(file));
-  const files = [system, env['AWS_CA_BUNDLE'], env['SSL_CERT_FILE'], env['NODE_EXTRA_CA_CERTS']];
-  const extra = [...new Set(files)].flatMap((file) => {
+  const files = [
+    ...new Set([system, env['AWS_CA_BUNDLE'], env['SSL_CERT_FILE'], env['NODE_EXTRA_CA_CERTS']]),
+  ];
+  const key = files.join('\0');
+  if (!trusted.has(key)) trusted.set(key, readCertificates(files));
+  return trusted.get(key);
+}
+
+/** The roots per set of files, read once per process (a boot lists each S3 replica a few times). */
+const trusted = new Map<string, string[] | undefined>();
+
+function readCertificates(files: readonly (string | undefined)[]): string[] | undefined {
+  const extra = files.flatMap((file) => {
     if (!file || !isRegularFile(file)) return [];
     try {
       return [fs.readFileSync(file, 'utf8')];
